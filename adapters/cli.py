@@ -1,0 +1,156 @@
+"""The `lingong` command line.
+
+Owns: argument parsing and dispatch for every subcommand; each subcommand's work lives
+in its own module (demo, log, replay, report, bench, serve ...), imported lazily so a
+small command starts fast.
+
+Invariants: exit 0 on success, 1 on a failed check (verify divergence, corrupt log),
+2 on bad usage; machine output (`--json`) goes to stdout as one JSON document.
+Limits: none beyond the subcommands'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+Handler = Callable[[argparse.Namespace], int]
+_EXTRA: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def register(add: Callable[[argparse._SubParsersAction], None]) -> None:
+    """Let a module add its subcommands (used by later adapters)."""
+    _EXTRA.append(add)
+
+
+def _print_json(obj: object) -> None:
+    sys.stdout.write(msgspec.json.encode(obj).decode() + "\n")
+
+
+# ------------------------------------------------------------------ demo -------------
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from adapters.demo import format_summary, run_demo
+    from bench.morning import Sizes
+
+    data = args.data or tempfile.mkdtemp(prefix="lingong-demo-")
+    sizes = Sizes(
+        workers=args.workers,
+        postings=args.postings,
+        employers=max(10, args.postings // 4),
+        stations_per_city=args.stations,
+    )
+    summary = run_demo(data, date=args.date, seed=args.seed, scale=args.scale, sizes=sizes)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(format_summary(summary))
+        print(f"\nThe log and stores are in {data}; try: lingong log inspect {data}/log")
+    return 0
+
+
+# ------------------------------------------------------------------ log --------------
+
+
+def _log_inspect(args: argparse.Namespace) -> int:
+    from adapters.filelog import inspect_log, verify_log
+
+    report = verify_log(args.path)
+    info = inspect_log(args.path)
+    problem = getattr(report, "problem", None)
+    out = {"summary": info, "ok": problem is None, "problem": problem}
+    if args.json:
+        print(json.dumps(out, default=_plain, ensure_ascii=False, indent=None))
+    else:
+        print(json.dumps(out, default=_plain, ensure_ascii=False, indent=2))
+    return 0 if problem is None else 1
+
+
+def _plain(obj: object) -> object:
+    if isinstance(obj, bytes):
+        return obj.hex()
+    if isinstance(obj, msgspec.Struct):
+        return msgspec.structs.asdict(obj)
+    if hasattr(obj, "__dict__"):
+        return vars(obj)
+    return str(obj)
+
+
+# ------------------------------------------------------------------ bench ------------
+
+
+def _bench_log(args: argparse.Namespace) -> int:
+    from bench.log_bench import run_log_bench
+
+    with tempfile.TemporaryDirectory(prefix="lingong-logbench-") as tmp:
+        out = run_log_bench(tmp, events=args.events, batch=args.batch, payload_bytes=args.payload)
+    _print_json(out) if args.json else print(json.dumps(out, indent=2))
+    return 0
+
+
+def _bench_fold(args: argparse.Namespace) -> int:
+    from bench.fold_bench import run_fold_bench
+
+    out = run_fold_bench(workers=args.workers, postings=args.postings, seed=args.seed)
+    _print_json(out) if args.json else print(json.dumps(out, indent=2))
+    return 0
+
+
+# ------------------------------------------------------------------ parser -----------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lingong", description="lingong 零工 instant-hire engine")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="run a synthetic morning through the embedded log")
+    d.add_argument("--data", help="data folder (default: a new temporary folder)")
+    d.add_argument("--date", default="2026-11-23", help="the morning's date (YYYY-MM-DD)")
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--scale", default="city", choices=("city", "province", "nation"))
+    d.add_argument("--workers", type=int, default=2000)
+    d.add_argument("--postings", type=int, default=400)
+    d.add_argument("--stations", type=int, default=6, help="stations per city")
+    d.add_argument("--json", action="store_true", help="machine-readable summary")
+    d.set_defaults(func=_demo)
+
+    lg = sub.add_parser("log", help="the event log").add_subparsers(dest="log_cmd", required=True)
+    li = lg.add_parser("inspect", help="segments, frames, head hash; verifies the chain")
+    li.add_argument("path", help="the log folder (DATA/log)")
+    li.add_argument("--json", action="store_true")
+    li.set_defaults(func=_log_inspect)
+
+    b = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="bench_cmd", required=True)
+    bl = b.add_parser("log", help="durable appends through group commit")
+    bl.add_argument("--events", type=int, default=1_000_000)
+    bl.add_argument("--batch", type=int, default=2000)
+    bl.add_argument("--payload", type=int, default=120, help="payload bytes")
+    bl.add_argument("--json", action="store_true")
+    bl.set_defaults(func=_bench_log)
+    bf = b.add_parser("fold", help="fold rate of the core (apply only)")
+    bf.add_argument("--workers", type=int, default=20000)
+    bf.add_argument("--postings", type=int, default=4000)
+    bf.add_argument("--seed", type=int, default=7)
+    bf.add_argument("--json", action="store_true")
+    bf.set_defaults(func=_bench_fold)
+    for add in _EXTRA:
+        add(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+"""The small backend interface both projections write through, and its SQLite and DuckDB
+implementations (PostgreSQL is in `adapters.stores.pg`).
+
+Owns: `Backend` — create the tables of a projection, read its position, apply one batch
+of `Changes` together with the new position in ONE transaction, reset (drop and create
+again) for a rebuild, and run read queries for reports. The projection logic is written
+once against this interface (`registry.py`, `reporting.py`).
+
+Invariants:
+- `write()` is all or nothing: rows and position commit together, so after any crash the
+  store holds exactly the rows of the records up to its stored position (exactly once).
+- Per batch, inserts come first, then column updates, then increments (see `Changes`).
+- Queries use `?` placeholders in every dialect; the PostgreSQL backend translates them.
+  SQL text handed to `query()` must not contain a literal `%` or `?` otherwise.
+
+Limits: SQLite runs in WAL mode with `synchronous=NORMAL`: a power cut may lose the last
+commits but never splits one; the projector simply redoes them. DuckDB allows one
+writing process per file (a second `project` waits on its lock and fails).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adapters.stores.changes import Changes
+from adapters.stores.schema import META, Table, ddl
+
+
+class Backend:
+    """Shared write logic; subclasses provide the dialect's primitives."""
+
+    dialect = ""
+    schema = ""  # PostgreSQL schema; "" for file databases
+
+    def __init__(self) -> None:
+        self.tables: tuple[Table, ...] = ()
+
+    # -- primitives (per dialect) --------------------------------------------------
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        self._exec("BEGIN")
+
+    def _commit(self) -> None:
+        self._exec("COMMIT")
+
+    def _rollback(self) -> None:
+        self._exec("ROLLBACK")
+
+    def _insert_many(self, table: Table, rows: list[tuple] | list[list]) -> None:
+        raise NotImplementedError
+
+    def _update_many(
+        self, table: Table, cols: tuple[str, ...], rows: list[tuple], *, add: bool
+    ) -> None:
+        """rows are (*values, *key); add=True adds the values instead of setting them."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- the interface ---------------------------------------------------------------
+    def qual(self, name: str) -> str:
+        return f"{self.schema}.{name}" if self.schema else name
+
+    def _create_sql(self) -> list[str]:
+        out: list[str] = []
+        for table in (META, *self.tables):
+            out.extend(ddl(table, self.dialect, self.schema))
+        return out
+
+    def open(self, tables: tuple[Table, ...]) -> None:
+        """Create the tables (and the position table) when missing."""
+        self.tables = tables
+        self._begin()
+        try:
+            for sql in self._create_sql():
+                self._exec(sql)
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+
+    def position(self, projection: str) -> tuple[int, str]:
+        """(last applied seq, hash of that record's payload); (0, "") when new."""
+        rows = self._fetch(
+            f"SELECT position, payload_hash FROM {self.qual(META.name)} WHERE projection = ?",
+            (projection,),
+        )
+        return (int(rows[0][0]), str(rows[0][1])) if rows else (0, "")
+
+    def write(
+        self, changes: Changes, projection: str, position: int, payload_hash: str, now_ms: int
+    ) -> None:
+        """Apply `changes` and store `position` in one transaction."""
+        self._begin()
+        try:
+            for name, rows in changes.facts.items():
+                if rows:
+                    self._insert_many(changes.tables[name], rows)
+            for name, keyed in changes.inserts.items():
+                if keyed:
+                    self._insert_many(changes.tables[name], list(keyed.values()))
+            for name in changes.sets:
+                for cols, rows in changes.update_groups(name):
+                    self._update_many(changes.tables[name], cols, rows, add=False)
+            for name in changes.incs:
+                for cols, rows in changes.inc_groups(name):
+                    self._update_many(changes.tables[name], cols, rows, add=True)
+            self._set_position(projection, position, payload_hash, now_ms)
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+
+    def _set_position(self, projection: str, position: int, payload_hash: str, now_ms: int) -> None:
+        meta = self.qual(META.name)
+        self._exec(f"DELETE FROM {meta} WHERE projection = ?", (projection,))
+        self._exec(
+            f"INSERT INTO {meta} (projection, position, payload_hash, updated_ts_ms) "
+            "VALUES (?, ?, ?, ?)",
+            (projection, position, payload_hash, now_ms),
+        )
+
+    def reset(self, projection: str) -> None:
+        """Drop this projection's tables and position; create them empty (one transaction)."""
+        self._begin()
+        try:
+            for table in self.tables:
+                self._exec(f"DROP TABLE IF EXISTS {self.qual(table.name)}")
+            for sql in self._create_sql():
+                self._exec(sql)
+            self._exec(f"DELETE FROM {self.qual(META.name)} WHERE projection = ?", (projection,))
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self._fetch(sql, params)
+
+    def count(self, table: str) -> int:
+        return int(self._fetch(f"SELECT count(*) FROM {self.qual(table)}")[0][0])
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _set_clause(cols: tuple[str, ...], add: bool) -> str:
+    return ", ".join(f"{c} = {c} + ?" if add else f"{c} = ?" for c in cols)
+
+
+class SQLiteBackend(Backend):
+    """The registry's default store: one SQLite file (WAL)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA cache_size=-65536")
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(sql, params)
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def _insert_many(self, table: Table, rows: list[tuple] | list[list]) -> None:
+        marks = ", ".join("?" * len(table.columns))
+        self.conn.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
+
+    def _update_many(
+        self, table: Table, cols: tuple[str, ...], rows: list[tuple], *, add: bool
+    ) -> None:
+        where = " AND ".join(f"{k} = ?" for k in table.key)
+        sql = f"UPDATE {table.name} SET {_set_clause(cols, add)} WHERE {where}"
+        self.conn.executemany(sql, rows)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+_NP_TYPES = {"I": np.int64, "R": np.float64, "T": object}
+
+
+def _columns(
+    names: Sequence[str], codes: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> dict[str, np.ndarray]:
+    """Row tuples -> a dict of typed numpy columns (what DuckDB scans fastest)."""
+    columns = zip(*rows, strict=True)
+    return {
+        name: np.array(values, dtype=_NP_TYPES[code])
+        for name, code, values in zip(names, codes, columns, strict=True)
+    }
+
+
+class DuckDBBackend(Backend):
+    """The reporting store's default: one DuckDB file. Bulk loads through numpy columns."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        import duckdb
+
+        super().__init__()
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = duckdb.connect(str(self.path), read_only=read_only)
+        self._n = 0
+
+    def open(self, tables: tuple[Table, ...]) -> None:
+        self.tables = tables
+        for sql in self._create_sql():  # DuckDB: DDL outside an explicit transaction
+            self.conn.execute(sql)
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self.conn.execute(sql, list(params))
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.conn.execute(sql, list(params)).fetchall()
+
+    def _scan(self, names: Sequence[str], codes: Sequence[str], rows: Sequence[Any]) -> str:
+        self._n += 1
+        view = f"_lingong_scan_{self._n}"
+        self.conn.register(view, _columns(names, codes, rows))
+        return view
+
+    def _insert_many(self, table: Table, rows: list[tuple] | list[list]) -> None:
+        view = self._scan(table.names, [code for _, code in table.columns], rows)
+        try:
+            cols = ", ".join(table.names)
+            self.conn.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {view}")
+        finally:
+            self.conn.unregister(view)
+
+    def _update_many(
+        self, table: Table, cols: tuple[str, ...], rows: list[tuple], *, add: bool
+    ) -> None:
+        names = cols + tuple(f"k_{k}" for k in table.key)
+        codes = [table.type_of(c) for c in (*cols, *table.key)]
+        view = self._scan(names, codes, rows)
+        try:
+            sets = ", ".join(
+                f"{c} = {table.name}.{c} + u.{c}" if add else f"{c} = u.{c}" for c in cols
+            )
+            where = " AND ".join(f"{table.name}.{k} = u.k_{k}" for k in table.key)
+            self.conn.execute(f"UPDATE {table.name} SET {sets} FROM {view} AS u WHERE {where}")
+        finally:
+            self.conn.unregister(view)
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,454 @@
+"""The synthetic morning: stations, workers, employers, postings, check-ins and replies.
+
+Owns: a seeded, reproducible generator of the commands of one market morning in real
+cities from the policy documents, and the simulated people who answer offers (accept,
+decline, ignore), arrive, finish, get paid or complain. The demo, the tests and the
+benchmarks all use this one generator.
+
+Invariants: the same (seed, date, scale, sizes) gives the same command stream and, fed
+through the engine, the same log. Times are epoch ms of the morning's date in
+Asia/Shanghai. Only synthetic personal data (valid-format IDs and mobiles).
+
+Limits: `MAX_WORKERS` registered workers per generated morning; responses are scheduled
+only for offers and hires the engine actually made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+import random
+from collections.abc import Iterator
+
+import msgspec
+
+from engine import commands as c
+from engine import events as e
+from engine.idnumbers import id_check_char, uscc_check_char
+
+MAX_WORKERS = 20_000_000
+HOUR_MS = 3_600_000
+MIN_MS = 60_000
+
+# name, region code (city), centre (lat, lng, WGS-84), province
+CITIES: tuple[tuple[str, str, float, float, str], ...] = (
+    ("襄阳", "420600", 32.0090, 112.1220, "湖北"),
+    ("武汉", "420100", 30.5930, 114.3050, "湖北"),
+    ("宜昌", "420500", 30.6920, 111.2860, "湖北"),
+    ("临汾", "141000", 36.0880, 111.5190, "山西"),
+    ("太原", "140100", 37.8700, 112.5490, "山西"),
+    ("泉州", "350500", 24.8740, 118.6760, "福建"),
+    ("福州", "350100", 26.0740, 119.2960, "福建"),
+    ("南宁", "450100", 22.8170, 108.3660, "广西"),
+    ("柳州", "450200", 24.3260, 109.4280, "广西"),
+    ("桂林", "450300", 25.2740, 110.2900, "广西"),
+    ("济南", "370100", 36.6510, 117.1200, "山东"),
+    ("青岛", "370200", 36.0670, 120.3830, "山东"),
+    ("潍坊", "370700", 36.7070, 119.1620, "山东"),
+)
+SCALES = {"city": 1, "province": 3, "nation": len(CITIES)}
+
+# skill code, Chinese title, local daily pay level (fen)
+SKILLS: tuple[tuple[str, str, int], ...] = (
+    ("construction", "建筑小工", 25000),
+    ("moving", "搬家工", 30000),
+    ("housekeeping", "家政保洁", 20000),
+    ("delivery", "配送员", 22000),
+    ("loading", "装卸工", 28000),
+    ("cleaning", "保洁", 18000),
+    ("cooking", "厨房帮工", 20000),
+    ("security", "临时保安", 18000),
+    ("gardening", "绿化养护", 19000),
+    ("factory", "普工", 21000),
+)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志强春梅红"
+MODES = ("walk", "bike", "ebike", "bus", "car")
+MODE_WEIGHTS = (0.35, 0.15, 0.35, 0.1, 0.05)
+
+
+class Sizes(msgspec.Struct, frozen=True, kw_only=True):
+    stations_per_city: int = 6
+    workers: int = 2000
+    employers: int = 120
+    postings: int = 400
+    tick_ms: int = 10_000
+
+
+def local_midnight_ms(date: str) -> int:
+    d = dt.date.fromisoformat(date)
+    midnight = dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return int(midnight.timestamp() * 1000)
+
+
+def make_id_number(rng: random.Random, region: str, birth_year: int) -> str:
+    """A synthetic 公民身份号码 with a valid check character."""
+    month, day = rng.randint(1, 12), rng.randint(1, 28)
+    body = f"{region}{birth_year:04d}{month:02d}{day:02d}{rng.randint(0, 999):03d}"
+    return body + id_check_char(body)
+
+
+def make_uscc(rng: random.Random, region: str) -> str:
+    """A synthetic 统一社会信用代码 (registered with 工商, enterprise) with a valid check."""
+    body = "91" + region + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+    return body + uscc_check_char(body)
+
+
+def _offset(rng: random.Random, lat: float, lng: float, sd_km: float) -> tuple[float, float]:
+    dlat = rng.gauss(0.0, sd_km) / 111.0
+    dlng = rng.gauss(0.0, sd_km) / (111.0 * math.cos(math.radians(lat)))
+    return round(lat + dlat, 6), round(lng + dlng, 6)
+
+
+class Morning:
+    """Commands of one morning, plus simulated replies to what the engine decides."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        date: str = "2026-11-23",
+        scale: str = "city",
+        sizes: Sizes | None = None,
+        accept_p: float = 0.6,
+        decline_p: float = 0.25,
+        with_mistakes: bool = True,
+    ) -> None:
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {sorted(SCALES)}")
+        self.rng = random.Random(seed)
+        self.date = date
+        self.midnight_ms = local_midnight_ms(date)
+        self.sizes = sizes or Sizes()
+        if self.sizes.workers > MAX_WORKERS:
+            raise ValueError(f"at most {MAX_WORKERS} workers")
+        self.cities = CITIES[: SCALES[scale]]
+        self.accept_p = accept_p
+        self.decline_p = decline_p
+        self.with_mistakes = with_mistakes
+        self.stations: list[tuple[str, str, float, float]] = []  # id, region, lat, lng
+        self.workers: list[tuple[str, int]] = []  # id, home station index
+        self.employers: list[tuple[str, str]] = []  # id, region
+        self._n = 0
+        self._pending: list[tuple[int, int, c.Command]] = []
+        self._jobs: dict[str, tuple[str, str]] = {}  # job id -> (station, employer)
+        self.revoked_station = ""
+        self._station_weights: list[int] = []
+
+    # ------------------------------------------------------------ helpers -----------
+
+    def at(self, hh: int, mm: int = 0) -> int:
+        return self.midnight_ms + hh * HOUR_MS + mm * MIN_MS
+
+    def _cid(self, kind: str) -> str:
+        self._n += 1
+        return f"{kind}-{self._n:08d}"
+
+    def _schedule(self, ts_ms: int, cmd: c.Command) -> None:
+        heapq.heappush(self._pending, (ts_ms, self._n, cmd))
+        self._n += 1
+
+    # ------------------------------------------------------------ setup -------------
+
+    def setup(self) -> Iterator[c.Command]:
+        """Reference data registered before the morning (04:00-05:00)."""
+        rng, sz = self.rng, self.sizes
+        ts = self.at(4)
+        yield c.SetPolicy(
+            command_id=self._cid("pol"),
+            ts_ms=ts,
+            region="",
+            policy=e.Policy(local_day_pay_fen={code: pay for code, _, pay in SKILLS}),
+            note="national default with local pay levels",
+        )
+        for city, region, lat, lng, _prov in self.cities:
+            hub_id = f"ST-{region}-hub"
+            for i in range(sz.stations_per_city):
+                sid = hub_id if i == 0 else f"ST-{region}-{i:03d}"
+                kind = "hub" if i == 0 else ("branch" if i <= 2 else "post")
+                parent = "" if i == 0 else (hub_id if kind == "branch" else f"ST-{region}-001")
+                county = region[:4] + f"{2 + i % 8:02d}"
+                slat, slng = (lat, lng) if i == 0 else _offset(rng, lat, lng, 6.0)
+                ts += 100
+                yield c.RegisterStation(
+                    command_id=self._cid("st"),
+                    ts_ms=ts,
+                    station_id=sid,
+                    name=f"{city}{'零工市场' if kind != 'post' else '零工驿站'}{i}",
+                    kind=kind,
+                    market_type="general" if i % 3 else "service_point",
+                    parent_id=parent,
+                    region=county,
+                    location=c.Point(lat=slat, lng=slng),
+                    area_m2=rng.randint(80, 2000),
+                )
+                yield c.ChangeStationStatus(
+                    command_id=self._cid("sa"), ts_ms=ts + 1, station_id=sid, status="approved"
+                )
+                self.stations.append((sid, county, slat, slng))
+        for i in range(sz.employers):
+            _, region, _, _ = self.stations[i % len(self.stations)]
+            eid = f"E{i:06d}"
+            org = rng.random() < 0.6
+            ts += 10
+            yield c.RegisterEmployer(
+                command_id=self._cid("em"),
+                ts_ms=ts,
+                employer_id=eid,
+                kind="organisation" if org else "person",
+                name=(f"{rng.choice(SURNAMES)}记劳务有限公司{i}" if org else self._name()),
+                uscc=make_uscc(rng, region) if org else "",
+                region=region,
+                contact=c.Personal(name=self._name(), mobile=self._mobile()),
+            )
+            self.employers.append((eid, region))
+        self._station_weights = [3 if s[0].endswith("-hub") else 1 for s in self.stations]
+        for i in range(sz.workers):
+            home = rng.choices(range(len(self.stations)), self._station_weights)[0]
+            _, region, slat, slng = self.stations[home]
+            wid = f"W{i:07d}"
+            birth = rng.choices((1958, 1965, 1972, 1980, 1990, 2000), (2, 3, 3, 2, 1, 1))[0]
+            birth += rng.randint(0, 6)
+            id_number = make_id_number(rng, region, birth)
+            if self.with_mistakes and rng.random() < 0.01:  # a mistyped ID number: refused
+                id_number = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
+            hlat, hlng = _offset(rng, slat, slng, 1.5)
+            skills = tuple(sorted({s[0] for s in rng.choices(SKILLS, k=rng.randint(1, 3))}))
+            ts += 1
+            yield c.RegisterWorker(
+                command_id=self._cid("wr"),
+                ts_ms=ts,
+                worker_id=wid,
+                region=region,
+                personal=c.Personal(name=self._name(), mobile=self._mobile(), id_number=id_number),
+                skills=skills,
+                min_pay_fen=rng.choice((12000, 15000, 18000, 20000)),
+                priority_group="hardship" if rng.random() < 0.08 else "",
+                home=c.Point(lat=hlat, lng=hlng),
+                travel_mode=rng.choices(MODES, MODE_WEIGHTS)[0],  # type: ignore[arg-type]
+                push_opt_in=rng.random() < 0.5,
+            )
+            self.workers.append((wid, home))
+
+    def _name(self) -> str:
+        return self.rng.choice(SURNAMES) + "".join(
+            self.rng.choice(GIVEN) for _ in range(self.rng.randint(1, 2))
+        )
+
+    def _mobile(self) -> str:
+        return (
+            "1" + self.rng.choice("3578") + "".join(self.rng.choice("0123456789") for _ in range(9))
+        )
+
+    # ------------------------------------------------------------ the morning -------
+
+    def timeline(self) -> list[tuple[int, c.Command]]:
+        """Check-ins, postings, a revoked station and ticks, sorted by time."""
+        rng, sz = self.rng, self.sizes
+        out: list[tuple[int, c.Command]] = []
+        for wid, home in self.workers:
+            if rng.random() < 0.15:
+                continue  # stays home today
+            t = int(self.at(6, 30) + rng.gauss(0, 25) * MIN_MS)
+            t = max(self.at(5, 0), min(t, self.at(10, 0)))
+            sid, _, slat, slng = self.stations[home]
+            if rng.random() < 0.7:
+                cmd = c.CheckIn(command_id=self._cid("ci"), ts_ms=t, worker_id=wid, station_id=sid)
+            else:
+                lat, lng = _offset(rng, slat, slng, 1.0)
+                cmd = c.CheckIn(
+                    command_id=self._cid("ci"),
+                    ts_ms=t,
+                    worker_id=wid,
+                    location=c.Point(lat=lat, lng=lng),
+                    available_until_ms=t + rng.randint(3, 6) * HOUR_MS,
+                )
+            out.append((t, cmd))
+        for j in range(sz.postings):
+            u = rng.random()
+            # a busy peak between 06:00 and 08:00, a tail until 11:00
+            t = (
+                self.at(6) + int(2 * HOUR_MS * u)
+                if rng.random() < 0.7
+                else self.at(5) + int(6 * HOUR_MS * u)
+            )
+            # city hubs are the busiest markets: three times the postings of a branch or post
+            sid, region, slat, slng = rng.choices(self.stations, self._station_weights)[0]
+            eid, _ = self.employers[rng.randrange(len(self.employers))]
+            code, title, level = SKILLS[rng.randrange(len(SKILLS))]
+            pay = int(level * rng.uniform(0.85, 1.3)) // 100 * 100
+            if self.with_mistakes and rng.random() < 0.04:
+                pay = level // 3 // 100 * 100  # far below the local level: held for review
+            start = t + rng.randint(20, 120) * MIN_MS
+            lat, lng = _offset(rng, slat, slng, 0.8)
+            heads = rng.choices((1, 2, 3, 5, 8), (5, 4, 3, 2, 1))[0]
+            self._jobs[f"J{j:07d}"] = (sid, eid)
+            out.append(
+                (
+                    t,
+                    c.SubmitJob(
+                        command_id=self._cid("jb"),
+                        ts_ms=t,
+                        job_id=f"J{j:07d}",
+                        employer_id=eid,
+                        station_id=sid,
+                        title=f"{title} {heads}人",
+                        description=f"{title}，日结，{pay // 100}元/天",
+                        skill=code,
+                        headcount=heads,
+                        pay_fen=pay,
+                        start_ms=start,
+                        end_ms=start + rng.randint(4, 9) * HOUR_MS,
+                        location=c.Point(lat=lat, lng=lng),
+                        address=f"{sid}附近",
+                    ),
+                )
+            )
+        if self.with_mistakes and len(self.stations) > 3:
+            sid = self.stations[-1][0]
+            self.revoked_station = sid
+            t = self.at(7, 45)
+            out.append(
+                (
+                    t,
+                    c.ChangeStationStatus(
+                        command_id=self._cid("rv"),
+                        ts_ms=t,
+                        station_id=sid,
+                        status="revoked",
+                        reason="场地不合规",
+                    ),
+                )
+            )
+            for k in range(3):  # late arrivals at the revoked station: refused
+                wid = self.workers[k][0]
+                tk = t + (k + 1) * MIN_MS
+                out.append(
+                    (
+                        tk,
+                        c.CheckIn(
+                            command_id=self._cid("ci"), ts_ms=tk, worker_id=wid, station_id=sid
+                        ),
+                    )
+                )
+        # the opening bell: each city's hub collects postings and check-ins from 05:40 and
+        # assigns them together when its 20-minute window closes at 06:00
+        for sid, county, _, _ in [s for s in self.stations if s[0].endswith("-hub")]:
+            t = self.at(5, 39)
+            policy = e.Policy(
+                local_day_pay_fen={code: pay for code, _, pay in SKILLS}, bell_window_ms=20 * MIN_MS
+            )
+            out.append(
+                (t, c.SetPolicy(command_id=self._cid("pol"), ts_ms=t, region=county, policy=policy))
+            )
+            t = self.at(5, 40)
+            out.append((t, c.RingBell(command_id=self._cid("bell"), ts_ms=t, station_id=sid)))
+        t = self.at(5)
+        while t <= self.at(13):
+            out.append((t, c.Advance(command_id=self._cid("tk"), ts_ms=t)))
+            t += sz.tick_ms
+        out.sort(key=lambda item: item[0])
+        return out
+
+    # ------------------------------------------------------------ replies -----------
+
+    def respond(self, events: list[e.Event]) -> None:
+        """Schedule what people do in answer to the engine's decisions."""
+        rng = self.rng
+        for ev in events:
+            if isinstance(ev, e.OfferMade):
+                u = rng.random()
+                delay = rng.randint(5, 90) * 1000
+                if u < self.accept_p:
+                    self._schedule(
+                        ev.ts_ms + delay,
+                        c.AcceptOffer(
+                            command_id=self._cid("ac"),
+                            ts_ms=ev.ts_ms + delay,
+                            offer_id=ev.offer_id,
+                            worker_id=ev.worker_id,
+                        ),
+                    )
+                elif u < self.accept_p + self.decline_p:
+                    self._schedule(
+                        ev.ts_ms + delay,
+                        c.DeclineOffer(
+                            command_id=self._cid("dc"),
+                            ts_ms=ev.ts_ms + delay,
+                            offer_id=ev.offer_id,
+                            worker_id=ev.worker_id,
+                            reason="太远" if rng.random() < 0.5 else "",
+                        ),
+                    )
+            elif isinstance(ev, e.JobHeldForReview) and ev.job_id in self._jobs:
+                station_id = self._jobs[ev.job_id][0]
+                t = ev.ts_ms + 10 * MIN_MS
+                self._schedule(
+                    t,
+                    c.ReviewJob(
+                        command_id=self._cid("rj"),
+                        ts_ms=t,
+                        job_id=ev.job_id,
+                        staff_id=f"staff-{station_id}",
+                        station_id=station_id,
+                        approve=rng.random() < 0.7,
+                        note="" if rng.random() < 0.5 else "工资已与雇主核实",
+                    ),
+                )
+            elif isinstance(ev, e.HireConfirmed):
+                self._after_hire(ev)
+
+    def _after_hire(self, ev: e.HireConfirmed) -> None:
+        rng = self.rng
+        if rng.random() < 0.06:
+            t = ev.start_ms + 30 * MIN_MS
+            self._schedule(
+                t, c.ReportNoShow(command_id=self._cid("ns"), ts_ms=t, hire_id=ev.hire_id)
+            )
+            return
+        t = max(ev.ts_ms + 1000, ev.start_ms)
+        self._schedule(t, c.ConfirmArrival(command_id=self._cid("ar"), ts_ms=t, hire_id=ev.hire_id))
+        t = ev.end_ms
+        self._schedule(t, c.CompleteWork(command_id=self._cid("cw"), ts_ms=t, hire_id=ev.hire_id))
+        if rng.random() < 0.96:
+            t = ev.end_ms + rng.randint(0, 120) * MIN_MS
+            self._schedule(
+                t,
+                c.PayWage(
+                    command_id=self._cid("wp"),
+                    ts_ms=t,
+                    hire_id=ev.hire_id,
+                    amount_fen=ev.pay_fen,
+                    method=rng.choice(("cash", "wechat", "alipay", "bank")),  # type: ignore[arg-type]
+                ),
+            )
+        elif ev.job_id in self._jobs:  # unpaid: the worker complains of wage arrears
+            t = ev.end_ms + 3 * HOUR_MS
+            self._schedule(
+                t,
+                c.FileComplaint(
+                    command_id=self._cid("cp"),
+                    ts_ms=t,
+                    complaint_id=f"C-{ev.hire_id}",
+                    kind="wage_arrears",
+                    employer_id=self._jobs[ev.job_id][1],
+                    worker_id=ev.worker_id,
+                    hire_id=ev.hire_id,
+                    text="完工后未结工资",
+                ),
+            )
+
+    def pop_due(self, until_ms: int) -> Iterator[c.Command]:
+        while self._pending and self._pending[0][0] <= until_ms:
+            yield heapq.heappop(self._pending)[2]
+
+    def drain(self) -> Iterator[c.Command]:
+        while self._pending:
+            yield heapq.heappop(self._pending)[2]
+
+    def commands(self) -> Iterator[c.Command]:
+        """Setup and timeline without replies (for fold and log benchmarks)."""
+        yield from self.setup()
+        for _, cmd in self.timeline():
+            yield cmd

@@ -1,0 +1,401 @@
+"""Applying events: the fold of the log into `State`.
+
+Owns: `apply(state, event)`, the only code that mutates a `State`.
+
+Invariants:
+- `apply` never refuses and never decides: events are already accepted history. An event
+  that does not fit the state (a bug or a forged log) raises `InconsistentLog`.
+- Same events in the same order give the same state on any machine (no sets, no clock).
+- A job's slots never go negative; a worker's hires never overlap (checked on accept,
+  asserted here).
+
+Limits: offers and hires of closed jobs are kept for the day's audit; `State.commands`
+is bounded (see `engine.state`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+from engine import events as e
+from engine.geo import local_day_number
+from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, day_pay_fen
+from engine.state import Complaint, Employer, Hire, Job, Offer, State, Station
+
+
+class InconsistentLog(Exception):
+    """An event contradicts the state it is applied to."""
+
+
+def _station(state: State, ev: e.StationRegistered) -> None:
+    state.stations[ev.station_id] = Station(
+        station_id=ev.station_id,
+        name=ev.name,
+        kind=ev.kind,
+        market_type=ev.market_type,
+        parent_id=ev.parent_id,
+        region=ev.region,
+        lat=ev.lat,
+        lng=ev.lng,
+        registered_ms=ev.ts_ms,
+    )
+
+
+def _station_status(state: State, ev: e.StationStatusChanged) -> None:
+    state.stations[ev.station_id].status = ev.status
+
+
+def _policy(state: State, ev: e.PolicySet) -> None:
+    state.policies[ev.region] = (ev.version, ev.policy)
+
+
+def _employer(state: State, ev: e.EmployerRegistered) -> None:
+    state.employers[ev.employer_id] = Employer(
+        employer_id=ev.employer_id, kind=ev.kind, region=ev.region, display_name=ev.display_name
+    )
+
+
+def _flag(state: State, ev: e.EmployerFlagged) -> None:
+    flags = state.employers[ev.employer_id].flags
+    if ev.reason not in flags:
+        flags.append(ev.reason)
+
+
+def _clear(state: State, ev: e.EmployerCleared) -> None:
+    flags = state.employers[ev.employer_id].flags
+    if ev.reason in flags:
+        flags.remove(ev.reason)
+
+
+def _worker(state: State, ev: e.WorkerRegistered) -> None:
+    if ev.worker_id in state.worker_rows:
+        raise InconsistentLog(f"worker {ev.worker_id} registered twice")
+    row = state.workers.add(
+        home_lat=ev.home_lat,
+        home_lng=ev.home_lng,
+        skills=state.skills.mask(ev.skills),
+        min_pay_fen=ev.min_pay_fen,
+        birth_year=ev.birth_year,
+        priority=PRIORITY_GROUPS.index(ev.priority_group),
+        mode=TRAVEL_MODES.index(ev.travel_mode),
+        push_opt_in=ev.push_opt_in,
+        quiet_start_min=ev.quiet_start_min,
+        quiet_end_min=ev.quiet_end_min,
+    )
+    state.worker_rows[ev.worker_id] = row
+    if ev.priority_group:
+        state.priority_groups[row] = ev.priority_group
+    state.worker_ids.append(ev.worker_id)
+    state.worker_region.append(ev.region)
+    state.worker_station.append("")
+    if ev.push_opt_in:
+        state.push_index.add(row, ev.home_lat, ev.home_lng)
+
+
+def _worker_update(state: State, ev: e.WorkerUpdated) -> None:
+    row = state.worker_rows[ev.worker_id]
+    w = state.workers
+    was_opted = bool(w.push_opt_in[row])
+    w.update(
+        row,
+        home_lat=ev.home_lat,
+        home_lng=ev.home_lng,
+        skills=state.skills.mask(ev.skills),
+        min_pay_fen=ev.min_pay_fen,
+        priority=PRIORITY_GROUPS.index(ev.priority_group),
+        mode=TRAVEL_MODES.index(ev.travel_mode),
+        push_opt_in=ev.push_opt_in,
+        quiet_start_min=ev.quiet_start_min,
+        quiet_end_min=ev.quiet_end_min,
+    )
+    if ev.priority_group:
+        state.priority_groups[row] = ev.priority_group
+    else:
+        state.priority_groups.pop(row, None)
+    if was_opted:
+        state.push_index.remove(row)
+    if ev.push_opt_in:
+        state.push_index.add(row, ev.home_lat, ev.home_lng)
+
+
+def _erase(state: State, ev: e.WorkerErased) -> None:
+    row = state.worker_rows[ev.worker_id]
+    w = state.workers
+    if w.checked_in[row]:
+        state.checked_in.remove(row)
+    if w.push_opt_in[row]:
+        state.push_index.remove(row)
+    w.erase(row)
+    state.worker_station[row] = ""
+    state.priority_groups.pop(row, None)
+
+
+def _check_in(state: State, ev: e.WorkerCheckedIn) -> None:
+    row = state.worker_rows[ev.worker_id]
+    w = state.workers
+    if w.checked_in[row]:
+        state.checked_in.move(row, ev.lat, ev.lng)
+    else:
+        state.checked_in.add(row, ev.lat, ev.lng)
+    w.check_in(row, ev.lat, ev.lng, ev.ts_ms, ev.available_until_ms)
+    state.worker_station[row] = ev.station_id
+    heapq.heappush(state.checkout_due, (ev.available_until_ms, row))
+
+
+def _check_out(state: State, ev: e.WorkerCheckedOut) -> None:
+    row = state.worker_rows[ev.worker_id]
+    if state.workers.checked_in[row]:
+        state.checked_in.remove(row)
+        state.workers.check_out(row)
+    state.worker_station[row] = ""
+
+
+def _job(state: State, ev: e.JobSubmitted) -> None:
+    _, policy = state.policy_for(ev.region)
+    state.jobs[ev.job_id] = Job(
+        job_id=ev.job_id,
+        row=-1,
+        employer_id=ev.employer_id,
+        station_id=ev.station_id,
+        region=ev.region,
+        title=ev.title,
+        skill=ev.skill,
+        headcount=ev.headcount,
+        pay_fen=ev.pay_fen,
+        pay_unit=ev.pay_unit,
+        day_pay_fen=day_pay_fen(ev.pay_fen, ev.pay_unit, policy),
+        start_ms=ev.start_ms,
+        end_ms=ev.end_ms,
+        lat=ev.lat,
+        lng=ev.lng,
+        submitted_ms=ev.ts_ms,
+    )
+    state.jobs_by_employer.setdefault(ev.employer_id, []).append(ev.job_id)
+
+
+def _published(state: State, ev: e.JobPublished) -> None:
+    job = state.jobs[ev.job_id]
+    _, policy = state.policy_for(job.region)
+    job.status = "open"
+    job.published_ms = ev.ts_ms
+    job.expires_ms = min(job.end_ms, ev.ts_ms + policy.job_ttl_ms)
+    if job.open_slots <= 0:
+        raise InconsistentLog(f"job {job.job_id} published without open slots")
+    job.row = state.job_arrays.add(
+        lat=job.lat,
+        lng=job.lng,
+        skill_bit=state.skills.register(job.skill),
+        day_pay_fen=job.day_pay_fen,
+        start_ms=job.start_ms,
+        end_ms=job.end_ms,
+        slots=job.open_slots,
+    )
+    state.job_ids.append(job.job_id)
+    state.open_jobs.add(job.row, job.lat, job.lng)
+    state.keywords.add(job.row, job.title + " " + job.skill)
+    heapq.heappush(state.job_expiries, (job.expires_ms, job.job_id))
+
+
+def _held(state: State, ev: e.JobHeldForReview) -> None:
+    state.jobs[ev.job_id].status = "held"
+
+
+def _reviewed(state: State, ev: e.JobReviewed) -> None:
+    state.jobs[ev.job_id].status = "reviewed"
+
+
+def _close_job(state: State, job: Job, status: str) -> None:
+    was_open = job.status == "open"
+    job.status = status
+    if was_open:
+        state.job_arrays.close(job.row)
+        state.open_jobs.remove(job.row)
+        state.keywords.remove(job.row)
+
+
+def _rejected(state: State, ev: e.JobRejected) -> None:
+    _close_job(state, state.jobs[ev.job_id], "rejected")
+
+
+def _cancelled(state: State, ev: e.JobCancelled) -> None:
+    _close_job(state, state.jobs[ev.job_id], "cancelled")
+
+
+def _expired(state: State, ev: e.JobExpired) -> None:
+    _close_job(state, state.jobs[ev.job_id], "expired")
+
+
+def _filled(state: State, ev: e.JobFilled) -> None:
+    job = state.jobs[ev.job_id]
+    _close_job(state, job, "filled")
+    job.filled_ms = ev.ts_ms
+
+
+def _offer_made(state: State, ev: e.OfferMade) -> None:
+    job = state.jobs[ev.job_id]
+    row = state.worker_rows[ev.worker_id]
+    state.offers[ev.offer_id] = Offer(
+        offer_id=ev.offer_id, job_id=ev.job_id, worker_row=row, expires_ms=ev.expires_ms
+    )
+    job.live_offers.append(ev.offer_id)
+    job.offered_rows.append(row)
+    job.wave = max(job.wave, ev.wave)
+    state.workers.offer_made(row, local_day_number(ev.ts_ms))
+    state.live_by_worker.setdefault(row, []).append(ev.offer_id)
+    heapq.heappush(state.offer_expiries, (ev.expires_ms, ev.offer_id))
+
+
+def _end_offer(state: State, offer_id: str, status: str) -> Offer:
+    offer = state.offers[offer_id]
+    if offer.status != "live":
+        raise InconsistentLog(f"offer {offer_id} is {offer.status}, cannot become {status}")
+    offer.status = status
+    state.jobs[offer.job_id].live_offers.remove(offer_id)
+    state.workers.offer_closed(offer.worker_row)
+    live = state.live_by_worker[offer.worker_row]
+    live.remove(offer_id)
+    if not live:
+        del state.live_by_worker[offer.worker_row]
+    return offer
+
+
+def _accepted(state: State, ev: e.OfferAccepted) -> None:
+    _end_offer(state, ev.offer_id, "accepted")
+
+
+def _declined(state: State, ev: e.OfferDeclined) -> None:
+    _end_offer(state, ev.offer_id, "declined")
+
+
+def _offer_expired(state: State, ev: e.OfferExpired) -> None:
+    _end_offer(state, ev.offer_id, "expired")
+
+
+def _withdrawn(state: State, ev: e.OfferWithdrawn) -> None:
+    _end_offer(state, ev.offer_id, "withdrawn")
+
+
+def _hired(state: State, ev: e.HireConfirmed) -> None:
+    job = state.jobs[ev.job_id]
+    row = state.worker_rows[ev.worker_id]
+    if job.hired >= job.headcount:
+        raise InconsistentLog(f"job {ev.job_id} has no open slot for {ev.hire_id}")
+    state.workers.prune_busy(row, ev.ts_ms)
+    if not state.workers.add_busy(row, ev.start_ms, ev.end_ms):
+        raise InconsistentLog(f"worker {ev.worker_id} cannot take hire {ev.hire_id}")
+    job.hired += 1
+    if job.first_hire_ms == 0:
+        job.first_hire_ms = ev.ts_ms
+    state.job_arrays.fill_slot(job.row)
+    state.hires[ev.hire_id] = Hire(
+        hire_id=ev.hire_id,
+        job_id=ev.job_id,
+        worker_row=row,
+        employer_id=job.employer_id,
+        start_ms=ev.start_ms,
+        end_ms=ev.end_ms,
+        pay_fen=ev.pay_fen,
+        confirmed_ms=ev.ts_ms,
+    )
+    state.hires_by_worker.setdefault(row, []).append(ev.hire_id)
+
+
+def _arrived(state: State, ev: e.WorkerArrived) -> None:
+    state.hires[ev.hire_id].status = "arrived"
+
+
+def _no_show(state: State, ev: e.NoShow) -> None:
+    hire = state.hires[ev.hire_id]
+    hire.status = "no_show"
+    state.workers.remove_busy(hire.worker_row, hire.start_ms, hire.end_ms)
+    state.workers.record_no_show(hire.worker_row)
+
+
+def _completed(state: State, ev: e.WorkCompleted) -> None:
+    hire = state.hires[ev.hire_id]
+    hire.status = "completed"
+    state.workers.record_completion(hire.worker_row)
+
+
+def _paid(state: State, ev: e.WagePaid) -> None:
+    state.hires[ev.hire_id].paid_fen += ev.amount_fen
+
+
+def _complaint(state: State, ev: e.ComplaintFiled) -> None:
+    state.complaints[ev.complaint_id] = Complaint(
+        complaint_id=ev.complaint_id, kind=ev.kind, employer_id=ev.employer_id
+    )
+
+
+def _resolved(state: State, ev: e.ComplaintResolved) -> None:
+    state.complaints[ev.complaint_id].status = "upheld" if ev.upheld else "dismissed"
+
+
+def _push(state: State, ev: e.PushSent) -> None:
+    state.workers.record_push(state.worker_rows[ev.worker_id], local_day_number(ev.ts_ms))
+
+
+def _bell_rung(state: State, ev: e.BellRung) -> None:
+    state.bells[ev.scope] = ev.ts_ms + ev.window_ms
+
+
+def _bell_closed(state: State, ev: e.BellClosed) -> None:
+    del state.bells[ev.scope]
+
+
+def _noop(state: State, ev: e.Event) -> None:
+    return None
+
+
+_APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
+    e.PolicySet: _policy,
+    e.StationRegistered: _station,
+    e.StationStatusChanged: _station_status,
+    e.EmployerRegistered: _employer,
+    e.EmployerFlagged: _flag,
+    e.EmployerCleared: _clear,
+    e.WorkerRegistered: _worker,
+    e.WorkerUpdated: _worker_update,
+    e.WorkerErased: _erase,
+    e.WorkerCheckedIn: _check_in,
+    e.WorkerCheckedOut: _check_out,
+    e.JobSubmitted: _job,
+    e.JobPublished: _published,
+    e.JobHeldForReview: _held,
+    e.JobReviewed: _reviewed,
+    e.JobRejected: _rejected,
+    e.JobCancelled: _cancelled,
+    e.JobExpired: _expired,
+    e.JobFilled: _filled,
+    e.Tick: _noop,
+    e.OfferMade: _offer_made,
+    e.OfferAccepted: _accepted,
+    e.OfferDeclined: _declined,
+    e.OfferExpired: _offer_expired,
+    e.OfferWithdrawn: _withdrawn,
+    e.HireConfirmed: _hired,
+    e.PushSent: _push,
+    e.BellRung: _bell_rung,
+    e.BellClosed: _bell_closed,
+    e.WorkerArrived: _arrived,
+    e.NoShow: _no_show,
+    e.WorkCompleted: _completed,
+    e.WagePaid: _paid,
+    e.ComplaintFiled: _complaint,
+    e.ComplaintResolved: _resolved,
+    e.RatingGiven: _noop,
+}
+
+
+def apply(state: State, event: e.Event) -> None:
+    """Fold one event into `state`."""
+    try:
+        _APPLIERS[type(event)](state, event)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise InconsistentLog(f"{type(event).__name__} does not fit the state: {exc!r}") from exc
+    if event.ts_ms > state.last_ts_ms:
+        state.last_ts_ms = event.ts_ms
+    state.events_applied += 1
+    name = type(event).__name__
+    state.counts[name] = state.counts.get(name, 0) + 1

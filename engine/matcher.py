@@ -1,0 +1,225 @@
+"""The matcher facade: from engine state to the matching kernels and back.
+
+Owns: building kernel inputs from `State` and the region's `Policy` (parameter vectors,
+candidate rows from the H3 indexes, excluded rows), and turning kernel outputs into
+`Candidate`s for `engine.react`: job-side ranking, the worker-side best jobs, the 1.5 km
+push audience, the opening bell's assignment, and the job hall.
+
+Invariants: pure functions of the state and their arguments; every ranking is sorted by
+(score desc, worker/job row asc) inside the kernels; distances and travel times are
+rounded to whole metres and seconds only here, at the edge.
+
+Limits: `MAX_CHECKIN_JOBS` jobs ranked for a check-in; `MAX_BELL_WORKERS` x
+`MAX_BELL_SLOTS` for an optimal bell (greedy above); `MAX_HALL` jobs in a hall listing.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from engine.matching.bell import bell_assign, greedy_assign
+from engine.matching.kernels import push_candidates_from, rank_jobs_from, rank_workers_from
+from engine.matching.params import (
+    accept_coef_array,
+    job_params,
+    policy_params,
+    push_params,
+    query_radius_m,
+    reach_m,
+    weights_array,
+)
+from engine.state import Job, State
+
+MAX_CHECKIN_JOBS = 8
+MAX_BELL_WORKERS = 4000
+MAX_BELL_SLOTS = 4000
+MAX_HALL = 200
+
+
+class Candidate(NamedTuple):
+    row: int
+    score: float
+    distance_m: int
+    travel_s: int
+    features: tuple[float, ...] = ()
+
+
+def _sorted_rows(rows: list[int]) -> np.ndarray:
+    return np.unique(np.asarray(rows, dtype=np.int64))
+
+
+def _job_vectors(state: State, job: Job, now_ms: int):
+    _, policy = state.policy_for(job.region)
+    pol = policy_params(policy, now_ms)
+    bit = state.skills.bit(job.skill)
+    jp = job_params(
+        lat=job.lat,
+        lng=job.lng,
+        skill_bit=0 if bit is None else bit,
+        day_pay_fen=job.day_pay_fen,
+        start_ms=job.start_ms,
+        end_ms=job.end_ms,
+        now_ms=now_ms,
+    )
+    return policy, pol, jp, bit
+
+
+def rank_for_job(
+    state: State, job: Job, now_ms: int, k: int, rows: np.ndarray | None = None
+) -> list[Candidate]:
+    """The best `k` checked-in workers for `job` not offered it before."""
+    policy, pol, jp, bit = _job_vectors(state, job, now_ms)
+    if bit is None or k <= 0:
+        return []
+    if rows is None:
+        rows = state.checked_in.query(job.lat, job.lng, query_radius_m(pol))
+    out_rows, scores, dist, travel, feats = rank_workers_from(
+        state.workers,
+        rows,
+        jp,
+        pol,
+        weights_array(policy.weights),
+        accept_coef_array(policy),
+        k,
+        _sorted_rows(job.offered_rows),
+    )
+    return [
+        Candidate(
+            int(out_rows[i]),
+            float(scores[i]),
+            int(round(float(dist[i]))),
+            int(round(float(travel[i]))),
+            tuple(float(x) for x in feats[i]),
+        )
+        for i in range(len(out_rows))
+    ]
+
+
+def best_jobs_for_worker(state: State, row: int, now_ms: int) -> list[tuple[int, Candidate]]:
+    """Open jobs near a checked-in worker, best first, that have not offered to them."""
+    w = state.workers
+    _, policy = state.policy_for(state.worker_region[row])
+    pol = policy_params(policy, now_ms)
+    radius = float(reach_m(pol)[int(w.mode[row])])
+    cands = state.open_jobs.query(float(w.lat[row]), float(w.lng[row]), radius)
+    if len(cands) == 0:
+        return []
+    job_rows, scores, dist, travel = rank_jobs_from(
+        state.job_arrays, w, row, cands, now_ms, pol, MAX_CHECKIN_JOBS
+    )
+    out: list[tuple[int, Candidate]] = []
+    for i in range(len(job_rows)):
+        job = state.jobs[state.job_ids[int(job_rows[i])]]
+        if row in job.offered_rows:
+            continue
+        out.append(
+            (
+                int(job_rows[i]),
+                Candidate(
+                    row,
+                    float(scores[i]),
+                    int(round(float(dist[i]))),
+                    int(round(float(travel[i]))),
+                ),
+            )
+        )
+    return out
+
+
+def push_rows(state: State, job: Job, now_ms: int) -> list[tuple[int, int]]:
+    """(row, distance_m) of opted-in workers to push `job` to, nearest first."""
+    _, policy = state.policy_for(job.region)
+    bit = state.skills.bit(job.skill)
+    if bit is None or policy.push_daily_cap <= 0:
+        return []
+    push = push_params(
+        policy,
+        lat=job.lat,
+        lng=job.lng,
+        skill_bit=bit,
+        day_pay_fen=job.day_pay_fen,
+        start_ms=job.start_ms,
+        end_ms=job.end_ms,
+        now_ms=now_ms,
+    )
+    cands = state.push_index.query(job.lat, job.lng, float(policy.push_radius_m))
+    rows, dist = push_candidates_from(state.workers, cands, push, _sorted_rows(job.offered_rows))
+    return [(int(rows[i]), int(round(float(dist[i])))) for i in range(len(rows))]
+
+
+def in_scope_of(state: State, scope: str, station_id: str) -> bool:
+    """Is the station inside a bell scope (a station id, or "region:PREFIX")?"""
+    if scope.startswith("region:"):
+        return state.stations[station_id].region.startswith(scope[len("region:") :])
+    return station_id == scope
+
+
+def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Candidate]]:
+    """Opening bell: (worker row, job row, candidate) by maximum-weight assignment.
+
+    Scope is a station id (its waiting workers and the jobs it collected) or
+    "region:PREFIX" (all stations of the region). Each job gets at most the offers its
+    open slots still lack; greedy assignment is the fallback for oversize markets.
+    """
+    in_scope = {sid for sid in state.stations if in_scope_of(state, scope, sid)}
+    w = state.workers
+    rows = [r for r, sid in enumerate(state.worker_station) if sid in in_scope and w.checked_in[r]]
+    jobs = [
+        j
+        for j in state.jobs.values()
+        if j.status == "open" and j.station_id in in_scope and j.open_slots > len(j.live_offers)
+    ]
+    if not rows or not jobs:
+        return []
+    rows_arr = np.asarray(rows, dtype=np.int64)
+    index_of = {r: i for i, r in enumerate(rows)}
+    scores = np.full((len(rows), len(jobs)), -np.inf)
+    found: dict[tuple[int, int], Candidate] = {}
+    for j, job in enumerate(jobs):
+        for cand in rank_for_job(state, job, now_ms, len(rows), rows_arr):
+            scores[index_of[cand.row], j] = cand.score
+            found[(cand.row, j)] = cand
+    slots = np.asarray([job.open_slots - len(job.live_offers) for job in jobs], dtype=np.int64)
+    try:
+        pairs = bell_assign(scores, slots, max_workers=MAX_BELL_WORKERS, max_slots=MAX_BELL_SLOTS)
+    except ValueError:
+        pairs = greedy_assign(scores, slots)
+    return [(rows[wi], jobs[ji].row, found[(rows[wi], ji)]) for wi, ji in pairs]
+
+
+def job_hall(
+    state: State,
+    lat: float,
+    lng: float,
+    radius_m: float,
+    *,
+    skill: str = "",
+    min_day_pay_fen: int = 0,
+    keyword: str = "",
+    sort: str = "distance",
+    limit: int = 50,
+) -> list[tuple[Job, int]]:
+    """Open jobs within `radius_m` of a point (optionally by skill, pay, keyword)."""
+    from engine.geo import haversine_m
+
+    limit = max(1, min(limit, MAX_HALL))
+    rows = state.open_jobs.query(lat, lng, radius_m)
+    if keyword:
+        rows = np.intersect1d(rows, state.keywords.query(keyword))
+    out: list[tuple[Job, int]] = []
+    for r in rows:
+        job = state.jobs[state.job_ids[int(r)]]
+        if skill and job.skill != skill:
+            continue
+        if job.day_pay_fen < min_day_pay_fen or job.open_slots <= 0:
+            continue
+        d = haversine_m(lat, lng, job.lat, job.lng)
+        if d <= radius_m:
+            out.append((job, int(round(d))))
+    if sort == "pay":
+        out.sort(key=lambda x: (-x[0].day_pay_fen, x[1], x[0].row))
+    else:
+        out.sort(key=lambda x: (x[1], x[0].row))
+    return out[:limit]

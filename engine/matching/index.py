@@ -1,0 +1,424 @@
+"""Spatial index of rows (workers or jobs) by H3 cell, for radius queries.
+
+Owns: `CellIndex` (rows bucketed by H3 cell at one resolution), `min_edge_m`,
+`guaranteed_radius_m`, `disk_k` and `choose_resolution`.
+
+Layout: a base of entries sorted by (cell id, row) (CSR-like: the rows of one cell, or of
+all descendants of a coarser cell, are one contiguous slice), a small sorted delta of
+recent inserts, and a dead mask over the base for removals. When delta + dead entries
+pass `threshold` (max(256, 4 * sqrt(n))), both are merged into a new base in O(n).
+`loc[row]` says where a row lives: -1 absent, >= 0 base position, <= -2 delta position
+-(pos + 2).
+
+Query (lat, lng, radius_m): pick the query resolution qres = min(index res,
+choose_resolution(radius_m)), take the grid disk of radius `disk_k(qres, radius_m)`
+around the origin cell, visit its cells in sorted id order and gather every indexed row
+whose cell descends from one of them. The result is sorted by (cell id, row) and is a
+pure function of the indexed (row, cell) pairs (the base/delta split never shows).
+
+Coverage guarantee: a point within `radius_m` of the query point lies in a cell at grid
+distance <= k of the origin cell. For a regular hexagonal grid of edge e, two points
+whose cells are k + 1 steps apart are at least (1.5 (k + 1) - 2) e = (1.5 k - 0.5) e
+apart. H3 cells are not regular: we use the smallest edge length found at that
+resolution (cells around the 12 pentagons, where H3 is most distorted; `min_edge_m`)
+and a safety factor of 0.9. The bound was checked against exact cell geometry at
+resolutions 5-10 around every pentagon and at random cells (worst case 0.98 of the
+regular bound, hence 0.9), and the tests check candidate sets against BallTree.
+
+Limits: radius <= `MAX_RADIUS_M` (100 km); rows < 2**31; the grid-disk cache holds
+`DISK_CACHE_SIZE` origins (LRU, deterministic; it only saves time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from functools import lru_cache
+
+import numpy as np
+from h3.api import basic_int as h3i
+from numba import njit
+
+EDGE_SAFETY = 0.9
+MAX_K = 4  # choose_resolution picks the finest resolution whose disk stays within this
+MAX_RADIUS_M = 100_000.0
+DISK_CACHE_SIZE = 4096
+MIN_DELTA = 256
+_RES_MASK = 0xF << 52
+
+
+@lru_cache(maxsize=16)
+def min_edge_m(res: int) -> float:
+    """Smallest edge length (m) of the cells within 2 steps of the 12 pentagons at `res`.
+
+    The smallest H3 cells sit next to the pentagons (checked over every cell at
+    resolutions 2-5: the global minimum is always at grid distance <= 1 of a pentagon);
+    resolutions 0-2 are small enough to scan every cell.
+    """
+    if not 0 <= res <= 15:
+        raise ValueError(f"H3 resolution must be in [0, 15], got {res}")
+    if res <= 2:  # few cells: look at all of them
+        cells = [c for base in h3i.get_res0_cells() for c in h3i.cell_to_children(base, res)]
+    else:
+        cells = [c for p in h3i.get_pentagons(res) for c in h3i.grid_disk(p, 2)]
+    return min(h3i.edge_length(e, "m") for c in cells for e in h3i.origin_to_directed_edges(c))
+
+
+def guaranteed_radius_m(res: int, k: int) -> float:
+    """Every point within this distance of a point in cell c lies in grid_disk(c, k)."""
+    return EDGE_SAFETY * (1.5 * k - 0.5) * min_edge_m(res)
+
+
+def disk_k(res: int, radius_m: float) -> int:
+    """Smallest k >= 1 whose grid disk covers `radius_m` around any point (see header)."""
+    if not 0.0 <= radius_m <= MAX_RADIUS_M:
+        raise ValueError(f"radius_m must be in [0, {MAX_RADIUS_M}], got {radius_m}")
+    e = EDGE_SAFETY * min_edge_m(res)
+    k = max(1, math.ceil((radius_m / e + 0.5) / 1.5))
+    while guaranteed_radius_m(res, k) < radius_m:  # float rounding only
+        k += 1
+    while k > 1 and guaranteed_radius_m(res, k - 1) >= radius_m:
+        k -= 1
+    return k
+
+
+def choose_resolution(radius_m: float, max_k: int = MAX_K) -> int:
+    """Finest resolution whose disk for `radius_m` has k <= max_k (1.5 km -> 8, k = 4)."""
+    for res in range(15, -1, -1):
+        if disk_k(res, radius_m) <= max_k:
+            return res
+    return 0
+
+
+def child_range(cell: int, res: int) -> tuple[int, int]:
+    """(lowest, highest) possible id of the descendants of `cell` at resolution `res`.
+
+    H3 ids order by (resolution, base cell, digit 1, ..., digit 15), so all descendants of
+    a cell at one resolution lie in this closed id range (unused digits are 7).
+    """
+    parent_res = h3i.get_resolution(cell)
+    if res < parent_res:
+        raise ValueError(f"child resolution {res} is coarser than the cell's {parent_res}")
+    lo = (cell & ~_RES_MASK) | (res << 52)
+    six = 0
+    for r in range(parent_res + 1, res + 1):
+        shift = (15 - r) * 3
+        lo &= ~(7 << shift)
+        six |= 6 << shift
+    return lo, lo | six
+
+
+# ------------------------------------------------------------------ numba helpers ----
+
+
+@njit(cache=True)
+def _lower_bound(cells, lo, hi, value):
+    """First position in [lo, hi) with cells[pos] >= value (cells sorted)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cells[mid] < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _upper_bound(cells, lo, hi, value):
+    """First position in [lo, hi) with cells[pos] > value (cells sorted)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cells[mid] <= value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _gather(bcells, brows, bdead, nb, dcells, drows, nd, range_lo, range_hi):
+    """Rows whose cell lies in one of the sorted disjoint closed ranges, by (cell, row)."""
+    m = range_lo.shape[0]
+    spans = np.empty((m, 4), dtype=np.int64)
+    total = 0
+    b = 0
+    d = 0
+    for i in range(m):
+        b0 = _lower_bound(bcells, b, nb, range_lo[i])
+        b1 = _upper_bound(bcells, b0, nb, range_hi[i])
+        d0 = _lower_bound(dcells, d, nd, range_lo[i])
+        d1 = _upper_bound(dcells, d0, nd, range_hi[i])
+        spans[i, 0] = b0
+        spans[i, 1] = b1
+        spans[i, 2] = d0
+        spans[i, 3] = d1
+        total += (b1 - b0) + (d1 - d0)
+        b = b1
+        d = d1
+    out = np.empty(total, dtype=np.int64)
+    n = 0
+    for i in range(m):
+        b, b1, d, d1 = spans[i, 0], spans[i, 1], spans[i, 2], spans[i, 3]
+        while b < b1 or d < d1:
+            take_base = d >= d1 or (
+                b < b1
+                and (bcells[b] < dcells[d] or (bcells[b] == dcells[d] and brows[b] < drows[d]))
+            )
+            if take_base:
+                if bdead[b] == 0:
+                    out[n] = brows[b]
+                    n += 1
+                b += 1
+            else:
+                out[n] = drows[d]
+                n += 1
+                d += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def _delta_insert(dcells, drows, nd, cell, row, loc):
+    lo = 0
+    hi = nd
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if dcells[mid] < cell or (dcells[mid] == cell and drows[mid] < row):
+            lo = mid + 1
+        else:
+            hi = mid
+    for j in range(nd, lo, -1):
+        dcells[j] = dcells[j - 1]
+        drows[j] = drows[j - 1]
+        loc[drows[j]] = -(j + 2)
+    dcells[lo] = cell
+    drows[lo] = row
+    loc[row] = -(lo + 2)
+    return nd + 1
+
+
+@njit(cache=True)
+def _delta_delete(dcells, drows, nd, pos, loc):
+    loc[drows[pos]] = -1
+    for j in range(pos, nd - 1):
+        dcells[j] = dcells[j + 1]
+        drows[j] = drows[j + 1]
+        loc[drows[j]] = -(j + 2)
+    return nd - 1
+
+
+@njit(cache=True)
+def _merge(bcells, brows, bdead, nb, dcells, drows, nd, out_cells, out_rows, loc):
+    """Merge live base entries and the delta into out_*; returns the entry count."""
+    b = 0
+    d = 0
+    n = 0
+    while b < nb or d < nd:
+        if b < nb and bdead[b] != 0:
+            b += 1
+            continue
+        take_base = d >= nd or (
+            b < nb and (bcells[b] < dcells[d] or (bcells[b] == dcells[d] and brows[b] < drows[d]))
+        )
+        if take_base:
+            out_cells[n] = bcells[b]
+            out_rows[n] = brows[b]
+            b += 1
+        else:
+            out_cells[n] = dcells[d]
+            out_rows[n] = drows[d]
+            d += 1
+        loc[out_rows[n]] = n
+        n += 1
+    return n
+
+
+# ------------------------------------------------------------------ the index --------
+
+
+class CellIndex:
+    """Rows bucketed by H3 cell at `resolution`; see the module header."""
+
+    def __init__(self, resolution: int = 8) -> None:
+        if not 0 <= resolution <= 15:
+            raise ValueError(f"H3 resolution must be in [0, 15], got {resolution}")
+        self.res = resolution
+        self._n = 0
+        self._bcells = np.empty(0, dtype=np.int64)
+        self._brows = np.empty(0, dtype=np.int32)
+        self._bdead = np.empty(0, dtype=np.uint8)
+        self._ndead = 0
+        self._threshold = MIN_DELTA
+        self._dcells = np.empty(self._threshold + 1, dtype=np.int64)
+        self._drows = np.empty(self._threshold + 1, dtype=np.int32)
+        self._nd = 0
+        self._loc = np.full(1024, -1, dtype=np.int32)
+        self._disks: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    @classmethod
+    def build(
+        cls, resolution: int, rows: np.ndarray, lats: np.ndarray, lngs: np.ndarray
+    ) -> CellIndex:
+        """Index many rows at once (snapshot restore, benchmarks): one sort, no delta."""
+        out = cls(resolution)
+        rows = np.asarray(rows, dtype=np.int64)
+        if len(np.unique(rows)) != len(rows) or (len(rows) and rows.min() < 0):
+            raise ValueError("rows must be distinct and >= 0")
+        cells = np.fromiter(
+            (
+                h3i.latlng_to_cell(float(a), float(b), resolution)
+                for a, b in zip(lats, lngs, strict=True)
+            ),
+            dtype=np.int64,
+            count=len(rows),
+        )
+        order = np.lexsort((rows, cells))
+        out._bcells = cells[order]
+        out._brows = rows[order].astype(np.int32)
+        out._bdead = np.zeros(len(rows), dtype=np.uint8)
+        out._n = len(rows)
+        if len(rows):
+            out._grow_loc(int(rows.max()))
+            out._loc[out._brows] = np.arange(len(rows), dtype=np.int32)
+        out._set_threshold()
+        return out
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __contains__(self, row: int) -> bool:
+        return 0 <= row < len(self._loc) and self._loc[row] != -1
+
+    def cell(self, lat: float, lng: float) -> int:
+        return h3i.latlng_to_cell(lat, lng, self.res)
+
+    def cell_of(self, row: int) -> int:
+        """Cell id the row is indexed under (KeyError if absent)."""
+        pos = self._pos(row)
+        return int(self._bcells[pos] if pos >= 0 else self._dcells[-pos - 2])
+
+    def add(self, row: int, lat: float, lng: float) -> None:
+        if row < 0 or row >= 2**31 - 1:
+            raise ValueError(f"row out of range: {row}")
+        if row in self:
+            raise ValueError(f"row {row} is already indexed")
+        self._insert(row, self.cell(lat, lng))
+
+    def remove(self, row: int) -> None:
+        pos = self._pos(row)
+        if pos >= 0:
+            self._bdead[pos] = 1
+            self._ndead += 1
+            self._loc[row] = -1
+        else:
+            self._nd = _delta_delete(self._dcells, self._drows, self._nd, -pos - 2, self._loc)
+        self._n -= 1
+        self._maybe_rebuild()
+
+    def discard(self, row: int) -> bool:
+        """Remove if present; returns whether it was."""
+        if row in self:
+            self.remove(row)
+            return True
+        return False
+
+    def move(self, row: int, lat: float, lng: float) -> None:
+        """Re-index `row` at a new position (no work when the cell does not change)."""
+        cell = self.cell(lat, lng)
+        if self.cell_of(row) == cell:
+            return
+        self.remove(row)
+        self._insert(row, cell)
+
+    def query(self, lat: float, lng: float, radius_m: float) -> np.ndarray:
+        """Candidate rows (int64, by cell id then row): a superset of the rows whose
+        indexed point is within `radius_m` of (lat, lng)."""
+        qres = min(self.res, choose_resolution(radius_m))
+        k = disk_k(qres, radius_m)
+        range_lo, range_hi = self._disk_ranges(h3i.latlng_to_cell(lat, lng, qres), k)
+        return _gather(
+            self._bcells,
+            self._brows,
+            self._bdead,
+            len(self._bcells),
+            self._dcells,
+            self._drows,
+            self._nd,
+            range_lo,
+            range_hi,
+        )
+
+    def rows(self) -> np.ndarray:
+        """Every indexed row, ascending."""
+        return np.flatnonzero(self._loc != -1).astype(np.int64)
+
+    def nbytes(self) -> int:
+        arrays = (self._bcells, self._brows, self._bdead, self._dcells, self._drows, self._loc)
+        return sum(a.nbytes for a in arrays)
+
+    # ------------------------------------------------------------ internals -------
+
+    def _pos(self, row: int) -> int:
+        if row not in self:
+            raise KeyError(f"row {row} is not indexed")
+        return int(self._loc[row])
+
+    def _grow_loc(self, row: int) -> None:
+        if row >= len(self._loc):
+            size = len(self._loc)
+            while size <= row:
+                size *= 2
+            loc = np.full(size, -1, dtype=np.int32)
+            loc[: len(self._loc)] = self._loc
+            self._loc = loc
+
+    def _insert(self, row: int, cell: int) -> None:
+        self._grow_loc(row)
+        self._nd = _delta_insert(
+            self._dcells, self._drows, self._nd, np.int64(cell), np.int32(row), self._loc
+        )
+        self._n += 1
+        self._maybe_rebuild()
+
+    def _set_threshold(self) -> None:
+        self._threshold = max(MIN_DELTA, 4 * math.isqrt(self._n))
+        if len(self._dcells) < self._threshold + 1:
+            self._dcells = np.empty(self._threshold + 1, dtype=np.int64)
+            self._drows = np.empty(self._threshold + 1, dtype=np.int32)
+
+    def _maybe_rebuild(self) -> None:
+        if self._nd + self._ndead < self._threshold:
+            return
+        cells = np.empty(self._n, dtype=np.int64)
+        rows = np.empty(self._n, dtype=np.int32)
+        count = _merge(
+            self._bcells,
+            self._brows,
+            self._bdead,
+            len(self._bcells),
+            self._dcells,
+            self._drows,
+            self._nd,
+            cells,
+            rows,
+            self._loc,
+        )
+        assert count == self._n
+        self._bcells, self._brows = cells, rows
+        self._bdead = np.zeros(self._n, dtype=np.uint8)
+        self._ndead = 0
+        self._nd = 0
+        self._set_threshold()
+
+    def _disk_ranges(self, origin: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        key = (origin, k)
+        hit = self._disks.get(key)
+        if hit is not None:
+            self._disks.move_to_end(key)
+            return hit
+        cells = sorted(h3i.grid_disk(origin, k))
+        bounds = np.array([child_range(c, self.res) for c in cells], dtype=np.int64)
+        hit = (np.ascontiguousarray(bounds[:, 0]), np.ascontiguousarray(bounds[:, 1]))
+        self._disks[key] = hit
+        if len(self._disks) > DISK_CACHE_SIZE:
+            self._disks.popitem(last=False)
+        return hit

@@ -1,0 +1,227 @@
+"""The in-memory state the core folds the log into.
+
+Owns: the registry records (stations, employers, jobs, offers, hires, complaints), the
+worker id <-> row map over the columnar `WorkerArrays`, the spatial indexes, the
+command-id memory for idempotency, and the state digest.
+
+Invariants:
+- Only `engine.fold.apply` mutates a `State`; everything here is derived from the log.
+- Iteration that decides anything goes over insertion-ordered dicts or sorted keys,
+  never over sets, so two processes folding the same log reach the same digest.
+- `digest()` covers every field that can change a later decision.
+
+Limits: `MAX_REMEMBERED_COMMANDS` command ids are remembered (FIFO); a retry older than
+that is treated as new. Hires per worker at once: `BUSY_SLOTS` of `WorkerArrays`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+import numpy as np
+
+from engine.events import Policy
+from engine.matching.index import CellIndex
+from engine.matching.jobs import JobArrays
+from engine.matching.search import KeywordIndex
+from engine.matching.workers import SkillCodes, WorkerArrays
+
+MAX_REMEMBERED_COMMANDS = 1_000_000
+WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
+JOB_INDEX_RESOLUTION = 7
+
+
+class Station(msgspec.Struct, kw_only=True):
+    station_id: str
+    name: str
+    kind: str
+    market_type: str
+    parent_id: str
+    region: str
+    lat: float
+    lng: float
+    status: str = "applied"
+    registered_ms: int = 0
+
+
+class Employer(msgspec.Struct, kw_only=True):
+    employer_id: str
+    kind: str
+    region: str
+    flags: list[str] = []  # open flag reasons, in the order raised
+    display_name: str = ""
+
+
+class Job(msgspec.Struct, kw_only=True):
+    job_id: str
+    row: int
+    employer_id: str
+    station_id: str
+    region: str
+    title: str
+    skill: str
+    headcount: int
+    pay_fen: int
+    pay_unit: str
+    day_pay_fen: int
+    start_ms: int
+    end_ms: int
+    lat: float
+    lng: float
+    submitted_ms: int
+    status: str = "submitted"  # submitted, held, open, filled, rejected, cancelled, expired
+    published_ms: int = 0
+    expires_ms: int = 0
+    hired: int = 0
+    wave: int = 0
+    live_offers: list[str] = []  # offer ids, in the order made
+    offered_rows: list[int] = []  # every worker row ever offered or declined (excluded)
+    first_hire_ms: int = 0
+    filled_ms: int = 0
+
+    @property
+    def open_slots(self) -> int:
+        return self.headcount - self.hired
+
+
+class Offer(msgspec.Struct, kw_only=True):
+    offer_id: str
+    job_id: str
+    worker_row: int
+    expires_ms: int
+    status: str = "live"  # live, accepted, declined, expired, withdrawn
+
+
+class Hire(msgspec.Struct, kw_only=True):
+    hire_id: str
+    job_id: str
+    worker_row: int
+    employer_id: str
+    start_ms: int
+    end_ms: int
+    pay_fen: int
+    status: str = "confirmed"  # confirmed, arrived, no_show, completed
+    paid_fen: int = 0
+    confirmed_ms: int = 0
+
+
+class Complaint(msgspec.Struct, kw_only=True):
+    complaint_id: str
+    kind: str
+    employer_id: str
+    status: str = "open"  # open, upheld, dismissed
+
+
+class State:
+    """Everything the core knows. Build with `State()`; mutate only through `apply`."""
+
+    def __init__(self) -> None:
+        self.policies: dict[str, tuple[int, Policy]] = {"": (0, Policy())}
+        self.stations: dict[str, Station] = {}
+        self.employers: dict[str, Employer] = {}
+        self.worker_rows: dict[str, int] = {}
+        self.worker_ids: list[str] = []
+        self.worker_region: list[str] = []
+        self.worker_station: list[str] = []  # station of the current check-in ("" none)
+        self.priority_groups: dict[int, str] = {}  # row -> group name, only when not ""
+        self.workers = WorkerArrays()
+        self.skills = SkillCodes()
+        self.checked_in = CellIndex(WORKER_INDEX_RESOLUTION)
+        self.push_index = CellIndex(WORKER_INDEX_RESOLUTION)
+        self.jobs: dict[str, Job] = {}
+        self.job_ids: list[str] = []  # job row -> id
+        self.job_arrays = JobArrays()
+        self.open_jobs = CellIndex(JOB_INDEX_RESOLUTION)
+        self.keywords = KeywordIndex()
+        self.offers: dict[str, Offer] = {}
+        self.hires: dict[str, Hire] = {}
+        self.hires_by_worker: dict[int, list[str]] = {}
+        self.complaints: dict[str, Complaint] = {}
+        self.jobs_by_employer: dict[str, list[str]] = {}
+        self.live_by_worker: dict[int, list[str]] = {}
+        # min-heaps of (due ms, key); stale entries are skipped when popped
+        self.offer_expiries: list[tuple[int, str]] = []
+        self.job_expiries: list[tuple[int, str]] = []
+        self.checkout_due: list[tuple[int, int]] = []
+        self.bells: dict[str, int] = {}  # open bell windows: scope -> closes at ms
+        self.commands: dict[str, int] = {}  # command id -> seq of its record
+        self.last_seq = 0
+        self.last_ts_ms = 0
+        self.events_applied = 0
+        self.counts: dict[str, int] = {}
+
+    # ------------------------------------------------------------ look-ups ----------
+
+    def policy_for(self, region: str) -> tuple[int, Policy]:
+        """The policy of the longest matching region prefix ("" is the default)."""
+        for cut in (6, 4, 2):
+            hit = self.policies.get(region[:cut])
+            if hit is not None and len(region) >= cut:
+                return hit
+        return self.policies[""]
+
+    def in_bell(self, station_id: str) -> bool:
+        """True while an opening-bell window covers this station (itself or its region)."""
+        if not self.bells or not station_id:
+            return False
+        if station_id in self.bells:
+            return True
+        region = self.stations[station_id].region
+        return any(
+            scope.startswith("region:") and region.startswith(scope[7:]) for scope in self.bells
+        )
+
+    def live_jobs_of(self, employer_id: str) -> list[str]:
+        return self.jobs_by_employer.get(employer_id, [])
+
+    def live_offers_of(self, row: int) -> list[str]:
+        return self.live_by_worker.get(row, [])
+
+    def worker_priority_group(self, row: int) -> str:
+        return self.priority_groups.get(row, "")
+
+    def remember_command(self, cmd_id: str, seq: int) -> None:
+        if not cmd_id or cmd_id in self.commands:
+            return
+        if len(self.commands) >= MAX_REMEMBERED_COMMANDS:
+            del self.commands[next(iter(self.commands))]
+        self.commands[cmd_id] = seq
+
+    # ------------------------------------------------------------ digest ------------
+
+    def digest(self) -> str:
+        """BLAKE2b over a canonical encoding of everything that can change a decision."""
+        h = hashlib.blake2b(digest_size=32)
+        enc = msgspec.msgpack.Encoder(order="sorted")
+        h.update(enc.encode(sorted(self.policies.items())))
+        for table in (self.stations, self.employers, self.jobs, self.offers, self.hires):
+            h.update(enc.encode(sorted(table.items())))
+        h.update(enc.encode(sorted(self.complaints.items())))
+        h.update(enc.encode(sorted(self.bells.items())))
+        h.update(enc.encode(self.worker_ids))
+        h.update(enc.encode(self.worker_region))
+        h.update(enc.encode(self.worker_station))
+        h.update(enc.encode(self.skills.to_list()))
+        h.update(enc.encode(sorted(self.priority_groups.items())))
+        for name, column in self.workers.columns().items():
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(column).tobytes())
+        h.update(enc.encode([self.last_seq, self.last_ts_ms]))
+        return h.hexdigest()
+
+    def summary(self) -> dict[str, int]:
+        n = len(self.worker_ids)
+        return {
+            "seq": self.last_seq,
+            "events": self.events_applied,
+            "stations": len(self.stations),
+            "employers": len(self.employers),
+            "workers": n,
+            "checked_in": int(self.workers.checked_in[:n].sum()),
+            "jobs": len(self.jobs),
+            "open_jobs": sum(1 for j in self.jobs.values() if j.status == "open"),
+            "offers": len(self.offers),
+            "hires": len(self.hires),
+            "complaints": len(self.complaints),
+        }
