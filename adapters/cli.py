@@ -12,6 +12,7 @@ Limits: none beyond the subcommands'.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import tempfile
@@ -21,6 +22,15 @@ import msgspec
 
 Handler = Callable[[argparse.Namespace], int]
 _EXTRA: list[Callable[[argparse._SubParsersAction], None]] = []
+# modules that add subcommands through `add_parsers(sub)` (imported when the parser is built)
+SUBCOMMAND_MODULES = (
+    "adapters.serve",
+    "adapters.stores.cli",
+    "adapters.http.cli",
+    "adapters.nats.cli",
+    "replay.cli",
+    "bench.cli",
+)
 
 
 def register(add: Callable[[argparse._SubParsersAction], None]) -> None:
@@ -139,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     bf.add_argument("--seed", type=int, default=7)
     bf.add_argument("--json", action="store_true")
     bf.set_defaults(func=_bench_fold)
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # a real missing dependency inside the module, not the module itself
+            continue
+        module.add_parsers(sub)
     for add in _EXTRA:
         add(sub)
     return p

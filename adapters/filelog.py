@@ -46,8 +46,10 @@ Invariants:
   last END_OF_APPEND frame before it and the truncation fsynced. Anything else (a bad frame
   followed by a valid one, a crc-valid frame with the wrong seq or chain, any problem in
   an earlier segment, a missing segment) raises `LogCorrupt(segment, offset, seq, reason)`.
-  Consequence, stated plainly: damage confined to the very last frames of the log is
-  indistinguishable from a torn write and is cut off rather than reported.
+  Consequences, stated plainly: damage confined to the very last append of the log is
+  indistinguishable from a torn write and is cut off rather than reported; and whole
+  segments missing from the END of the log cannot be noticed from the directory alone
+  (compare `last_seq`/`head_hash` with an external anchor: a snapshot, a published head).
 - An I/O error while appending (write, fsync, creating a segment) puts the log into the
   failed state: that append and every later one raise `LogFailed`. After a failed fsync
   the page cache cannot be trusted, so the only way on is to reopen (normally: restart).
@@ -299,8 +301,9 @@ def _scan_frames(
     """Check frames from `pos` to the end of `buf`, stopping at the first bad one.
 
     Returns (pos, seq, prev, commit_pos, commit_seq, commit_prev, reason, kind): where the
-    scan stopped, the seq expected there and the chain value before it; the end, next seq and chain value after the last
-    END_OF_APPEND frame; and why the scan stopped (reason None when it reached the end of `buf` cleanly).
+    scan stopped, the seq expected there and the chain value before it; the end, the next
+    seq and the chain value after the last END_OF_APPEND frame; and why the scan stopped
+    (reason None when it reached the end of `buf` cleanly).
     """
     end = len(buf)
     unpack = _FRAME.unpack_from

@@ -177,11 +177,14 @@ class Runtime:
             self.snapshot()
 
     def tick(self, now_ms: int | None = None) -> Result:
+        return self.submit(self.tick_command(now_ms))
+
+    def tick_command(self, now_ms: int | None = None) -> Advance:
+        """An `Advance` at the clock's time (never before the last event's time)."""
         ts = self.clock.now_ms() if now_ms is None else now_ms
         ts = max(ts, self.engine.state.last_ts_ms)
         self._tick_seq += 1
-        cmd_id = f"tick-{ts}-{self.engine.state.last_seq}-{self._tick_seq}"
-        return self.submit(Advance(command_id=cmd_id, ts_ms=ts))
+        return Advance(command_id=f"tick-{ts}-{self._tick_seq}", ts_ms=ts)
 
     # ------------------------------------------------------------ upkeep ------------
 
