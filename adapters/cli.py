@@ -25,6 +25,7 @@ _EXTRA: list[Callable[[argparse._SubParsersAction], None]] = []
 # modules that add subcommands through `add_parsers(sub)` (imported when the parser is built)
 SUBCOMMAND_MODULES = (
     "adapters.serve",
+    "adapters.policy_train",
     "adapters.stores.cli",
     "adapters.http.cli",
     "adapters.nats.cli",
@@ -69,17 +70,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _log_inspect(args: argparse.Namespace) -> int:
-    from adapters.filelog import inspect_log, verify_log
+    from adapters.filelog import inspect_log
 
-    report = verify_log(args.path)
     info = inspect_log(args.path)
-    problem = getattr(report, "problem", None)
-    out = {"summary": info, "ok": problem is None, "problem": problem}
-    if args.json:
-        print(json.dumps(out, default=_plain, ensure_ascii=False, indent=None))
-    else:
-        print(json.dumps(out, default=_plain, ensure_ascii=False, indent=2))
-    return 0 if problem is None else 1
+    print(json.dumps(info, default=_plain, ensure_ascii=False, indent=None if args.json else 2))
+    return 0 if info.get("ok") else 1
 
 
 def _plain(obj: object) -> object:

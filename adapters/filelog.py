@@ -143,13 +143,14 @@ def segment_name(first_seq: int) -> str:
     return f"{first_seq:020d}{SEGMENT_SUFFIX}"
 
 
-class Problem(NamedTuple):
-    """Where and why a log failed a check."""
+class Problem:
+    """Where and why a log failed a check (immutable by convention; compares by value)."""
 
-    segment: str
-    offset: int
-    seq: int
-    reason: str
+    def __init__(self, segment: str, offset: int, seq: int, reason: str) -> None:
+        self.segment = segment
+        self.offset = offset
+        self.seq = seq
+        self.reason = reason
 
     def error(self) -> LogCorrupt:
         return LogCorrupt(self.segment, self.offset, self.seq, self.reason)
@@ -161,6 +162,18 @@ class Problem(NamedTuple):
             "seq": self.seq,
             "reason": self.reason,
         }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.segment, self.offset, self.seq, self.reason))
+
+    def __repr__(self) -> str:
+        return (
+            f"Problem(segment={self.segment!r}, offset={self.offset}, seq={self.seq}, "
+            f"reason={self.reason!r})"
+        )
 
 
 class VerifyReport(NamedTuple):

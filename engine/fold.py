@@ -390,12 +390,17 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
 
 def apply(state: State, event: e.Event) -> None:
     """Fold one event into `state`."""
+    cls = type(event)
     try:
-        _APPLIERS[type(event)](state, event)
+        _APPLIERS[cls](state, event)
     except (KeyError, ValueError, IndexError) as exc:
-        raise InconsistentLog(f"{type(event).__name__} does not fit the state: {exc!r}") from exc
+        raise InconsistentLog(f"{cls.__name__} does not fit the state: {exc!r}") from exc
     if event.ts_ms > state.last_ts_ms:
         state.last_ts_ms = event.ts_ms
     state.events_applied += 1
-    name = type(event).__name__
-    state.counts[name] = state.counts.get(name, 0) + 1
+    counts = state.counts
+    name = _NAMES[cls]
+    counts[name] = counts.get(name, 0) + 1
+
+
+_NAMES = {cls: cls.__name__ for cls in _APPLIERS}

@@ -58,7 +58,9 @@ def _employer(ch: Changes, seq: int, ev: e.EmployerRegistered) -> None:
 
 def _flag(ch: Changes, seq: int, ev: e.EmployerFlagged | e.EmployerCleared) -> None:
     value = 1 if isinstance(ev, e.EmployerFlagged) else 0
-    ch.set("employers", (ev.employer_id,), **{f"flag_{ev.reason}": value, "updated_ts_ms": ev.ts_ms})
+    ch.set(
+        "employers", (ev.employer_id,), **{f"flag_{ev.reason}": value, "updated_ts_ms": ev.ts_ms}
+    )
 
 
 def _home(value: float) -> float:
@@ -123,7 +125,9 @@ def _job_event(ch: Changes, seq: int, ev: Any) -> None:
         if ev.reviewed_by:
             ch.set("jobs", key, reviewed_by=ev.reviewed_by)
     elif isinstance(ev, e.JobHeldForReview):
-        ch.set("jobs", key, status="held", status_reasons=",".join(ev.reasons), updated_ts_ms=ev.ts_ms)
+        ch.set(
+            "jobs", key, status="held", status_reasons=",".join(ev.reasons), updated_ts_ms=ev.ts_ms
+        )
     elif isinstance(ev, e.JobReviewed):
         ch.set("jobs", key, reviewed_by=ev.staff_id, updated_ts_ms=ev.ts_ms)
     elif isinstance(ev, e.JobRejected):

@@ -58,7 +58,9 @@ def _station(ch: Changes, seq: int, idx: int, ev: e.StationRegistered) -> None:
         [ev.station_id, ev.name, ev.kind, ev.market_type, ev.parent_id, ev.region, ev.lat,
          ev.lng, ev.area_m2, ev.address, day_of(ev.ts_ms)],
     )  # fmt: skip
-    ch.fact("f_station_status", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.station_id, "applied", ""))
+    ch.fact(
+        "f_station_status", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.station_id, "applied", "")
+    )
 
 
 def _station_status(ch: Changes, seq: int, idx: int, ev: e.StationStatusChanged) -> None:
@@ -82,7 +84,9 @@ def _worker(ch: Changes, seq: int, idx: int, ev: e.WorkerRegistered) -> None:
 
 
 def _worker_updated(ch: Changes, seq: int, idx: int, ev: e.WorkerUpdated) -> None:
-    ch.set("d_worker", (ev.worker_id,), skills=",".join(ev.skills), priority_group=ev.priority_group)
+    ch.set(
+        "d_worker", (ev.worker_id,), skills=",".join(ev.skills), priority_group=ev.priority_group
+    )
 
 
 def _erased(ch: Changes, seq: int, idx: int, ev: e.WorkerErased) -> None:

@@ -3,18 +3,25 @@
 Owns: `CellIndex` (rows bucketed by H3 cell at one resolution), `min_edge_m`,
 `guaranteed_radius_m`, `disk_k` and `choose_resolution`.
 
-Layout: a base of entries sorted by (cell id, row) (CSR-like: the rows of one cell, or of
-all descendants of a coarser cell, are one contiguous slice), a small sorted delta of
-recent inserts, and a dead mask over the base for removals. When delta + dead entries
-pass `threshold` (max(256, 4 * sqrt(n))), both are merged into a new base in O(n).
-`loc[row]` says where a row lives: -1 absent, >= 0 base position, <= -2 delta position
--(pos + 2).
+Layout: a base of entries (cell id, row, tag) sorted by (cell id, row) (CSR-like: the
+rows of one cell, or of all descendants of a coarser cell, are one contiguous slice), a
+small sorted delta of recent inserts, and a dead mask over the base for removals. When
+delta + dead entries pass `threshold` (max(256, 4 * sqrt(n))), both are merged into a new
+base in O(n). `loc[row]` says where a row lives: -1 absent, >= 0 base position, <= -2
+delta position -(pos + 2).
+
+Tags: each entry carries a uint64 tag (default: all bits set). A query with
+`tag_mask != 0` returns only rows whose tag shares a bit with the mask, filtered inside
+the contiguous scan. Index workers with their skill mask and jobs with 1 << skill_bit,
+then query with the job's skill bit (or the worker's mask): the kernels then see only
+skill-matching candidates. The caller must `set_tag` when a row's skills change.
 
 Query (lat, lng, radius_m): pick the query resolution qres = min(index res,
 choose_resolution(radius_m)), take the grid disk of radius `disk_k(qres, radius_m)`
 around the origin cell, visit its cells in sorted id order and gather every indexed row
-whose cell descends from one of them. The result is sorted by (cell id, row) and is a
-pure function of the indexed (row, cell) pairs (the base/delta split never shows).
+whose cell descends from one of them (and whose tag matches). The result is sorted by
+(cell id, row) and is a pure function of the indexed (row, cell, tag) triples (the
+base/delta split never shows).
 
 Coverage guarantee: a point within `radius_m` of the query point lies in a cell at grid
 distance <= k of the origin cell. For a regular hexagonal grid of edge e, two points
@@ -25,8 +32,9 @@ and a safety factor of 0.9. The bound was checked against exact cell geometry at
 resolutions 5-10 around every pentagon and at random cells (worst case 0.98 of the
 regular bound, hence 0.9), and the tests check candidate sets against BallTree.
 
-Limits: radius <= `MAX_RADIUS_M` (100 km); rows < 2**31; the grid-disk cache holds
-`DISK_CACHE_SIZE` origins (LRU, deterministic; it only saves time).
+Limits: radius <= `MAX_RADIUS_M` (100 km); rows < 2**31; 21 bytes per entry plus 4 per
+row number below the largest row; the grid-disk cache holds `DISK_CACHE_SIZE` origins
+(LRU, deterministic; it only saves time).
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ MAX_K = 4  # choose_resolution picks the finest resolution whose disk stays with
 MAX_RADIUS_M = 100_000.0
 DISK_CACHE_SIZE = 4096
 MIN_DELTA = 256
+ALL_TAGS = (1 << 64) - 1
 _RES_MASK = 0xF << 52
 
 
@@ -69,6 +78,7 @@ def guaranteed_radius_m(res: int, k: int) -> float:
     return EDGE_SAFETY * (1.5 * k - 0.5) * min_edge_m(res)
 
 
+@lru_cache(maxsize=1024)
 def disk_k(res: int, radius_m: float) -> int:
     """Smallest k >= 1 whose grid disk covers `radius_m` around any point (see header)."""
     if not 0.0 <= radius_m <= MAX_RADIUS_M:
@@ -82,6 +92,7 @@ def disk_k(res: int, radius_m: float) -> int:
     return k
 
 
+@lru_cache(maxsize=1024)
 def choose_resolution(radius_m: float, max_k: int = MAX_K) -> int:
     """Finest resolution whose disk for `radius_m` has k <= max_k (1.5 km -> 8, k = 4)."""
     for res in range(15, -1, -1):
@@ -136,8 +147,17 @@ def _upper_bound(cells, lo, hi, value):
 
 
 @njit(cache=True)
-def _gather(bcells, brows, bdead, nb, dcells, drows, nd, range_lo, range_hi):
-    """Rows whose cell lies in one of the sorted disjoint closed ranges, by (cell, row)."""
+def _keep(tags, pos, tag_mask):
+    return tag_mask == np.uint64(0) or (tags[pos] & tag_mask) != np.uint64(0)
+
+
+@njit(cache=True)
+def _gather(base, nb, ndead, delta, nd, range_lo, range_hi, tag_mask):
+    """Rows in the sorted disjoint closed cell ranges, by (cell, row), tag-filtered.
+
+    base/delta are (cells int64, rows int32, tags uint64, dead uint8) tuples."""
+    bcells, brows, btags, bdead = base
+    dcells, drows, dtags, _ = delta
     m = range_lo.shape[0]
     spans = np.empty((m, 4), dtype=np.int64)
     total = 0
@@ -145,39 +165,41 @@ def _gather(bcells, brows, bdead, nb, dcells, drows, nd, range_lo, range_hi):
     d = 0
     for i in range(m):
         b0 = _lower_bound(bcells, b, nb, range_lo[i])
-        b1 = _upper_bound(bcells, b0, nb, range_hi[i])
+        b = _upper_bound(bcells, b0, nb, range_hi[i])
         d0 = _lower_bound(dcells, d, nd, range_lo[i])
-        d1 = _upper_bound(dcells, d0, nd, range_hi[i])
-        spans[i, 0] = b0
-        spans[i, 1] = b1
-        spans[i, 2] = d0
-        spans[i, 3] = d1
-        total += (b1 - b0) + (d1 - d0)
-        b = b1
-        d = d1
+        d = _upper_bound(dcells, d0, nd, range_hi[i])
+        spans[i, 0], spans[i, 1], spans[i, 2], spans[i, 3] = b0, b, d0, d
+        total += (b - b0) + (d - d0)
     out = np.empty(total, dtype=np.int64)
+    plain = ndead == 0 and tag_mask == np.uint64(0)
     n = 0
     for i in range(m):
         b, b1, d, d1 = spans[i, 0], spans[i, 1], spans[i, 2], spans[i, 3]
+        if d == d1 and plain:  # the common case: a straight copy
+            for j in range(b, b1):
+                out[n] = brows[j]
+                n += 1
+            continue
         while b < b1 or d < d1:
-            take_base = d >= d1 or (
+            if d >= d1 or (
                 b < b1
                 and (bcells[b] < dcells[d] or (bcells[b] == dcells[d] and brows[b] < drows[d]))
-            )
-            if take_base:
-                if bdead[b] == 0:
+            ):
+                if bdead[b] == 0 and _keep(btags, b, tag_mask):
                     out[n] = brows[b]
                     n += 1
                 b += 1
             else:
-                out[n] = drows[d]
-                n += 1
+                if _keep(dtags, d, tag_mask):
+                    out[n] = drows[d]
+                    n += 1
                 d += 1
     return out[:n]
 
 
 @njit(cache=True)
-def _delta_insert(dcells, drows, nd, cell, row, loc):
+def _delta_insert(delta, nd, cell, row, tag, loc):
+    dcells, drows, dtags, _ = delta
     lo = 0
     hi = nd
     while lo < hi:
@@ -189,26 +211,33 @@ def _delta_insert(dcells, drows, nd, cell, row, loc):
     for j in range(nd, lo, -1):
         dcells[j] = dcells[j - 1]
         drows[j] = drows[j - 1]
+        dtags[j] = dtags[j - 1]
         loc[drows[j]] = -(j + 2)
     dcells[lo] = cell
     drows[lo] = row
+    dtags[lo] = tag
     loc[row] = -(lo + 2)
     return nd + 1
 
 
 @njit(cache=True)
-def _delta_delete(dcells, drows, nd, pos, loc):
+def _delta_delete(delta, nd, pos, loc):
+    dcells, drows, dtags, _ = delta
     loc[drows[pos]] = -1
     for j in range(pos, nd - 1):
         dcells[j] = dcells[j + 1]
         drows[j] = drows[j + 1]
+        dtags[j] = dtags[j + 1]
         loc[drows[j]] = -(j + 2)
     return nd - 1
 
 
 @njit(cache=True)
-def _merge(bcells, brows, bdead, nb, dcells, drows, nd, out_cells, out_rows, loc):
-    """Merge live base entries and the delta into out_*; returns the entry count."""
+def _merge(base, nb, delta, nd, out, loc):
+    """Merge live base entries and the delta into `out`; returns the entry count."""
+    bcells, brows, btags, bdead = base
+    dcells, drows, dtags, _ = delta
+    ocells, orows, otags, _ = out
     b = 0
     d = 0
     n = 0
@@ -216,47 +245,56 @@ def _merge(bcells, brows, bdead, nb, dcells, drows, nd, out_cells, out_rows, loc
         if b < nb and bdead[b] != 0:
             b += 1
             continue
-        take_base = d >= nd or (
+        if d >= nd or (
             b < nb and (bcells[b] < dcells[d] or (bcells[b] == dcells[d] and brows[b] < drows[d]))
-        )
-        if take_base:
-            out_cells[n] = bcells[b]
-            out_rows[n] = brows[b]
+        ):
+            ocells[n], orows[n], otags[n] = bcells[b], brows[b], btags[b]
             b += 1
         else:
-            out_cells[n] = dcells[d]
-            out_rows[n] = drows[d]
+            ocells[n], orows[n], otags[n] = dcells[d], drows[d], dtags[d]
             d += 1
-        loc[out_rows[n]] = n
+        loc[orows[n]] = n
         n += 1
     return n
+
+
+def _entries(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(cells, rows, tags, dead) arrays for `size` entries."""
+    return (
+        np.empty(size, dtype=np.int64),
+        np.empty(size, dtype=np.int32),
+        np.empty(size, dtype=np.uint64),
+        np.zeros(size, dtype=np.uint8),
+    )
 
 
 # ------------------------------------------------------------------ the index --------
 
 
 class CellIndex:
-    """Rows bucketed by H3 cell at `resolution`; see the module header."""
+    """Rows bucketed by H3 cell at `resolution`, with optional tags; see the header."""
 
     def __init__(self, resolution: int = 8) -> None:
         if not 0 <= resolution <= 15:
             raise ValueError(f"H3 resolution must be in [0, 15], got {resolution}")
         self.res = resolution
         self._n = 0
-        self._bcells = np.empty(0, dtype=np.int64)
-        self._brows = np.empty(0, dtype=np.int32)
-        self._bdead = np.empty(0, dtype=np.uint8)
+        self._base = _entries(0)
         self._ndead = 0
         self._threshold = MIN_DELTA
-        self._dcells = np.empty(self._threshold + 1, dtype=np.int64)
-        self._drows = np.empty(self._threshold + 1, dtype=np.int32)
+        self._delta = _entries(self._threshold + 1)
         self._nd = 0
         self._loc = np.full(1024, -1, dtype=np.int32)
         self._disks: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     @classmethod
     def build(
-        cls, resolution: int, rows: np.ndarray, lats: np.ndarray, lngs: np.ndarray
+        cls,
+        resolution: int,
+        rows: np.ndarray,
+        lats: np.ndarray,
+        lngs: np.ndarray,
+        tags: np.ndarray | None = None,
     ) -> CellIndex:
         """Index many rows at once (snapshot restore, benchmarks): one sort, no delta."""
         out = cls(resolution)
@@ -271,14 +309,18 @@ class CellIndex:
             dtype=np.int64,
             count=len(rows),
         )
+        tags = np.full(len(rows), ALL_TAGS, np.uint64) if tags is None else np.asarray(tags)
         order = np.lexsort((rows, cells))
-        out._bcells = cells[order]
-        out._brows = rows[order].astype(np.int32)
-        out._bdead = np.zeros(len(rows), dtype=np.uint8)
+        out._base = (
+            cells[order],
+            rows[order].astype(np.int32),
+            tags[order].astype(np.uint64),
+            np.zeros(len(rows), dtype=np.uint8),
+        )
         out._n = len(rows)
         if len(rows):
             out._grow_loc(int(rows.max()))
-            out._loc[out._brows] = np.arange(len(rows), dtype=np.int32)
+            out._loc[out._base[1]] = np.arange(len(rows), dtype=np.int32)
         out._set_threshold()
         return out
 
@@ -293,24 +335,28 @@ class CellIndex:
 
     def cell_of(self, row: int) -> int:
         """Cell id the row is indexed under (KeyError if absent)."""
-        pos = self._pos(row)
-        return int(self._bcells[pos] if pos >= 0 else self._dcells[-pos - 2])
+        entries, pos = self._entry(row)
+        return int(entries[0][pos])
 
-    def add(self, row: int, lat: float, lng: float) -> None:
+    def tag_of(self, row: int) -> int:
+        entries, pos = self._entry(row)
+        return int(entries[2][pos])
+
+    def add(self, row: int, lat: float, lng: float, tag: int = ALL_TAGS) -> None:
         if row < 0 or row >= 2**31 - 1:
             raise ValueError(f"row out of range: {row}")
         if row in self:
             raise ValueError(f"row {row} is already indexed")
-        self._insert(row, self.cell(lat, lng))
+        self._insert(row, self.cell(lat, lng), tag)
 
     def remove(self, row: int) -> None:
         pos = self._pos(row)
         if pos >= 0:
-            self._bdead[pos] = 1
+            self._base[3][pos] = 1
             self._ndead += 1
             self._loc[row] = -1
         else:
-            self._nd = _delta_delete(self._dcells, self._drows, self._nd, -pos - 2, self._loc)
+            self._nd = _delta_delete(self._delta, self._nd, -pos - 2, self._loc)
         self._n -= 1
         self._maybe_rebuild()
 
@@ -326,25 +372,31 @@ class CellIndex:
         cell = self.cell(lat, lng)
         if self.cell_of(row) == cell:
             return
+        tag = self.tag_of(row)
         self.remove(row)
-        self._insert(row, cell)
+        self._insert(row, cell, tag)
 
-    def query(self, lat: float, lng: float, radius_m: float) -> np.ndarray:
+    def set_tag(self, row: int, tag: int) -> None:
+        """Change a row's tag in place (e.g. the worker's skills changed)."""
+        entries, pos = self._entry(row)
+        entries[2][pos] = np.uint64(tag)
+
+    def query(self, lat: float, lng: float, radius_m: float, tag_mask: int = 0) -> np.ndarray:
         """Candidate rows (int64, by cell id then row): a superset of the rows whose
-        indexed point is within `radius_m` of (lat, lng)."""
+        indexed point is within `radius_m` of (lat, lng); with `tag_mask` != 0 only rows
+        whose tag shares a bit with it."""
         qres = min(self.res, choose_resolution(radius_m))
         k = disk_k(qres, radius_m)
         range_lo, range_hi = self._disk_ranges(h3i.latlng_to_cell(lat, lng, qres), k)
         return _gather(
-            self._bcells,
-            self._brows,
-            self._bdead,
-            len(self._bcells),
-            self._dcells,
-            self._drows,
+            self._base,
+            len(self._base[0]),
+            self._ndead,
+            self._delta,
             self._nd,
             range_lo,
             range_hi,
+            np.uint64(tag_mask),
         )
 
     def rows(self) -> np.ndarray:
@@ -352,8 +404,7 @@ class CellIndex:
         return np.flatnonzero(self._loc != -1).astype(np.int64)
 
     def nbytes(self) -> int:
-        arrays = (self._bcells, self._brows, self._bdead, self._dcells, self._drows, self._loc)
-        return sum(a.nbytes for a in arrays)
+        return sum(a.nbytes for a in (*self._base, *self._delta, self._loc))
 
     # ------------------------------------------------------------ internals -------
 
@@ -361,6 +412,10 @@ class CellIndex:
         if row not in self:
             raise KeyError(f"row {row} is not indexed")
         return int(self._loc[row])
+
+    def _entry(self, row: int) -> tuple[tuple[np.ndarray, ...], int]:
+        pos = self._pos(row)
+        return (self._base, pos) if pos >= 0 else (self._delta, -pos - 2)
 
     def _grow_loc(self, row: int) -> None:
         if row >= len(self._loc):
@@ -371,40 +426,26 @@ class CellIndex:
             loc[: len(self._loc)] = self._loc
             self._loc = loc
 
-    def _insert(self, row: int, cell: int) -> None:
+    def _insert(self, row: int, cell: int, tag: int) -> None:
         self._grow_loc(row)
         self._nd = _delta_insert(
-            self._dcells, self._drows, self._nd, np.int64(cell), np.int32(row), self._loc
+            self._delta, self._nd, np.int64(cell), np.int32(row), np.uint64(tag), self._loc
         )
         self._n += 1
         self._maybe_rebuild()
 
     def _set_threshold(self) -> None:
         self._threshold = max(MIN_DELTA, 4 * math.isqrt(self._n))
-        if len(self._dcells) < self._threshold + 1:
-            self._dcells = np.empty(self._threshold + 1, dtype=np.int64)
-            self._drows = np.empty(self._threshold + 1, dtype=np.int32)
+        if len(self._delta[0]) < self._threshold + 1:
+            self._delta = _entries(self._threshold + 1)
 
     def _maybe_rebuild(self) -> None:
         if self._nd + self._ndead < self._threshold:
             return
-        cells = np.empty(self._n, dtype=np.int64)
-        rows = np.empty(self._n, dtype=np.int32)
-        count = _merge(
-            self._bcells,
-            self._brows,
-            self._bdead,
-            len(self._bcells),
-            self._dcells,
-            self._drows,
-            self._nd,
-            cells,
-            rows,
-            self._loc,
-        )
+        out = _entries(self._n)
+        count = _merge(self._base, len(self._base[0]), self._delta, self._nd, out, self._loc)
         assert count == self._n
-        self._bcells, self._brows = cells, rows
-        self._bdead = np.zeros(self._n, dtype=np.uint8)
+        self._base = out
         self._ndead = 0
         self._nd = 0
         self._set_threshold()

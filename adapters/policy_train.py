@@ -1,0 +1,163 @@
+"""`lingong policy train`: the learned acceptance model, trained from the log itself.
+
+Owns: turning the log's own offer outcomes into a training set, fitting a scikit-learn
+logistic regression, and recording its coefficients as a new `PolicySet` event (through
+the runtime, so it is a fact in the log like any other). The model never comes from
+outside the log: features are the score components each `OfferMade` recorded.
+
+Invariants:
+- Label 1: the offer was accepted and the hire did not end in a no-show. Label 0: the
+  offer was declined, expired, or accepted but the worker did not show up. Withdrawn
+  offers (the job filled first, the worker left) say nothing about the worker's choice
+  and are left out.
+- Training is deterministic (lbfgs, fixed data order); the same log gives the same
+  coefficients.
+- The kernel evaluates sigmoid(coef[0] + coef[1:] . features) with the same feature
+  order (`engine.matching.params.FEATURE_NAMES`).
+
+Limits: at least `MIN_SAMPLES` labelled offers with both outcomes present, at most
+`MAX_SAMPLES` (the most recent are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from engine import events as e
+from engine.matching.params import FEATURE_NAMES, N_FEATURES
+
+MIN_SAMPLES = 50
+MAX_SAMPLES = 2_000_000
+
+
+class TrainingSet(msgspec.Struct, kw_only=True):
+    features: list[list[float]]
+    labels: list[int]
+    offers: int
+    withdrawn: int
+
+
+def training_set(records: list[tuple[int, e.Record]], region: str = "") -> TrainingSet:
+    """Features and labels of every decided offer in `records` (optionally one region)."""
+    feats: dict[str, tuple[float, ...]] = {}
+    outcome: dict[str, int] = {}
+    hire_offer: dict[str, str] = {}
+    job_region: dict[str, str] = {}
+    withdrawn = 0
+    for _, rec in records:
+        for ev in rec.events:
+            if isinstance(ev, e.JobSubmitted):
+                job_region[ev.job_id] = ev.region
+            elif isinstance(ev, e.OfferMade):
+                if len(ev.features) == N_FEATURES and job_region.get(ev.job_id, "").startswith(
+                    region
+                ):
+                    feats[ev.offer_id] = ev.features
+            elif isinstance(ev, e.OfferAccepted):
+                outcome[ev.offer_id] = 1
+            elif isinstance(ev, e.OfferDeclined | e.OfferExpired):
+                outcome[ev.offer_id] = 0
+            elif isinstance(ev, e.OfferWithdrawn):
+                withdrawn += 1
+            elif isinstance(ev, e.HireConfirmed):
+                hire_offer[ev.hire_id] = ev.offer_id
+            elif isinstance(ev, e.NoShow):
+                offer_id = hire_offer.get(ev.hire_id)
+                if offer_id is not None:
+                    outcome[offer_id] = 0
+    keys = [k for k in feats if k in outcome][-MAX_SAMPLES:]
+    return TrainingSet(
+        features=[list(feats[k]) for k in keys],
+        labels=[outcome[k] for k in keys],
+        offers=len(feats),
+        withdrawn=withdrawn,
+    )
+
+
+def fit(ts: TrainingSet) -> tuple[tuple[float, ...], dict[str, float]]:
+    """Coefficients (intercept first) and fit figures; raises ValueError when too little."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(ts.labels, dtype=np.int64)
+    if len(y) < MIN_SAMPLES or y.min() == y.max():
+        raise ValueError(
+            f"need at least {MIN_SAMPLES} decided offers with both outcomes; have {len(y)}"
+            f" ({int(y.sum()) if len(y) else 0} accepted)"
+        )
+    x = np.asarray(ts.features, dtype=np.float64)
+    model = LogisticRegression(C=1.0, solver="lbfgs", max_iter=1000)
+    model.fit(x, y)
+    coef = (float(model.intercept_[0]), *(float(c) for c in model.coef_[0]))
+    accuracy = float(model.score(x, y))
+    return coef, {"samples": float(len(y)), "accept_rate": float(y.mean()), "accuracy": accuracy}
+
+
+def train(data_dir: Path, *, region: str = "", weight: float = 0.5, dry_run: bool = False) -> dict:
+    from adapters.runtime import Runtime
+    from engine.commands import SetPolicy
+
+    with Runtime(data_dir) as rt:
+        records = [(seq, e.decode_record(p)) for seq, p in rt.log.read(verify_chain=False)]
+        ts = training_set(records, region)
+        coef, figures = fit(ts)
+        _, base = rt.engine.state.policies.get(region, rt.engine.state.policies[""])
+        policy = msgspec.structs.replace(
+            base,
+            acceptance_coef=coef,
+            weights=msgspec.structs.replace(base.weights, acceptance=weight),
+        )
+        out = {
+            "region": region,
+            "coefficients": dict(zip(("intercept", *FEATURE_NAMES), coef, strict=True)),
+            "weight": weight,
+            **figures,
+            "offers_seen": ts.offers,
+            "withdrawn_left_out": ts.withdrawn,
+        }
+        if dry_run:
+            out["recorded"] = False
+            return out
+        now = max(rt.clock.now_ms(), rt.engine.state.last_ts_ms)
+        res = rt.submit(
+            SetPolicy(
+                command_id=f"policy-train-{rt.engine.state.last_seq}",
+                ts_ms=now,
+                region=region,
+                policy=policy,
+                note=f"learned acceptance model from {int(figures['samples'])} offers",
+            )
+        )
+        if not res.ok:
+            raise ValueError(f"policy refused: {res.refusal}")
+        out["recorded"] = True
+        out["seq"] = res.seq
+        out["version"] = res.events[0].version  # type: ignore[attr-defined]
+        return out
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    try:
+        out = train(Path(args.data), region=args.region, weight=args.weight, dry_run=args.dry_run)
+    except ValueError as exc:
+        print(f"lingong policy train: {exc}")
+        return 1
+    print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("policy", help="matching policy").add_subparsers(
+        dest="policy_cmd", required=True
+    )
+    t = p.add_parser("train", help="fit the acceptance model from the log; record a PolicySet")
+    t.add_argument("--data", required=True, help="data folder (DATA/log)")
+    t.add_argument("--region", default="", help="region prefix ('' = national default)")
+    t.add_argument("--weight", type=float, default=0.5, help="weight of the learned component")
+    t.add_argument("--dry-run", action="store_true", help="fit and print, record nothing")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=_cmd)

@@ -1,0 +1,192 @@
+"""Writing a `Report` as CSV, XLSX or JSON (HTML is in `render_html.py`).
+
+Owns: the file formats bureau staff and machines receive.
+- CSV: UTF-8 with BOM (Excel opens it with Chinese intact), Chinese headers. A report of
+  one section is one plain table; with several, each starts with a `# 标题` row and ends
+  with an empty row.
+- XLSX (openpyxl): one sheet per section; title, scope and data position above the
+  table; bold frozen header; yuan as `#,##0.00`, ratios as `0.0%`; notes below.
+- JSON: {report, title, period, scope, position, sections[{key, title, columns, rows}],
+  notes}; fen columns become `*_yuan` numbers. The directory's JSON is its GeoJSON
+  FeatureCollection (RFC 7946).
+
+Invariants: only the columns a section declares are written (hidden `_` keys never
+leak); money is shown in yuan (fen / 100, two decimals); no personal data is added.
+Limits: XLSX sheets up to 1,048,575 rows (Excel's limit); longer sections raise.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from adapters.stores.report_model import Column, Report, Section
+
+FORMATS = ("csv", "xlsx", "html", "json", "geojson")
+XLSX_MAX_ROWS = 1_048_575
+
+
+def cell(col: Column, value: Any) -> Any:
+    """The display value of a cell (yuan for fen; ratios stay fractions for XLSX)."""
+    if col.kind == "fen":
+        return round(int(value or 0) / 100, 2)
+    return value
+
+
+def text_cell(col: Column, value: Any) -> str:
+    """The value as text (CSV, HTML)."""
+    if col.kind == "fen":
+        return f"{int(value or 0) / 100:.2f}"
+    if col.kind == "ratio":
+        return f"{float(value or 0) * 100:.1f}%"
+    if col.kind == "float":
+        return f"{float(value or 0):g}"
+    return "" if value is None else str(value)
+
+
+def header_lines(report: Report) -> list[str]:
+    return [
+        report.title,
+        report.scope.describe(),
+        f"数据截至事件日志序号 {report.position}（报表由事件日志投影生成，金额单位：元）",
+    ]
+
+
+def to_csv(report: Report) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    several = len(report.sections) > 1
+    for section in report.sections:
+        if several:
+            w.writerow([f"# {section.title}"])
+        w.writerow([c.header for c in section.columns])
+        for row in section.rows:
+            w.writerow([text_cell(c, row.get(c.key)) for c in section.columns])
+        if several:
+            w.writerow([])
+    return buf.getvalue()
+
+
+def to_json_obj(report: Report) -> dict[str, Any]:
+    if report.name == "directory" and "geojson" in report.extra:
+        return report.extra["geojson"]
+
+    def key(c: Column) -> str:
+        return (
+            c.key[: -len("_fen")] + "_yuan" if c.kind == "fen" and c.key.endswith("_fen") else c.key
+        )
+
+    sections = []
+    for s in report.sections:
+        sections.append(
+            {
+                "key": s.key,
+                "title": s.title,
+                "columns": [{"key": key(c), "header": c.header, "kind": c.kind} for c in s.columns],
+                "rows": [{key(c): cell(c, r.get(c.key)) for c in s.columns} for r in s.rows],
+            }
+        )
+    p = report.scope.period
+    return {
+        "report": report.name,
+        "title": report.title,
+        "period": {"from": _iso(p.first_day), "to": _iso(p.last_day), "label": p.label},
+        "scope": {
+            "region": report.scope.region,
+            "station": report.scope.station,
+            "level": report.scope.level,
+        },  # fmt: skip
+        "position": report.position,
+        "sections": sections,
+        "notes": report.notes,
+    }
+
+
+def _iso(day: int) -> str:
+    return f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}"
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(to_json_obj(report), ensure_ascii=False, indent=1) + "\n"
+
+
+def _sheet_title(section: Section, used: set[str]) -> str:
+    base = "".join(ch for ch in section.title if ch not in "[]:*?/\\")[:28] or section.key
+    title, n = base, 2
+    while title in used:
+        title, n = f"{base}{n}", n + 1
+    used.add(title)
+    return title
+
+
+def to_xlsx(report: Report, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    wb.remove(wb.active)  # type: ignore[arg-type]
+    used: set[str] = set()
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    formats = {"fen": "#,##0.00", "ratio": "0.0%", "int": "0", "float": "0.0###"}
+    for section in report.sections:
+        if len(section.rows) > XLSX_MAX_ROWS - 10:
+            raise ValueError(f"section {section.key} has too many rows for one XLSX sheet")
+        ws = wb.create_sheet(_sheet_title(section, used))
+        lines = header_lines(report)
+        ws.append([f"{lines[0]} — {section.title}"])
+        ws["A1"].font = Font(bold=True, size=14)
+        for line in lines[1:]:
+            ws.append([line])
+        ws.append([])
+        header_row = ws.max_row + 1
+        ws.append([c.header for c in section.columns])
+        for cell_ in ws[header_row]:
+            cell_.font, cell_.fill = bold, fill
+            cell_.alignment = Alignment(horizontal="center", wrap_text=True)
+        for row in section.rows:
+            ws.append([cell(c, row.get(c.key)) for c in section.columns])
+        for j, col in enumerate(section.columns, 1):
+            letter = get_column_letter(j)
+            fmt = formats.get(col.kind)
+            if fmt:
+                for (c_,) in ws.iter_rows(min_row=header_row + 1, min_col=j, max_col=j):
+                    c_.number_format = fmt
+            width = max(
+                [len(col.header) * 2]
+                + [len(text_cell(col, r.get(col.key))) for r in section.rows[:200]]
+            )
+            ws.column_dimensions[letter].width = min(40, max(8, width + 2))
+        ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+        if report.notes:
+            ws.append([])
+            for note in report.notes:
+                ws.append([f"注：{note}"])
+    wb.properties.title = report.title
+    wb.properties.creator = "lingong"
+    wb.save(path)
+
+
+def write_report(report: Report, fmt: str, out: str | Path) -> Path:
+    """Write `report` as `fmt` to `out`; returns the path."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        path.write_text(to_csv(report), encoding="utf-8-sig", newline="")
+    elif fmt == "xlsx":
+        to_xlsx(report, path)
+    elif fmt in ("json", "geojson"):
+        if fmt == "geojson" and "geojson" not in report.extra:
+            raise ValueError("only the directory report has a GeoJSON form")
+        path.write_text(to_json(report), encoding="utf-8")
+    elif fmt == "html":
+        from adapters.stores.render_html import to_html
+
+        path.write_text(to_html(report), encoding="utf-8")
+    else:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    return path
