@@ -173,20 +173,44 @@ def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Ca
     ]
     if not rows or not jobs:
         return []
-    rows_arr = np.asarray(rows, dtype=np.int64)
-    index_of = {r: i for i, r in enumerate(rows)}
+    rows_arr = np.asarray(rows, dtype=np.int64)  # ascending: enumerate order
     scores = np.full((len(rows), len(jobs)), -np.inf)
-    found: dict[tuple[int, int], Candidate] = {}
+    ranked: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for j, job in enumerate(jobs):
-        for cand in rank_for_job(state, job, now_ms, len(rows), rows_arr):
-            scores[index_of[cand.row], j] = cand.score
-            found[(cand.row, j)] = cand
+        policy, pol, jp, bit = _job_vectors(state, job, now_ms)
+        if bit is None:
+            ranked.append((rows_arr[:0], scores[:0, 0], scores[:0, 0], np.empty((0, 0))))
+            continue
+        out_rows, out_scores, dist, travel, feats = rank_workers_from(
+            state.workers,
+            rows_arr,
+            jp,
+            pol,
+            weights_array(policy.weights),
+            accept_coef_array(policy),
+            len(rows),
+            _sorted_rows(job.offered_rows),
+        )
+        scores[np.searchsorted(rows_arr, out_rows), j] = out_scores
+        ranked.append((out_rows, dist, travel, feats))
     slots = np.asarray([job.open_slots - len(job.live_offers) for job in jobs], dtype=np.int64)
     try:
         pairs = bell_assign(scores, slots, max_workers=MAX_BELL_WORKERS, max_slots=MAX_BELL_SLOTS)
     except ValueError:
         pairs = greedy_assign(scores, slots)
-    return [(rows[wi], jobs[ji].row, found[(rows[wi], ji)]) for wi, ji in pairs]
+    out: list[tuple[int, int, Candidate]] = []
+    for wi, ji in pairs:
+        out_rows, dist, travel, feats = ranked[ji]
+        pos = int(np.flatnonzero(out_rows == rows[wi])[0])
+        cand = Candidate(
+            rows[wi],
+            float(scores[wi, ji]),
+            int(round(float(dist[pos]))),
+            int(round(float(travel[pos]))),
+            tuple(float(x) for x in feats[pos]),
+        )
+        out.append((rows[wi], jobs[ji].row, cand))
+    return out
 
 
 def job_hall(

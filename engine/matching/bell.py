@@ -35,7 +35,7 @@ from scipy.optimize import linear_sum_assignment
 
 MAX_WORKERS = 5000
 MAX_SLOTS = 5000
-MAX_PAIRS = 4_000_000  # workers x slots: 32 MB per float64 matrix
+MAX_PAIRS = 12_000_000  # workers x slots: 96 MB per float64 matrix
 Objective = Literal["weight", "hires"]
 
 

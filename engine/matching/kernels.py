@@ -101,6 +101,18 @@ def haversine_m(lat1, lng1, lat2, lng2):
 
 
 @njit(cache=True)
+def _haversine_cos(lat1, lng1, cos_p1, lat2, lng2):
+    """haversine_m with cos(lat1 * DEG_TO_RAD) given: the same operations, same bits."""
+    p2 = lat2 * DEG_TO_RAD
+    s1 = math.sin((lat2 - lat1) * DEG_TO_RAD * 0.5)
+    s2 = math.sin((lng2 - lng1) * DEG_TO_RAD * 0.5)
+    a = s1 * s1 + cos_p1 * math.cos(p2) * (s2 * s2)
+    if a > 1.0:
+        a = 1.0
+    return 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+@njit(cache=True)
 def _reach_by_mode(pol, speeds_mps):
     out = np.empty(speeds_mps.shape[0], dtype=np.float64)
     for m in range(speeds_mps.shape[0]):
@@ -204,29 +216,35 @@ def rank_workers(
     top_travel = np.empty(k, dtype=np.float64)
     top_feat = np.empty((k, N_FEATURES), dtype=np.float64)
     f = np.empty(N_FEATURES, dtype=np.float64)
+    if k == 0:
+        return top_rows, top_scores, top_dist, top_travel, top_feat
+    # Exact pruning: once k rows are held, a candidate whose score bound (travel feature
+    # at its best, acceptance at its weight) cannot beat the k-th is skipped before the
+    # haversine. The bound adds the same terms in the same order with each term >= the
+    # real one, and float rounding is monotone, so bound >= score: results are unchanged.
+    travel_hi = 1.0 if weights[0] >= 0.0 else 0.0
+    accept_hi = weights[W_ACCEPTANCE] if weights[W_ACCEPTANCE] > 0.0 else 0.0
+    lat0 = job[J_LAT]
+    lng0 = job[J_LNG]
+    cos0 = math.cos(lat0 * DEG_TO_RAD)
     m = 0
     for i in range(cand_rows.shape[0]):
         r = cand_rows[i]
-        if active[r] == 0 or checked_in[r] == 0:
-            continue
+        # same filters as the explain order, cheapest and most selective first
         if (skills[r] & bit) == np.uint64(0):
+            continue
+        if active[r] == 0 or checked_in[r] == 0:
             continue
         if day_pay < min_pay_fen[r]:
             continue
         if available_until_ms[r] < start_ms:
             continue
-        if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
-            continue
         if open_offers[r] >= max_open:
+            continue
+        if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
             continue
         if _contains_sorted(excluded_rows, r):
             continue
-        d = haversine_m(job[J_LAT], job[J_LNG], lat[r], lng[r])
-        if d > reach[mode[r]]:
-            continue
-        travel_s = d * DETOUR / speeds_mps[mode[r]]
-        x = travel_s / limit_s
-        f[F_TRAVEL] = 1.0 - (1.0 if x > 1.0 else x)
         wait_ms = now_ms - checkin_ms[r]
         x = float(wait_ms) / pol[P_WAIT_CAP_MS] if wait_ms > 0 else 0.0
         f[F_WAITING] = 1.0 if x > 1.0 else x
@@ -237,6 +255,20 @@ def rank_workers(
         offers = int(offers_today[r]) if offers_day[r] == today else 0
         x = float(offers) / pol[P_EXPOSURE_CAP]
         f[F_EXPOSURE] = -(1.0 if x > 1.0 else x)
+        if m == k:
+            bound = weights[0] * travel_hi
+            for j in range(1, 6):
+                bound += weights[j] * f[j]
+            bound += accept_hi
+            kth = top_scores[k - 1]
+            if bound < kth or (bound == kth and r > top_rows[k - 1]):
+                continue
+        d = _haversine_cos(lat0, lng0, cos0, lat[r], lng[r])
+        if d > reach[mode[r]]:
+            continue
+        travel_s = d * DETOUR / speeds_mps[mode[r]]
+        x = travel_s / limit_s
+        f[F_TRAVEL] = 1.0 - (1.0 if x > 1.0 else x)
         x = float(day_pay) / float(max(int(min_pay_fen[r]), 1))
         f[F_PAY_RATIO] = (3.0 if x > 3.0 else x) / 3.0
         score = 0.0
@@ -317,6 +349,7 @@ def rank_jobs(
     reach = _reach_by_mode(pol, speeds_mps)[w_mode[w]]
     speed = speeds_mps[w_mode[w]]
     earliest_start = now_ms - int(pol[P_LATE_JOIN_MS])
+    cos0 = math.cos(w_lat[w] * DEG_TO_RAD)
     min_pay = int(w_min_pay_fen[w])
     limit_s = pol[P_TRAVEL_LIMIT_S]
     for i in range(cand_job_rows.shape[0]):
@@ -335,7 +368,7 @@ def rank_jobs(
             continue
         if _contains_sorted(excluded_job_rows, j):
             continue
-        d = haversine_m(w_lat[w], w_lng[w], j_lat[j], j_lng[j])
+        d = _haversine_cos(w_lat[w], w_lng[w], cos0, j_lat[j], j_lng[j])
         if d > reach:
             continue
         travel_s = d * DETOUR / speed
@@ -397,6 +430,7 @@ def push_candidates(
     today = int(push[U_TODAY])
     minute = int(push[U_MINUTE])
     radius_m = push[U_RADIUS_M]
+    cos0 = math.cos(push[U_LAT] * DEG_TO_RAD)
     top_rows = np.empty(k, dtype=np.int64)
     top_dist = np.empty(k, dtype=np.float64)
     m = 0
@@ -423,8 +457,8 @@ def push_candidates(
             continue
         if _contains_sorted(excluded_rows, r):
             continue
-        d = haversine_m(push[U_LAT], push[U_LNG], home_lat[r], home_lng[r])
-        d2 = haversine_m(push[U_LAT], push[U_LNG], lat[r], lng[r])
+        d = _haversine_cos(push[U_LAT], push[U_LNG], cos0, home_lat[r], home_lng[r])
+        d2 = _haversine_cos(push[U_LAT], push[U_LNG], cos0, lat[r], lng[r])
         if d2 < d:
             d = d2
         if d > radius_m:
@@ -449,9 +483,10 @@ def filter_within(cand_rows, lat0, lng0, radius_m, lat, lng):
     out = np.empty(cand_rows.shape[0], dtype=np.int64)
     dist = np.empty(cand_rows.shape[0], dtype=np.float64)
     n = 0
+    cos0 = math.cos(lat0 * DEG_TO_RAD)
     for i in range(cand_rows.shape[0]):
         r = cand_rows[i]
-        d = haversine_m(lat0, lng0, lat[r], lng[r])
+        d = _haversine_cos(lat0, lng0, cos0, lat[r], lng[r])
         if d <= radius_m:
             out[n] = r
             dist[n] = d

@@ -13,7 +13,7 @@ from engine import events as e
 from engine.commands import Refusal
 from engine.core import Engine, make_record
 from engine.geo import haversine_m
-from engine.matching.params import SPEEDS_MPS, DETOUR
+from engine.matching.params import DETOUR, SPEEDS_MPS
 
 SIZES = Sizes(workers=400, postings=80, employers=20, stations_per_city=4, tick_ms=30_000)
 

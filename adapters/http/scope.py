@@ -1,0 +1,137 @@
+"""What the HTTP layer must know about each id to decide who may touch it.
+
+Owns: `ScopeIndex`, a small in-memory projection kept next to the engine: the region of
+every worker, station and employer, the region and collecting station of every job, the
+job and worker of every hire, the employer of every complaint, the live jobs each station
+collected (for the hall board), and the sealed contact blob of each employer (to reveal it
+to a hired worker). Authorisation reads it without a round trip to the writer thread.
+
+Invariants:
+- Fed only from durable records: `listener` is registered with
+  `EngineService.on_result` (called on the writer thread after the fsync, before callers
+  are answered), `load` runs as a query on the writer thread. Both therefore run in log
+  order with each other; every update is idempotent.
+- Regions, collecting stations and hire parties never change once recorded, so a value
+  read on the event loop thread is never stale, only possibly absent (then the engine
+  refuses the command as unknown and nothing is written).
+- Employer blobs recorded before this process started come from one scan of the log
+  (`scan_log`, run once, lazily, in a worker thread); newer ones come from the listener.
+  A blob is sealed (AES-GCM); it is unsealed only for a hired worker's contact request.
+
+Limits: memory grows with the registry (tens of bytes per worker, job and hire, about
+100 bytes per employer blob); the log scan reads every record once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from adapters.runtime import Result
+from engine import events as e
+from engine.commands import Command
+from engine.state import State
+
+_CLOSED = (e.JobRejected, e.JobCancelled, e.JobExpired, e.JobFilled)
+_BOARD = (e.JobPublished, e.HireConfirmed, *_CLOSED)
+
+
+class ScopeIndex:
+    def __init__(self) -> None:
+        self.worker_region: dict[str, str] = {}
+        self.station_region: dict[str, str] = {}
+        self.employer_region: dict[str, str] = {}
+        self.job: dict[str, tuple[str, str]] = {}  # job id -> (region, collecting station)
+        self.hire: dict[str, tuple[str, str]] = {}  # hire id -> (job id, worker id)
+        self.complaint_employer: dict[str, str] = {}
+        self.station_jobs: dict[str, dict[str, None]] = {}  # station -> live job ids
+        self.employer_blob: dict[str, bytes] = {}
+        self.on_change: Callable[[set[str]], None] | None = None
+        self.loaded = threading.Event()
+        self._scan_lock = threading.Lock()
+        self._scanned = False
+
+    # ------------------------------------------------------------ look-ups ----------
+
+    def job_region(self, job_id: str) -> str | None:
+        hit = self.job.get(job_id)
+        return None if hit is None else hit[0]
+
+    def job_station(self, job_id: str) -> str | None:
+        hit = self.job.get(job_id)
+        return None if hit is None else hit[1]
+
+    def hire_job(self, hire_id: str) -> str | None:
+        hit = self.hire.get(hire_id)
+        return None if hit is None else hit[0]
+
+    # ------------------------------------------------------------ feeding -----------
+
+    def load(self, state: State) -> int:
+        """Bulk-load from the state (run as a query on the writer thread)."""
+        for row, wid in enumerate(state.worker_ids):
+            self.worker_region[wid] = state.worker_region[row]
+        for sid, st in state.stations.items():
+            self.station_region[sid] = st.region
+        for eid, emp in state.employers.items():
+            self.employer_region[eid] = emp.region
+        for jid, job in state.jobs.items():
+            self.job[jid] = (job.region, job.station_id)
+            if job.status in ("submitted", "held", "open"):
+                self.station_jobs.setdefault(job.station_id, {})[jid] = None
+        for hid, hire in state.hires.items():
+            self.hire[hid] = (hire.job_id, state.worker_ids[hire.worker_row])
+        for cid, comp in state.complaints.items():
+            self.complaint_employer[cid] = comp.employer_id
+        self.loaded.set()
+        return state.last_seq
+
+    def listener(self, cmd: Command, result: Result) -> None:
+        """`EngineService.on_result` hook: fold the durable events of one command."""
+        if not result.ok or not result.events:
+            return
+        changed = self.apply_events(result.events)
+        if changed and self.on_change is not None:
+            self.on_change(changed)
+
+    def apply_events(self, events: list[e.Event]) -> set[str]:
+        """Fold events; return the stations whose board changed."""
+        changed: set[str] = set()
+        for ev in events:
+            if isinstance(ev, e.WorkerRegistered):
+                self.worker_region[ev.worker_id] = ev.region
+            elif isinstance(ev, e.StationRegistered):
+                self.station_region[ev.station_id] = ev.region
+            elif isinstance(ev, e.StationStatusChanged):
+                changed.add(ev.station_id)
+            elif isinstance(ev, e.EmployerRegistered):
+                self.employer_region[ev.employer_id] = ev.region
+                if ev.sealed:
+                    self.employer_blob[ev.employer_id] = bytes(ev.sealed)
+            elif isinstance(ev, e.JobSubmitted):
+                self.job[ev.job_id] = (ev.region, ev.station_id)
+                self.station_jobs.setdefault(ev.station_id, {})[ev.job_id] = None
+            elif isinstance(ev, e.HireConfirmed):
+                self.hire[ev.hire_id] = (ev.job_id, ev.worker_id)
+            elif isinstance(ev, e.ComplaintFiled):
+                self.complaint_employer[ev.complaint_id] = ev.employer_id
+            if isinstance(ev, _BOARD):
+                station = self.job_station(ev.job_id)
+                if station is not None:
+                    changed.add(station)
+                    if isinstance(ev, _CLOSED):
+                        self.station_jobs.get(station, {}).pop(ev.job_id, None)
+        return changed
+
+    # ------------------------------------------------------------ employer blobs ----
+
+    def scan_log(self, read_records: Callable[[], object]) -> None:
+        """Collect employer blobs recorded before this process started (once)."""
+        with self._scan_lock:
+            if self._scanned:
+                return
+            for record in read_records():  # type: ignore[attr-defined]
+                for ev in record.events:
+                    if isinstance(ev, e.EmployerRegistered) and ev.sealed:
+                        self.employer_blob.setdefault(ev.employer_id, bytes(ev.sealed))
+            self._scanned = True
