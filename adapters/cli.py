@@ -107,6 +107,20 @@ def _bench_bell(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_posting(args: argparse.Namespace) -> int:
+    from bench.posting_bench import run_posting_bench
+
+    outs = []
+    for n in (int(x) for x in args.workers.split(",")):
+        out = run_posting_bench(workers=n, postings=args.postings, seed=args.seed)
+        outs.append(out)
+        if not args.json:
+            print(json.dumps(out))
+    if args.json:
+        _print_json(outs)
+    return 0
+
+
 def _bench_fold(args: argparse.Namespace) -> int:
     from bench.fold_bench import run_fold_bench
 
@@ -158,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     bb.add_argument("--seed", type=int, default=11)
     bb.add_argument("--json", action="store_true")
     bb.set_defaults(func=_bench_bell)
+    bp = b.add_parser("posting", help="posting decision latency with N checked-in workers")
+    bp.add_argument("--workers", default="10000,100000,1000000", help="comma-separated sizes")
+    bp.add_argument("--postings", type=int, default=2000)
+    bp.add_argument("--seed", type=int, default=5)
+    bp.add_argument("--json", action="store_true")
+    bp.set_defaults(func=_bench_posting)
     for name in SUBCOMMAND_MODULES:
         try:
             module = importlib.import_module(name)

@@ -75,6 +75,8 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 64 * 1024
     rate_per_s: float = 200.0  # per token
     burst: int = 400
+    public_rate_per_s: float = 20.0  # per client address, board routes
+    public_burst: int = 60
     max_page: int = 200
     max_geojson: int = 5000
     board_clients_per_station: int = 64
@@ -160,6 +162,7 @@ class Gate:
         if who.role not in PERMISSIONS[action]:
             raise ApiError(403, "role", f"role {who.role} may not {action.replace('_', ' ')}")
         ix = self.index
+        bound = action != "read"  # staff read their whole region, write at their station
         if region is not None:
             self._region(who, region, "region")
         if worker:
@@ -172,7 +175,8 @@ class Gate:
                 self._region(who, ix.employer_region.get(emp), "complaint_id")
         if station:
             self._region(who, ix.station_region.get(station), "station_id")
-            self._station(who, station, "station_id")
+            if bound:
+                self._station(who, station, "station_id")
         if hire and job is None:
             job = ix.hire_job(hire)
             field = "hire_id"
@@ -180,7 +184,8 @@ class Gate:
             field = "job_id"
         if job:
             self._region(who, ix.job_region(job), field)
-            self._station(who, ix.job_station(job), field)
+            if bound:
+                self._station(who, ix.job_station(job), field)
 
     @staticmethod
     def _region(who: Principal, region: str | None, field: str) -> None:

@@ -25,6 +25,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from litestar import Request, Response
@@ -52,14 +53,17 @@ class Api:
         tokens: TokenStore,
         limits: Limits,
         metrics: Metrics,
+        data_dir: Path | None = None,
     ) -> None:
         self.service = service
+        self.data_dir = data_dir
         self.tokens = tokens
         self.limits = limits
         self.metrics = metrics
         self.index = ScopeIndex()
         self.gate = Gate(self.index)
         self.buckets = TokenBuckets(limits.rate_per_s, limits.burst)
+        self.public_buckets = TokenBuckets(limits.public_rate_per_s, limits.public_burst)
 
     # ------------------------------------------------------------ callers -----------
 

@@ -145,7 +145,9 @@ def _validation(exc: ValidationException) -> tuple[str, str]:
         if key == "data":
             key = "body"
         field = field or key
-        parts.append(f"{key}: {item.get('message', 'invalid')}" if key else str(item.get("message")))
+        parts.append(
+            f"{key}: {item.get('message', 'invalid')}" if key else str(item.get("message"))
+        )
     return field or "body", "; ".join(parts) or "the request does not match the schema"
 
 
@@ -174,7 +176,9 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
     if isinstance(exc, HTTPException) and 400 <= exc.status_code < 500:
         return problem(exc.status_code, "http", str(exc.detail), "")
     if isinstance(exc, ServiceBusy):
-        return problem(503, "queue_full", "the engine is busy; retry shortly", "", {"Retry-After": "1"})
+        return problem(
+            503, "queue_full", "the engine is busy; retry shortly", "", {"Retry-After": "1"}
+        )
     if isinstance(exc, RuntimeStopped):
         return problem(503, "stopped", "the engine stopped; it recovers on restart", "")
     request.scope["state"]["lingong_error"] = type(exc).__name__

@@ -157,7 +157,9 @@ async def get_hire(hire_id: str, ctx: Api, who: Principal) -> HireView:
     summary="The employer's contact, for the worker of a confirmed hire",
     **READ,
 )
-async def hire_contact(worker_id: str, hire_id: str, ctx: Api, who: Principal) -> Response[ContactView]:
+async def hire_contact(
+    worker_id: str, hire_id: str, ctx: Api, who: Principal
+) -> Response[ContactView]:
     ctx.gate.allow(who, "contact", worker=worker_id, hire=hire_id)
 
     def query(state: State) -> tuple[str, str] | None:
@@ -257,7 +259,11 @@ async def hire_wage(
 ) -> Response[CommandAccepted]:
     def make(cid: str, ts: int) -> c.Command:
         return c.PayWage(
-            command_id=cid, ts_ms=ts, hire_id=hire_id, amount_fen=data.amount_fen, method=data.method
+            command_id=cid,
+            ts_ms=ts,
+            hire_id=hire_id,
+            amount_fen=data.amount_fen,
+            method=data.method,
         )
 
     return await _hire_command(request, hire_id, ctx, who, idempotency_key, make)
@@ -280,7 +286,11 @@ async def hire_rating(
 
 @post("/complaints", tags=["complaints"], summary="File a complaint", **COMMAND)
 async def file_complaint(
-    request: Req, data: ComplaintIn, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req,
+    data: ComplaintIn,
+    ctx: Api,
+    who: Principal,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     if data.hire_id or data.worker_id:
         ctx.gate.allow(

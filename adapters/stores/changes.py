@@ -10,7 +10,9 @@ Invariants:
   written; updates of older rows merge per column (the later value wins).
 - A column is either updated (`set`) or incremented (`inc`), never both: increments are
   applied after updates by the backends, so mixing them on one column would reorder.
-- `rows()` counts the rows a backend will write: inserted rows plus distinct updated keys.
+- `rows()` counts the rows a backend will write: inserted rows plus distinct updated keys;
+  `ops` counts the logical row changes recorded (an insert and two later updates of the
+  same row in one batch are 3 ops, 1 row).
 
 Limits: a batch lives in memory; the projector bounds it by frames per batch.
 """
@@ -29,14 +31,17 @@ class Changes:
         self.inserts: dict[str, dict[tuple, list]] = {}  # keyed tables: key -> row
         self.sets: dict[str, dict[tuple, dict[str, Any]]] = {}
         self.incs: dict[str, dict[tuple, dict[str, int]]] = {}
+        self.ops = 0  # logical row changes recorded (before merging)
 
     def fact(self, table: str, row: tuple) -> None:
+        self.ops += 1
         rows = self.facts.get(table)
         if rows is None:
             rows = self.facts[table] = []
         rows.append(row)
 
     def insert(self, table: str, row: list) -> None:
+        self.ops += 1
         t = self.tables[table]
         rows = self.inserts.setdefault(table, {})
         key = t.key_of(row)
@@ -45,6 +50,7 @@ class Changes:
         rows[key] = row
 
     def set(self, table: str, key: tuple, **values: Any) -> None:
+        self.ops += 1
         new = self.inserts.get(table, {}).get(key)
         if new is not None:
             index = self.tables[table].col_index
@@ -54,6 +60,7 @@ class Changes:
         self.sets.setdefault(table, {}).setdefault(key, {}).update(values)
 
     def inc(self, table: str, key: tuple, column: str, delta: int) -> None:
+        self.ops += 1
         new = self.inserts.get(table, {}).get(key)
         if new is not None:
             new[self.tables[table].col_index[column]] += delta

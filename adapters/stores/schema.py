@@ -187,7 +187,8 @@ def ddl(table: Table, dialect: str, schema: str = "") -> list[str]:
     cols = [f"{name} {types[code]} NOT NULL" for name, code in table.columns]
     if table.key:
         cols.append(f"PRIMARY KEY ({', '.join(table.key)})")
-    out = [f"CREATE TABLE IF NOT EXISTS {qual} ({', '.join(cols)})"]
+    storage = " WITH (fillfactor = 80)" if dialect == "postgres" and table.key else ""
+    out = [f"CREATE TABLE IF NOT EXISTS {qual} ({', '.join(cols)}){storage}"]
     for ix in table.indexes:
         name = f"ix_{table.name}_{'_'.join(ix)}"
         out.append(f"CREATE INDEX IF NOT EXISTS {name} ON {qual} ({', '.join(ix)})")

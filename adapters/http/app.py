@@ -1,0 +1,183 @@
+"""The HTTP application: `create_app(service, data_dir=...)` for `lingong serve`.
+
+Owns: assembling the Litestar app from the route modules, the OpenAPI 3.1 document
+(`/schema`, JSON at `/schema/openapi.json`, bearer security scheme), the problem+json
+exception handler, the request limits, the lifespan (load the `ScopeIndex`, attach the
+board hub) and `LingongApp`, which times every request for metrics and writes one JSON
+log line per request.
+
+Invariants:
+- Every response to a bad request is RFC 9457 problem+json (see `problems`); a request
+  refused for any reason (auth, limits, schema, engine rule) appends nothing to the log.
+- The `ScopeIndex` listener is registered with the service before the index is loaded,
+  and both run on the writer thread, so no durable record is missed.
+- Metrics labels and log lines carry route templates, never paths (see `metrics`, `logs`).
+
+Limits: request bodies `Limits.max_body_bytes` (64 KiB, 413 beyond), per-token rate
+(`Limits.rate_per_s`, 429 beyond), page sizes per route, board streams per station.
+Tokens come from `DATA/tokens.json` (`lingong token create`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+
+from adapters.http import (
+    board,
+    routes_hires,
+    routes_morning,
+    routes_ops,
+    routes_read,
+    routes_registry,
+)
+from adapters.http.auth import Limits
+from adapters.http.common import DEPENDENCIES
+from adapters.http.context import Api
+from adapters.http.logs import make_logger, request_record
+from adapters.http.metrics import UNMATCHED_ROUTE, Metrics
+from adapters.http.problems import problem_handler
+from adapters.http.tokens import TokenStore
+from adapters.service import EngineService
+
+API_VERSION = "1.0.0"
+DESCRIPTION = """lingong 零工: instant-hire matching for public gig-labour markets.
+
+Authenticate with `Authorization: Bearer <token>` (`lingong token create`). A token has a
+role (front_end, station_staff, auditor, admin) and a region prefix; it reads and writes
+only its region. Commands take an optional `Idempotency-Key`; the server sets the time.
+Errors are RFC 9457 `application/problem+json` with `field` and `rule`.
+Coordinates are WGS-84 unless a `datum` (gcj02, bd09) is given; money is integer fen.
+"""
+
+
+class LingongApp(Litestar):
+    """Litestar plus per-request metrics and one JSON log line per request."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, send_status)
+        finally:
+            self._record(scope, status[0], time.perf_counter() - started)
+
+    def _record(self, scope: Any, status: int, duration_s: float) -> None:
+        route = scope.get("path_template") or UNMATCHED_ROUTE
+        method = scope.get("method", "")
+        api: Api | None = self.state.get("api")
+        if api is not None:
+            api.metrics.requests.labels(route, method, str(status)).inc()
+            api.metrics.request_seconds.labels(route, method).observe(duration_s)
+        logger = self.state.get("logger")
+        if logger is not None:
+            level = 40 if status >= 500 else 20
+            logger.log(
+                level, "request", extra={"fields": request_record(scope, route, status, duration_s)}
+            )
+
+
+def _route_modules() -> list[Any]:
+    modules: list[Any] = [
+        routes_registry,
+        routes_morning,
+        routes_hires,
+        routes_read,
+        board,
+        routes_ops,
+    ]
+    try:
+        import adapters.stores.reports  # noqa: F401  (reports only when the stores exist)
+        from adapters.http import routes_reports
+    except ModuleNotFoundError:
+        return modules
+    return [*modules, routes_reports]
+
+
+def create_app(
+    service: EngineService,
+    *,
+    data_dir: str | Path | None = None,
+    tokens: TokenStore | None = None,
+    limits: Limits | None = None,
+    log_stream: IO[str] | None = None,
+) -> LingongApp:
+    """The API over `service`; tokens from `data_dir/tokens.json` unless given."""
+    limits = limits or Limits()
+    if tokens is None:
+        if data_dir is None:
+            raise ValueError("give data_dir (for tokens.json) or a TokenStore")
+        tokens = TokenStore(data_dir)
+    metrics = Metrics()
+    metrics.bind(service)
+    api = Api(service, tokens, limits, metrics, None if data_dir is None else Path(data_dir))
+    service.on_result(api.index.listener)
+    hub = board.BoardHub(api)
+
+    async def startup() -> None:
+        import asyncio
+
+        hub.attach(asyncio.get_running_loop())
+        await service.aread(api.index.load)
+
+    def shutdown() -> None:
+        api.index.on_change = None
+        hub.loop = None
+
+    route_handlers = [h for module in _route_modules() for h in module.ROUTES]
+    openapi = OpenAPIConfig(
+        title="lingong 零工 HTTP API",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="lg1.<id>.<secret> from `lingong token create`",
+                )
+            }
+        ),
+        tags=[
+            Tag(name="registry", description="workers, employers, policies"),
+            Tag(name="morning", description="check-in, postings, review, the opening bell"),
+            Tag(name="offers", description="offers to a worker"),
+            Tag(name="hires", description="the hire lifecycle and the employer's contact"),
+            Tag(name="complaints", description="complaints and their resolution"),
+            Tag(name="hall", description="job hall, keyword search, navigation"),
+            Tag(name="stations", description="stations and the e-map (GeoJSON)"),
+            Tag(name="board", description="the station board (信息发布屏), public"),
+            Tag(name="reports", description="bureau reports"),
+            Tag(name="ops", description="health and metrics"),
+        ],
+    )
+    app = LingongApp(
+        route_handlers=route_handlers,
+        dependencies=DEPENDENCIES,
+        exception_handlers={Exception: problem_handler},
+        openapi_config=openapi,
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        request_max_body_size=limits.max_body_bytes,
+        logging_config=None,
+        debug=False,
+    )
+    app.state["api"] = api
+    app.state["board"] = hub
+    app.state["logger"] = make_logger(log_stream)
+    return app

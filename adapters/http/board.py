@@ -1,0 +1,183 @@
+"""The live station board: page, JSON and server-sent events; no login, no personal data.
+
+Owns the routes
+    GET /board/{station_id}          the hall-screen page (HTML, large Chinese type)
+    GET /board/{station_id}/jobs     the same content as JSON (`BoardView`)
+    GET /board/{station_id}/events   server-sent events: `event: board` with the JSON,
+                                     sent on connect and whenever the station's jobs change
+and `BoardHub`, which wakes the streams of a station when the `ScopeIndex` listener
+(writer thread) reports a change (`notify`, via `loop.call_soon_threadsafe`).
+
+Invariants:
+- A stream sends a fresh snapshot read on the writer thread after every change, so what
+  the screen shows is always a state that includes every acknowledged command; bursts
+  of changes coalesce into one snapshot (`COALESCE_S`).
+- Snapshots are cached per station until the next change (at most `CACHE_S`), so many
+  screens and reloads cost one query.
+- Public routes are rate limited per client address.
+
+Limits: `Limits.board_clients_per_station` and `Limits.board_clients` open streams (503
+beyond); a keep-alive comment every `Limits.board_keepalive_s`; each stream ends after
+`STREAM_MAX_S` (the browser reconnects by itself), so a server shutdown never waits on a
+screen for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from adapters.http.board_page import BoardView, board_view, render_page
+from adapters.http.context import Api
+from adapters.http.problems import PUBLIC_PROBLEMS, ApiError
+
+COALESCE_S = 0.05
+CACHE_S = 5.0
+STREAM_MAX_S = 600.0
+RETRY_MS = 3000
+
+
+class BoardHub:
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._subs: dict[str, set[asyncio.Event]] = {}
+        self._version: dict[str, int] = {}
+        self._cache: dict[str, tuple[int, float, BoardView]] = {}
+        self.clients = 0
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.api.index.on_change = self._from_writer
+
+    def _from_writer(self, stations: set[str]) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.notify, frozenset(stations))
+
+    def notify(self, stations: frozenset[str]) -> None:
+        for sid in stations:
+            self._version[sid] = self._version.get(sid, 0) + 1
+            self._cache.pop(sid, None)
+            for ev in self._subs.get(sid, ()):
+                ev.set()
+
+    def subscribe(self, station_id: str) -> asyncio.Event:
+        limits = self.api.limits
+        subs = self._subs.setdefault(station_id, set())
+        if self.clients >= limits.board_clients or len(subs) >= limits.board_clients_per_station:
+            raise ApiError(503, "board_clients", "too many open boards; retry later", "")
+        ev = asyncio.Event()
+        subs.add(ev)
+        self.clients += 1
+        self.api.metrics.board_clients.set(self.clients)
+        return ev
+
+    def unsubscribe(self, station_id: str, ev: asyncio.Event) -> None:
+        subs = self._subs.get(station_id)
+        if subs is not None and ev in subs:
+            subs.discard(ev)
+            self.clients -= 1
+            self.api.metrics.board_clients.set(self.clients)
+            if not subs:
+                del self._subs[station_id]
+
+    async def snapshot(self, station_id: str) -> BoardView | None:
+        version = self._version.get(station_id, 0)
+        hit = self._cache.get(station_id)
+        now = time.monotonic()
+        if hit is not None and hit[0] == version and now - hit[1] < CACHE_S:
+            return hit[2]
+        api = self.api
+        now_ms = api.now_ms()
+
+        def query(state: Any) -> BoardView | None:
+            ids = list(api.index.station_jobs.get(station_id, {}))
+            return board_view(state, station_id, ids, now_ms)
+
+        view = await api.read(query)
+        if view is not None and self._version.get(station_id, 0) == version:
+            self._cache[station_id] = (version, now, view)
+        return view
+
+
+def _hub(request: Request[Any, Any, Any]) -> BoardHub:
+    hub: BoardHub = request.app.state["board"]
+    api: Api = request.app.state["api"]
+    client = request.client.host if request.client is not None else "-"
+    if api.public_buckets.take("ip:" + client) > 0:
+        api.metrics.rate_limited.inc()
+        raise ApiError(429, "rate_limit", "too many requests", "", {"Retry-After": "1"})
+    return hub
+
+
+async def _view(request: Request[Any, Any, Any], station_id: str) -> BoardView:
+    view = await _hub(request).snapshot(station_id)
+    if view is None:
+        raise ApiError(404, "exists", "no such station", "station_id")
+    return view
+
+
+PUBLIC = {"tags": ["board"], "responses": PUBLIC_PROBLEMS}
+
+
+@get("/board/{station_id:str}", media_type="text/html", summary="The station board page", **PUBLIC)
+async def board_page(request: Request[Any, Any, Any], station_id: str) -> Response[str]:
+    view = await _view(request, station_id)
+    return Response(
+        render_page(view),
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@get("/board/{station_id:str}/jobs", summary="The station board as JSON", **PUBLIC)
+async def board_jobs(request: Request[Any, Any, Any], station_id: str) -> BoardView:
+    return await _view(request, station_id)
+
+
+@get("/board/{station_id:str}/events", include_in_schema=False)
+async def board_events(request: Request[Any, Any, Any], station_id: str) -> ServerSentEvent:
+    hub = _hub(request)
+    first = await hub.snapshot(station_id)
+    if first is None:
+        raise ApiError(404, "exists", "no such station", "station_id")
+    wake = hub.subscribe(station_id)
+    keepalive_s = hub.api.limits.board_keepalive_s
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        try:
+            view: BoardView | None = first
+            ends = time.monotonic() + STREAM_MAX_S
+            while view is not None:
+                yield ServerSentEventMessage(
+                    event="board", data=msgspec.json.encode(view).decode(), retry=RETRY_MS
+                )
+                while True:
+                    left = ends - time.monotonic()
+                    if left <= 0:
+                        return
+                    try:
+                        await asyncio.wait_for(wake.wait(), min(keepalive_s, left))
+                        break
+                    except TimeoutError:
+                        yield ServerSentEventMessage(comment="keep-alive")
+                wake.clear()
+                await asyncio.sleep(COALESCE_S)
+                wake.clear()
+                view = await hub.snapshot(station_id)
+        finally:
+            hub.unsubscribe(station_id, wake)
+
+    return ServerSentEvent(
+        stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+
+
+ROUTES = [board_page, board_jobs, board_events]

@@ -1,0 +1,95 @@
+"""`lingong token create | revoke | list`: bearer tokens of a data folder.
+
+Owns: the `token` subcommand (registered through `adapters.cli.SUBCOMMAND_MODULES`).
+
+Invariants: `create` prints the token string exactly once (stdout) and stores only its
+digest; `list` never prints tokens or digests; exit 0 on success, 1 when revoking an
+unknown or already revoked token, 2 on a bad grant.
+Limits: see `adapters.http.tokens`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from adapters.http.tokens import ROLES, TokenStore
+
+
+def _create(args: argparse.Namespace) -> int:
+    store = TokenStore(args.data)
+    try:
+        token, rec = store.create(args.role, args.region, args.station or "", args.note or "")
+    except ValueError as exc:
+        print(f"lingong token create: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        out = {"token": token, "token_id": rec.token_id, "role": rec.role, "region": rec.region,
+               "station_id": rec.station_id}  # fmt: skip
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(token)
+        where = f" station {rec.station_id}" if rec.station_id else ""
+        print(
+            f"token {rec.token_id}: {rec.role}, region {rec.region or '(all)'}{where}; "
+            "shown once, store it now",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    if TokenStore(args.data).revoke(args.token_id):
+        print(f"revoked {args.token_id}")
+        return 0
+    print(f"lingong token revoke: no active token {args.token_id}", file=sys.stderr)
+    return 1
+
+
+def _list(args: argparse.Namespace) -> int:
+    rows = [
+        {
+            "token_id": t.token_id,
+            "role": t.role,
+            "region": t.region,
+            "station_id": t.station_id,
+            "note": t.note,
+            "created_ms": t.created_ms,
+            "revoked_ms": t.revoked_ms,
+        }  # fmt: skip
+        for t in TokenStore(args.data).list()
+        if args.all or t.active
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for r in rows:
+        state = "revoked" if r["revoked_ms"] else "active"
+        print(
+            f"{r['token_id']}  {r['role']:<13} region={r['region'] or '*':<6} "
+            f"station={r['station_id'] or '-':<12} {state}  {r['note']}"
+        )
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    tk = sub.add_parser("token", help="bearer tokens of the HTTP API")
+    ts = tk.add_subparsers(dest="token_cmd", required=True)
+    c = ts.add_parser("create", help="make a token and print it once")
+    c.add_argument("--role", required=True, choices=ROLES)
+    c.add_argument("--region", required=True, help="region prefix: '' (all), 2, 4 or 6 digits")
+    c.add_argument("--station", help="station id (station_staff tokens)")
+    c.add_argument("--note", help="who holds it (free text, no personal data)")
+    c.add_argument("--data", required=True, help="data folder (holds tokens.json)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=_create)
+    r = ts.add_parser("revoke", help="revoke a token by id")
+    r.add_argument("token_id")
+    r.add_argument("--data", required=True)
+    r.set_defaults(func=_revoke)
+    ls = ts.add_parser("list", help="list tokens (ids, roles, regions; never the tokens)")
+    ls.add_argument("--data", required=True)
+    ls.add_argument("--all", action="store_true", help="include revoked tokens")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=_list)

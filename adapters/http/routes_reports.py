@@ -1,0 +1,80 @@
+"""Bureau reports over HTTP, delegating to `adapters.stores.reports`.
+
+Owns the route
+    GET /reports/{name}     supply-demand | wages | roster | progress | stars | directory
+                            auditor, admin; JSON as `adapters.stores.render.to_json_obj`
+Query: `month` (YYYY-MM) or `from`+`to` (YYYY-MM-DD), `region` (defaults to the token's
+region and must lie inside it), `station`, `level` (province | city | county).
+
+Invariants: a report reads only the reporting store, caught up with the log first (the
+stores' own rule); rows carry masked personal data only (the stores' rule); the build runs
+in a worker thread, one at a time (`_LOCK`, a thread lock), so reports never stall the event loop or the
+writer and never run the reporting store from two connections at once.
+Limits: one report at a time per process; the stars report uses the default rules (no
+server-side file paths are taken from requests).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from anyio import to_thread
+from litestar import get
+from litestar.params import Parameter
+
+from adapters.http.auth import Principal
+from adapters.http.common import READ
+from adapters.http.context import Api
+from adapters.http.problems import ApiError
+
+ReportName = Literal["supply-demand", "wages", "roster", "progress", "stars", "directory"]
+_LOCK = threading.Lock()
+
+
+def _build(data_dir: Path, name: str, options: dict[str, Any]) -> dict[str, Any]:
+    from adapters.stores.render import to_json_obj
+    from adapters.stores.reports import build_report
+
+    with _LOCK:
+        return to_json_obj(build_report(name, data_dir, **options))
+
+
+@get(
+    "/reports/{name:str}",
+    tags=["reports"],
+    summary="A bureau report (调度表, 供求, 工资价位, 花名册, 星级, 名录) as JSON",
+    **READ,
+)
+async def report(
+    name: ReportName,
+    ctx: Api,
+    who: Principal,
+    month: Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}$")] = None,
+    date_from: Annotated[
+        str | None, Parameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    ] = None,
+    date_to: Annotated[str | None, Parameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    region: Annotated[str | None, Parameter(pattern=r"^(\d{2}|\d{4}|\d{6})?$")] = None,
+    station: Annotated[str, Parameter(max_length=64)] = "",
+    level: Literal["province", "city", "county"] = "city",
+) -> dict[str, Any]:
+    region = who.region if region is None else region
+    ctx.gate.allow(who, "report", region=region)
+    if station:
+        ctx.gate.allow(who, "report", station=station)
+    if ctx.data_dir is None:
+        raise ApiError(404, "no_store", "this server has no data folder for reports", "name")
+    options: dict[str, Any] = {"region": region, "station": station, "level": level}
+    if month:
+        options["month"] = month
+    if date_from or date_to:
+        options.update(date_from=date_from, date_to=date_to)
+    try:
+        return await to_thread.run_sync(_build, ctx.data_dir, name, options)
+    except ValueError as exc:
+        raise ApiError(422, "report_scope", str(exc), "month") from None
+
+
+ROUTES = [report]

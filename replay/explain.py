@@ -1,0 +1,293 @@
+"""`lingong replay explain`: who the engine saw when it made an offer, and why.
+
+Owns: `explain(directory, offer_id=... | job_id=..., worker_id=...)`. The log is folded to
+the exact moment the matcher ran (`replay.walk`), the matcher is asked again with the
+same arguments the engine used (`engine.matcher.rank_for_job`, `best_jobs_for_worker`,
+`bell_pairs`), and every worker the spatial index returned is explained with
+`engine.matching.explain.reasons`: score components for the eligible, the filters failed
+("outside reach 1.5 km", "pay below minimum", "already hired 07:00-12:00") for the rest.
+
+Invariants:
+- `agrees` is True only when the re-asked matcher returns exactly the recorded offers
+  (workers, order, scores bit for bit); `reasons` agrees with the kernel by contract, so
+  every listed score equals the kernel's.
+- Read-only; nothing is decided or recorded.
+
+Limits: decision points are the moments offers were made or a job was published (a
+top-up that found nobody leaves no event to find); `limit` caps each list (0: no cap).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from engine import events as e
+from engine import matcher
+from engine.geo import local_year
+from engine.matching.explain import reasons
+from engine.matching.params import (
+    accept_coef_array,
+    job_params,
+    policy_params,
+    query_radius_m,
+    weights_array,
+)
+from engine.policy import wave_size
+from engine.state import Job, State
+from replay.groups import age_band, group_label
+from replay.source import local_time
+from replay.verify import policy_in_force
+from replay.walk import DecisionPoint, walk
+
+
+class Seen(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One worker as the matcher saw them at a decision point."""
+
+    worker_id: str
+    eligible: bool
+    rank: int = 0  # among the eligible, 1 = best; 0 when not eligible
+    offered: bool = False
+    score: float | None = None
+    components: dict[str, dict[str, float]] = {}
+    reasons: list[str] = []
+    distance_m: int = 0
+    travel_s: int = 0
+    age: int = 0
+    age_band: str = ""
+    priority_group: str = ""
+
+
+class PointView(msgspec.Struct, kw_only=True, omit_defaults=True):
+    seq: int
+    time: str
+    kind: str
+    job_id: str
+    job: dict[str, Any] = {}
+    policy_region: str = ""
+    policy_version: int = 0
+    wanted: int = 0  # offers the wave asked the matcher for
+    offers: list[dict[str, Any]] = []  # the offers recorded at this point
+    agrees: bool = True
+    note: str = ""
+    eligible: int = 0
+    seen: int = 0  # workers the spatial index returned
+    candidates: list[Seen] = []  # eligible, best first
+    excluded: list[Seen] = []  # returned by the index, failing a filter
+    worker: Seen | None = None  # the worker asked about
+    jobs: list[dict[str, Any]] = []  # check-in: the jobs ranked for the worker
+
+
+class Explanation(msgspec.Struct, kw_only=True):
+    log: str
+    target: dict[str, str]
+    found: bool
+    points: list[PointView] = []
+    note: str = ""
+
+
+def _job_view(job: Job) -> dict[str, Any]:
+    return {
+        "title": job.title,
+        "skill": job.skill,
+        "region": job.region,
+        "station_id": job.station_id,
+        "headcount": job.headcount,
+        "hired": job.hired,
+        "open_offers": len(job.live_offers),
+        "day_pay_fen": job.day_pay_fen,
+        "start": local_time(job.start_ms),
+        "end": local_time(job.end_ms),
+        "status": job.status,
+        "wave": job.wave,
+    }
+
+
+def _vectors(state: State, job: Job, now_ms: int):
+    _, policy = state.policy_for(job.region)
+    pol = policy_params(policy, now_ms)
+    bit = state.skills.bit(job.skill)
+    jp = job_params(
+        lat=job.lat,
+        lng=job.lng,
+        skill_bit=0 if bit is None else bit,
+        day_pay_fen=job.day_pay_fen,
+        start_ms=job.start_ms,
+        end_ms=job.end_ms,
+        now_ms=now_ms,
+    )
+    return policy, pol, jp, weights_array(policy.weights), accept_coef_array(policy), bit
+
+
+def _seen(state: State, job: Job, now_ms: int, row: int, vec, offered: set[int]) -> Seen:
+    _, pol, jp, w, coef, bit = vec
+    excluded = np.unique(np.asarray(job.offered_rows, dtype=np.int64))
+    r = reasons(state.workers, row, jp, pol, w, coef, excluded)
+    words = list(r["reasons"])
+    if bit is None:
+        words.insert(0, "nobody has this skill")
+    age = local_year(now_ms) - int(state.workers.birth_year[row])
+    return Seen(
+        worker_id=state.worker_ids[row],
+        eligible=bool(r["eligible"]) and bit is not None,
+        offered=row in offered,
+        score=r.get("score"),
+        components=r.get("components", {}),
+        reasons=words,
+        distance_m=int(round(r["distance_m"])),
+        travel_s=int(round(r["travel_s"])),
+        age=age,
+        age_band=age_band(age),
+        priority_group=group_label(state.worker_priority_group(row)),
+    )
+
+
+def _job_point(
+    state: State, job: Job, ts: int, point: DecisionPoint, rows: np.ndarray | None, ask_row: int
+) -> PointView:
+    vec = _vectors(state, job, ts)
+    policy = vec[0]
+    prefix, version = policy_in_force(state, job.region)
+    recorded = [o for o in point.offers if o.job_id == job.job_id]
+    view = PointView(
+        seq=0, time=local_time(ts), kind=point.kind, job_id=job.job_id, job=_job_view(job),
+        policy_region=prefix, policy_version=version,
+        offers=[msgspec.to_builtins(o) for o in recorded],
+    )  # fmt: skip
+    if rows is None:
+        rows = state.checked_in.query(job.lat, job.lng, query_radius_m(vec[1]))
+    ranked = matcher.rank_for_job(state, job, ts, max(len(rows), 1), rows)
+    if point.kind in ("wave", "publish"):
+        view.wanted = wave_size(job.open_slots, policy.overbook) - len(job.live_offers)
+        if job.wave >= policy.max_waves:
+            view.note = f"no wave: the job had its {policy.max_waves} waves (policy max_waves)"
+            view.wanted = 0
+        elif point.kind == "publish" and state.in_bell(job.station_id):
+            view.note = "published inside an opening-bell window: assigned when the bell closes"
+            view.wanted = 0
+        again = ranked[: max(view.wanted, 0)]
+        view.agrees = [(state.worker_ids[c.row], c.score, c.features) for c in again] == [
+            (o.worker_id, o.score, o.features) for o in recorded
+        ]
+    else:  # bell: one joint assignment over the scope's jobs
+        pairs = matcher.bell_pairs(state, point.scope, ts)
+        again = [
+            (state.worker_ids[r], state.job_ids[j], c.score) for r, j, c in pairs
+        ]
+        view.agrees = again == [(o.worker_id, o.job_id, o.score) for o in point.offers]
+        view.note = (
+            f"opening bell of {point.scope}: workers and slots assigned together by maximum "
+            "total score (each candidate's score below is the one the assignment used)"
+        )
+    offered = {state.worker_rows[o.worker_id] for o in recorded}
+    eligible = {c.row for c in ranked}
+    view.seen = len(rows)
+    view.eligible = len(ranked)
+    for rank, cand in enumerate(ranked, start=1):
+        s = _seen(state, job, ts, cand.row, vec, offered)
+        s.rank = rank
+        view.candidates.append(s)
+    for row in rows.tolist():
+        if row not in eligible:
+            view.excluded.append(_seen(state, job, ts, int(row), vec, offered))
+    if ask_row >= 0:
+        view.worker = next(
+            (s for s in view.candidates if s.worker_id == state.worker_ids[ask_row]), None
+        ) or _seen(state, job, ts, ask_row, vec, offered)
+    return view
+
+
+def _checkin_point(state: State, ts: int, point: DecisionPoint) -> PointView:
+    offer = point.offers[0]
+    row = state.worker_rows[offer.worker_id]
+    job = state.jobs[offer.job_id]
+    prefix, version = policy_in_force(state, state.worker_region[row])
+    ranked = matcher.best_jobs_for_worker(state, row, ts)
+    jobs = []
+    for job_row, cand in ranked:
+        j = state.jobs[state.job_ids[job_row]]
+        jobs.append(
+            {"job_id": j.job_id, "title": j.title, "score": cand.score,
+             "distance_m": cand.distance_m, "travel_s": cand.travel_s,
+             "open_slots": j.open_slots, "open_offers": len(j.live_offers)}
+        )  # fmt: skip
+    picked = next((c for _, c in ranked if True), None)
+    agrees = any(
+        state.job_ids[jr] == offer.job_id and c.score == offer.score for jr, c in ranked
+    )
+    return PointView(
+        seq=0, time=local_time(ts), kind="checkin", job_id=job.job_id, job=_job_view(job),
+        policy_region=prefix, policy_version=version, offers=[msgspec.to_builtins(offer)],
+        agrees=agrees and picked is not None, jobs=jobs,
+        note="worker-side match on check-in: the best open job nearby whose wave has room "
+        "(jobs ranked for the worker by the job-side kernel)",
+    )  # fmt: skip
+
+
+def explain(
+    directory: Path,
+    *,
+    offer_id: str = "",
+    job_id: str = "",
+    worker_id: str = "",
+    limit: int = 20,
+    quiet: bool = True,
+) -> Explanation:
+    """Explain one offer (`offer_id`) or every decision point of a job (`job_id`)."""
+    if bool(offer_id) == bool(job_id):
+        raise ValueError("give exactly one of offer_id or job_id")
+    target = {"offer_id": offer_id} if offer_id else {"job_id": job_id}
+    if worker_id:
+        target["worker_id"] = worker_id
+    out = Explanation(log=str(directory), target=target, found=False)
+    want_job = job_id or offer_id.split("/")[0]
+
+    def interesting(rec: e.Record) -> bool:
+        for ev in rec.events:
+            if isinstance(ev, e.OfferMade | e.JobPublished) and ev.job_id == want_job:
+                return True
+            if offer_id and isinstance(ev, e.OfferMade) and ev.offer_id == offer_id:
+                return True
+        return False
+
+    def probe(state: State, seq: int, rec: e.Record, point: DecisionPoint) -> bool:
+        if offer_id and not any(o.offer_id == offer_id for o in point.offers):
+            return False
+        if job_id and job_id not in point.job_ids:
+            return False
+        ts = rec.events[0].ts_ms
+        ask_row = state.worker_rows.get(worker_id, -1) if worker_id else -1
+        if point.kind == "checkin":
+            view = _checkin_point(state, ts, point)
+        else:
+            rows = _bell_rows(state, point.scope) if point.kind == "bell" else None
+            view = _job_point(state, state.jobs[want_job], ts, point, rows, ask_row)
+        view.seq = seq
+        _cap(view, limit)
+        out.points.append(view)
+        out.found = True
+        return bool(offer_id)
+
+    walk(directory, interesting, probe, quiet=quiet, desc="explain")
+    if not out.found:
+        out.note = f"no offer {offer_id!r} in the log" if offer_id else f"no offers or publication for job {job_id!r} in the log"
+    elif worker_id and worker_id not in {s.worker_id for p in out.points for s in ([p.worker] if p.worker else [])}:
+        out.note = f"worker {worker_id!r} is not registered"
+    return out
+
+
+def _bell_rows(state: State, scope: str) -> np.ndarray:
+    in_scope = {sid for sid in state.stations if matcher.in_scope_of(state, scope, sid)}
+    w = state.workers
+    rows = [r for r, sid in enumerate(state.worker_station) if sid in in_scope and w.checked_in[r]]
+    return np.asarray(rows, dtype=np.int64)
+
+
+def _cap(view: PointView, limit: int) -> None:
+    if limit > 0:
+        view.candidates = view.candidates[:limit]
+        view.excluded = view.excluded[:limit]
+        view.jobs = view.jobs[:limit]

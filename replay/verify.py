@@ -1,0 +1,376 @@
+"""`lingong replay verify`: prove the log was not altered and re-run every decision.
+
+Owns: `verify(directory)`, which checks, in order and stopping at the first failure:
+
+1. the file log: every segment header, every frame's crc32, seq continuity and hash
+   chain link (`adapters.filelog.verify_log`), an unfinished tail of the last segment,
+   and optional external anchors (`expect_last_seq`, `expect_head`: a head hash published
+   or kept elsewhere is the only way to notice whole appends cut off the end);
+2. every record's shape: the first event is a fact type carrying the record's command id,
+   and no command id is recorded twice (the engine answers a retry with the first seq);
+3. every fact: rebuilt into its command and passed through the production rules
+   (`engine.rules.decide`) in the replayed state, it must come out identical; a fact the
+   rules refuse, or produce differently, was not written by this engine. Registrations
+   carry sealed personal data and cannot be rebuilt; they are counted as unchecked;
+4. every decision: `Engine.reexecute_record` applies the fact to a fresh engine,
+   re-derives the decisions with `engine.react.react` and compares them with the record.
+
+A failure names the seq, what was recorded and recomputed (and the fields that differ),
+and the policy version in force for the region concerned; log damage names the segment
+file and byte offset.
+
+Invariants: reads only (no lock, no writes). The frames re-executed are exactly those
+checked in step 1 (reading stops at its last seq) and are checked again (crc, seq, chain)
+as they are read.
+
+Limits: a torn tail fails verification unless `allow_torn_tail` (a copy of a live or
+crashed log); the time to verify is dominated by re-running the matcher (see the bench).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from adapters.filelog import verify_log
+from adapters.ports import LogCorrupt
+from engine import events as e
+from engine.core import Engine
+from engine.state import State
+from replay.facts import NOT_RECONSTRUCTIBLE, readmit
+from replay.source import Progress, ReplayError, local_time, log_bytes, read_records
+
+
+class Failure(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The first thing that did not check out."""
+
+    kind: str  # corrupt, torn_tail, anchor, record, fact, decision, fold
+    message: str
+    seq: int = 0
+    segment: str = ""
+    offset: int = -1
+    time: str = ""
+    index: int = -1  # position of the event inside the record
+    recorded: Any = None
+    recomputed: Any = None
+    fields: dict[str, list[Any]] = {}  # field -> [recorded, recomputed]
+    region: str = ""
+    policy_region: str = ""
+    policy_version: int = -1
+
+
+class VerifyReport(msgspec.Struct, kw_only=True):
+    ok: bool
+    log: str
+    segments: int = 0
+    records: int = 0
+    events: int = 0
+    last_seq: int = 0
+    head_hash: str = ""
+    torn_tail_bytes: int = 0
+    facts_checked: int = 0
+    facts_unchecked: int = 0
+    digest: str = ""
+    elapsed_s: float = 0.0
+    events_per_s: float = 0.0
+    failure: Failure | None = None
+
+
+def policy_in_force(state: State, region: str) -> tuple[str, int]:
+    """(prefix, version) of the PolicySet that `State.policy_for(region)` uses."""
+    for cut in (6, 4, 2):
+        if len(region) >= cut and region[:cut] in state.policies:
+            return region[:cut], state.policies[region[:cut]][0]
+    return "", state.policies[""][0]
+
+
+def region_of(state: State, ev: dict[str, Any]) -> str:
+    """The region an event concerns (job, offer, hire, worker, station or employer)."""
+    if "region" in ev:
+        return str(ev["region"])
+    job_id = ev.get("job_id")
+    if job_id is None and ev.get("offer_id") in state.offers:
+        job_id = state.offers[ev["offer_id"]].job_id
+    if job_id is None and ev.get("hire_id") in state.hires:
+        job_id = state.hires[ev["hire_id"]].job_id
+    if job_id in state.jobs:
+        return state.jobs[job_id].region
+    if ev.get("worker_id") in state.worker_rows:
+        return state.worker_region[state.worker_rows[ev["worker_id"]]]
+    scope = str(ev.get("scope", ""))
+    if scope.startswith("region:"):
+        return scope[len("region:") :]
+    station = ev.get("station_id") or scope
+    if station in state.stations:
+        return state.stations[station].region
+    if ev.get("employer_id") in state.employers:
+        return state.employers[ev["employer_id"]].region
+    return ""
+
+
+def _as_dict(ev: e.Event | str | None) -> dict[str, Any] | None:
+    if ev is None or ev == "(none)":
+        return None
+    if isinstance(ev, str):
+        return msgspec.json.decode(ev)
+    return msgspec.to_builtins(ev)
+
+
+def _event_failure(
+    state: State, kind: str, message: str, seq: int, index: int, recorded, recomputed
+) -> Failure:
+    a, b = _as_dict(recorded), _as_dict(recomputed)
+    fields: dict[str, list[Any]] = {}
+    if a is not None and b is not None:
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                fields[key] = [a.get(key), b.get(key)]
+    region = region_of(state, a or b or {})
+    prefix, version = policy_in_force(state, region)
+    ts = (a or b or {}).get("ts_ms", 0)
+    return Failure(
+        kind=kind,
+        message=message,
+        seq=seq,
+        time=local_time(ts) if ts else "",
+        index=index,
+        recorded=a,
+        recomputed=b,
+        fields=fields,
+        region=region,
+        policy_region=prefix,
+        policy_version=version,
+    )
+
+
+def check_record(
+    engine: Engine, seq: int, rec: e.Record, check_facts: bool = True
+) -> Failure | None:
+    """Steps 2-4 for one record; the engine advances (with the recomputed decisions)."""
+    state = engine.state
+    if not rec.events:
+        return Failure(kind="record", message="record has no events", seq=seq)
+    fact = rec.events[0]
+    if type(fact) not in e.FACTS:
+        return _event_failure(
+            state,
+            "record",
+            f"first event is a decision ({type(fact).__name__}), not a fact",
+            seq,
+            0,
+            fact,
+            None,
+        )
+    if fact.cmd_id != rec.cmd_id:
+        return _event_failure(
+            state,
+            "record",
+            f"fact carries command id {fact.cmd_id!r}, record {rec.cmd_id!r}",
+            seq,
+            0,
+            fact,
+            None,
+        )
+    if rec.cmd_id in state.commands:
+        first = state.commands[rec.cmd_id]
+        return Failure(
+            kind="record",
+            message=f"command id {rec.cmd_id!r} already recorded at seq {first}",
+            seq=seq,
+        )
+    if check_facts and type(fact) not in NOT_RECONSTRUCTIBLE:
+        again, refusal = readmit(state, fact, rec.cmd_id)
+        if refusal is not None:
+            return _event_failure(
+                state, "fact", f"the rules refuse this fact: {refusal}", seq, 0, fact, None
+            )
+        if again is not None and again != fact:
+            return _event_failure(
+                state,
+                "fact",
+                "the rules produce a different fact from its command",
+                seq,
+                0,
+                fact,
+                again,
+            )
+    try:
+        div = engine.reexecute_record(seq, rec)
+    except Exception as exc:  # a forged fact that does not fit the state
+        return _event_failure(
+            state, "fold", f"re-execution failed: {type(exc).__name__}: {exc}", seq, 0, fact, None
+        )
+    if div is not None:
+        return _event_failure(
+            state,
+            "decision",
+            "recomputed decision differs from the recorded one",
+            seq,
+            div.index,
+            div.recorded,
+            div.recomputed,
+        )
+    return None
+
+
+def verify(
+    directory: Path,
+    *,
+    expect_head: str | None = None,
+    expect_last_seq: int | None = None,
+    allow_torn_tail: bool = False,
+    check_facts: bool = True,
+    quiet: bool = True,
+) -> VerifyReport:
+    """Run every check on the log in `directory`; see the module docstring."""
+    started = time.perf_counter()
+    phys = verify_log(directory)
+    report = VerifyReport(
+        ok=False,
+        log=str(directory),
+        segments=phys.segments,
+        last_seq=phys.last_seq,
+        head_hash=phys.head_hash.hex(),
+        torn_tail_bytes=phys.torn_tail_bytes,
+    )
+    if phys.problem is not None:
+        p = phys.problem
+        report.failure = Failure(
+            kind="corrupt",
+            message=f"segment {p.segment} at byte offset {p.offset} (seq {p.seq}): {p.reason}",
+            seq=p.seq,
+            segment=p.segment,
+            offset=p.offset,
+        )
+        return report
+    if phys.torn_tail is not None and not allow_torn_tail:
+        t = phys.torn_tail
+        report.failure = Failure(
+            kind="torn_tail",
+            message=f"{phys.torn_tail_bytes} bytes after seq {phys.last_seq} in segment "
+            f"{t.segment} from byte offset {t.offset} are not a finished append: {t.reason}",
+            seq=t.seq,
+            segment=t.segment,
+            offset=t.offset,
+        )
+        return report
+    anchor = _check_anchors(phys.last_seq, report.head_hash, expect_last_seq, expect_head)
+    if anchor is not None:
+        report.failure = anchor
+        return report
+    engine = Engine()
+    checked = unchecked = records = 0
+    try:
+        with Progress(log_bytes(directory), "verify", quiet=quiet) as bar:
+            for batch in read_records(
+                directory, stop_seq=phys.last_seq, verify_chain=True, progress=bar
+            ):
+                for seq, rec in batch:
+                    failure = check_record(engine, seq, rec, check_facts)
+                    if failure is not None:
+                        report.failure = failure
+                        break
+                    if type(rec.events[0]) in NOT_RECONSTRUCTIBLE or not check_facts:
+                        unchecked += 1
+                    else:
+                        checked += 1
+                records += len(batch)
+                if report.failure is not None:
+                    break
+    except LogCorrupt as exc:  # changed between the scan and the read
+        report.failure = Failure(
+            kind="corrupt", message=str(exc), seq=exc.seq, segment=exc.segment, offset=exc.offset
+        )
+    except ReplayError as exc:
+        report.failure = Failure(kind="record", message=str(exc), seq=exc.seq)
+    elapsed = time.perf_counter() - started
+    state = engine.state
+    report.records = state.last_seq if report.failure is None else report.failure.seq - 1
+    report.events = state.events_applied
+    report.facts_checked = checked
+    report.facts_unchecked = unchecked
+    report.elapsed_s = round(elapsed, 3)
+    report.events_per_s = round(state.events_applied / elapsed, 1) if elapsed > 0 else 0.0
+    if report.failure is None:
+        if state.last_seq != phys.last_seq:
+            report.failure = Failure(
+                kind="corrupt",
+                message=f"read {state.last_seq} records, the scan found {phys.last_seq}",
+                seq=state.last_seq + 1,
+            )
+        else:
+            report.ok = True
+            report.digest = state.digest()
+    return report
+
+
+def _check_anchors(
+    last_seq: int, head_hex: str, expect_last_seq: int | None, expect_head: str | None
+) -> Failure | None:
+    if expect_last_seq is not None and last_seq != expect_last_seq:
+        return Failure(
+            kind="anchor",
+            message=f"the log ends at seq {last_seq}, the anchor says {expect_last_seq}"
+            + (" (records were cut off the end)" if last_seq < expect_last_seq else ""),
+            seq=min(last_seq, expect_last_seq) + 1,
+        )
+    if expect_head is not None and head_hex != expect_head.strip().lower():
+        return Failure(
+            kind="anchor",
+            message=f"head hash {head_hex} differs from the anchor {expect_head}",
+            seq=last_seq,
+        )
+    return None
+
+
+def format_verify(r: VerifyReport) -> str:
+    if r.ok:
+        return "\n".join(
+            [
+                f"OK  {r.log}: {r.segments} segments, {r.records} records, {r.events} events",
+                f"    frames: crc32, seq and hash chain intact; head hash {r.head_hash}",
+                f"    facts: {r.facts_checked} re-admitted by the rules, {r.facts_unchecked} "
+                "registrations not re-checkable (sealed personal data)",
+                f"    decisions: every one re-derived identically; state digest {r.digest}",
+                f"    {r.elapsed_s:.2f} s, {r.events_per_s:,.0f} events/s"
+                + (
+                    f"; ignored an unfinished tail of {r.torn_tail_bytes} bytes"
+                    if r.torn_tail_bytes
+                    else ""
+                ),
+            ]
+        )
+    f = r.failure
+    assert f is not None
+    lines = [f"FAILED  {r.log}: {f.kind}: {f.message}"]
+    if f.seq:
+        lines.append(
+            f"  seq {f.seq}"
+            + (f" at {f.time} (+08:00)" if f.time else "")
+            + (f", event #{f.index} of the record" if f.index >= 0 else "")
+        )
+    if f.segment:
+        lines.append(f"  segment {f.segment}, byte offset {f.offset}")
+    if f.policy_version >= 0:
+        lines.append(
+            f"  region {f.region or '(none)'}: policy version {f.policy_version} of region "
+            f"prefix {f.policy_region or '(national default)'}"
+        )
+    if f.recorded is not None or f.recomputed is not None:
+        lines.append(f"  recorded:   {_short(f.recorded)}")
+        lines.append(f"  recomputed: {_short(f.recomputed)}")
+    for key, (a, b) in f.fields.items():
+        lines.append(f"    {key}: {a!r} -> {b!r}")
+    if r.records:
+        lines.append(f"  {r.records} records before it checked out")
+    return "\n".join(lines)
+
+
+def _short(ev: dict[str, Any] | None) -> str:
+    if ev is None:
+        return "(none)"
+    text = msgspec.json.encode(ev).decode()
+    return text if len(text) <= 300 else text[:297] + "..."
