@@ -252,7 +252,8 @@ def _end_offer(state: State, offer_id: str, status: str) -> Offer:
         raise InconsistentLog(f"offer {offer_id} is {offer.status}, cannot become {status}")
     offer.status = status
     state.jobs[offer.job_id].live_offers.remove(offer_id)
-    state.workers.offer_closed(offer.worker_row)
+    if state.workers.active[offer.worker_row]:  # an erased worker's counters are zeroed
+        state.workers.offer_closed(offer.worker_row)
     live = state.live_by_worker[offer.worker_row]
     live.remove(offer_id)
     if not live:

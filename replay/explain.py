@@ -174,9 +174,7 @@ def _job_point(
         ]
     else:  # bell: one joint assignment over the scope's jobs
         pairs = matcher.bell_pairs(state, point.scope, ts)
-        again = [
-            (state.worker_ids[r], state.job_ids[j], c.score) for r, j, c in pairs
-        ]
+        again = [(state.worker_ids[r], state.job_ids[j], c.score) for r, j, c in pairs]
         view.agrees = again == [(o.worker_id, o.job_id, o.score) for o in point.offers]
         view.note = (
             f"opening bell of {point.scope}: workers and slots assigned together by maximum "
@@ -193,6 +191,7 @@ def _job_point(
     for row in rows.tolist():
         if row not in eligible:
             view.excluded.append(_seen(state, job, ts, int(row), vec, offered))
+    view.excluded.sort(key=lambda s: (s.distance_m, s.worker_id))  # nearest first
     if ask_row >= 0:
         view.worker = next(
             (s for s in view.candidates if s.worker_id == state.worker_ids[ask_row]), None
@@ -214,14 +213,17 @@ def _checkin_point(state: State, ts: int, point: DecisionPoint) -> PointView:
              "distance_m": cand.distance_m, "travel_s": cand.travel_s,
              "open_slots": j.open_slots, "open_offers": len(j.live_offers)}
         )  # fmt: skip
-    picked = next((c for _, c in ranked if True), None)
-    agrees = any(
-        state.job_ids[jr] == offer.job_id and c.score == offer.score for jr, c in ranked
-    )
+    agrees = False
+    for job_row, cand in ranked:  # the engine offers the first job whose wave has room
+        j = state.jobs[state.job_ids[job_row]]
+        _, policy = state.policy_for(j.region)
+        if len(j.live_offers) < wave_size(j.open_slots, policy.overbook):
+            agrees = j.job_id == offer.job_id and cand.score == offer.score
+            break
     return PointView(
         seq=0, time=local_time(ts), kind="checkin", job_id=job.job_id, job=_job_view(job),
         policy_region=prefix, policy_version=version, offers=[msgspec.to_builtins(offer)],
-        agrees=agrees and picked is not None, jobs=jobs,
+        agrees=agrees, jobs=jobs,
         note="worker-side match on check-in: the best open job nearby whose wave has room "
         "(jobs ranked for the worker by the job-side kernel)",
     )  # fmt: skip
@@ -271,10 +273,11 @@ def explain(
         out.found = True
         return bool(offer_id)
 
-    walk(directory, interesting, probe, quiet=quiet, desc="explain")
+    engine = walk(directory, interesting, probe, quiet=quiet, desc="explain")
     if not out.found:
-        out.note = f"no offer {offer_id!r} in the log" if offer_id else f"no offers or publication for job {job_id!r} in the log"
-    elif worker_id and worker_id not in {s.worker_id for p in out.points for s in ([p.worker] if p.worker else [])}:
+        what = f"offer {offer_id!r}" if offer_id else f"offer or publication of job {job_id!r}"
+        out.note = f"no {what} in the log"
+    elif worker_id and worker_id not in engine.state.worker_rows:
         out.note = f"worker {worker_id!r} is not registered"
     return out
 
@@ -291,3 +294,65 @@ def _cap(view: PointView, limit: int) -> None:
         view.candidates = view.candidates[:limit]
         view.excluded = view.excluded[:limit]
         view.jobs = view.jobs[:limit]
+
+
+# ------------------------------------------------------------------ text ------------
+
+
+def format_explanation(x: Explanation) -> str:
+    """The explanation for people (station staff, auditors, the worker)."""
+    what = ", ".join(f"{k} {v}" for k, v in x.target.items())
+    lines = [f"explain {what} in {x.log}"]
+    if x.note:
+        lines.append(f"  {x.note}")
+    for p in x.points:
+        lines.append("")
+        job = p.job
+        lines.append(
+            f"seq {p.seq} at {p.time} (+08:00): {p.kind} for job {p.job_id} "
+            f"{job.get('title', '')} [{job.get('skill', '')}, {job.get('day_pay_fen', 0) / 100:.0f} "
+            f"yuan/day, {job.get('start', '')[11:16]}-{job.get('end', '')[11:16]}, "
+            f"{job.get('hired', 0)}/{job.get('headcount', 0)} hired]"
+        )
+        lines.append(
+            f"  policy version {p.policy_version} of region prefix "
+            f"{p.policy_region or '(national default)'}"
+            + (f"; the wave asked for {p.wanted} offers" if p.kind in ("wave", "publish") else "")
+        )
+        if p.note:
+            lines.append(f"  {p.note}")
+        verdict = "agrees with" if p.agrees else "DISAGREES with"
+        lines.append(
+            f"  re-asked matcher {verdict} the {len(p.offers)} recorded offer(s); "
+            f"{p.eligible} eligible of {p.seen} workers the index returned"
+        )
+        for o in p.offers:
+            lines.append(
+                f"    offer {o['offer_id']}: rank {o['rank']}, score {o['score']:.4f}, "
+                f"{o['distance_m']} m, {o['travel_s'] // 60} min"
+            )
+        for j in p.jobs:
+            lines.append(
+                f"    job {j['job_id']} {j['title']}: score {j['score']:.4f}, {j['distance_m']} m"
+            )
+        if p.candidates:
+            lines.append("  eligible, best first:")
+            lines.extend(_seen_line(s) for s in p.candidates)
+        if p.excluded:
+            lines.append("  not eligible (nearest first):")
+            lines.extend(_seen_line(s) for s in p.excluded)
+        if p.worker is not None:
+            lines.append("  the worker asked about:")
+            lines.append(_seen_line(p.worker))
+    return "\n".join(lines)
+
+
+def _seen_line(s: Seen) -> str:
+    who = f"{s.worker_id} ({s.age}, {s.priority_group})"
+    if s.eligible:
+        parts = ", ".join(
+            f"{name} {c['value']:.2f}x{c['weight']:g}" for name, c in s.components.items()
+        )
+        mark = "OFFERED" if s.offered else "not offered"
+        return f"    #{s.rank} {who} score {s.score:.4f} {mark}; {s.distance_m} m; {parts}"
+    return f"    {who} {s.distance_m} m: " + "; ".join(s.reasons)

@@ -62,7 +62,9 @@ def decision_points(record: e.Record) -> list[DecisionPoint]:
                     j += 1
             block = tuple(events[i:j])  # type: ignore[arg-type]
             jobs = tuple(dict.fromkeys(o.job_id for o in block))
-            out.append(DecisionPoint(i, ev.source, jobs, block, scope if ev.source == "bell" else ""))
+            out.append(
+                DecisionPoint(i, ev.source, jobs, block, scope if ev.source == "bell" else "")
+            )
             i = j
             continue
         if isinstance(ev, e.JobPublished):

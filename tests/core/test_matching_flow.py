@@ -131,3 +131,15 @@ def test_no_worker_hired_twice_for_overlapping_time() -> None:
     assert offers(w.post("J2", heads=1, start=at(10), hours=4, title="x")) == []
     later = offers(w.post("J3", heads=1, start=at(13), hours=3, title="y"))
     assert [o.worker_id for o in later] == ["W0"]
+
+
+def test_erasing_a_worker_with_a_live_offer_withdraws_it() -> None:
+    w = world(1)
+    w.check_in("W0")
+    made = offers(w.post("J1", heads=1))
+    assert [o.worker_id for o in made] == ["W0"]
+    out = w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W0"))
+    withdrawn = [ev for ev in out.events if isinstance(ev, e.OfferWithdrawn)]
+    assert [ev.offer_id for ev in withdrawn] == [made[0].offer_id]
+    assert w.state.offers[made[0].offer_id].status == "withdrawn"
+    assert w.state.jobs["J1"].live_offers == []

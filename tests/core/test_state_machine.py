@@ -88,6 +88,10 @@ class Market(RuleBasedStateMachine):
         self._run(c.CheckIn(command_id=cid(), ts_ms=self.now, worker_id=WORKERS[i], station_id=s))
 
     @rule(i=st.integers(0, len(WORKERS) - 1))
+    def erase(self, i: int) -> None:
+        self._run(c.EraseWorker(command_id=cid(), ts_ms=self.now, worker_id=WORKERS[i]))
+
+    @rule(i=st.integers(0, len(WORKERS) - 1))
     def check_out(self, i: int) -> None:
         self._run(c.CheckOut(command_id=cid(), ts_ms=self.now, worker_id=WORKERS[i]))
 

@@ -24,3 +24,181 @@ class TestJetStreamLogContract(EventLogContract):
 
     def make_log(self, tmp_path: Path) -> EventLog:
         return JetStreamLog(self.url, partition_for(tmp_path), wait_lease_s=10)
+
+
+# ---------------------------------------------------------------- JetStream specifics ---
+
+
+async def _raw(url: str, subject: str, payload: bytes, headers: dict[str, str]) -> dict:
+    import json
+
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        resp = await nc.request(subject, payload, headers=headers, timeout=5)
+        return json.loads(resp.data)
+    finally:
+        await nc.close()
+
+
+async def _stream_headers(url: str, subject: str) -> list[tuple[dict, bytes]]:
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        sub = await js.subscribe(subject, ordered_consumer=True)
+        out = []
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=1)
+            except TimeoutError:
+                return out
+            out.append((dict(msg.headers or {}), msg.data))
+    finally:
+        await nc.close()
+
+
+def test_every_message_carries_seq_and_chain_an_outside_reader_can_verify(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import asyncio
+
+    from adapters.ports import GENESIS_HASH, chain_hash
+
+    log = JetStreamLog(nats_server.url, partition_for(tmp_path))
+    try:
+        payloads = [f"record {i}".encode() for i in range(25)]
+        log.append(payloads[:10])
+        log.append(payloads[10:])
+        got = asyncio.run(_stream_headers(nats_server.url, log.subject))
+        assert [p for _, p in got] == payloads
+        prev = GENESIS_HASH
+        for n, (hdr, payload) in enumerate(got, 1):
+            prev = chain_hash(prev, payload)
+            assert hdr["Lingong-Seq"] == str(n)
+            assert hdr["Lingong-Chain"] == prev.hex()
+            assert hdr["Nats-Msg-Id"] == f"log-{log.partition}-{n}"
+        assert prev == log.head_hash
+    finally:
+        log.close()
+
+
+def test_a_second_owner_is_refused_while_the_lease_is_held(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    from adapters.ports import LogLocked
+
+    log = JetStreamLog(nats_server.url, partition_for(tmp_path))
+    try:
+        with pytest.raises(LogLocked, match="owned by"):
+            JetStreamLog(nats_server.url, partition_for(tmp_path), wait_lease_s=0.5)
+        reader = JetStreamLog(nats_server.url, partition_for(tmp_path), read_only=True)
+        try:
+            log.append([b"a", b"b"])
+            assert [p for _, p in reader.read()] == [b"a", b"b"]
+            assert reader.last_seq == 2
+        finally:
+            reader.close()
+    finally:
+        log.close()
+
+
+def test_a_zombie_writer_cannot_fork_the_log(nats_server: NatsServer, tmp_path: Path) -> None:
+    """The lease expired under a paused owner; its next append must fail, not interleave."""
+    from adapters.ports import LogFailed, chain_of
+
+    part = partition_for(tmp_path)
+    zombie = JetStreamLog(nats_server.url, part)
+    try:
+        zombie.append([b"z1", b"z2"])
+        assert zombie.lease is not None
+        # the owner "pauses": its lease lapses and is deleted on the server (as expiry would)
+        zombie._lt.run(zombie.lease.release())
+        zombie.lease.lost = None
+        zombie.lease.valid_until = float("inf")  # ...but it still believes it holds it
+        new = JetStreamLog(nats_server.url, part, wait_lease_s=5)
+        try:
+            new.append([b"n3"])
+            with pytest.raises(LogFailed, match="another writer"):
+                zombie.append([b"z3", b"z4", b"z5"])
+            with pytest.raises(LogFailed):  # and it stays failed
+                zombie.append([b"z6"])
+            new.append([b"n4"])
+            frames = [p for _, p in new.read()]
+            assert frames == [b"z1", b"z2", b"n3", b"n4"]
+            assert new.head_hash == chain_of(frames)
+        finally:
+            new.close()
+    finally:
+        zombie.lease.lost = "test"
+        zombie.close()
+
+
+def test_standby_takes_over_when_the_owner_stops_renewing(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    part = partition_for(tmp_path)
+    bucket = "LEASE_" + part.upper()
+    owner = JetStreamLog(nats_server.url, part, lease_bucket=bucket, lease_ttl_s=1.5)
+    owner.append([b"one"])
+    assert owner.lease is not None
+    owner._lt.run(_stop_renewing(owner))  # the owner dies without releasing
+    box: dict[str, JetStreamLog] = {}
+    started = time.monotonic()
+    t = threading.Thread(
+        target=lambda: box.setdefault(
+            "log", JetStreamLog(nats_server.url, part, lease_bucket=bucket, wait_lease_s=15)
+        )
+    )
+    t.start()
+    t.join(20)
+    waited = time.monotonic() - started
+    standby = box["log"]
+    try:
+        assert 0.3 < waited < 10, waited  # it had to wait for the TTL, not forever
+        assert standby.last_seq == 1 and standby.append([b"two"]) == 2
+        with pytest.raises(Exception, match="lease|another writer"):
+            owner.append([b"late"])
+    finally:
+        standby.close()
+        owner.close()
+
+
+async def _stop_renewing(log: JetStreamLog) -> None:
+    assert log.lease is not None and log.lease._renewer is not None
+    log.lease._renewer.cancel()
+
+
+def test_reader_detects_a_forged_frame(nats_server: NatsServer, tmp_path: Path) -> None:
+    import asyncio
+
+    from adapters.ports import LogCorrupt
+
+    log = JetStreamLog(nats_server.url, partition_for(tmp_path))
+    try:
+        log.append([b"a", b"b"])
+        # someone bypasses the log and writes a frame with a made-up chain
+        ack = asyncio.run(
+            _raw(
+                nats_server.url,
+                log.subject,
+                b"forged",
+                {"Lingong-Seq": "3", "Lingong-Chain": "00" * 32},
+            )
+        )
+        assert "error" not in ack
+        reader = JetStreamLog(nats_server.url, log.partition, read_only=True)
+        try:
+            with pytest.raises(LogCorrupt, match="hash chain mismatch") as err:
+                list(reader.read())
+            assert err.value.seq == 3
+            assert [p for _, p in reader.read(verify_chain=False)] == [b"a", b"b", b"forged"]
+        finally:
+            reader.close()
+    finally:
+        log.close()
