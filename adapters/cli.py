@@ -58,12 +58,26 @@ def _demo(args: argparse.Namespace) -> int:
         stations_per_city=args.stations,
     )
     summary = run_demo(data, date=args.date, seed=args.seed, scale=args.scale, sizes=sizes)
+    stores = {} if args.no_stores else _project_stores(data)
     if args.json:
-        _print_json(summary)
+        _print_json({**msgspec.structs.asdict(summary), "stores": stores})
     else:
         print(format_summary(summary))
+        for name, st in stores.items():
+            print(
+                f"  {name + ' store':<18} {st.get('backend')} in {data}: up to record "
+                f"{st.get('to_seq')} ({st.get('rows')} rows written now)"
+            )
         print(f"\nThe log and stores are in {data}; try: lingong log inspect {data}/log")
     return 0
+
+
+def _project_stores(data: str) -> dict:
+    """Bring the registry (SQLite) and reporting (DuckDB) projections up to date."""
+    from adapters.stores import project_data_dir
+
+    out = project_data_dir(data)
+    return {k: (msgspec.structs.asdict(v) if isinstance(v, msgspec.Struct) else v) for k, v in out.items()}
 
 
 # ------------------------------------------------------------------ log --------------
@@ -145,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--postings", type=int, default=400)
     d.add_argument("--stations", type=int, default=6, help="stations per city")
     d.add_argument("--json", action="store_true", help="machine-readable summary")
+    d.add_argument("--no-stores", action="store_true", help="skip the registry/reporting stores")
     d.set_defaults(func=_demo)
 
     lg = sub.add_parser("log", help="the event log").add_subparsers(dest="log_cmd", required=True)

@@ -5,9 +5,18 @@ cities from the policy documents, and the simulated people who answer offers (ac
 decline, ignore), arrive, finish, get paid or complain. The demo, the tests and the
 benchmarks all use this one generator.
 
-Invariants: the same (seed, date, scale, sizes) gives the same command stream and, fed
-through the engine, the same log. Times are epoch ms of the morning's date in
-Asia/Shanghai. Only synthetic personal data (valid-format IDs and mobiles).
+The peak crowd (`Morning(crowd=Crowd())`, see `Crowd`): check-ins peaking 05:30-07:30,
+postings as a Poisson process peaking 06:00-07:30, an age mix skewed older, crowds
+clustered at stations and around homes. Without `crowd` the timeline is the original one
+(same draws, same stream). `bulk_workers` and `crowd_arrivals` build a population of
+millions as pre-decided `WorkerRegistered` / `WorkerCheckedIn` facts with numpy, for the
+scaling benchmarks (`bench.morning_bench`), far faster than generating and deciding
+commands.
+
+Invariants: the same (seed, date, scale, sizes, crowd) gives the same command stream and,
+fed through the engine, the same log (the numpy draws also need the same numpy version).
+Times are epoch ms of the morning's date in Asia/Shanghai. Only synthetic personal data
+(valid-format IDs and mobiles).
 
 Limits: `MAX_WORKERS` registered workers per generated morning; responses are scheduled
 only for offers and hires the engine actually made.
@@ -20,8 +29,10 @@ import heapq
 import math
 import random
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import msgspec
+import numpy as np
 
 from engine import commands as c
 from engine import events as e
@@ -76,6 +87,44 @@ class Sizes(msgspec.Struct, frozen=True, kw_only=True):
     tick_ms: int = 10_000
 
 
+class Crowd(msgspec.Struct, frozen=True, kw_only=True):
+    """The peak-morning crowd model (`Morning(crowd=Crowd())`).
+
+    Check-ins: `turnout` of the registered workers come; `early_share` of them between
+    05:00 and 05:30, `late_share` between 07:30 and 10:00, the rest in the 05:30-07:30
+    peak (a Beta(2, 2) hump centred on 06:30). `app_share` check in by app near home
+    (Gaussian, `app_sd_km`) for 3-6 h; the others at their home station for the day.
+    Postings: a Poisson process from 05:30 to 11:00 whose rate is `peak_factor` times
+    higher from 06:00 to 07:30; its expected count is `Sizes.postings`. Registered
+    workers (both paths) are born mostly in 1958-1978 (大龄 skew) and live around their
+    home station (1.5 km Gaussian); stations sit around the city centre (6 km).
+    """
+
+    turnout: float = 0.85
+    early_share: float = 0.10
+    late_share: float = 0.15
+    app_share: float = 0.30
+    app_sd_km: float = 0.3
+    peak_factor: float = 4.0
+    bell: bool = True
+
+
+class Arrivals(NamedTuple):
+    """Check-ins of one morning, by time: numpy columns of equal length."""
+
+    worker: np.ndarray  # index into the population (row order of registration), int64
+    ts_ms: np.ndarray  # int64, ascending
+    lat: np.ndarray
+    lng: np.ndarray
+    station: np.ndarray  # station index, -1 for a check-in by app
+    until_ms: np.ndarray  # available until (ms)
+
+
+BIRTH_DECADES = (1958, 1965, 1972, 1980, 1990, 2000)  # + 0..6 years
+BIRTH_WEIGHTS = (2, 3, 3, 2, 1, 1)
+MIN_PAYS_FEN = (12000, 15000, 18000, 20000)
+
+
 def local_midnight_ms(date: str) -> int:
     d = dt.date.fromisoformat(date)
     midnight = dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone(dt.timedelta(hours=8)))
@@ -114,9 +163,12 @@ class Morning:
         accept_p: float = 0.6,
         decline_p: float = 0.25,
         with_mistakes: bool = True,
+        crowd: Crowd | None = None,
     ) -> None:
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {sorted(SCALES)}")
+        self.seed = seed
+        self.crowd = crowd
         self.rng = random.Random(seed)
         self.date = date
         self.midnight_ms = local_midnight_ms(date)
@@ -129,6 +181,7 @@ class Morning:
         self.with_mistakes = with_mistakes
         self.stations: list[tuple[str, str, float, float]] = []  # id, region, lat, lng
         self.workers: list[tuple[str, int]] = []  # id, home station index
+        self.homes: list[tuple[float, float]] = []  # home (lat, lng) of self.workers[i]
         self.employers: list[tuple[str, str]] = []  # id, region
         self._n = 0
         self._pending: list[tuple[int, int, c.Command]] = []
@@ -230,6 +283,7 @@ class Morning:
                 push_opt_in=rng.random() < 0.5,
             )
             self.workers.append((wid, home))
+            self.homes.append((hlat, hlng))
 
     def _name(self) -> str:
         return self.rng.choice(SURNAMES) + "".join(
@@ -245,6 +299,8 @@ class Morning:
 
     def timeline(self) -> list[tuple[int, c.Command]]:
         """Check-ins, postings, a revoked station and ticks, sorted by time."""
+        if self.crowd is not None:
+            return self.crowd_timeline()
         rng, sz = self.rng, self.sizes
         out: list[tuple[int, c.Command]] = []
         for wid, home in self.workers:
@@ -273,39 +329,46 @@ class Morning:
                 if rng.random() < 0.7
                 else self.at(5) + int(6 * HOUR_MS * u)
             )
-            # city hubs are the busiest markets: three times the postings of a branch or post
-            sid, region, slat, slng = rng.choices(self.stations, self._station_weights)[0]
-            eid, _ = self.employers[rng.randrange(len(self.employers))]
-            code, title, level = SKILLS[rng.randrange(len(SKILLS))]
-            pay = int(level * rng.uniform(0.85, 1.3)) // 100 * 100
-            if self.with_mistakes and rng.random() < 0.04:
-                pay = level // 3 // 100 * 100  # far below the local level: held for review
-            start = t + rng.randint(20, 120) * MIN_MS
-            lat, lng = _offset(rng, slat, slng, 0.8)
-            heads = rng.choices((1, 2, 3, 5, 8), (5, 4, 3, 2, 1))[0]
-            self._jobs[f"J{j:07d}"] = (sid, eid)
-            out.append(
-                (
-                    t,
-                    c.SubmitJob(
-                        command_id=self._cid("jb"),
-                        ts_ms=t,
-                        job_id=f"J{j:07d}",
-                        employer_id=eid,
-                        station_id=sid,
-                        title=f"{title} {heads}人",
-                        description=f"{title}，日结，{pay // 100}元/天",
-                        skill=code,
-                        headcount=heads,
-                        pay_fen=pay,
-                        start_ms=start,
-                        end_ms=start + rng.randint(4, 9) * HOUR_MS,
-                        location=c.Point(lat=lat, lng=lng),
-                        address=f"{sid}附近",
-                    ),
-                )
-            )
-        if self.with_mistakes and len(self.stations) > 3:
+            out.append((t, self.posting(j, t)))
+        self._revoke_bell_ticks(out, bell=True)
+        out.sort(key=lambda item: item[0])
+        return out
+
+    def posting(self, j: int, t: int) -> c.SubmitJob:
+        """Posting number `j` at `t`: station, employer, skill, pay, place and headcount."""
+        rng = self.rng
+        # city hubs are the busiest markets: three times the postings of a branch or post
+        sid, region, slat, slng = rng.choices(self.stations, self._station_weights)[0]
+        eid, _ = self.employers[rng.randrange(len(self.employers))]
+        code, title, level = SKILLS[rng.randrange(len(SKILLS))]
+        pay = int(level * rng.uniform(0.85, 1.3)) // 100 * 100
+        if self.with_mistakes and rng.random() < 0.04:
+            pay = level // 3 // 100 * 100  # far below the local level: held for review
+        start = t + rng.randint(20, 120) * MIN_MS
+        lat, lng = _offset(rng, slat, slng, 0.8)
+        heads = rng.choices((1, 2, 3, 5, 8), (5, 4, 3, 2, 1))[0]
+        self._jobs[f"J{j:07d}"] = (sid, eid)
+        return c.SubmitJob(
+            command_id=self._cid("jb"),
+            ts_ms=t,
+            job_id=f"J{j:07d}",
+            employer_id=eid,
+            station_id=sid,
+            title=f"{title} {heads}人",
+            description=f"{title}，日结，{pay // 100}元/天",
+            skill=code,
+            headcount=heads,
+            pay_fen=pay,
+            start_ms=start,
+            end_ms=start + rng.randint(4, 9) * HOUR_MS,
+            location=c.Point(lat=lat, lng=lng),
+            address=f"{sid}附近",
+        )
+
+    def _revoke_bell_ticks(self, out: list[tuple[int, c.Command]], *, bell: bool) -> None:
+        """A station revoked at 07:45 (with mistakes), the hubs' opening bell, the ticks."""
+        sz = self.sizes
+        if self.with_mistakes and len(self.stations) > 3 and len(self.workers) >= 3:
             sid = self.stations[-1][0]
             self.revoked_station = sid
             t = self.at(7, 45)
@@ -334,7 +397,8 @@ class Morning:
                 )
         # the opening bell: each city's hub collects postings and check-ins from 05:40 and
         # assigns them together when its 20-minute window closes at 06:00
-        for sid, county, _, _ in [s for s in self.stations if s[0].endswith("-hub")]:
+        hubs = [s for s in self.stations if s[0].endswith("-hub")] if bell else []
+        for sid, county, _, _ in hubs:
             t = self.at(5, 39)
             policy = e.Policy(
                 local_day_pay_fen={code: pay for code, _, pay in SKILLS}, bell_window_ms=20 * MIN_MS
@@ -348,8 +412,148 @@ class Morning:
         while t <= self.at(13):
             out.append((t, c.Advance(command_id=self._cid("tk"), ts_ms=t)))
             t += sz.tick_ms
+
+    # ------------------------------------------------------------ the peak crowd ----
+
+    def crowd_arrivals(
+        self, home_station: np.ndarray, home_lat: np.ndarray, home_lng: np.ndarray
+    ) -> Arrivals:
+        """Who checks in when and where (see `Crowd`), drawn from numpy stream 1."""
+        crowd = self.crowd or Crowd()
+        g = np.random.default_rng([self.seed, 1])
+        come = np.flatnonzero(g.random(len(home_station)) < crowd.turnout)
+        m = len(come)
+        u = g.random(m)
+        early = self.at(5) + g.random(m) * 30 * MIN_MS
+        peak = self.at(5, 30) + g.beta(2.0, 2.0, m) * 2 * HOUR_MS
+        late = self.at(7, 30) + g.random(m) * 150 * MIN_MS
+        ts = np.where(u < crowd.early_share, early, peak)
+        ts = np.where(u >= 1.0 - crowd.late_share, late, ts).astype(np.int64)
+        app = g.random(m) < crowd.app_share
+        st = home_station[come].astype(np.int64)
+        s_lat = np.array([s[2] for s in self.stations])[st]
+        s_lng = np.array([s[3] for s in self.stations])[st]
+        a_lat = home_lat[come] + g.normal(0.0, crowd.app_sd_km, m) / 111.0
+        a_lng = home_lng[come] + g.normal(0.0, crowd.app_sd_km, m) / (
+            111.0 * np.cos(np.radians(home_lat[come]))
+        )
+        until = np.where(
+            app, ts + g.integers(3, 7, m) * HOUR_MS, local_midnight_ms(self.date) + 24 * HOUR_MS - 1
+        )
+        order = np.argsort(ts, kind="stable")
+        return Arrivals(
+            worker=come[order].astype(np.int64),
+            ts_ms=ts[order],
+            lat=np.round(np.where(app, a_lat, s_lat), 6)[order],
+            lng=np.round(np.where(app, a_lng, s_lng), 6)[order],
+            station=np.where(app, -1, st)[order],
+            until_ms=until[order].astype(np.int64),
+        )
+
+    def posting_times(self) -> list[int]:
+        """A Poisson process of postings (see `Crowd`), drawn from `self.rng`."""
+        crowd = self.crowd or Crowd()
+        segments = (
+            (self.at(5, 30), self.at(6), 1.0),
+            (self.at(6), self.at(7, 30), crowd.peak_factor),
+            (self.at(7, 30), self.at(11), 1.0),
+        )
+        if self.sizes.postings <= 0:
+            return []
+        per_ms = self.sizes.postings / sum((b - a) * f for a, b, f in segments)
+        out: list[int] = []
+        for start, end, factor in segments:
+            t = float(start)
+            while True:
+                t += self.rng.expovariate(per_ms * factor)
+                if t >= end:
+                    break
+                out.append(int(t))
+        return out
+
+    def checkin_command(self, arr: Arrivals, i: int, worker_id: str) -> c.CheckIn:
+        """Arrival `i` as a command (a station check-in, or by app at a location)."""
+        t = int(arr.ts_ms[i])
+        st = int(arr.station[i])
+        if st >= 0:
+            sid = self.stations[st][0]
+            return c.CheckIn(
+                command_id=self._cid("ci"), ts_ms=t, worker_id=worker_id, station_id=sid
+            )
+        return c.CheckIn(
+            command_id=self._cid("ci"),
+            ts_ms=t,
+            worker_id=worker_id,
+            location=c.Point(lat=float(arr.lat[i]), lng=float(arr.lng[i])),
+            available_until_ms=int(arr.until_ms[i]),
+        )
+
+    def crowd_timeline(self) -> list[tuple[int, c.Command]]:
+        """The peak crowd's morning for the workers of `setup()`, sorted by time."""
+        crowd = self.crowd or Crowd()
+        homes = np.array(self.homes, dtype=np.float64).reshape(-1, 2)
+        stations = np.array([h for _, h in self.workers], dtype=np.int64)
+        arr = self.crowd_arrivals(stations, homes[:, 0], homes[:, 1])
+        out: list[tuple[int, c.Command]] = []
+        for i in range(len(arr.worker)):
+            cmd = self.checkin_command(arr, i, self.workers[int(arr.worker[i])][0])
+            out.append((cmd.ts_ms, cmd))
+        for j, t in enumerate(self.posting_times()):
+            out.append((t, self.posting(j, t)))
+        self._revoke_bell_ticks(out, bell=crowd.bell)
         out.sort(key=lambda item: item[0])
         return out
+
+    def bulk_workers(self, n: int, *, chunk: int = 65_536) -> Iterator[list[e.WorkerRegistered]]:
+        """`n` registered workers as the facts `RegisterWorker` would give, in chunks.
+
+        Call after `setup()` (stations needed). Worker ids are `B` + 8 digits; the homes
+        are kept in `self.bulk_home` (station index, lat, lng) for `crowd_arrivals`.
+        Drawn from numpy stream 2; the attribute mix is the one of `setup()`.
+        """
+        if not 0 <= n <= MAX_WORKERS:
+            raise ValueError(f"0 to {MAX_WORKERS} workers")
+        g = np.random.default_rng([self.seed, 2])
+        weights = np.asarray(self._station_weights, dtype=np.float64)
+        home = g.choice(len(self.stations), size=n, p=weights / weights.sum())
+        s_lat = np.array([s[2] for s in self.stations])[home]
+        s_lng = np.array([s[3] for s in self.stations])[home]
+        lat = np.round(s_lat + g.normal(0.0, 1.5, n) / 111.0, 6)
+        lng = np.round(s_lng + g.normal(0.0, 1.5, n) / (111.0 * np.cos(np.radians(s_lat))), 6)
+        self.bulk_home = (home, lat, lng)
+        bw = np.asarray(BIRTH_WEIGHTS, dtype=np.float64)
+        birth = np.asarray(BIRTH_DECADES)[g.choice(len(bw), size=n, p=bw / bw.sum())]
+        birth = birth + g.integers(0, 7, n)
+        n_skills = g.integers(1, 4, n)
+        skill_draws = g.integers(0, len(SKILLS), (n, 3))
+        min_pay = np.asarray(MIN_PAYS_FEN)[g.integers(0, len(MIN_PAYS_FEN), n)]
+        hardship = g.random(n) < 0.08
+        mw = np.asarray(MODE_WEIGHTS)
+        mode = g.choice(len(MODES), size=n, p=mw / mw.sum())
+        push = g.random(n) < 0.5
+        ts = self.at(4, 30)
+        for lo in range(0, n, chunk):
+            batch: list[e.WorkerRegistered] = []
+            for i in range(lo, min(n, lo + chunk)):
+                codes = sorted({SKILLS[int(k)][0] for k in skill_draws[i, : n_skills[i]]})
+                wid = f"B{i:08d}"
+                batch.append(
+                    e.WorkerRegistered(
+                        ts_ms=ts,
+                        cmd_id="bulk-" + wid,
+                        worker_id=wid,
+                        region=self.stations[int(home[i])][1],
+                        skills=tuple(codes),
+                        min_pay_fen=int(min_pay[i]),
+                        birth_year=int(birth[i]),
+                        priority_group="hardship" if hardship[i] else "",
+                        home_lat=float(lat[i]),
+                        home_lng=float(lng[i]),
+                        travel_mode=MODES[int(mode[i])],  # type: ignore[arg-type]
+                        push_opt_in=bool(push[i]),
+                    )
+                )
+            yield batch
 
     # ------------------------------------------------------------ replies -----------
 

@@ -41,7 +41,7 @@ from engine.state import Job, State
 from replay.groups import age_band, group_label
 from replay.source import local_time
 from replay.verify import policy_in_force
-from replay.walk import DecisionPoint, walk
+from replay.walk import DecisionPoint, bell_rows, walk
 
 
 class Seen(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -153,10 +153,15 @@ def _job_point(
     prefix, version = policy_in_force(state, job.region)
     recorded = [o for o in point.offers if o.job_id == job.job_id]
     view = PointView(
-        seq=0, time=local_time(ts), kind=point.kind, job_id=job.job_id, job=_job_view(job),
-        policy_region=prefix, policy_version=version,
+        seq=0,
+        time=local_time(ts),
+        kind=point.kind,
+        job_id=job.job_id,
+        job=_job_view(job),
+        policy_region=prefix,
+        policy_version=version,
         offers=[msgspec.to_builtins(o) for o in recorded],
-    )  # fmt: skip
+    )
     if rows is None:
         rows = state.checked_in.query(job.lat, job.lng, query_radius_m(vec[1]))
     ranked = matcher.rank_for_job(state, job, ts, max(len(rows), 1), rows)
@@ -209,10 +214,16 @@ def _checkin_point(state: State, ts: int, point: DecisionPoint) -> PointView:
     for job_row, cand in ranked:
         j = state.jobs[state.job_ids[job_row]]
         jobs.append(
-            {"job_id": j.job_id, "title": j.title, "score": cand.score,
-             "distance_m": cand.distance_m, "travel_s": cand.travel_s,
-             "open_slots": j.open_slots, "open_offers": len(j.live_offers)}
-        )  # fmt: skip
+            {
+                "job_id": j.job_id,
+                "title": j.title,
+                "score": cand.score,
+                "distance_m": cand.distance_m,
+                "travel_s": cand.travel_s,
+                "open_slots": j.open_slots,
+                "open_offers": len(j.live_offers),
+            }
+        )
     agrees = False
     for job_row, cand in ranked:  # the engine offers the first job whose wave has room
         j = state.jobs[state.job_ids[job_row]]
@@ -221,12 +232,19 @@ def _checkin_point(state: State, ts: int, point: DecisionPoint) -> PointView:
             agrees = j.job_id == offer.job_id and cand.score == offer.score
             break
     return PointView(
-        seq=0, time=local_time(ts), kind="checkin", job_id=job.job_id, job=_job_view(job),
-        policy_region=prefix, policy_version=version, offers=[msgspec.to_builtins(offer)],
-        agrees=agrees, jobs=jobs,
+        seq=0,
+        time=local_time(ts),
+        kind="checkin",
+        job_id=job.job_id,
+        job=_job_view(job),
+        policy_region=prefix,
+        policy_version=version,
+        offers=[msgspec.to_builtins(offer)],
+        agrees=agrees,
+        jobs=jobs,
         note="worker-side match on check-in: the best open job nearby whose wave has room "
         "(jobs ranked for the worker by the job-side kernel)",
-    )  # fmt: skip
+    )
 
 
 def explain(
@@ -265,7 +283,7 @@ def explain(
         if point.kind == "checkin":
             view = _checkin_point(state, ts, point)
         else:
-            rows = _bell_rows(state, point.scope) if point.kind == "bell" else None
+            rows = bell_rows(state, point.scope) if point.kind == "bell" else None
             view = _job_point(state, state.jobs[want_job], ts, point, rows, ask_row)
         view.seq = seq
         _cap(view, limit)
@@ -280,13 +298,6 @@ def explain(
     elif worker_id and worker_id not in engine.state.worker_rows:
         out.note = f"worker {worker_id!r} is not registered"
     return out
-
-
-def _bell_rows(state: State, scope: str) -> np.ndarray:
-    in_scope = {sid for sid in state.stations if matcher.in_scope_of(state, scope, sid)}
-    w = state.workers
-    rows = [r for r, sid in enumerate(state.worker_station) if sid in in_scope and w.checked_in[r]]
-    return np.asarray(rows, dtype=np.int64)
 
 
 def _cap(view: PointView, limit: int) -> None:

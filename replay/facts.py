@@ -12,9 +12,11 @@ facts to an engine running another policy, so that they pass the same rules ther
 Invariants:
 - For a fact the engine recorded, `decide(state_before, command_for(fact))` returns that
   fact again (coordinates are stored rounded, and rounding is idempotent).
-- `None` means "not reconstructible": `WorkerRegistered` and `EmployerRegistered` carry
-  sealed personal data the command needs in plain text (ID number, mobile), and
-  `RatingGiven`/... all others are covered.
+- `None` means "not reconstructible": only `WorkerRegistered` and `EmployerRegistered`,
+  whose commands need personal data in plain text (ID number, mobile) that the log keeps
+  only masked and sealed. Every other fact type has a builder here.
+- Offer replies name only the offer id; the command's worker is the offer's addressee in
+  the given state (an unknown offer gives worker "" and the rules refuse it).
 
 Limits: none.
 """
@@ -177,11 +179,15 @@ def command_for(state: State, fact: e.Event, cmd_id: str) -> c.Command | None:
 def readmit(state: State, fact: e.Event, cmd_id: str) -> tuple[e.Event | None, Refusal | None]:
     """The fact the rules produce for `fact`'s command in `state`, or their refusal.
 
-    Returns (None, None) for a fact that cannot be rebuilt into its command.
+    Returns (None, None) for a registration (not reconstructible), and a refusal for a
+    fact type no command produces (it can only have been written by something else).
     """
     cmd = command_for(state, fact, cmd_id)
     if cmd is None:
-        return None, None
+        if type(fact) in NOT_RECONSTRUCTIBLE:
+            return None, None
+        name = type(fact).__name__
+        return None, Refusal("type", "no_command", f"no command produces {name} as a fact")
     try:
         decided = decide(state, cmd)
     except Refusal as ref:

@@ -26,7 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 from engine import events as e
+from engine import matcher
 from engine.core import Engine
 from engine.fold import InconsistentLog, apply
 from engine.state import State
@@ -75,6 +78,14 @@ def decision_points(record: e.Record) -> list[DecisionPoint]:
                 out.append(DecisionPoint(i + 1, "publish", (ev.job_id,), ()))
         i += 1
     return out
+
+
+def bell_rows(state: State, scope: str) -> np.ndarray:
+    """Rows an opening bell of `scope` considers (as `engine.matcher.bell_pairs`)."""
+    in_scope = {sid for sid in state.stations if matcher.in_scope_of(state, scope, sid)}
+    w = state.workers
+    rows = [r for r, sid in enumerate(state.worker_station) if sid in in_scope and w.checked_in[r]]
+    return np.asarray(rows, dtype=np.int64)
 
 
 def _same_wave(ev: e.Event, first: e.OfferMade) -> bool:

@@ -6,6 +6,10 @@ exception handler, the request limits, the lifespan (load the `ScopeIndex`, atta
 board hub) and `LingongApp`, which times every request for metrics and writes one JSON
 log line per request.
 
+Ids in paths: engine ids may hold '/' (hire ids are `<job>/<worker>`); send it
+percent-encoded (`%2F`) or as '~' (never valid in an id). `LingongApp` routes such paths
+on their raw form and `_restore_slashes` gives handlers the real id.
+
 Invariants:
 - Every response to a bad request is RFC 9457 problem+json (see `problems`); a request
   refused for any reason (auth, limits, schema, engine rule) appends nothing to the log.
@@ -23,8 +27,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import unquote
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
@@ -65,6 +70,9 @@ class LingongApp(Litestar):
             return
         started = time.perf_counter()
         status = [500]
+        raw = scope.get("raw_path")
+        if raw and b"%2f" in raw.lower():
+            scope = dict(scope, path=_slash_path(raw))
 
         async def send_status(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -89,6 +97,20 @@ class LingongApp(Litestar):
             logger.log(
                 level, "request", extra={"fields": request_record(scope, route, status, duration_s)}
             )
+
+
+def _slash_path(raw: bytes) -> str:
+    """The decoded path with each '/' that was inside a segment (%2F) written as '~'."""
+    segments = raw.split(b"?", 1)[0].split(b"/")
+    return "/".join(unquote(seg.decode("ascii", "replace")).replace("/", "~") for seg in segments)
+
+
+def _restore_slashes(request: Request[Any, Any, Any]) -> None:
+    """before_request: '~' in a path parameter stands for '/' (never valid in an id)."""
+    params = request.scope.get("path_params") or {}
+    for key, value in list(params.items()):
+        if isinstance(value, str) and "~" in value:
+            params[key] = value.replace("~", "/")
 
 
 def _route_modules() -> list[Any]:
@@ -173,6 +195,7 @@ def create_app(
         openapi_config=openapi,
         on_startup=[startup],
         on_shutdown=[shutdown],
+        before_request=_restore_slashes,
         request_max_body_size=limits.max_body_bytes,
         logging_config=None,
         debug=False,

@@ -31,6 +31,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.params import FromPath
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from adapters.http.board_page import BoardView, board_view, render_page
@@ -68,7 +69,7 @@ class BoardHub:
             for ev in self._subs.get(sid, ()):
                 ev.set()
 
-    def subscribe(self, station_id: str) -> asyncio.Event:
+    def subscribe(self, station_id: FromPath[str]) -> asyncio.Event:
         limits = self.api.limits
         subs = self._subs.setdefault(station_id, set())
         if self.clients >= limits.board_clients or len(subs) >= limits.board_clients_per_station:
@@ -79,7 +80,7 @@ class BoardHub:
         self.api.metrics.board_clients.set(self.clients)
         return ev
 
-    def unsubscribe(self, station_id: str, ev: asyncio.Event) -> None:
+    def unsubscribe(self, station_id: FromPath[str], ev: asyncio.Event) -> None:
         subs = self._subs.get(station_id)
         if subs is not None and ev in subs:
             subs.discard(ev)
@@ -88,7 +89,7 @@ class BoardHub:
             if not subs:
                 del self._subs[station_id]
 
-    async def snapshot(self, station_id: str) -> BoardView | None:
+    async def snapshot(self, station_id: FromPath[str]) -> BoardView | None:
         version = self._version.get(station_id, 0)
         hit = self._cache.get(station_id)
         now = time.monotonic()
@@ -117,7 +118,7 @@ def _hub(request: Request[Any, Any, Any]) -> BoardHub:
     return hub
 
 
-async def _view(request: Request[Any, Any, Any], station_id: str) -> BoardView:
+async def _view(request: Request[Any, Any, Any], station_id: FromPath[str]) -> BoardView:
     view = await _hub(request).snapshot(station_id)
     if view is None:
         raise ApiError(404, "exists", "no such station", "station_id")
@@ -128,7 +129,7 @@ PUBLIC = {"tags": ["board"], "responses": PUBLIC_PROBLEMS}
 
 
 @get("/board/{station_id:str}", media_type="text/html", summary="The station board page", **PUBLIC)
-async def board_page(request: Request[Any, Any, Any], station_id: str) -> Response[str]:
+async def board_page(request: Request[Any, Any, Any], station_id: FromPath[str]) -> Response[str]:
     view = await _view(request, station_id)
     return Response(
         render_page(view),
@@ -138,12 +139,14 @@ async def board_page(request: Request[Any, Any, Any], station_id: str) -> Respon
 
 
 @get("/board/{station_id:str}/jobs", summary="The station board as JSON", **PUBLIC)
-async def board_jobs(request: Request[Any, Any, Any], station_id: str) -> BoardView:
+async def board_jobs(request: Request[Any, Any, Any], station_id: FromPath[str]) -> BoardView:
     return await _view(request, station_id)
 
 
 @get("/board/{station_id:str}/events", include_in_schema=False)
-async def board_events(request: Request[Any, Any, Any], station_id: str) -> ServerSentEvent:
+async def board_events(
+    request: Request[Any, Any, Any], station_id: FromPath[str]
+) -> ServerSentEvent:
     hub = _hub(request)
     first = await hub.snapshot(station_id)
     if first is None:

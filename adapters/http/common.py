@@ -16,10 +16,10 @@ from typing import Annotated, Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from adapters.http.auth import Principal
 from adapters.http.context import Api
@@ -27,11 +27,13 @@ from adapters.http.problems import PROBLEM_RESPONSES, ApiError
 from adapters.http.views import CommandAccepted
 
 BEARER = [{"bearer": []}]
+Ctx = NamedDependency[Api]  # the app's Api (dependency "ctx")
+Who = NamedDependency[Principal]  # the authenticated caller (dependency "who")
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         description=(
             "Client key of this command (1-55 chars of [A-Za-z0-9_.:/-]); a repeat returns "
             "the first result and appends nothing. Absent: the server makes a random one."

@@ -29,12 +29,10 @@ from typing import Annotated, Any
 
 from anyio import to_thread
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from adapters.http.auth import Principal
 from adapters.http.bodies import ComplaintIn, RatingIn, ReasonIn, ResolutionIn, WageIn
-from adapters.http.common import COMMAND, READ, IdempotencyKey, not_found
-from adapters.http.context import Api
+from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, not_found
 from adapters.http.problems import ApiError
 from adapters.http.views import (
     CommandAccepted,
@@ -50,12 +48,12 @@ from engine import events as e
 from engine.state import State
 
 Req = Request[Any, Any, Any]
-Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
 
 
 @get("/workers/{worker_id:str}/offers", tags=["offers"], summary="Live offers", **READ)
 async def list_offers(
-    worker_id: str, ctx: Api, who: Principal, limit: Limit = 50
+    worker_id: FromPath[str], ctx: Ctx, who: Who, limit: Limit = 50
 ) -> list[OfferView]:
     ctx.gate.allow(who, "read", worker=worker_id)
 
@@ -80,10 +78,10 @@ async def list_offers(
 )
 async def accept_offer(
     request: Req,
-    worker_id: str,
-    offer_id: str,
-    ctx: Api,
-    who: Principal,
+    worker_id: FromPath[str],
+    offer_id: FromPath[str],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "answer_offer", worker=worker_id)
@@ -106,11 +104,11 @@ async def accept_offer(
 )
 async def decline_offer(
     request: Req,
-    worker_id: str,
-    offer_id: str,
-    data: ReasonIn,
-    ctx: Api,
-    who: Principal,
+    worker_id: FromPath[str],
+    offer_id: FromPath[str],
+    data: JSONBody[ReasonIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "answer_offer", worker=worker_id)
@@ -126,7 +124,9 @@ async def decline_offer(
 
 
 @get("/workers/{worker_id:str}/hires", tags=["hires"], summary="A worker's hires", **READ)
-async def list_hires(worker_id: str, ctx: Api, who: Principal, limit: Limit = 50) -> list[HireView]:
+async def list_hires(
+    worker_id: FromPath[str], ctx: Ctx, who: Who, limit: Limit = 50
+) -> list[HireView]:
     ctx.gate.allow(who, "read", worker=worker_id)
 
     def query(state: State) -> list[HireView] | None:
@@ -143,7 +143,7 @@ async def list_hires(worker_id: str, ctx: Api, who: Principal, limit: Limit = 50
 
 
 @get("/hires/{hire_id:str}", tags=["hires"], summary="A hire", **READ)
-async def get_hire(hire_id: str, ctx: Api, who: Principal) -> HireView:
+async def get_hire(hire_id: FromPath[str], ctx: Ctx, who: Who) -> HireView:
     ctx.gate.allow(who, "read", hire=hire_id)
     view = await ctx.read(lambda s: hire_view(s, s.hires[hire_id]) if hire_id in s.hires else None)
     if view is None:
@@ -158,7 +158,7 @@ async def get_hire(hire_id: str, ctx: Api, who: Principal) -> HireView:
     **READ,
 )
 async def hire_contact(
-    worker_id: str, hire_id: str, ctx: Api, who: Principal
+    worker_id: FromPath[str], hire_id: FromPath[str], ctx: Ctx, who: Who
 ) -> Response[ContactView]:
     ctx.gate.allow(who, "contact", worker=worker_id, hire=hire_id)
 
@@ -205,9 +205,9 @@ async def hire_contact(
 
 async def _hire_command(
     request: Req,
-    hire_id: str,
-    ctx: Api,
-    who: Principal,
+    hire_id: FromPath[str],
+    ctx: Ctx,
+    who: Who,
     key: str | None,
     make: Callable[[str, int], c.Command],
 ) -> Response[CommandAccepted]:
@@ -220,7 +220,7 @@ HIRE = {"tags": ["hires"], **COMMAND}
 
 @post("/hires/{hire_id:str}/arrival", summary="Confirm the worker arrived (到岗)", **HIRE)
 async def hire_arrival(
-    request: Req, hire_id: str, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req, hire_id: FromPath[str], ctx: Ctx, who: Who, idempotency_key: IdempotencyKey = None
 ) -> Response[CommandAccepted]:
     def make(cid: str, ts: int) -> c.Command:
         return c.ConfirmArrival(command_id=cid, ts_ms=ts, hire_id=hire_id)
@@ -230,7 +230,7 @@ async def hire_arrival(
 
 @post("/hires/{hire_id:str}/no-show", summary="Report a no-show", **HIRE)
 async def hire_no_show(
-    request: Req, hire_id: str, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req, hire_id: FromPath[str], ctx: Ctx, who: Who, idempotency_key: IdempotencyKey = None
 ) -> Response[CommandAccepted]:
     def make(cid: str, ts: int) -> c.Command:
         return c.ReportNoShow(command_id=cid, ts_ms=ts, hire_id=hire_id)
@@ -240,7 +240,7 @@ async def hire_no_show(
 
 @post("/hires/{hire_id:str}/completion", summary="Confirm the work was completed", **HIRE)
 async def hire_completion(
-    request: Req, hire_id: str, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req, hire_id: FromPath[str], ctx: Ctx, who: Who, idempotency_key: IdempotencyKey = None
 ) -> Response[CommandAccepted]:
     def make(cid: str, ts: int) -> c.Command:
         return c.CompleteWork(command_id=cid, ts_ms=ts, hire_id=hire_id)
@@ -251,10 +251,10 @@ async def hire_completion(
 @post("/hires/{hire_id:str}/wage", summary="Record a wage payment", **HIRE)
 async def hire_wage(
     request: Req,
-    hire_id: str,
-    data: WageIn,
-    ctx: Api,
-    who: Principal,
+    hire_id: FromPath[str],
+    data: JSONBody[WageIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     def make(cid: str, ts: int) -> c.Command:
@@ -272,10 +272,10 @@ async def hire_wage(
 @post("/hires/{hire_id:str}/rating", summary="Rate the other side of a hire", **HIRE)
 async def hire_rating(
     request: Req,
-    hire_id: str,
-    data: RatingIn,
-    ctx: Api,
-    who: Principal,
+    hire_id: FromPath[str],
+    data: JSONBody[RatingIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     def make(cid: str, ts: int) -> c.Command:
@@ -287,9 +287,9 @@ async def hire_rating(
 @post("/complaints", tags=["complaints"], summary="File a complaint", **COMMAND)
 async def file_complaint(
     request: Req,
-    data: ComplaintIn,
-    ctx: Api,
-    who: Principal,
+    data: JSONBody[ComplaintIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     if data.hire_id or data.worker_id:
@@ -323,10 +323,10 @@ async def file_complaint(
 )
 async def resolve_complaint(
     request: Req,
-    complaint_id: str,
-    data: ResolutionIn,
-    ctx: Api,
-    who: Principal,
+    complaint_id: FromPath[str],
+    data: JSONBody[ResolutionIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "resolve_complaint", complaint=complaint_id)

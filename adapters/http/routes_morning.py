@@ -19,11 +19,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.params import FromPath, JSONBody
 
-from adapters.http.auth import Principal
 from adapters.http.bodies import CheckInIn, JobIn, ReasonIn, ReviewIn
-from adapters.http.common import COMMAND, READ, IdempotencyKey, not_found
-from adapters.http.context import Api
+from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, not_found
 from adapters.http.views import CommandAccepted, JobView, Subject, job_view
 from engine import commands as c
 
@@ -38,10 +37,10 @@ Req = Request[Any, Any, Any]
 )
 async def check_in(
     request: Req,
-    worker_id: str,
-    data: CheckInIn,
-    ctx: Api,
-    who: Principal,
+    worker_id: FromPath[str],
+    data: JSONBody[CheckInIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "check_in", worker=worker_id, station=data.station_id or None)
@@ -63,7 +62,11 @@ async def check_in(
 
 @post("/workers/{worker_id:str}/check-out", tags=["morning"], summary="Check out", **COMMAND)
 async def check_out(
-    request: Req, worker_id: str, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req,
+    worker_id: FromPath[str],
+    ctx: Ctx,
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "check_out", worker=worker_id)
     return await ctx.run(
@@ -77,7 +80,7 @@ async def check_out(
 
 @post("/jobs", tags=["morning"], summary="Post a job (collected by a station)", **COMMAND)
 async def submit_job(
-    request: Req, data: JobIn, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req, data: JSONBody[JobIn], ctx: Ctx, who: Who, idempotency_key: IdempotencyKey = None
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "submit_job", station=data.station_id)
     return await ctx.run(
@@ -106,7 +109,7 @@ async def submit_job(
 
 
 @get("/jobs/{job_id:str}", tags=["morning"], summary="A posting", **READ)
-async def get_job(job_id: str, ctx: Api, who: Principal) -> JobView:
+async def get_job(job_id: FromPath[str], ctx: Ctx, who: Who) -> JobView:
     ctx.gate.allow(who, "read", job=job_id)
 
     def query(state: Any) -> JobView | None:
@@ -127,10 +130,10 @@ async def get_job(job_id: str, ctx: Api, who: Principal) -> JobView:
 )
 async def review_job(
     request: Req,
-    job_id: str,
-    data: ReviewIn,
-    ctx: Api,
-    who: Principal,
+    job_id: FromPath[str],
+    data: JSONBody[ReviewIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "review_job", job=job_id)
@@ -154,10 +157,10 @@ async def review_job(
 @post("/jobs/{job_id:str}/cancel", tags=["morning"], summary="Cancel a posting", **COMMAND)
 async def cancel_job(
     request: Req,
-    job_id: str,
-    data: ReasonIn,
-    ctx: Api,
-    who: Principal,
+    job_id: FromPath[str],
+    data: JSONBody[ReasonIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "cancel_job", job=job_id)
@@ -178,9 +181,9 @@ async def cancel_job(
 )
 async def ring_bell(
     request: Req,
-    station_id: str,
-    ctx: Api,
-    who: Principal,
+    station_id: FromPath[str],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "ring_bell", station=station_id)

@@ -19,11 +19,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
-from adapters.http.auth import Principal
-from adapters.http.common import READ, not_found
-from adapters.http.context import Api
+from adapters.http.common import READ, Ctx, Who, not_found
 from adapters.http.problems import ApiError
 from adapters.http.views import (
     JobList,
@@ -42,13 +40,13 @@ from engine.state import State
 GEOJSON = "application/geo+json"
 MAX_RADIUS_M = 20_000
 
-Lat = Annotated[float, Parameter(ge=-90.0, le=90.0, description="latitude, degrees")]
-Lng = Annotated[float, Parameter(ge=-180.0, le=180.0, description="longitude, degrees")]
+Lat = Annotated[float, QueryParameter(ge=-90.0, le=90.0, description="latitude, degrees")]
+Lng = Annotated[float, QueryParameter(ge=-180.0, le=180.0, description="longitude, degrees")]
 Datum = Literal["wgs84", "gcj02", "bd09"]
-Radius = Annotated[int, Parameter(ge=1, le=MAX_RADIUS_M, description="metres")]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_HALL, description="page size")]
-Skill = Annotated[str, Parameter(max_length=32)]
-Fen = Annotated[int, Parameter(ge=0, le=10_000_000)]
+Radius = Annotated[int, QueryParameter(ge=1, le=MAX_RADIUS_M, description="metres")]
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_HALL, description="page size")]
+Skill = Annotated[str, QueryParameter(max_length=32)]
+Fen = Annotated[int, QueryParameter(ge=0, le=10_000_000)]
 Sort = Literal["distance", "pay"]
 
 
@@ -60,8 +58,8 @@ def _point(lat: float, lng: float, datum: str, field: str) -> tuple[float, float
 
 
 async def _hall(
-    ctx: Api,
-    who: Principal,
+    ctx: Ctx,
+    who: Who,
     lat: float,
     lng: float,
     datum: str,
@@ -95,16 +93,16 @@ async def _hall(
 
 @get("/hall", tags=["hall"], summary="Open jobs near a point (the job hall)", **READ)
 async def hall(
-    ctx: Api,
-    who: Principal,
+    ctx: Ctx,
+    who: Who,
     lat: Lat,
     lng: Lng,
-    datum: Datum = "wgs84",
+    datum: FromQuery[Datum] = "wgs84",
     radius_m: Radius = 1500,
     skill: Skill = "",
     min_day_pay_fen: Fen = 0,
-    keyword: Annotated[str, Parameter(max_length=32)] = "",
-    sort: Sort = "distance",
+    keyword: Annotated[str, QueryParameter(max_length=32)] = "",
+    sort: FromQuery[Sort] = "distance",
     limit: Limit = 50,
 ) -> JobList:
     return await _hall(
@@ -114,16 +112,16 @@ async def hall(
 
 @get("/search", tags=["hall"], summary="Keyword search over open jobs (关键字查找)", **READ)
 async def search(
-    ctx: Api,
-    who: Principal,
-    q: Annotated[str, Parameter(min_length=1, max_length=32, description="keywords")],
+    ctx: Ctx,
+    who: Who,
+    q: Annotated[str, QueryParameter(min_length=1, max_length=32, description="keywords")],
     lat: Lat,
     lng: Lng,
-    datum: Datum = "wgs84",
+    datum: FromQuery[Datum] = "wgs84",
     radius_m: Radius = 5000,
     skill: Skill = "",
     min_day_pay_fen: Fen = 0,
-    sort: Sort = "distance",
+    sort: FromQuery[Sort] = "distance",
     limit: Limit = 50,
 ) -> JobList:
     if not q.strip():
@@ -138,13 +136,13 @@ async def search(
     **READ,
 )
 async def navigation(
-    job_id: str,
-    ctx: Api,
-    who: Principal,
-    from_lat: Annotated[float | None, Parameter(ge=-90.0, le=90.0)] = None,
-    from_lng: Annotated[float | None, Parameter(ge=-180.0, le=180.0)] = None,
-    datum: Datum = "wgs84",
-    mode: Literal["walk", "bike", "ebike", "bus", "car"] = "walk",
+    job_id: FromPath[str],
+    ctx: Ctx,
+    who: Who,
+    from_lat: Annotated[float | None, QueryParameter(ge=-90.0, le=90.0)] = None,
+    from_lng: Annotated[float | None, QueryParameter(ge=-180.0, le=180.0)] = None,
+    datum: FromQuery[Datum] = "wgs84",
+    mode: FromQuery[Literal["walk", "bike", "ebike", "bus", "car"]] = "walk",
 ) -> NavView:
     ctx.gate.allow(who, "read", job=job_id)
     if (from_lat is None) != (from_lng is None):
@@ -189,12 +187,12 @@ async def navigation(
     **READ,
 )
 async def stations(
-    ctx: Api,
-    who: Principal,
-    status: Literal["any", "applied", "approved", "suspended", "revoked"] = "approved",
-    kind: Literal["any", "hub", "branch", "post"] = "any",
-    offset: Annotated[int, Parameter(ge=0, le=10_000_000)] = 0,
-    limit: Annotated[int, Parameter(ge=1, le=5000)] = 1000,
+    ctx: Ctx,
+    who: Who,
+    status: FromQuery[Literal["any", "applied", "approved", "suspended", "revoked"]] = "approved",
+    kind: FromQuery[Literal["any", "hub", "branch", "post"]] = "any",
+    offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 1000,
 ) -> StationCollection:
     ctx.gate.allow(who, "read")
     limit = min(limit, ctx.limits.max_geojson)
@@ -227,7 +225,7 @@ async def stations(
     media_type=GEOJSON,
     **READ,
 )
-async def station(station_id: str, ctx: Api, who: Principal) -> StationFeature:
+async def station(station_id: FromPath[str], ctx: Ctx, who: Who) -> StationFeature:
     ctx.gate.allow(who, "read", station=station_id)
     feat = await ctx.read(lambda s: station_feature(s, station_id))
     if feat is None:

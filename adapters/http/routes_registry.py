@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 
-from adapters.http.auth import Principal
 from adapters.http.bodies import (
     EmployerIn,
     FlagIn,
@@ -32,8 +32,7 @@ from adapters.http.bodies import (
     WorkerIn,
     WorkerPatch,
 )
-from adapters.http.common import COMMAND, READ, IdempotencyKey, not_found
-from adapters.http.context import Api
+from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, not_found
 from adapters.http.views import (
     CommandAccepted,
     EmployerView,
@@ -49,7 +48,11 @@ Req = Request[Any, Any, Any]
 
 @post("/workers", tags=["registry"], summary="Register a worker", **COMMAND)
 async def register_worker(
-    request: Req, data: WorkerIn, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req,
+    data: JSONBody[WorkerIn],
+    ctx: Ctx,
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "register_worker", region=data.region)
     return await ctx.run(
@@ -77,7 +80,7 @@ async def register_worker(
 
 
 @get("/workers/{worker_id:str}", tags=["registry"], summary="A worker (masked)", **READ)
-async def get_worker(worker_id: str, ctx: Api, who: Principal) -> WorkerView:
+async def get_worker(worker_id: FromPath[str], ctx: Ctx, who: Who) -> WorkerView:
     ctx.gate.allow(who, "read", worker=worker_id)
     view = await ctx.read(lambda s: worker_view(s, worker_id))
     if view is None:
@@ -88,10 +91,10 @@ async def get_worker(worker_id: str, ctx: Api, who: Principal) -> WorkerView:
 @patch("/workers/{worker_id:str}", tags=["registry"], summary="Update a worker", **COMMAND)
 async def update_worker(
     request: Req,
-    worker_id: str,
-    data: WorkerPatch,
-    ctx: Api,
-    who: Principal,
+    worker_id: FromPath[str],
+    data: JSONBody[WorkerPatch],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "update_worker", worker=worker_id)
@@ -124,7 +127,11 @@ async def update_worker(
     **{**COMMAND, "status_code": 200},
 )
 async def erase_worker(
-    request: Req, worker_id: str, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req,
+    worker_id: FromPath[str],
+    ctx: Ctx,
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "erase_worker", worker=worker_id)
     return await ctx.run(
@@ -139,7 +146,11 @@ async def erase_worker(
 
 @post("/employers", tags=["registry"], summary="Register an employer", **COMMAND)
 async def register_employer(
-    request: Req, data: EmployerIn, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req,
+    data: JSONBody[EmployerIn],
+    ctx: Ctx,
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "register_employer", region=data.region)
     return await ctx.run(
@@ -160,7 +171,7 @@ async def register_employer(
 
 
 @get("/employers/{employer_id:str}", tags=["registry"], summary="An employer", **READ)
-async def get_employer(employer_id: str, ctx: Api, who: Principal) -> EmployerView:
+async def get_employer(employer_id: FromPath[str], ctx: Ctx, who: Who) -> EmployerView:
     ctx.gate.allow(who, "read", employer=employer_id)
     view = await ctx.read(lambda s: employer_view(s, employer_id))
     if view is None:
@@ -173,10 +184,10 @@ async def get_employer(employer_id: str, ctx: Api, who: Principal) -> EmployerVi
 )
 async def flag_employer(
     request: Req,
-    employer_id: str,
-    data: FlagIn,
-    ctx: Api,
-    who: Principal,
+    employer_id: FromPath[str],
+    data: JSONBody[FlagIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "flag_employer", employer=employer_id)
@@ -196,7 +207,11 @@ async def flag_employer(
 
 @post("/stations", tags=["stations"], summary="Register a station", **COMMAND)
 async def register_station(
-    request: Req, data: StationIn, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req,
+    data: JSONBody[StationIn],
+    ctx: Ctx,
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "register_station", region=data.region)
     return await ctx.run(
@@ -227,10 +242,10 @@ async def register_station(
 )
 async def change_station_status(
     request: Req,
-    station_id: str,
-    data: StationStatusIn,
-    ctx: Api,
-    who: Principal,
+    station_id: FromPath[str],
+    data: JSONBody[StationStatusIn],
+    ctx: Ctx,
+    who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "change_station_status", station=station_id)
@@ -246,7 +261,11 @@ async def change_station_status(
 
 @post("/policies", tags=["registry"], summary="Set the policy of a region prefix", **COMMAND)
 async def set_policy(
-    request: Req, data: PolicyIn, ctx: Api, who: Principal, idempotency_key: IdempotencyKey = None
+    request: Req,
+    data: JSONBody[PolicyIn],
+    ctx: Ctx,
+    who: Who,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "set_policy", region=data.region)
     return await ctx.run(

@@ -22,11 +22,9 @@ from typing import Annotated, Any, Literal
 
 from anyio import to_thread
 from litestar import get
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
-from adapters.http.auth import Principal
-from adapters.http.common import READ
-from adapters.http.context import Api
+from adapters.http.common import READ, Ctx, Who
 from adapters.http.problems import ApiError
 
 ReportName = Literal["supply-demand", "wages", "roster", "progress", "stars", "directory"]
@@ -48,17 +46,19 @@ def _build(data_dir: Path, name: str, options: dict[str, Any]) -> dict[str, Any]
     **READ,
 )
 async def report(
-    name: ReportName,
-    ctx: Api,
-    who: Principal,
-    month: Annotated[str | None, Parameter(pattern=r"^\d{4}-\d{2}$")] = None,
+    name: FromPath[ReportName],
+    ctx: Ctx,
+    who: Who,
+    month: Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}$")] = None,
     date_from: Annotated[
-        str | None, Parameter(query="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
+        str | None, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
     ] = None,
-    date_to: Annotated[str | None, Parameter(query="to", pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
-    region: Annotated[str | None, Parameter(pattern=r"^(\d{2}|\d{4}|\d{6})?$")] = None,
-    station: Annotated[str, Parameter(max_length=64)] = "",
-    level: Literal["province", "city", "county"] = "city",
+    date_to: Annotated[
+        str | None, QueryParameter(name="to", pattern=r"^\d{4}-\d{2}-\d{2}$")
+    ] = None,
+    region: Annotated[str | None, QueryParameter(pattern=r"^(\d{2}|\d{4}|\d{6})?$")] = None,
+    station: Annotated[str, QueryParameter(max_length=64)] = "",
+    level: FromQuery[Literal["province", "city", "county"]] = "city",
 ) -> dict[str, Any]:
     region = who.region if region is None else region
     ctx.gate.allow(who, "report", region=region)

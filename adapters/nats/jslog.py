@@ -370,7 +370,9 @@ class JetStreamLog:
         out: list[tuple[int, bytes]] = []
         where = f"{self.stream}/{self.subject}"
         while expect <= end:
-            frames = self._lt.run(self._fetch(position, expect, min(DIRECT_BATCH, end - expect + 1)))
+            frames = self._lt.run(
+                self._fetch(position, expect, min(DIRECT_BATCH, end - expect + 1))
+            )
             for stream_seq, seq, chain, payload in frames:
                 if seq != expect:
                     raise LogCorrupt(where, stream_seq, expect, f"frame says seq {seq}")

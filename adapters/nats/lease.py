@@ -101,7 +101,11 @@ class PartitionLease:
                 self._kv = await self.js.key_value(self.bucket)
         status = await self._kv.status()
         if status.ttl and abs(status.ttl - self.ttl_s) > 1e-3:
-            log.info("lease bucket TTL is %.1fs (asked %.1fs): using the bucket's", status.ttl, self.ttl_s)
+            log.info(
+                "lease bucket TTL is %.1fs (asked %.1fs): using the bucket's",
+                status.ttl,
+                self.ttl_s,
+            )
             self.ttl_s = float(status.ttl)
         return self._kv
 
@@ -169,7 +173,7 @@ class PartitionLease:
             try:
                 if not await self.renew():
                     return
-            except (nats.errors.Error, asyncio.TimeoutError, nats.js.errors.Error) as exc:
+            except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as exc:
                 log.warning("partition %s: lease renewal failed: %s", self.partition, exc)
 
     def valid(self) -> bool:
@@ -182,7 +186,7 @@ class PartitionLease:
         if self.lost is None:
             try:
                 await asyncio.wait_for(self.renew(), timeout=self.margin_s)
-            except (nats.errors.Error, asyncio.TimeoutError, nats.js.errors.Error):
+            except (TimeoutError, nats.errors.Error, nats.js.errors.Error):
                 pass
         if not self.valid():
             raise LeaseLost(self.lost or f"lease of partition {self.partition} lapsed")

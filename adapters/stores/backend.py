@@ -148,6 +148,10 @@ class Backend:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self._fetch(sql, params)
 
+    def analyze(self) -> None:
+        """Refresh planner statistics after a catch-up (PostgreSQL needs it; others no-op)."""
+        return None
+
     def count(self, table: str) -> int:
         return int(self._fetch(f"SELECT count(*) FROM {self.qual(table)}")[0][0])
 

@@ -128,6 +128,8 @@ def project(
     finally:
         if gc_was_enabled:
             gc.enable()
+    if records:
+        backend.analyze()
     elapsed = time.perf_counter() - started
     return ProjectStats(
         projection=proj.name,

@@ -5,8 +5,10 @@ with matplotlib's object API (no pyplot, no global backend): grouped bars, wage 
 (P10-P90 whiskers, P25-P75 boxes, median ticks) and a station scatter map.
 
 Invariants:
-- The page needs nothing external: charts are inline SVG (text drawn as paths), CSS is
-  inline; every text value is HTML-escaped.
+- The page needs nothing external: charts are inline SVG, CSS is inline; every text value
+  is HTML-escaped. SVG text stays text (`svg.fonttype = none`): glyph outlines would be
+  runs of integers that the personal-data scanner could mistake for a mobile number;
+  figures are under 1000 pt, so no coordinate has four integer digits either.
 - Chart labels use Chinese only when a CJK font is installed; otherwise ASCII labels
   (column keys, codes), so matplotlib never meets a glyph it cannot draw.
 - Deterministic output for the same report (fixed SVG hash salt, no dates in metadata).
@@ -71,7 +73,7 @@ def chart_svg(section: Section, chart: Chart, thresholds: list[float] | None = N
         return ""
     headers = {c.key: c.header for c in section.columns}
     font = cjk_font()
-    rc: dict[str, Any] = {"svg.hashsalt": "lingong", "svg.fonttype": "path"}
+    rc: dict[str, Any] = {"svg.hashsalt": "lingong", "svg.fonttype": "none"}
     if font:
         rc["font.family"] = [font, "DejaVu Sans"]
     with matplotlib.rc_context(rc):

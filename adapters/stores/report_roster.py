@@ -178,7 +178,7 @@ def progress(store: Backend, scope: Scope) -> Report:
             f"SELECT {region_group('region', lvl)}, count(*), "
             "sum(CASE WHEN registered_day >= ? THEN 1 ELSE 0 END) "
             f"FROM {table} WHERE registered_day <= ? AND region LIKE ? "
-            f"GROUP BY {region_group('region', lvl)}",
+            f"GROUP BY 1",
             [p.first_day, p.last_day, scope.region + "%"],
         ):
             rows[key][f"{prefix}_total"], rows[key][f"{prefix}_new"] = int(total), int(new or 0)
@@ -186,7 +186,7 @@ def progress(store: Backend, scope: Scope) -> Report:
     cg = region_group(CHECKIN_REGION, lvl)
     for key, seekers, visits in store.query(
         f"SELECT {cg}, count(DISTINCT c.worker_id), count(*) FROM {CHECKIN_FROM} "
-        f"WHERE c.day BETWEEN ? AND ? AND {cf} GROUP BY {cg}",
+        f"WHERE c.day BETWEEN ? AND ? AND {cf} GROUP BY 1",
         pp + cp,
     ):
         rows[key]["seekers"], rows[key]["visits"] = int(seekers), int(visits)
@@ -194,7 +194,7 @@ def progress(store: Backend, scope: Scope) -> Report:
     for key, n, slots in store.query(
         f"SELECT {g}, count(*), sum(p.headcount) FROM f_job_event j JOIN f_posting p "
         f"ON p.job_id = j.job_id WHERE j.kind = 'published' AND j.day BETWEEN ? AND ? AND {jf} "
-        f"GROUP BY {g}",
+        f"GROUP BY 1",
         pp + jp,
     ):
         rows[key]["published"], rows[key]["slots"] = int(n), int(slots or 0)
@@ -203,20 +203,20 @@ def progress(store: Backend, scope: Scope) -> Report:
         f"SELECT {g}, sum(CASE WHEN h.day >= ? THEN 1 ELSE 0 END), "
         "sum(CASE WHEN h.day >= ? THEN 1 ELSE 0 END) FROM f_hire h "
         f"JOIN f_posting p ON p.job_id = h.job_id WHERE h.day BETWEEN ? AND ? AND {jf} "
-        f"GROUP BY {g}",
+        f"GROUP BY 1",
         [p.first_day, year.first_day, min(p.first_day, year.first_day), p.last_day] + jp,
     ):
         rows[key]["hires"], rows[key]["hires_ytd"] = int(n or 0), int(ytd or 0)
     for key, fen in store.query(
         f"SELECT {g}, sum(w.amount_fen) FROM f_wage w JOIN f_hire h ON h.hire_id = w.hire_id "
-        f"JOIN f_posting p ON p.job_id = h.job_id WHERE w.day BETWEEN ? AND ? AND {jf} GROUP BY {g}",
+        f"JOIN f_posting p ON p.job_id = h.job_id WHERE w.day BETWEEN ? AND ? AND {jf} GROUP BY 1",
         pp + jp,
     ):
         rows[key]["wages_fen"] = int(fen or 0)
     for key, filed in store.query(
         f"SELECT {region_group('e.region', lvl)}, count(*) FROM f_complaint c "
         "JOIN d_employer e ON e.employer_id = c.employer_id WHERE c.day BETWEEN ? AND ? "
-        f"AND e.region LIKE ? GROUP BY {region_group('e.region', lvl)}",
+        f"AND e.region LIKE ? GROUP BY 1",
         pp + [scope.region + "%"],
     ):
         rows[key]["complaints"] = int(filed)
@@ -224,7 +224,7 @@ def progress(store: Backend, scope: Scope) -> Report:
         f"SELECT {region_group('e.region', lvl)}, count(*) FROM f_complaint_resolved r "
         "JOIN f_complaint c ON c.complaint_id = r.complaint_id "
         "JOIN d_employer e ON e.employer_id = c.employer_id WHERE r.day BETWEEN ? AND ? "
-        f"AND e.region LIKE ? GROUP BY {region_group('e.region', lvl)}",
+        f"AND e.region LIKE ? GROUP BY 1",
         pp + [scope.region + "%"],
     ):
         rows[key]["complaints_resolved"] = int(resolved)

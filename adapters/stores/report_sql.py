@@ -9,7 +9,8 @@ Invariants:
   collecting station (谁收集、谁发布、谁负责). A check-in counts for its station's region, or
   for the worker's home region when it was made at a location rather than a station.
 - Only standard SQL that DuckDB and PostgreSQL both run: `?` placeholders, `substr`,
-  `LIKE`, `COALESCE`, `count(DISTINCT ..)`. Integers spliced into SQL are validated ints.
+  `LIKE`, `COALESCE`, `count(DISTINCT ..)`, `GROUP BY 1` (PostgreSQL refuses a constant
+  expression in GROUP BY). Integers spliced into SQL are validated ints.
 
 Limits: none.
 """

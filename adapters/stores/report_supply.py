@@ -62,20 +62,20 @@ def _sd_metrics(store: Backend, scope: Scope, by: str) -> dict[str, dict[str, An
     jf, jp = job_filter(scope)
     pp = period_params(scope)
     for key, n in store.query(
-        f"SELECT {g}, count(*) FROM f_posting p WHERE p.day BETWEEN ? AND ? AND {jf} GROUP BY {g}",
+        f"SELECT {g}, count(*) FROM f_posting p WHERE p.day BETWEEN ? AND ? AND {jf} GROUP BY 1",
         pp + jp,
     ):
         out[key]["postings"] = int(n)
     for key, n, slots in store.query(
         f"SELECT {g}, count(*), sum(p.headcount) FROM f_job_event j "
         f"JOIN f_posting p ON p.job_id = j.job_id WHERE j.kind = 'published' "
-        f"AND j.day BETWEEN ? AND ? AND {jf} GROUP BY {g}",
+        f"AND j.day BETWEEN ? AND ? AND {jf} GROUP BY 1",
         pp + jp,
     ):
         out[key]["published"], out[key]["slots"] = int(n), int(slots or 0)
     for key, n in store.query(
         f"SELECT {g}, count(*) FROM f_hire h JOIN f_posting p ON p.job_id = h.job_id "
-        f"WHERE h.day BETWEEN ? AND ? AND {jf} GROUP BY {g}",
+        f"WHERE h.day BETWEEN ? AND ? AND {jf} GROUP BY 1",
         pp + jp,
     ):
         out[key]["hires"] = int(n)
@@ -105,7 +105,7 @@ def _sd_metrics(store: Backend, scope: Scope, by: str) -> dict[str, dict[str, An
         cg_expr = cg.get(by, "'合计'")
         for key, seekers, visits in store.query(
             f"SELECT {cg_expr}, count(DISTINCT c.worker_id), count(*) FROM {CHECKIN_FROM} "
-            f"WHERE c.day BETWEEN ? AND ? AND {cf} GROUP BY {cg_expr}",
+            f"WHERE c.day BETWEEN ? AND ? AND {cf} GROUP BY 1",
             pp + cp,
         ):
             out[key]["seekers"], out[key]["visits"] = int(seekers), int(visits)

@@ -11,20 +11,30 @@ Invariants:
 - `@njit(cache=True)`, never fastmath: results are bit-identical to the twins (tests
   check exact equality). Every expression is written left to right as the twin writes
   it; integer quantities are converted to float64 at the same points.
-- Candidates are visited in the given order but results do not depend on it: rankings
-  are sorted by (score desc, row asc), pushes by (distance asc, row asc); a row given
-  twice counts once.
-- Filters of `rank_workers`, in this order (the explain order): active and checked in;
-  skill bit in the worker's mask; day pay >= worker minimum; available until >= start;
-  no held hire overlapping [start, end); open offers < max; not in `excluded_rows`
-  (sorted); distance <= reach of the worker's travel mode (`params.reach_m`).
+- Results do not depend on the order of the candidates: rankings are sorted by (score
+  desc, row asc), pushes by (distance asc, row asc) (`topk`); a row given twice counts
+  once (unsorted input is sorted and deduplicated first; index output is already
+  ascending, and ascending rows also read the columns in memory order).
+- Filters of `rank_workers` (a conjunction; the explain order is): active and checked
+  in; skill bit in the worker's mask; day pay >= worker minimum; available until >=
+  start; no held hire overlapping [start, end); open offers < max; not in
+  `excluded_rows` (sorted); distance <= reach of the worker's mode (`params.reach_m`).
+  The kernel tests them cheapest and most selective first.
 - Score = sum of weight * feature over travel, waiting, older, hardship, reliability,
   exposure (+ acceptance weight * sigmoid(coef . [1, features]) when coefficients are
   given). Gender, ethnicity and household registration are not inputs: no such column.
-- Distances: haversine with R = 6371008.8 m, (job/origin point first, row point second).
+- Exact pruning: once k rows are held, a candidate whose score bound cannot beat the
+  k-th is skipped: first with only the waiting time read (every other feature at its
+  best for the weight's sign), then with every feature but travel, before the
+  haversine. A bound adds the same terms in the same order as the score, each >= the
+  real term, and float rounding is monotone, so bound >= score: results are unchanged
+  (the twins do not prune; the tests compare).
+- Distances: haversine with R = 6371008.8 m, the exact operation sequence of
+  `engine.geo.haversine_m` (origin point first); cos(origin latitude) is computed once
+  per call, the same value either way.
 
-Limits: k and max pushes bounded by the caller (buffers are O(k)); columns must be
-contiguous with the dtypes of `WorkerArrays`/`JobArrays`; modes index `speeds_mps`.
+Limits: buffers are O(min(k, candidates)); columns must be contiguous with the dtypes of
+`WorkerArrays`/`JobArrays`; travel modes index `speeds_mps`.
 """
 
 from __future__ import annotations
@@ -35,74 +45,30 @@ import numpy as np
 from numba import njit
 
 from engine.geo import DEG_TO_RAD, EARTH_RADIUS_M
+from engine.matching import params as P
 from engine.matching.jobs import JOB_OPEN, JobArrays
-from engine.matching.params import (
-    DETOUR,
-    F_EXPOSURE,
-    F_HARDSHIP,
-    F_OLDER,
-    F_PAY_RATIO,
-    F_RELIABILITY,
-    F_TRAVEL,
-    F_WAITING,
-    J_DAY_PAY_FEN,
-    J_END_MS,
-    J_LAT,
-    J_LNG,
-    J_NOW_MS,
-    J_SKILL_BIT,
-    J_START_MS,
-    J_YEAR,
-    N_FEATURES,
-    P_EXPOSURE_CAP,
-    P_LATE_JOIN_MS,
-    P_MAX_OPEN_OFFERS,
-    P_MAX_REACH_M,
-    P_OLDER_AGE,
-    P_RADIUS_M,
-    P_TODAY,
-    P_TRAVEL_LIMIT_S,
-    P_WAIT_CAP_MS,
-    SPEEDS_MPS,
-    U_DAILY_CAP,
-    U_DAY_PAY_FEN,
-    U_END_MS,
-    U_LAT,
-    U_LNG,
-    U_MAX_PUSHES,
-    U_MINUTE,
-    U_RADIUS_M,
-    U_SKILL_BIT,
-    U_START_MS,
-    U_TODAY,
-    W_ACCEPTANCE,
-)
+from engine.matching.topk import beats_root, heap_drain, heap_offer, unique_rows
 from engine.matching.twins import (  # noqa: F401  (re-exported twins)
     py_filter_within,
     py_push_candidates,
     py_rank_jobs,
     py_rank_workers,
 )
-from engine.matching.workers import BUSY_SLOTS, WorkerArrays
+from engine.matching.workers import WorkerArrays
 
 Z_CLAMP = 500.0  # sigmoid argument clamp (keeps exp finite; same in the twin)
+F = P.N_FEATURES
 
 
 @njit(cache=True)
 def haversine_m(lat1, lng1, lat2, lng2):
-    p1 = lat1 * DEG_TO_RAD
-    p2 = lat2 * DEG_TO_RAD
-    s1 = math.sin((lat2 - lat1) * DEG_TO_RAD * 0.5)
-    s2 = math.sin((lng2 - lng1) * DEG_TO_RAD * 0.5)
-    a = s1 * s1 + math.cos(p1) * math.cos(p2) * (s2 * s2)
-    if a > 1.0:
-        a = 1.0
-    return 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+    """Great-circle distance (m); the operation sequence of `engine.geo.haversine_m`."""
+    return haversine_cos_m(lat1, lng1, math.cos(lat1 * DEG_TO_RAD), lat2, lng2)
 
 
 @njit(cache=True)
-def _haversine_cos(lat1, lng1, cos_p1, lat2, lng2):
-    """haversine_m with cos(lat1 * DEG_TO_RAD) given: the same operations, same bits."""
+def haversine_cos_m(lat1, lng1, cos_p1, lat2, lng2):
+    """haversine with cos(lat1 * DEG_TO_RAD) given: the same operations, same bits."""
     p2 = lat2 * DEG_TO_RAD
     s1 = math.sin((lat2 - lat1) * DEG_TO_RAD * 0.5)
     s2 = math.sin((lng2 - lng1) * DEG_TO_RAD * 0.5)
@@ -116,10 +82,10 @@ def _haversine_cos(lat1, lng1, cos_p1, lat2, lng2):
 def _reach_by_mode(pol, speeds_mps):
     out = np.empty(speeds_mps.shape[0], dtype=np.float64)
     for m in range(speeds_mps.shape[0]):
-        by_time = speeds_mps[m] * pol[P_TRAVEL_LIMIT_S] / DETOUR
-        if by_time > pol[P_MAX_REACH_M]:
-            by_time = pol[P_MAX_REACH_M]
-        out[m] = pol[P_RADIUS_M] if pol[P_RADIUS_M] >= by_time else by_time
+        by_time = speeds_mps[m] * pol[P.P_TRAVEL_LIMIT_S] / P.DETOUR
+        if by_time > pol[P.P_MAX_REACH_M]:
+            by_time = pol[P.P_MAX_REACH_M]
+        out[m] = pol[P.P_RADIUS_M] if pol[P.P_RADIUS_M] >= by_time else by_time
     return out
 
 
@@ -145,24 +111,8 @@ def _contains_sorted(sorted_rows, row):
 
 
 @njit(cache=True)
-def _slot(top_rows, top_keys, m, k, row, key, descending):
-    """Where (key, row) goes in the sorted top buffer: -1 = not kept or already there."""
-    pos = m
-    while pos > 0:
-        prev = top_keys[pos - 1]
-        if descending:
-            better = key > prev or (key == prev and row < top_rows[pos - 1])
-        else:
-            better = key < prev or (key == prev and row < top_rows[pos - 1])
-        if not better:
-            break
-        pos -= 1
-    if pos >= k:
-        return -1
-    for i in range(pos):  # a row given twice: its first copy sits before `pos`
-        if top_rows[i] == row:
-            return -1
-    return pos
+def _capped(x):
+    return 1.0 if x > 1.0 else x
 
 
 @njit(cache=True)
@@ -196,111 +146,101 @@ def rank_workers(
 ):
     """Best k workers for a job -> (rows, scores, distance_m, travel_s, features[m, 7])."""
     n_coef = accept_coef.shape[0]
-    if n_coef != 0 and n_coef != N_FEATURES + 1:
+    if n_coef != 0 and n_coef != F + 1:
         raise ValueError("accept_coef needs 0 or 8 values")
-    k = max(k, 0)
+    cand = unique_rows(cand_rows)
+    cap = min(max(k, 0), cand.shape[0])
+    keys = np.empty(cap, dtype=np.float64)
+    rows = np.empty(cap, dtype=np.int64)
+    slots = np.empty(cap, dtype=np.int64)
+    p_dist = np.empty(cap, dtype=np.float64)
+    p_travel = np.empty(cap, dtype=np.float64)
+    p_feat = np.empty((cap, F), dtype=np.float64)
+    size = 0
     reach = _reach_by_mode(pol, speeds_mps)
-    bit = np.uint64(1) << np.uint64(int(job[J_SKILL_BIT]))
-    day_pay = int(job[J_DAY_PAY_FEN])
-    start_ms = int(job[J_START_MS])
-    end_ms = int(job[J_END_MS])
-    now_ms = int(job[J_NOW_MS])
-    job_year = int(job[J_YEAR])
-    older_age = int(pol[P_OLDER_AGE])
-    max_open = int(pol[P_MAX_OPEN_OFFERS])
-    today = int(pol[P_TODAY])
-    limit_s = pol[P_TRAVEL_LIMIT_S]
-    top_rows = np.empty(k, dtype=np.int64)
-    top_scores = np.empty(k, dtype=np.float64)
-    top_dist = np.empty(k, dtype=np.float64)
-    top_travel = np.empty(k, dtype=np.float64)
-    top_feat = np.empty((k, N_FEATURES), dtype=np.float64)
-    f = np.empty(N_FEATURES, dtype=np.float64)
-    if k == 0:
-        return top_rows, top_scores, top_dist, top_travel, top_feat
-    # Exact pruning: once k rows are held, a candidate whose score bound (travel feature
-    # at its best, acceptance at its weight) cannot beat the k-th is skipped before the
-    # haversine. The bound adds the same terms in the same order with each term >= the
-    # real one, and float rounding is monotone, so bound >= score: results are unchanged.
-    travel_hi = 1.0 if weights[0] >= 0.0 else 0.0
-    accept_hi = weights[W_ACCEPTANCE] if weights[W_ACCEPTANCE] > 0.0 else 0.0
-    lat0 = job[J_LAT]
-    lng0 = job[J_LNG]
+    bit = np.uint64(1) << np.uint64(int(job[P.J_SKILL_BIT]))
+    day_pay = int(job[P.J_DAY_PAY_FEN])
+    start_ms = int(job[P.J_START_MS])
+    end_ms = int(job[P.J_END_MS])
+    now_ms = int(job[P.J_NOW_MS])
+    job_year = int(job[P.J_YEAR])
+    older_age = int(pol[P.P_OLDER_AGE])
+    max_open = int(pol[P.P_MAX_OPEN_OFFERS])
+    today = int(pol[P.P_TODAY])
+    accept_hi = weights[P.W_ACCEPTANCE] if n_coef != 0 and weights[P.W_ACCEPTANCE] > 0.0 else 0.0
+    lat0 = job[P.J_LAT]
+    lng0 = job[P.J_LNG]
     cos0 = math.cos(lat0 * DEG_TO_RAD)
-    m = 0
-    for i in range(cand_rows.shape[0]):
-        r = cand_rows[i]
-        # same filters as the explain order, cheapest and most selective first
+    f = np.empty(F, dtype=np.float64)
+    # bound terms of the features not yet read: their maxima given the weight's sign
+    hi = np.empty(6, dtype=np.float64)
+    for j in range(6):
+        top = 0.0 if j == P.F_EXPOSURE else 1.0  # exposure lies in [-1, 0], others [0, 1]
+        low = -1.0 if j == P.F_EXPOSURE else 0.0
+        hi[j] = weights[j] * (top if weights[j] >= 0.0 else low)
+    for i in range(cand.shape[0] if cap > 0 else 0):
+        r = cand[i]
         if (skills[r] & bit) == np.uint64(0):
             continue
-        if active[r] == 0 or checked_in[r] == 0:
-            continue
+        wait_ms = now_ms - checkin_ms[r]
+        f[P.F_WAITING] = _capped(float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0)
+        if size == cap:  # first bound: only the waiting time read (one column)
+            bound = 0.0
+            bound += hi[0]
+            bound += weights[1] * f[1]
+            for j in range(2, 6):
+                bound += hi[j]
+            bound += accept_hi
+            if not beats_root(keys, rows, size, cap, bound, r):
+                continue
         if day_pay < min_pay_fen[r]:
             continue
-        if available_until_ms[r] < start_ms:
-            continue
-        if open_offers[r] >= max_open:
-            continue
-        if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
-            continue
-        if _contains_sorted(excluded_rows, r):
-            continue
-        wait_ms = now_ms - checkin_ms[r]
-        x = float(wait_ms) / pol[P_WAIT_CAP_MS] if wait_ms > 0 else 0.0
-        f[F_WAITING] = 1.0 if x > 1.0 else x
-        f[F_OLDER] = 1.0 if job_year - birth_year[r] >= older_age else 0.0
-        f[F_HARDSHIP] = 1.0 if priority[r] > 0 else 0.0
+        f[P.F_OLDER] = 1.0 if job_year - birth_year[r] >= older_age else 0.0
+        f[P.F_HARDSHIP] = 1.0 if priority[r] > 0 else 0.0
         done = int(completions[r])
-        f[F_RELIABILITY] = float(done + 1) / float(done + int(no_shows[r]) + 2)
+        f[P.F_RELIABILITY] = float(done + 1) / float(done + int(no_shows[r]) + 2)
         offers = int(offers_today[r]) if offers_day[r] == today else 0
-        x = float(offers) / pol[P_EXPOSURE_CAP]
-        f[F_EXPOSURE] = -(1.0 if x > 1.0 else x)
-        if m == k:
-            bound = weights[0] * travel_hi
+        f[P.F_EXPOSURE] = -_capped(float(offers) / pol[P.P_EXPOSURE_CAP])
+        if size == cap:  # second bound: every feature but travel
+            bound = 0.0
+            bound += hi[0]
             for j in range(1, 6):
                 bound += weights[j] * f[j]
             bound += accept_hi
-            kth = top_scores[k - 1]
-            if bound < kth or (bound == kth and r > top_rows[k - 1]):
+            if not beats_root(keys, rows, size, cap, bound, r):
                 continue
-        d = _haversine_cos(lat0, lng0, cos0, lat[r], lng[r])
+        if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
+            continue
+        if open_offers[r] >= max_open or _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
+            continue
+        if _contains_sorted(excluded_rows, r):
+            continue
+        d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
         if d > reach[mode[r]]:
             continue
-        travel_s = d * DETOUR / speeds_mps[mode[r]]
-        x = travel_s / limit_s
-        f[F_TRAVEL] = 1.0 - (1.0 if x > 1.0 else x)
+        travel_s = d * P.DETOUR / speeds_mps[mode[r]]
+        f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
         x = float(day_pay) / float(max(int(min_pay_fen[r]), 1))
-        f[F_PAY_RATIO] = (3.0 if x > 3.0 else x) / 3.0
+        f[P.F_PAY_RATIO] = (3.0 if x > 3.0 else x) / 3.0
         score = 0.0
         for j in range(6):
             score += weights[j] * f[j]
         if n_coef != 0:
             z = accept_coef[0]
-            for j in range(N_FEATURES):
+            for j in range(F):
                 z += accept_coef[j + 1] * f[j]
             if z > Z_CLAMP:
                 z = Z_CLAMP
             if z < -Z_CLAMP:
                 z = -Z_CLAMP
-            score += weights[W_ACCEPTANCE] * (1.0 / (1.0 + math.exp(-z)))
-        pos = _slot(top_rows, top_scores, m, k, r, score, True)
-        if pos < 0:
-            continue
-        last = m if m < k else k - 1
-        for t in range(last, pos, -1):
-            top_rows[t] = top_rows[t - 1]
-            top_scores[t] = top_scores[t - 1]
-            top_dist[t] = top_dist[t - 1]
-            top_travel[t] = top_travel[t - 1]
-            top_feat[t, :] = top_feat[t - 1, :]
-        top_rows[pos] = r
-        top_scores[pos] = score
-        top_dist[pos] = d
-        top_travel[pos] = travel_s
-        top_feat[pos, :] = f
-        if m < k:
-            m += 1
-    return top_rows[:m], top_scores[:m], top_dist[:m], top_travel[:m], top_feat[:m]
+            score += weights[P.W_ACCEPTANCE] * (1.0 / (1.0 + math.exp(-z)))
+        size, slot = heap_offer(keys, rows, slots, size, cap, score, r)
+        if slot >= 0:
+            p_dist[slot] = d
+            p_travel[slot] = travel_s
+            p_feat[slot, :] = f
+    out_rows, out_scores, out_slots = heap_drain(keys, rows, slots, size)
+    return out_rows, out_scores, p_dist[out_slots], p_travel[out_slots], p_feat[out_slots]
 
 
 @njit(cache=True)
@@ -334,26 +274,35 @@ def rank_jobs(
 ):
     """Best k open jobs for one worker -> (job rows, scores, distance_m, travel_s).
 
-    Score = travel + pay: travel = 1 - min(travel_s / travel_limit_s, 1) and
-    pay = min(day_pay / max(worker minimum, 1), 3) / 3, both in [0, 1]; ties on job row.
+    Filters: worker active, checked in, open offers < max; job open with a free slot;
+    skill; pay >= worker minimum; job started at most late_join_ms ago and not ended;
+    worker available until >= job start; no held hire overlapping; not excluded; within
+    the worker's reach. Score = travel + pay: travel = 1 - min(travel_s /
+    travel_limit_s, 1), pay = min(day_pay / max(worker minimum, 1), 3) / 3, both in
+    [0, 1]; ties on job row.
     """
-    k = max(k, 0)
-    top_rows = np.empty(k, dtype=np.int64)
-    top_scores = np.empty(k, dtype=np.float64)
-    top_dist = np.empty(k, dtype=np.float64)
-    top_travel = np.empty(k, dtype=np.float64)
-    m = 0
     w = worker_row
-    if w_active[w] == 0 or w_checked_in[w] == 0 or w_open_offers[w] >= int(pol[P_MAX_OPEN_OFFERS]):
-        return top_rows[:0], top_scores[:0], top_dist[:0], top_travel[:0]
+    cand = unique_rows(cand_job_rows)
+    cap = min(max(k, 0), cand.shape[0])
+    if (
+        w_active[w] == 0
+        or w_checked_in[w] == 0
+        or w_open_offers[w] >= int(pol[P.P_MAX_OPEN_OFFERS])
+    ):
+        cap = 0
+    keys = np.empty(cap, dtype=np.float64)
+    rows = np.empty(cap, dtype=np.int64)
+    slots = np.empty(cap, dtype=np.int64)
+    p_dist = np.empty(cap, dtype=np.float64)
+    p_travel = np.empty(cap, dtype=np.float64)
+    size = 0
     reach = _reach_by_mode(pol, speeds_mps)[w_mode[w]]
     speed = speeds_mps[w_mode[w]]
-    earliest_start = now_ms - int(pol[P_LATE_JOIN_MS])
-    cos0 = math.cos(w_lat[w] * DEG_TO_RAD)
+    earliest_start = now_ms - int(pol[P.P_LATE_JOIN_MS])
     min_pay = int(w_min_pay_fen[w])
-    limit_s = pol[P_TRAVEL_LIMIT_S]
-    for i in range(cand_job_rows.shape[0]):
-        j = cand_job_rows[i]
+    cos0 = math.cos(w_lat[w] * DEG_TO_RAD)
+    for i in range(cand.shape[0] if cap > 0 else 0):
+        j = cand[i]
         if j_status[j] != JOB_OPEN or j_slots_open[j] <= 0:
             continue
         if (w_skills[w] & (np.uint64(1) << np.uint64(j_skill_bit[j]))) == np.uint64(0):
@@ -368,30 +317,21 @@ def rank_jobs(
             continue
         if _contains_sorted(excluded_job_rows, j):
             continue
-        d = _haversine_cos(w_lat[w], w_lng[w], cos0, j_lat[j], j_lng[j])
+        x = float(j_day_pay_fen[j]) / float(max(min_pay, 1))
+        pay = (3.0 if x > 3.0 else x) / 3.0
+        if not beats_root(keys, rows, size, cap, 1.0 + pay, j):
+            continue
+        d = haversine_cos_m(w_lat[w], w_lng[w], cos0, j_lat[j], j_lng[j])
         if d > reach:
             continue
-        travel_s = d * DETOUR / speed
-        x = travel_s / limit_s
-        travel = 1.0 - (1.0 if x > 1.0 else x)
-        x = float(j_day_pay_fen[j]) / float(max(min_pay, 1))
-        score = travel + (3.0 if x > 3.0 else x) / 3.0
-        pos = _slot(top_rows, top_scores, m, k, j, score, True)
-        if pos < 0:
-            continue
-        last = m if m < k else k - 1
-        for t in range(last, pos, -1):
-            top_rows[t] = top_rows[t - 1]
-            top_scores[t] = top_scores[t - 1]
-            top_dist[t] = top_dist[t - 1]
-            top_travel[t] = top_travel[t - 1]
-        top_rows[pos] = j
-        top_scores[pos] = score
-        top_dist[pos] = d
-        top_travel[pos] = travel_s
-        if m < k:
-            m += 1
-    return top_rows[:m], top_scores[:m], top_dist[:m], top_travel[:m]
+        travel_s = d * P.DETOUR / speed
+        score = (1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])) + pay
+        size, slot = heap_offer(keys, rows, slots, size, cap, score, j)
+        if slot >= 0:
+            p_dist[slot] = d
+            p_travel[slot] = travel_s
+    out_rows, out_scores, out_slots = heap_drain(keys, rows, slots, size)
+    return out_rows, out_scores, p_dist[out_slots], p_travel[out_slots]
 
 
 @njit(cache=True)
@@ -421,60 +361,48 @@ def push_candidates(
     end means none); pushes today < daily cap (counter of another day reads 0); not in
     `excluded_rows`; distance = min(from home, from current position) <= push radius.
     """
-    k = max(int(push[U_MAX_PUSHES]), 0)
-    bit = np.uint64(1) << np.uint64(int(push[U_SKILL_BIT]))
-    day_pay = int(push[U_DAY_PAY_FEN])
-    start_ms = int(push[U_START_MS])
-    end_ms = int(push[U_END_MS])
-    cap = int(push[U_DAILY_CAP])
-    today = int(push[U_TODAY])
-    minute = int(push[U_MINUTE])
-    radius_m = push[U_RADIUS_M]
-    cos0 = math.cos(push[U_LAT] * DEG_TO_RAD)
-    top_rows = np.empty(k, dtype=np.int64)
-    top_dist = np.empty(k, dtype=np.float64)
-    m = 0
-    for i in range(cand_rows.shape[0]):
-        r = cand_rows[i]
+    cand = unique_rows(cand_rows)
+    cap = min(max(int(push[P.U_MAX_PUSHES]), 0), cand.shape[0])
+    keys = np.empty(cap, dtype=np.float64)  # -distance: higher is better
+    rows = np.empty(cap, dtype=np.int64)
+    slots = np.empty(cap, dtype=np.int64)
+    size = 0
+    bit = np.uint64(1) << np.uint64(int(push[P.U_SKILL_BIT]))
+    day_pay = int(push[P.U_DAY_PAY_FEN])
+    start_ms = int(push[P.U_START_MS])
+    end_ms = int(push[P.U_END_MS])
+    cap_today = int(push[P.U_DAILY_CAP])
+    today = int(push[P.U_TODAY])
+    minute = int(push[P.U_MINUTE])
+    lat0 = push[P.U_LAT]
+    lng0 = push[P.U_LNG]
+    cos0 = math.cos(lat0 * DEG_TO_RAD)
+    for i in range(cand.shape[0] if cap > 0 else 0):
+        r = cand[i]
         if active[r] == 0 or push_opt_in[r] == 0:
             continue
-        if (skills[r] & bit) == np.uint64(0):
-            continue
-        if day_pay < min_pay_fen[r]:
+        if (skills[r] & bit) == np.uint64(0) or day_pay < min_pay_fen[r]:
             continue
         if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
             continue
         qs = int(quiet_start_min[r])
         qe = int(quiet_end_min[r])
-        if qs < qe:
-            if qs <= minute and minute < qe:
-                continue
-        elif qs > qe:
-            if minute >= qs or minute < qe:
-                continue
+        if qs < qe and qs <= minute and minute < qe:
+            continue
+        if qs > qe and (minute >= qs or minute < qe):
+            continue
         sent = int(pushes_today[r]) if push_day[r] == today else 0
-        if sent >= cap:
+        if sent >= cap_today or _contains_sorted(excluded_rows, r):
             continue
-        if _contains_sorted(excluded_rows, r):
-            continue
-        d = _haversine_cos(push[U_LAT], push[U_LNG], cos0, home_lat[r], home_lng[r])
-        d2 = _haversine_cos(push[U_LAT], push[U_LNG], cos0, lat[r], lng[r])
+        d = haversine_cos_m(lat0, lng0, cos0, home_lat[r], home_lng[r])
+        d2 = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
         if d2 < d:
             d = d2
-        if d > radius_m:
+        if d > push[P.U_RADIUS_M]:
             continue
-        pos = _slot(top_rows, top_dist, m, k, r, d, False)
-        if pos < 0:
-            continue
-        last = m if m < k else k - 1
-        for t in range(last, pos, -1):
-            top_rows[t] = top_rows[t - 1]
-            top_dist[t] = top_dist[t - 1]
-        top_rows[pos] = r
-        top_dist[pos] = d
-        if m < k:
-            m += 1
-    return top_rows[:m], top_dist[:m]
+        size, _ = heap_offer(keys, rows, slots, size, cap, -d, r)
+    out_rows, out_keys, _ = heap_drain(keys, rows, slots, size)
+    return out_rows, -out_keys
 
 
 @njit(cache=True)
@@ -486,7 +414,7 @@ def filter_within(cand_rows, lat0, lng0, radius_m, lat, lng):
     cos0 = math.cos(lat0 * DEG_TO_RAD)
     for i in range(cand_rows.shape[0]):
         r = cand_rows[i]
-        d = _haversine_cos(lat0, lng0, cos0, lat[r], lng[r])
+        d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
         if d <= radius_m:
             out[n] = r
             dist[n] = d
@@ -512,7 +440,7 @@ def rank_workers_from(
     accept_coef: np.ndarray,
     k: int,
     excluded_rows: np.ndarray | None = None,
-    speeds_mps: np.ndarray = SPEEDS_MPS,
+    speeds_mps: np.ndarray = P.SPEEDS_MPS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`rank_workers` over a `WorkerArrays` (excluded_rows must be sorted)."""
     return rank_workers(
@@ -528,6 +456,15 @@ def rank_workers_from(
     )
 
 
+def worker_columns_for_jobs(workers: WorkerArrays) -> tuple[np.ndarray, ...]:
+    """The worker columns `rank_jobs` takes, in its argument order."""
+    w = workers
+    return (
+        *(w.lat, w.lng, w.skills, w.min_pay_fen, w.mode, w.active, w.checked_in),
+        *(w.available_until_ms, w.busy_start, w.busy_end, w.open_offers),
+    )
+
+
 def rank_jobs_from(
     jobs: JobArrays,
     workers: WorkerArrays,
@@ -537,7 +474,7 @@ def rank_jobs_from(
     pol: np.ndarray,
     k: int,
     excluded_job_rows: np.ndarray | None = None,
-    speeds_mps: np.ndarray = SPEEDS_MPS,
+    speeds_mps: np.ndarray = P.SPEEDS_MPS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`rank_jobs` over the stores (excluded_job_rows must be sorted)."""
     return rank_jobs(
@@ -553,23 +490,6 @@ def rank_jobs_from(
     )
 
 
-def worker_columns_for_jobs(workers: WorkerArrays) -> tuple[np.ndarray, ...]:
-    """The worker columns `rank_jobs` takes, in its argument order."""
-    return (
-        workers.lat,
-        workers.lng,
-        workers.skills,
-        workers.min_pay_fen,
-        workers.mode,
-        workers.active,
-        workers.checked_in,
-        workers.available_until_ms,
-        workers.busy_start,
-        workers.busy_end,
-        workers.open_offers,
-    )
-
-
 def push_candidates_from(
     workers: WorkerArrays,
     cand_rows: np.ndarray,
@@ -578,6 +498,3 @@ def push_candidates_from(
 ) -> tuple[np.ndarray, np.ndarray]:
     """`push_candidates` over a `WorkerArrays` (excluded_rows must be sorted)."""
     return push_candidates(_rows(cand_rows), push, _rows(excluded_rows), *workers.push_columns())
-
-
-assert BUSY_SLOTS == 4  # kernels read the slot count from the array shape

@@ -105,6 +105,8 @@ def test_child_range_matches_h3():
         for res in range(h3i.get_resolution(parent), 10):
             children = h3i.cell_to_children(parent, res)
             lo, hi = I.child_range(parent, res)
+            many = I.child_ranges(np.array([parent], np.int64), h3i.get_resolution(parent), res)
+            assert (int(many[0][0]), int(many[1][0])) == (lo, hi)
             assert lo <= min(children) and max(children) <= hi
             if not h3i.is_pentagon(parent):
                 assert (lo, hi) == (min(children), max(children))
@@ -172,16 +174,36 @@ def test_query_matches_balltree_with_churn(city):
             assert np.array_equal(index.query(qlat, qlng, radius), fresh.query(qlat, qlng, radius))
 
 
-def test_query_order_is_by_cell_then_row():
+def test_query_returns_rows_ascending_and_filters_tags():
     rng = np.random.default_rng(8)
     lats, lngs = random_points(rng, 3000, CITIES["nanning"], 2000.0)
+    tags = rng.integers(1, 16, 3000).astype(np.uint64)
     index = I.CellIndex(9)
     for r in rng.permutation(3000):
-        index.add(int(r), float(lats[r]), float(lngs[r]))
+        index.add(int(r), float(lats[r]), float(lngs[r]), int(tags[r]))
     cand = index.query(*CITIES["nanning"], 1500.0)
-    cells = np.array([index.cell_of(int(r)) for r in cand])
-    keys = list(zip(cells.tolist(), cand.tolist(), strict=True))
-    assert keys == sorted(keys) and len(cand) > 100
+    assert len(cand) > 100 and np.all(np.diff(cand) > 0)
+    for mask in (1, 2, 12):
+        tagged = index.query(*CITIES["nanning"], 1500.0, tag_mask=mask)
+        assert np.array_equal(tagged, cand[(tags[cand] & np.uint64(mask)) != 0])
+    # tags survive moves and rebuilds, and set_tag changes them in place
+    moved = rng.choice(3000, 500, replace=False)
+    for r in moved:
+        index.move(int(r), float(lats[r]) + 0.01, float(lngs[r]))
+    assert all(index.tag_of(int(r)) == tags[r] for r in range(3000))
+    index.set_tag(int(moved[0]), 0)
+    assert index.tag_of(int(moved[0])) == 0
+    everything = index.query(*CITIES["nanning"], 5000.0)
+    assert int(moved[0]) in everything.tolist()
+    assert int(moved[0]) not in index.query(*CITIES["nanning"], 5000.0, tag_mask=15).tolist()
+    lats[moved] += 0.01
+    tags[moved[0]] = 0
+    fresh = I.CellIndex.build(9, np.arange(3000), lats, lngs, tags)
+    for mask in (0, 1, 6):
+        assert np.array_equal(
+            fresh.query(*CITIES["nanning"], 2500.0, tag_mask=mask),
+            index.query(*CITIES["nanning"], 2500.0, tag_mask=mask),
+        )
 
 
 def test_index_near_a_pentagon():

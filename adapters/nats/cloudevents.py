@@ -1,0 +1,210 @@
+"""Subjects, CloudEvents headers and the id -> region map of published events.
+
+Owns: the event stream's name and subjects, CloudEvents 1.0 binary-mode headers (the
+event itself is the JSON body), stable event ids, per-worker push subjects, and
+`RegionMap`, which finds the region of every event from the records themselves.
+
+Subjects:
+    lingong.evt.<prov2>.<city4>.<county6>.<Type>   every fact and decision (stream LINGONG_EVT)
+    lingong.push.<worker token>                    OfferMade and PushSent again, for the one
+                                                   worker (core NATS: live apps, at most once)
+Region-less events use the padded prefix they have (a PolicySet for "42" -> 42.4200.420000;
+the national default "" -> 00.0000.000000); a Tick uses the publisher's default region.
+
+Invariants:
+- An event id is `<partition>-<epoch>-<seq>-<index>`: the log partition, the first 8 hex
+  digits of the log's chain after frame 1 (tells apart two logs of one partition name),
+  the record's seq and the event's index in the record. It depends only on the log's
+  content, so a republished event has the same id: `ce-id` = `Nats-Msg-Id` = that id, and
+  the stream or any subscriber drops repeats by it.
+- Bodies never carry the `sealed` blob (encrypted personal data): subscribers get the
+  masked fields only.
+- `RegionMap` only learns from events, so it gives the same answer live, after a restart
+  and during a replay; ids never change region.
+
+Limits: id tokens in subjects and KV keys escape every character outside [A-Za-z0-9_-]
+as `~XX` (hex), which keeps them injective (`~` is not an id character).
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from engine import events as e
+
+EVT_STREAM = "LINGONG_EVT"
+EVT_PREFIX = "lingong.evt"
+PUSH_PREFIX = "lingong.push"
+CE_TYPE_PREFIX = "cn.lingong."
+NO_REGION = "000000"
+PUSH_TYPES = (e.OfferMade, e.PushSent)
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_json = msgspec.json.Encoder()
+_event_json = msgspec.json.Decoder(e.AnyEvent)
+
+
+def token(value: str) -> str:
+    """An id as one subject token / KV key part (escape outside [A-Za-z0-9_-] as ~XX)."""
+    if all(ch in _SAFE for ch in value) and value:
+        return value
+    return "".join(ch if ch in _SAFE else "".join(f"~{b:02X}" for b in ch.encode()) for ch in value)
+
+
+def pad_region(prefix: str) -> str:
+    """A region prefix ("", "42", "4206", "420602") as 6 digits."""
+    if not prefix.isdigit():
+        return NO_REGION
+    return (prefix + NO_REGION)[:6]
+
+
+def event_subject(region: str, type_name: str) -> str:
+    r = pad_region(region)
+    return f"{EVT_PREFIX}.{r[:2]}.{r[:4]}.{r}.{type_name}"
+
+
+def push_subject(worker_id: str) -> str:
+    return f"{PUSH_PREFIX}.{token(worker_id)}"
+
+
+def event_id(partition: str, epoch: str, seq: int, index: int) -> str:
+    return f"{partition}-{epoch}-{seq}-{index}"
+
+
+def parse_event_id(value: str) -> tuple[str, str, int, int]:
+    """(partition, epoch, seq, index) of an event id."""
+    partition, epoch, seq, index = value.rsplit("-", 3)
+    return partition, epoch, int(seq), int(index)
+
+
+def rfc3339(ts_ms: int) -> str:
+    """Epoch ms as RFC 3339 UTC with milliseconds: 2026-11-23T00:30:00.000Z."""
+    secs, ms = divmod(ts_ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"
+
+
+def ce_subject(ev: e.Event) -> str:
+    """The entity an event is about (CloudEvents `subject`)."""
+    for name in ("offer_id", "hire_id", "job_id", "complaint_id", "worker_id"):
+        value = getattr(ev, name, None)
+        if value:
+            return str(value)
+    for name in ("station_id", "employer_id", "scope", "region"):
+        value = getattr(ev, name, None)
+        if value:
+            return str(value)
+    return ""
+
+
+def event_body(ev: e.Event) -> bytes:
+    """The event as JSON (tagged with its type), without any sealed personal data."""
+    if getattr(ev, "sealed", b""):
+        ev = msgspec.structs.replace(ev, sealed=b"")
+    return _json.encode(ev)
+
+
+def decode_body(data: bytes) -> e.Event:
+    return _event_json.decode(data)
+
+
+def ce_headers(ev: e.Event, *, ev_id: str, source: str, region: str, seq: int) -> dict[str, str]:
+    """CloudEvents 1.0 binary-mode headers (plus Nats-Msg-Id = ce-id)."""
+    return {
+        "ce-specversion": "1.0",
+        "ce-id": ev_id,
+        "ce-source": source,
+        "ce-type": CE_TYPE_PREFIX + type(ev).__name__,
+        "ce-time": rfc3339(ev.ts_ms),
+        "ce-subject": ce_subject(ev),
+        "ce-lingongseq": str(seq),
+        "ce-lingongregion": pad_region(region),
+        "content-type": "application/json",
+        "Nats-Msg-Id": ev_id,
+    }
+
+
+class RegionMap:
+    """The region of every id the log has mentioned, learnt from the events themselves."""
+
+    def __init__(self, default_region: str = NO_REGION) -> None:
+        self.default = pad_region(default_region)
+        self.stations: dict[str, str] = {}
+        self.employers: dict[str, str] = {}
+        self.workers: dict[str, str] = {}
+        self.jobs: dict[str, str] = {}
+        self.offers: dict[str, str] = {}  # offer id -> job id (live offers only)
+        self.hires: dict[str, str] = {}  # hire id -> job id
+        self.complaints: dict[str, str] = {}  # complaint id -> region
+
+    @classmethod
+    def from_state(cls, state, default_region: str = NO_REGION) -> RegionMap:
+        """Seed from an engine `State` (ids never change region, so a later state serves
+        earlier events too)."""
+        m = cls(default_region)
+        m.stations = {k: s.region for k, s in state.stations.items()}
+        m.employers = {k: x.region for k, x in state.employers.items()}
+        m.workers = dict(zip(state.worker_ids, state.worker_region, strict=True))
+        m.jobs = {k: j.region for k, j in state.jobs.items()}
+        m.offers = {k: o.job_id for k, o in state.offers.items()}
+        m.hires = {k: h.job_id for k, h in state.hires.items()}
+        m.complaints = {
+            k: m.employers.get(c.employer_id, m.default) for k, c in state.complaints.items()
+        }
+        return m
+
+    def _job(self, job_id: str) -> str:
+        return self.jobs.get(job_id, self.default)
+
+    def observe(self, ev: e.Event) -> str:
+        """The event's region; learns the ids it introduces (call in log order)."""
+        match ev:
+            case e.StationRegistered():
+                self.stations[ev.station_id] = ev.region
+                return ev.region
+            case e.EmployerRegistered():
+                self.employers[ev.employer_id] = ev.region
+                return ev.region
+            case e.WorkerRegistered():
+                self.workers[ev.worker_id] = ev.region
+                return ev.region
+            case e.JobSubmitted():
+                self.jobs[ev.job_id] = ev.region
+                return ev.region
+            case e.PolicySet():
+                return ev.region
+            case e.OfferMade():
+                self.offers[ev.offer_id] = ev.job_id
+                return self._job(ev.job_id)
+            case e.OfferAccepted() | e.OfferDeclined() | e.OfferExpired() | e.OfferWithdrawn():
+                return self._job(self.offers.pop(ev.offer_id, ""))
+            case e.HireConfirmed():
+                self.hires[ev.hire_id] = ev.job_id
+                return self._job(ev.job_id)
+            case e.ComplaintFiled():
+                region = self.employers.get(ev.employer_id, self.default)
+                self.complaints[ev.complaint_id] = region
+                return region
+            case e.ComplaintResolved():
+                return self.complaints.get(ev.complaint_id, self.default)
+            case e.WorkerCheckedIn() if ev.station_id:
+                return self.stations.get(ev.station_id, self.default)
+            case e.BellRung() | e.BellClosed():
+                if ev.scope.startswith("region:"):
+                    return ev.scope[len("region:") :]
+                return self.stations.get(ev.scope, self.default)
+        job_id = getattr(ev, "job_id", "")
+        if job_id:
+            return self._job(job_id)
+        hire_id = getattr(ev, "hire_id", "")
+        if hire_id:
+            return self._job(self.hires.get(hire_id, ""))
+        for ids, name in (
+            (self.workers, "worker_id"),
+            (self.stations, "station_id"),
+            (self.employers, "employer_id"),
+        ):
+            key = getattr(ev, name, "")
+            if key:
+                return ids.get(key, self.default)
+        return self.default

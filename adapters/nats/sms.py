@@ -1,0 +1,414 @@
+"""The SMS pusher: offers and 1.5 km pushes to workers' phones, replies back as commands.
+
+Owns: `SmsPusher` (a subscriber program), its gateways (`FileGateway`, `ConsoleGateway`;
+a real SMS gateway implements `Gateway`), its durable state in the KV bucket `LINGONG_SMS`.
+
+How it runs:
+- Work: a durable push consumer `sms-pusher` on `LINGONG_EVT` (OfferMade, PushSent)
+  delivered to the queue group `sms-pushers`: run as many pushers as you like, each
+  event goes to one of them; an unacknowledged one is redelivered.
+- Reference data, per pusher: ordered consumers on JobSubmitted (title, headcount, pay)
+  and WorkerRegistered/WorkerUpdated (quiet hours); a miss asks the partition's micro
+  service (`q.job`, `q.worker`; the partition comes from `ce-source`), and if that fails
+  too the event is redelivered later.
+- Replies: requests on `lingong.sms.reply` ({"worker_id", "text", "reply_id"}, what a
+  gateway's inbound webhook would publish), in the same queue group: "1" accepts and "2"
+  declines the last offer texted to that worker, sent to the micro service as
+  AcceptOffer/DeclineOffer with command id `sms-<reply_id>` (a gateway retry is a no-op).
+
+Invariants:
+- At most one SMS per event id, across restarts and pushers: the id is claimed with a KV
+  `create` (`seen.<id>`) before the gateway is called. A pusher dying between claim and
+  send loses that one message rather than texting twice.
+- Quiet hours (the worker's, from the events; 22:00-07:00 when unknown) and the daily cap
+  (per worker per local day, counted in KV with compare-and-set) are checked at delivery
+  time; expired offers are not texted. Skips are counted by reason.
+- Texts carry no personal data. Workers are addressed by worker id: events carry only
+  masked phones, so a real gateway resolves the number through an authorised look-up of
+  the registry (the sealed contact), never from the event stream.
+
+Limits: `daily_cap` SMS per worker per day (10); reference caches of `cache_max` entries
+(200,000 each, oldest dropped); KV entries live `SMS_STATE_TTL_S` (3 days).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import msgspec
+import nats.js.errors
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, KeyValueConfig, StorageType
+
+from adapters.nats import cloudevents as ce
+from adapters.nats import sms_text as tx
+from adapters.nats.conn import close_quietly, connect
+from adapters.nats.jslog import auto_replicas, ensure_stream
+from adapters.nats.micro import api_subject
+from engine import commands as c
+from engine import events as e
+from engine.geo import local_day
+
+SMS_BUCKET = "LINGONG_SMS"
+SMS_STATE_TTL_S = 3 * 86400.0
+REPLY_SUBJECT = "lingong.sms.reply"
+DEFAULT_QUIET = (22 * 60, 7 * 60)
+log = logging.getLogger("lingong.nats.sms")
+
+
+class Gateway(Protocol):
+    def send(self, worker_id: str, text: str, *, event_id: str) -> None: ...
+
+
+class FileGateway:
+    """Appends one JSON line per SMS to a file (demo, tests, audit of what was sent)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def send(self, worker_id: str, text: str, *, event_id: str) -> None:
+        line = json.dumps(
+            {
+                "ts_ms": time.time_ns() // 1_000_000,
+                "worker_id": worker_id,
+                "text": text,
+                "event_id": event_id,
+            },
+            ensure_ascii=False,
+        )
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+class ConsoleGateway:
+    def send(self, worker_id: str, text: str, *, event_id: str) -> None:
+        print(f"[SMS -> {worker_id}] {text}", file=sys.stdout, flush=True)
+
+
+def gateway_from_spec(spec: str) -> Gateway:
+    """`file:PATH` or `console`."""
+    if spec == "console":
+        return ConsoleGateway()
+    if spec.startswith("file:") and len(spec) > 5:
+        return FileGateway(spec[5:])
+    raise ValueError(f"unknown gateway {spec!r}: use file:PATH or console")
+
+
+class PusherStats(msgspec.Struct, kw_only=True):
+    sent: int = 0
+    skipped: dict[str, int] = {}
+    redelivered: int = 0
+    replies: int = 0
+    accepted: int = 0
+    declined: int = 0
+    reply_failed: int = 0
+
+
+class _Lru(collections.OrderedDict):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key, value) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+
+class SmsPusher:
+    def __init__(
+        self,
+        url: str,
+        gateway: Gateway,
+        *,
+        durable: str = "sms-pusher",
+        queue: str = "sms-pushers",
+        daily_cap: int = 10,
+        since_s: float = 600.0,
+        clock: Callable[[], int] | None = None,
+        cache_max: int = 200_000,
+    ) -> None:
+        self.url = url
+        self.gateway = gateway
+        self.durable = durable
+        self.queue = queue
+        self.daily_cap = daily_cap
+        self.since_s = since_s
+        self.clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self.jobs: _Lru = _Lru(cache_max)
+        self.quiet: _Lru = _Lru(cache_max)
+        self.stats = PusherStats()
+        self._nc = None
+        self._kv = None
+        self._subs: list = []
+
+    # ------------------------------------------------------------ start / stop ------
+
+    async def start(self) -> SmsPusher:
+        self._nc = nc = await connect(self.url, f"lingong-sms-{self.durable}")
+        js = nc.jetstream(timeout=10)
+        replicas = auto_replicas(nc)
+        await ensure_stream(js, ce.EVT_STREAM, [f"{ce.EVT_PREFIX}.>"], replicas)
+        try:
+            self._kv = await js.key_value(SMS_BUCKET)
+        except nats.js.errors.BucketNotFoundError:
+            with contextlib.suppress(nats.js.errors.BadRequestError):
+                await js.create_key_value(
+                    KeyValueConfig(
+                        bucket=SMS_BUCKET,
+                        history=1,
+                        ttl=SMS_STATE_TTL_S,
+                        storage=StorageType.FILE,
+                        replicas=replicas,
+                    )
+                )
+            self._kv = await js.key_value(SMS_BUCKET)
+        for name in ("JobSubmitted", "WorkerRegistered", "WorkerUpdated"):
+            self._subs.append(
+                await js.subscribe(
+                    f"{ce.EVT_PREFIX}.*.*.*.{name}", ordered_consumer=True, cb=self._on_reference
+                )
+            )
+        deliver = f"lingong.sms.deliver.{ce.token(self.durable)}"
+        since = dt.datetime.fromtimestamp(time.time() - self.since_s, dt.UTC)
+        cfg = ConsumerConfig(
+            durable_name=self.durable,
+            deliver_subject=deliver,
+            deliver_group=self.queue,
+            deliver_policy=DeliverPolicy.BY_START_TIME,
+            opt_start_time=since,
+            filter_subjects=[f"{ce.EVT_PREFIX}.*.*.*.{t}" for t in ("OfferMade", "PushSent")],
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=30,
+            max_deliver=20,
+        )
+        try:  # the durable is shared: create it once, then every pusher reuses it
+            await js.consumer_info(ce.EVT_STREAM, self.durable)
+        except nats.js.errors.NotFoundError:
+            try:
+                await js.add_consumer(ce.EVT_STREAM, cfg)
+            except nats.js.errors.APIError:  # created concurrently by another pusher
+                await js.consumer_info(ce.EVT_STREAM, self.durable)
+        self._subs.append(await nc.subscribe(deliver, queue=self.queue, cb=self._on_work))
+        self._subs.append(await nc.subscribe(REPLY_SUBJECT, queue=self.queue, cb=self._on_reply))
+        await nc.flush()
+        return self
+
+    async def stop(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._subs = []
+        await close_quietly(self._nc)
+
+    # ------------------------------------------------------------ reference data ----
+
+    async def _on_reference(self, msg) -> None:
+        try:
+            ev = ce.decode_body(msg.data)
+        except msgspec.DecodeError:
+            return
+        if isinstance(ev, e.JobSubmitted):
+            self.jobs.put(ev.job_id, _job_info(ev))
+        elif isinstance(ev, e.WorkerRegistered | e.WorkerUpdated):
+            self.quiet.put(ev.worker_id, (ev.quiet_start_min, ev.quiet_end_min))
+
+    async def _query(self, partition: str, endpoint: str, body: dict) -> dict | None:
+        try:
+            msg = await self._nc.request(
+                api_subject(partition, endpoint), json.dumps(body).encode(), timeout=5
+            )
+        except (TimeoutError, nats.errors.Error):
+            return None
+        if (msg.headers or {}).get("Nats-Service-Error-Code"):
+            return None
+        return json.loads(msg.data)
+
+    async def _job(self, job_id: str, partition: str) -> tx.JobInfo | None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            view = await self._query(partition, "q.job", {"job_id": job_id})
+            if view is not None:
+                job = msgspec.convert(view, tx.JobInfo, strict=False)
+                self.jobs.put(job_id, job)
+        return job
+
+    async def _quiet_of(self, worker_id: str, partition: str) -> tuple[int, int]:
+        quiet = self.quiet.get(worker_id)
+        if quiet is None:
+            view = await self._query(partition, "q.worker", {"worker_id": worker_id})
+            quiet = (
+                DEFAULT_QUIET if view is None else (view["quiet_start_min"], view["quiet_end_min"])
+            )
+        return quiet
+
+    # ------------------------------------------------------------ offers / pushes ---
+
+    async def _on_work(self, msg) -> None:
+        try:
+            outcome = await self._deliver(msg)
+        except Exception:  # noqa: BLE001 - redeliver later rather than lose the message
+            log.exception("sms pusher: delivery failed")
+            outcome = "retry"
+        if outcome == "retry":
+            self.stats.redelivered += 1
+            await msg.nak(delay=1.0)
+            return
+        if outcome != "sent":
+            self.stats.skipped[outcome] = self.stats.skipped.get(outcome, 0) + 1
+        await msg.ack()
+
+    async def _deliver(self, msg) -> str:
+        hdr = msg.headers or {}
+        ev_id = hdr.get("ce-id", "")
+        ev = ce.decode_body(msg.data)
+        if not ev_id or not isinstance(ev, e.OfferMade | e.PushSent):
+            return "not_for_sms"
+        partition = hdr.get("ce-source", "").rsplit("/", 1)[-1]
+        now = self.clock()
+        if isinstance(ev, e.OfferMade) and ev.expires_ms <= now:
+            return "expired"
+        job = await self._job(ev.job_id, partition)
+        if job is None:
+            return "retry"
+        if tx.in_quiet_hours(now, *await self._quiet_of(ev.worker_id, partition)):
+            return "quiet_hours"
+        try:
+            await self._kv.create(f"seen.{ce.token(ev_id)}", b"1")
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return "duplicate"
+        if not await self._count(ev.worker_id, now):
+            return "daily_cap"
+        if isinstance(ev, e.OfferMade):
+            text = tx.offer_text(job, ev.distance_m)
+            memo = {
+                "offer_id": ev.offer_id,
+                "job_id": ev.job_id,
+                "partition": partition,
+                "expires_ms": ev.expires_ms,
+                "title": job.title,
+            }
+            await self._kv.put(f"offer.{ce.token(ev.worker_id)}", json.dumps(memo).encode())
+        else:
+            text = tx.push_text(job, ev.distance_m)
+        self.gateway.send(ev.worker_id, text, event_id=ev_id)
+        self.stats.sent += 1
+        return "sent"
+
+    async def _count(self, worker_id: str, now_ms: int) -> bool:
+        """Count one SMS for the worker today; False when the cap is reached."""
+        key = f"count.{local_day(now_ms).replace('-', '')}.{ce.token(worker_id)}"
+        for _ in range(20):
+            try:
+                entry = await self._kv.get(key)
+            except nats.js.errors.KeyNotFoundError:
+                entry = None
+            n = int(entry.value) if entry is not None and entry.value else 0
+            if n >= self.daily_cap:
+                return False
+            try:
+                if entry is None:
+                    await self._kv.create(key, str(n + 1).encode())
+                else:
+                    await self._kv.update(key, str(n + 1).encode(), last=entry.revision)
+                return True
+            except nats.js.errors.KeyWrongLastSequenceError:
+                continue  # another pusher counted at the same time: read again
+        return False
+
+    # ------------------------------------------------------------ replies -----------
+
+    async def _on_reply(self, msg) -> None:
+        self.stats.replies += 1
+        try:
+            body = json.loads(msg.data)
+            worker_id, text = str(body["worker_id"]), str(body["text"])
+            reply_id = str(
+                body.get("reply_id") or hashlib.blake2b(msg.data, digest_size=8).hexdigest()
+            )
+        except (ValueError, KeyError, TypeError):
+            await _answer(msg, {"ok": False, "error": "body must be {worker_id, text, reply_id}"})
+            return
+        out = await self.handle_reply(worker_id, text, reply_id)
+        await _answer(msg, out)
+
+    async def handle_reply(self, worker_id: str, text: str, reply_id: str) -> dict:
+        """Turn an SMS reply into AcceptOffer/DeclineOffer and text the outcome back."""
+        action = tx.parse_reply(text)
+        event_id = f"reply-{reply_id}"
+        if action is None:
+            self.gateway.send(worker_id, tx.HELP_TEXT, event_id=event_id)
+            return {"ok": False, "error": "unknown reply"}
+        try:
+            entry = await self._kv.get(f"offer.{ce.token(worker_id)}")
+            memo = json.loads(entry.value or b"{}")
+        except nats.js.errors.KeyNotFoundError:
+            memo = {}
+        if not memo:
+            self.gateway.send(worker_id, tx.NOTHING_TEXT, event_id=event_id)
+            return {"ok": False, "error": "no offer to answer"}
+        cls = c.AcceptOffer if action == "accept" else c.DeclineOffer
+        extra = {} if action == "accept" else {"reason": "sms"}
+        cmd = cls(
+            command_id=f"sms-{reply_id}",
+            ts_ms=0,
+            offer_id=memo["offer_id"],
+            worker_id=worker_id,
+            **extra,
+        )
+        try:
+            resp = await self._nc.request(
+                api_subject(memo["partition"], "cmd"), msgspec.json.encode(cmd), timeout=10
+            )
+        except (TimeoutError, nats.errors.Error) as exc:
+            self.stats.reply_failed += 1
+            return {"ok": False, "error": f"engine unreachable: {exc}", "retry": True}
+        error = (resp.headers or {}).get("Nats-Service-Error")
+        if error:
+            self.stats.reply_failed += 1
+            message = json.loads(resp.data or b"{}").get("refusal", {}).get("message", error)
+            self.gateway.send(worker_id, tx.failed_text(message), event_id=event_id)
+            return {"ok": False, "error": error, "offer_id": memo["offer_id"]}
+        if action == "accept":
+            self.stats.accepted += 1
+            self.gateway.send(worker_id, tx.accepted_text(memo["title"]), event_id=event_id)
+        else:
+            self.stats.declined += 1
+            self.gateway.send(worker_id, tx.declined_text(memo["title"]), event_id=event_id)
+        with contextlib.suppress(Exception):
+            await self._kv.delete(f"offer.{ce.token(worker_id)}")
+        return {
+            "ok": True,
+            "command": cls.__name__,
+            "offer_id": memo["offer_id"],
+            "result": json.loads(resp.data),
+        }
+
+
+def _job_info(ev: e.JobSubmitted) -> tx.JobInfo:
+    return tx.JobInfo(
+        job_id=ev.job_id,
+        title=ev.title,
+        headcount=ev.headcount,
+        pay_fen=ev.pay_fen,
+        pay_unit=ev.pay_unit,
+        start_ms=ev.start_ms,
+    )
+
+
+async def _answer(msg, body: dict) -> None:
+    if msg.reply:
+        await msg.respond(json.dumps(body, ensure_ascii=False).encode())

@@ -1,0 +1,112 @@
+"""The texts of lingong's SMS messages, and reading a worker's SMS reply.
+
+Owns: short Chinese messages for offers, 1.5 km pushes and reply confirmations, money
+and distance formatting, reply parsing ("1" / "2", full-width digits too), and the
+quiet-hours test in Asia/Shanghai local time.
+
+Invariants: every message starts with the signature 【零工】 and stays within one
+70-character SMS segment (titles are cut to `MAX_TITLE_CHARS`); money is shown in yuan
+from integer fen without rounding errors; no personal data is ever put in a text.
+
+Limits: `MAX_TITLE_CHARS` characters of a job title.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import msgspec
+
+from engine.geo import local_minute_of_day
+
+SIGNATURE = "【零工】"
+MAX_TITLE_CHARS = 16
+SEGMENT_CHARS = 70
+UNITS = {"day": "天", "hour": "小时", "piece": "件"}
+
+
+class JobInfo(msgspec.Struct, kw_only=True):
+    """What a text needs of a job (from its JobSubmitted event or the `q.job` query)."""
+
+    job_id: str
+    title: str
+    headcount: int
+    pay_fen: int
+    pay_unit: str = "day"
+    start_ms: int = 0
+
+
+def yuan(fen: int) -> str:
+    whole, cents = divmod(int(fen), 100)
+    if cents == 0:
+        return str(whole)
+    return f"{whole}.{cents:02d}".rstrip("0")
+
+
+def pay_text(pay_fen: int, unit: str) -> str:
+    return f"{yuan(pay_fen)}元/{UNITS.get(unit, unit)}"
+
+
+def distance_text(distance_m: int) -> str:
+    if distance_m < 1000:
+        return f"{max(0, int(distance_m))}米"
+    return f"{distance_m / 1000:.1f}公里"
+
+
+def job_line(job: JobInfo) -> str:
+    title = job.title.strip()[:MAX_TITLE_CHARS]
+    heads = f"{job.headcount}人"
+    if not title.endswith(heads):
+        title = f"{title} {heads}"
+    return f"{title} {pay_text(job.pay_fen, job.pay_unit)}"
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= SEGMENT_CHARS else text[: SEGMENT_CHARS - 1] + "…"
+
+
+def offer_text(job: JobInfo, distance_m: int) -> str:
+    """【零工】搬家 3人 300元/天 距您 1.2公里 回复1接单 2拒绝"""
+    return _fit(f"{SIGNATURE}{job_line(job)} 距您 {distance_text(distance_m)} 回复1接单 2拒绝")
+
+
+def push_text(job: JobInfo, distance_m: int) -> str:
+    """A 1.5 km push: no offer to accept yet, so no reply code."""
+    return _fit(f"{SIGNATURE}附近新岗位 {job_line(job)} 距您 {distance_text(distance_m)}")
+
+
+def accepted_text(title: str) -> str:
+    return _fit(f"{SIGNATURE}已接单：{title[:MAX_TITLE_CHARS]}，请按时到岗")
+
+
+def declined_text(title: str) -> str:
+    return _fit(f"{SIGNATURE}已拒绝：{title[:MAX_TITLE_CHARS]}")
+
+
+def failed_text(reason: str) -> str:
+    return _fit(f"{SIGNATURE}操作未成功：{reason}")
+
+
+HELP_TEXT = f"{SIGNATURE}回复1接单，回复2拒绝"
+NOTHING_TEXT = f"{SIGNATURE}您目前没有待回复的工作邀约"
+
+
+def parse_reply(text: str) -> str | None:
+    """ "accept" for 1 / 接单 / 接, "decline" for 2 / 拒绝 / 不去, else None."""
+    t = unicodedata.normalize("NFKC", text).strip().lower()
+    if t in ("1", "接单", "接", "y", "yes"):
+        return "accept"
+    if t in ("2", "拒绝", "不去", "n", "no"):
+        return "decline"
+    return None
+
+
+def in_quiet_hours(now_ms: int, start_min: int, end_min: int) -> bool:
+    """Is the local (Asia/Shanghai) time inside [start, end)? A window may wrap midnight;
+    start == end means no quiet hours."""
+    if start_min == end_min:
+        return False
+    minute = local_minute_of_day(now_ms)
+    if start_min < end_min:
+        return start_min <= minute < end_min
+    return minute >= start_min or minute < end_min

@@ -1,0 +1,322 @@
+"""`lingong bench morning` and `lingong bench peers`: the peak-morning load benchmarks.
+
+Owns: their argument parsing (added to the `bench` group that `adapters.cli` builds, or
+a new one), the text report, the `--json FILE` document and the `--png FILE` chart
+(matplotlib, Agg backend). The work lives in `bench.morning_bench` and `bench.peers`.
+
+Invariants: imports are lazy (the parser is built on every `lingong` start); figures are
+printed as measured, never adjusted. Exit 0 on success, 1 when a check fails (a digest
+mismatch, a peer not making lingong's offers, a required peer's server missing).
+Limits: PostGIS is optional: its absence is reported, not a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+OPTIONAL_PEERS = ("postgis",)
+
+
+def _bench_group(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    parser = sub.choices.get("bench")
+    if parser is None:
+        parser = sub.add_parser("bench", help="benchmarks")
+        return parser.add_subparsers(dest="bench_cmd", required=True)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return parser.add_subparsers(dest="bench_cmd", required=True)
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    group = _bench_group(sub)
+    m = group.add_parser("morning", help="a peak morning through the engine, and a scaling curve")
+    m.add_argument("--scale", default="city", choices=("city", "province", "nation"))
+    m.add_argument("--workers", type=int, help="registered workers (default 20,000 per city)")
+    m.add_argument("--postings", type=int, help="expected postings (default workers / 5)")
+    m.add_argument("--seed", type=int, default=7)
+    m.add_argument("--batch", type=int, default=512, help="commands per group commit")
+    m.add_argument("--no-fsync", action="store_true", help="log run without fsync")
+    m.add_argument("--no-log", action="store_true", help="skip the run through the file log")
+    m.add_argument(
+        "--curve",
+        default="10000,100000,1000000",
+        help="registered workers per scaling point, comma-separated ('none' to skip; "
+        "the full curve is 10000,100000,1000000,10000000)",
+    )
+    m.add_argument("--curve-scale", default="nation", choices=("city", "province", "nation"))
+    m.add_argument("--window", type=int, default=20_000, help="commands per curve point")
+    m.add_argument("--budget-s", type=float, default=1800.0, help="engine time cap per run")
+    m.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    m.add_argument("--png", metavar="FILE", help="write a chart (PNG)")
+    m.set_defaults(func=_morning)
+    p = group.add_parser("peers", help="lingong against Redis, PostgreSQL, BallTree, numpy")
+    p.add_argument("--scale", default="city", choices=("city", "province", "nation"))
+    p.add_argument("--workers", type=int, help="registered workers (default 20,000 per city)")
+    p.add_argument("--postings", type=int, help="expected postings (default workers / 5)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--peers", default="redis,postgres,postgis,balltree,numpy", help="comma-separated"
+    )
+    p.add_argument("--budget-s", type=float, default=1800.0, help="engine time cap per system")
+    p.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
+    p.add_argument("--png", metavar="FILE", help="write a chart (PNG)")
+    p.set_defaults(func=_peers)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    import numba
+    import numpy as np
+    import sklearn
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        mem_kb = 0
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "mem_gib": round(mem_kb / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numba": numba.__version__,
+        "numpy": np.__version__,
+        "scikit_learn": sklearn.__version__,
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _write_json(path: str, obj: Any) -> None:
+    Path(path).write_text(json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
+
+
+def _fmt(x: float | None, nd: int = 0) -> str:
+    return "-" if x is None else f"{x:,.{nd}f}"
+
+
+# ------------------------------------------------------------------ morning ----------
+
+
+def _morning(args: argparse.Namespace) -> int:
+    from bench.morning_bench import run_curve, run_morning
+
+    info = machine()
+    _say(f"morning: {args.scale} ...")
+    out = run_morning(
+        scale=args.scale,
+        workers=args.workers,
+        postings=args.postings,
+        seed=args.seed,
+        batch=args.batch,
+        fsync=not args.no_fsync,
+        with_log=not args.no_log,
+        budget_s=args.budget_s,
+    )
+    points = [] if args.curve in ("", "none") else [int(x) for x in args.curve.split(",")]
+    out["curve"] = run_curve(
+        points, seed=args.seed, window=args.window, scale=args.curve_scale,
+        budget_s=args.budget_s, progress=_say,
+    )  # fmt: skip
+    out["machine"] = info
+    print(format_morning(out))
+    if args.json:
+        _write_json(args.json, out)
+    if args.png:
+        morning_chart(out, args.png)
+    ok = out["replay_digest_matches"] and out.get("file_log", {}).get("digest_matches", True)
+    return 0 if ok and all(p.get("ran") for p in out["curve"]) else 1
+
+
+def _row(label: str, s: dict[str, Any]) -> str:
+    return (
+        f"  {label:<18}{s['commands']:>9,}{s['events']:>9,}{s['engine_s']:>9.2f}"
+        f"{s['events_per_s']:>11,.0f}{s['decision_p50_us']:>9,.0f}{s['decision_p99_us']:>9,.0f}"
+        f"{s['decision_p999_us']:>10,.0f}{s['decision_max_us']:>9,.0f}{s['cpu_s']:>8.2f}"
+    )
+
+
+def format_morning(out: dict[str, Any]) -> str:
+    mc = out["machine"]
+    lines = [
+        f"lingong bench morning — {out['scale']}, {out['registered_workers']:,} registered "
+        f"workers, seed {out['seed']}",
+        f"machine: {mc['nproc']} x {mc['cpu']}, {mc['mem_gib']} GiB, Python {mc['python']}, "
+        f"numba {mc['numba']}, load average {mc['loadavg_at_start']}",
+        f"  {'run':<18}{'commands':>9}{'events':>9}{'engine s':>9}{'events/s':>11}"
+        f"{'p50 µs':>9}{'p99 µs':>9}{'p99.9 µs':>10}{'max µs':>9}{'cpu s':>8}",
+        _row("in process setup", out["in_process"]["setup"]),
+        _row("in process morning", out["in_process"]["morning"]),
+    ]
+    log = out.get("file_log")
+    if log:
+        lines += [_row("file log setup", log["setup"]), _row("file log morning", log["morning"])]
+        fl = log["morning"].get("flushes", {})
+        lines.append(
+            f"  group commit: {log['batch']} commands per batch, fsync {log['fsync']}; "
+            f"flush p50 {_fmt(fl.get('p50_us'))} µs, p99 {_fmt(fl.get('p99_us'))} µs; "
+            f"log {log['log_bytes'] / 2**20:,.1f} MiB; same digest as in process: "
+            f"{log['digest_matches']}"
+        )
+    lines.append(
+        f"memory: peak RSS {out['peak_rss_mb']:,.0f} MB; engine state after the morning "
+        f"{out['state_bytes'] / 2**20:,.1f} MiB = {out['state_bytes_per_worker']:,.0f} B per "
+        f"registered worker (worker columns {out['worker_arrays_bytes_per_worker']:,.0f} B); "
+        f"replay digest matches: {out['replay_digest_matches']}"
+    )
+    if out["curve"]:
+        lines += [
+            "scaling curve (bulk-built population, crowd waiting at 06:30, then a window "
+            "of commands through Engine.execute):",
+            f"  {'registered':>11}{'waiting':>10}{'window':>8}{'sim s':>8}{'events/s':>10}"
+            f"{'p50 µs':>9}{'p99 µs':>10}{'posting p99':>12}{'RSS B/w':>9}{'peak MB':>9}"
+            f"{'build s':>9}",
+        ]
+        for p in out["curve"]:
+            if not p.get("ran"):
+                lines.append(f"  {p['registered_workers']:>11,}  did not run: {p['error']}")
+                continue
+            post = p["by_command"].get("SubmitJob", {}).get("p99_us")
+            lines.append(
+                f"  {p['registered_workers']:>11,}{p['waiting_at_0630']:>10,}"
+                f"{p['window_commands']:>8,}{p['window_sim_s']:>8,.0f}{p['events_per_s']:>10,.0f}"
+                f"{p['decision_p50_us']:>9,.0f}{p['decision_p99_us']:>10,.0f}{_fmt(post):>12}"
+                f"{p['rss_bytes_per_worker']:>9,.0f}{p['peak_rss_mb']:>9,.0f}{p['build_s']:>9,.0f}"
+            )
+    return "\n".join(lines)
+
+
+def morning_chart(out: dict[str, Any], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pts = [p for p in out["curve"] if p.get("ran")]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    ax = axes[0]
+    labels = ["in process"] + (["file log"] if out.get("file_log") else [])
+    runs = [out["in_process"]["morning"]] + (
+        [out["file_log"]["morning"]] if "file_log" in out else []
+    )
+    xs = range(len(runs))
+    ax.bar([x - 0.2 for x in xs], [r["decision_p50_us"] for r in runs], 0.4, label="p50")
+    ax.bar([x + 0.2 for x in xs], [r["decision_p99_us"] for r in runs], 0.4, label="p99")
+    ax.set_xticks(list(xs), labels)
+    ax.set_yscale("log")
+    ax.set_ylabel("decision latency (µs)")
+    ax.set_title(f"{out['scale']} morning, {out['registered_workers']:,} workers")
+    ax.legend()
+    if pts:
+        n = [p["registered_workers"] for p in pts]
+        ax = axes[1]
+        ax.plot(n, [p["decision_p50_us"] for p in pts], "o-", label="p50 all commands")
+        ax.plot(n, [p["decision_p99_us"] for p in pts], "o-", label="p99 all commands")
+        sub = [p["by_command"].get("SubmitJob", {}).get("p99_us", float("nan")) for p in pts]
+        ax.plot(n, sub, "s--", label="p99 postings")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("registered workers")
+        ax.set_ylabel("decision latency (µs)")
+        ax.set_title("peak window from 06:30")
+        ax.legend()
+        ax = axes[2]
+        ax.plot(n, [p["events_per_s"] for p in pts], "o-", color="C2", label="events/s")
+        ax.set_xscale("log")
+        ax.set_xlabel("registered workers")
+        ax.set_ylabel("events/s (window)", color="C2")
+        ax2 = ax.twinx()
+        ax2.plot(n, [p["rss_bytes_per_worker"] for p in pts], "s--", color="C3")
+        ax2.set_ylabel("RSS bytes per registered worker", color="C3")
+        ax.set_title("throughput and memory")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------ peers ------------
+
+
+def _peers(args: argparse.Namespace) -> int:
+    from bench.peers.run import run_peers
+
+    info = machine()
+    rows = run_peers(
+        scale=args.scale,
+        workers=args.workers,
+        postings=args.postings,
+        seed=args.seed,
+        peers=[p for p in args.peers.split(",") if p],
+        budget_s=args.budget_s,
+        progress=_say,
+    )
+    print(format_peers(rows, info))
+    if args.json:
+        _write_json(args.json, [{k: v for k, v in r.items() if k != "events_hash"} for r in rows])
+    if args.png:
+        peers_chart(rows, args.png)
+    bad = [r for r in rows if not r["same_offers"] and r["name"] not in OPTIONAL_PEERS]
+    return 1 if bad else 0
+
+
+def format_peers(rows: list[dict[str, Any]], mc: dict[str, Any]) -> str:
+    lines = [
+        f"lingong bench peers — {rows[0]['workload']}",
+        f"machine: {mc['nproc']} x {mc['cpu']}, {mc['mem_gib']} GiB, Python {mc['python']}, "
+        f"load average {mc['loadavg_at_start']}",
+        f"  {'system':<24}{'events/s':>10}{'p50 µs':>8}{'p99 µs':>9}{'search p50':>11}"
+        f"{'search p99':>11}{'update p50':>11}{'cand/q':>8}{'lingong x':>10}  same offers",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"  {r['name']:<24}not run: {r['error']}")
+            continue
+        lines.append(
+            f"  {r['name']:<24}{r['events_per_s']:>10,.0f}{r['decision_p50_us']:>8,.0f}"
+            f"{r['decision_p99_us']:>9,.0f}{r['search_p50_us']:>11,.0f}{r['search_p99_us']:>11,.0f}"
+            f"{r['update_p50_us']:>11,.1f}{r['candidates_per_query']:>8,.0f}"
+            f"{_fmt(r['lingong_speedup'], 2):>10}  {r['same_offers']}"
+        )
+    lines.append(
+        "  servers: " + "; ".join(f"{r['name']}: {r['server']}" for r in rows if "server" in r)
+    )
+    return "\n".join(lines)
+
+
+def peers_chart(rows: list[dict[str, Any]], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if "error" not in r]
+    names = [r["name"] for r in ok]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    axes[0].barh(names, [r["events_per_s"] for r in ok], color="C0")
+    axes[0].set_xlabel("events/s (whole engine, engine time)")
+    axes[0].invert_yaxis()
+    axes[1].barh(names, [r["search_p50_us"] for r in ok], color="C1", label="p50")
+    axes[1].barh(names, [r["search_p99_us"] for r in ok], color="C1", alpha=0.35, label="p99")
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("candidate search per posting (µs)")
+    axes[1].invert_yaxis()
+    axes[1].legend()
+    fig.suptitle(f"same morning, same offers: {rows[0]['workload']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,187 @@
+"""`lingong replay fairness`: offer and hire rates by age band and priority group.
+
+Owns: `fairness(directory)`, which folds the log and, at every moment the matcher ranked
+workers for a job (`replay.walk`), asks it again for every worker it could have offered
+(`engine.matcher.rank_for_job` with room for all, on the same candidate rows). A worker
+is *eligible* once they pass every filter at one such moment, or once they get an offer
+(check-in offers rank jobs for one worker; that worker is eligible by construction).
+
+For each group: eligible workers, workers offered and hired among them, the offer rate
+and hire rate (offered / eligible, hired / eligible), and the impact ratio of each rate
+against the best-treated group of the same dimension (the four-fifths rule: a ratio under
+0.8 is flagged as possible adverse impact). Groups smaller than `min_group` are reported
+but neither flagged nor used as the reference (rates of a handful of people say little).
+
+Invariants: read-only; groups are those of `replay.groups` (age at the local year of the
+first eligibility, priority group then); gender, ethnicity and household registration are
+not in the log and never used. Offers and hires are read from the final state, which keeps
+every offer and hire of the log.
+
+Limits: a top-up wave that found nobody leaves no event, so its moment is not sampled
+(the worker-level figures are unaffected unless someone was eligible only then).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import msgspec
+
+from engine import events as e
+from engine import matcher
+from engine.geo import local_year
+from engine.matching.params import policy_params, query_radius_m
+from engine.state import State
+from replay.groups import age_band, band_order, group_label
+from replay.walk import DecisionPoint, bell_rows, walk
+
+FOUR_FIFTHS = 0.8
+MIN_GROUP = 30
+
+
+class GroupRow(msgspec.Struct, kw_only=True):
+    group: str
+    eligible: int
+    offered: int
+    hired: int
+    offer_rate: float
+    hire_rate: float
+    hire_per_offered: float
+    offer_impact: float | None  # rate / the reference group's rate; None: too small
+    hire_impact: float | None
+    flags: list[str]
+
+
+class FairnessReport(msgspec.Struct, kw_only=True):
+    log: str
+    decision_points: int
+    eligible_workers: int
+    offered_workers: int
+    hired_workers: int
+    threshold: float
+    min_group: int
+    dimensions: dict[str, list[GroupRow]]
+    elapsed_s: float
+    files: dict[str, str] = {}
+
+
+class _Eligibility:
+    """Eligible worker rows with their (age band, group) at first eligibility."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, tuple[str, str]] = {}
+        self.points = 0
+
+    def mark(self, state: State, rows: list[int], ts_ms: int) -> None:
+        year = local_year(ts_ms)
+        birth = state.workers.birth_year
+        for row in rows:
+            if row not in self.first:
+                self.first[row] = (
+                    age_band(year - int(birth[row])),
+                    group_label(state.worker_priority_group(row)),
+                )
+
+    def probe(self, state: State, seq: int, rec: e.Record, point: DecisionPoint) -> bool:
+        ts = rec.events[0].ts_ms
+        self.points += 1
+        self.mark(state, [state.worker_rows[o.worker_id] for o in point.offers], ts)
+        if point.kind == "checkin":
+            return False
+        rows = bell_rows(state, point.scope) if point.kind == "bell" else None
+        for job_id in point.job_ids:
+            job = state.jobs[job_id]
+            cand_rows = rows
+            if cand_rows is None:
+                _, policy = state.policy_for(job.region)
+                cand_rows = state.checked_in.query(job.lat, job.lng, _radius(policy, ts))
+            if len(cand_rows) == 0:
+                continue
+            ranked = matcher.rank_for_job(state, job, ts, len(cand_rows), cand_rows)
+            self.mark(state, [c.row for c in ranked], ts)
+        return False
+
+
+def _radius(policy: e.Policy, now_ms: int) -> float:
+    return query_radius_m(policy_params(policy, now_ms))
+
+
+def _interesting(rec: e.Record) -> bool:
+    for ev in rec.events:
+        if isinstance(ev, e.OfferMade | e.JobPublished):
+            return True
+    return False
+
+
+def fairness(
+    directory: Path,
+    *,
+    threshold: float = FOUR_FIFTHS,
+    min_group: int = MIN_GROUP,
+    quiet: bool = True,
+) -> FairnessReport:
+    """Rates and impact ratios by age band and priority group among eligible workers."""
+    started = time.perf_counter()
+    elig = _Eligibility()
+    engine = walk(directory, _interesting, elig.probe, quiet=quiet, desc="fairness")
+    state = engine.state
+    offered = {o.worker_row for o in state.offers.values()}
+    hired = {h.worker_row for h in state.hires.values()}
+    dims: dict[str, list[GroupRow]] = {}
+    for d, name in enumerate(("age_band", "priority_group")):
+        tally: dict[str, list[int]] = {}
+        for row, groups in elig.first.items():
+            t = tally.setdefault(groups[d], [0, 0, 0])
+            t[0] += 1
+            t[1] += row in offered
+            t[2] += row in hired
+        order = (lambda g: (band_order(g), g)) if d == 0 else (lambda g: (g != "none", g))
+        dims[name] = _rows(tally, order, threshold, min_group)
+    return FairnessReport(
+        log=str(directory),
+        decision_points=elig.points,
+        eligible_workers=len(elig.first),
+        offered_workers=sum(1 for r in elig.first if r in offered),
+        hired_workers=sum(1 for r in elig.first if r in hired),
+        threshold=threshold,
+        min_group=min_group,
+        dimensions=dims,
+        elapsed_s=round(time.perf_counter() - started, 3),
+    )
+
+
+def _rows(tally: dict[str, list[int]], order, threshold: float, min_group: int) -> list[GroupRow]:
+    rates = {g: (t[1] / t[0], t[2] / t[0]) for g, t in tally.items() if t[0]}
+    big = [g for g, t in tally.items() if t[0] >= min_group]
+    best_offer = max((rates[g][0] for g in big), default=0.0)
+    best_hire = max((rates[g][1] for g in big), default=0.0)
+    out = []
+    for g in sorted(tally, key=order):
+        n, n_off, n_hire = tally[g]
+        offer_rate, hire_rate = rates.get(g, (0.0, 0.0))
+        small = n < min_group
+        oi = None if small or best_offer == 0 else round(offer_rate / best_offer, 4)
+        hi = None if small or best_hire == 0 else round(hire_rate / best_hire, 4)
+        flags = []
+        if small:
+            flags.append(f"fewer than {min_group} eligible: not compared")
+        if oi is not None and oi < threshold:
+            flags.append(f"offer rate impact ratio {oi:.2f} < {threshold:g}")
+        if hi is not None and hi < threshold:
+            flags.append(f"hire rate impact ratio {hi:.2f} < {threshold:g}")
+        out.append(
+            GroupRow(
+                group=g,
+                eligible=n,
+                offered=n_off,
+                hired=n_hire,
+                offer_rate=round(offer_rate, 4),
+                hire_rate=round(hire_rate, 4),
+                hire_per_offered=round(n_hire / n_off, 4) if n_off else 0.0,
+                offer_impact=oi,
+                hire_impact=hi,
+                flags=flags,
+            )
+        )
+    return out

@@ -1,0 +1,153 @@
+"""Shared helpers of the NATS tests: a small morning, engines, raw NATS clients."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+import nats
+
+from adapters.runtime import Result, Runtime
+from adapters.service import EngineService
+from bench.morning import Morning, Sizes
+from engine import commands as c
+from engine import events as e
+
+SMALL = Sizes(stations_per_city=4, workers=60, employers=10, postings=24, tick_ms=60_000)
+
+
+def unique(tmp_path: Path, prefix: str = "p") -> str:
+    return prefix + hashlib.blake2b(str(tmp_path).encode(), digest_size=6).hexdigest()
+
+
+def morning_commands(
+    execute: Callable[[c.Command], Result],
+    *,
+    sizes: Sizes = SMALL,
+    seed: int = 11,
+    limit: int | None = None,
+) -> list[c.Command]:
+    """Drive a synthetic morning through `execute`, answering offers like people do.
+
+    Returns the commands in the order they were executed (at most `limit`)."""
+    morning = Morning(seed=seed, sizes=sizes)
+    sent: list[c.Command] = []
+
+    def run(cmd: c.Command) -> bool:
+        sent.append(cmd)
+        res = execute(cmd)
+        if res.ok:
+            morning.respond(res.events)
+        return limit is not None and len(sent) >= limit
+
+    def stream() -> Iterator[c.Command]:
+        yield from morning.setup()
+        for ts, cmd in morning.timeline():
+            yield from morning.pop_due(ts)
+            yield cmd
+        yield from morning.drain()
+
+    for cmd in stream():
+        if run(cmd):
+            break
+    return sent
+
+
+def engine_service(data_dir: Path, log=None) -> EngineService:
+    runtime = Runtime(data_dir, log=log, fsync=False)
+    return EngineService(runtime, tick_ms=0).start()
+
+
+def strip_sealed(obj: object) -> object:
+    """A Result/ResultWire as plain data without the (randomly encrypted) sealed blobs."""
+    data = msgspec.to_builtins(obj)
+    for ev in data.get("events", []):
+        ev.pop("sealed", None)
+    return data
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def connect(url: str) -> nats.aio.client.Client:
+    return await nats.connect(url.split(","), connect_timeout=5)
+
+
+def replay_digest(payloads: list[bytes]) -> str:
+    from engine.core import Engine
+
+    engine = Engine()
+    for seq, payload in enumerate(payloads, 1):
+        engine.apply_record(seq, e.decode_record(payload))
+    return engine.digest()
+
+
+XY = (32.0090, 112.1220)  # Xiangyang centre
+
+
+def near(dlat_m: float = 0.0, dlng_m: float = 0.0) -> c.Point:
+    import math
+
+    return c.Point(
+        lat=XY[0] + dlat_m / 111_195.0,
+        lng=XY[1] + dlng_m / (111_195.0 * math.cos(math.radians(XY[0]))),
+    )
+
+
+def hiring_scenario(t0: int, tag: str = "") -> list[c.Command]:
+    """A station, an employer, six movers (three at the station, three opted in to pushes:
+    the last quiet from t0 + 1 min), and one posting for two movers at t0."""
+    import random
+
+    from bench.morning import make_id_number, make_uscc
+
+    n = iter(range(1, 1000))
+
+    def cid() -> str:
+        return f"{tag}c{next(n)}"
+
+    region = "420602"
+    cmds: list[c.Command] = [
+        c.SetPolicy(command_id=cid(), ts_ms=t0 - 60_000, region="", policy=e.Policy()),
+        c.RegisterStation(
+            command_id=cid(), ts_ms=t0 - 60_000, station_id="S1", name="樊城零工驿站",
+            kind="hub", region=region, location=near(),
+        ),
+        c.ChangeStationStatus(
+            command_id=cid(), ts_ms=t0 - 60_000, station_id="S1", status="approved"
+        ),
+        c.RegisterEmployer(
+            command_id=cid(), ts_ms=t0 - 60_000, employer_id="E1", kind="organisation",
+            name="襄阳搬家公司", uscc=make_uscc(random.Random(1), region), region=region,
+            contact=c.Personal(name="李四", mobile="13912345678"),
+        ),
+    ]
+    quiet_start = (((t0 // 60_000) + 8 * 60 + 1) % 1440)  # local minute of t0 + 1
+    for i in range(1, 7):
+        wid = f"W{i}"
+        idn = make_id_number(random.Random(wid), region, 1975)
+        quiet = (quiet_start, (quiet_start + 120) % 1440) if i == 6 else (22 * 60, 7 * 60)
+        cmds.append(
+            c.RegisterWorker(
+                command_id=cid(), ts_ms=t0 - 30_000, worker_id=wid, region=region,
+                personal=c.Personal(name="张三", mobile=f"1381234{i:04d}", id_number=idn),
+                skills=("moving",), min_pay_fen=15000, home=near(50 * i, 0),
+                push_opt_in=i >= 4, quiet_start_min=quiet[0], quiet_end_min=quiet[1],
+            )
+        )
+    for i in range(1, 4):
+        cmds.append(
+            c.CheckIn(command_id=cid(), ts_ms=t0 - 10_000, worker_id=f"W{i}", station_id="S1")
+        )
+    cmds.append(
+        c.SubmitJob(
+            command_id=cid(), ts_ms=t0, job_id="J1", employer_id="E1", station_id="S1",
+            title="搬家", skill="moving", headcount=2, pay_fen=30000, start_ms=t0 + 3_600_000,
+            end_ms=t0 + 9 * 3_600_000, location=near(100, 100),
+        )
+    )
+    return cmds

@@ -1,0 +1,183 @@
+"""The SMS pusher end to end: a posting's offers and pushes texted once, replies act."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from adapters.nats import sms_text as tx
+from adapters.nats.bridge import NatsBridge
+from adapters.nats.conn import LoopThread
+from adapters.nats.sms import REPLY_SUBJECT, FileGateway, SmsPusher
+from bench.morning import local_midnight_ms
+from engine import commands as c
+from tests.nats.helpers import connect, engine_service, hiring_scenario, near
+from tests.nats.servers import NatsServer, start_server
+
+T0 = local_midnight_ms("2026-11-23") + 10 * 3_600_000  # 10:00 in Xiangyang
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    s = start_server(tmp_path_factory.mktemp("nats-sms"))
+    try:
+        yield s
+    finally:
+        s.kill()
+
+
+def texts(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def wait_for(pred, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_texts_once_across_publisher_restart_and_replies_accept(
+    server: NatsServer, tmp_path: Path
+) -> None:
+    outbox = tmp_path / "sms.jsonl"
+    now = {"ms": T0 + 90_000}  # 10:01:30 local: W6's quiet hours started at 10:01
+    lt = LoopThread("test-sms")
+    pushers = [
+        SmsPusher(server.url, FileGateway(outbox), clock=lambda: now["ms"], since_s=3600)
+        for _ in range(2)  # two pushers in the queue group share the work
+    ]
+    service = engine_service(tmp_path / "engine")
+    bridge = None
+    try:
+        for p in pushers:
+            lt.run(p.start())
+        bridge = NatsBridge(service, server.url, partition="4206").start()
+        results = [service.execute(cmd) for cmd in hiring_scenario(T0)]
+        assert all(r.ok for r in results)
+        offers = {ev.worker_id: ev for ev in results[-1].events if type(ev).__name__ == "OfferMade"}
+        assert sorted(offers) == ["W1", "W2", "W3"]
+        wait_for(lambda: len(texts(outbox)) >= 5)
+        time.sleep(0.5)  # nothing more may come
+        sent = texts(outbox)
+        by_worker = {t["worker_id"]: t["text"] for t in sent}
+        assert len(sent) == 5 and sorted(by_worker) == ["W1", "W2", "W3", "W4", "W5"]
+        for w in ("W1", "W2", "W3"):
+            d = tx.distance_text(offers[w].distance_m)
+            assert by_worker[w] == f"【零工】搬家 2人 300元/天 距您 {d} 回复1接单 2拒绝"
+        assert by_worker["W4"].startswith("【零工】附近新岗位 搬家 2人 300元/天 距您 ")
+        skipped = {}
+        for p in pushers:
+            for k, v in p.stats.skipped.items():
+                skipped[k] = skipped.get(k, 0) + v
+        assert skipped == {"quiet_hours": 1}  # W6
+        assert sum(p.stats.sent for p in pushers) == 5
+
+        # the publisher restarts and, having lost its position, publishes everything again
+        bridge.close()
+        _reset_positions(server.url)
+        bridge = NatsBridge(service, server.url, partition="4206").start()
+        assert bridge.publisher is not None and bridge.publisher.wait_idle(20)
+        assert bridge.publisher.stats.duplicates > 0
+        second = service.execute(
+            c.SubmitJob(
+                command_id="c-j2", ts_ms=T0 + 60_000, job_id="J2", employer_id="E1",
+                station_id="S1", title="装卸", skill="moving", headcount=1, pay_fen=25050,
+                pay_unit="day", start_ms=T0 + 7_200_000, end_ms=T0 + 10 * 3_600_000,
+                location=near(-100, 50),
+            )
+        )
+        assert second.ok
+        new_targets = sorted(
+            ev.worker_id for ev in second.events if type(ev).__name__ in ("OfferMade", "PushSent")
+        )
+        assert new_targets
+        quiet = 1 if "W6" in new_targets else 0
+        wait_for(lambda: len(texts(outbox)) >= 5 + len(new_targets) - quiet)
+        time.sleep(0.5)
+        sent = texts(outbox)
+        assert len(sent) == 5 + len(new_targets) - quiet
+        ids = [t["event_id"] for t in sent]
+        assert len(ids) == len(set(ids))  # each event texted once
+        assert any("250.5元/天" in t["text"] for t in sent[5:])
+
+        # W1 answers its offer for J1 with "1": the engine hires W1
+        reply = _request(server.url, {"worker_id": "W1", "text": "１", "reply_id": "r-1"})
+        # W1 has since been texted about J2 too: the reply goes to the LAST offer texted
+        last_offer_w1 = [t for t in sent if t["worker_id"] == "W1"][-1]
+        assert reply["ok"], reply
+        assert reply["command"] == "AcceptOffer"
+        assert reply["result"]["ok"] and reply["result"]["events"][0]["type"] == "OfferAccepted"
+        assert last_offer_w1["text"].endswith("回复1接单 2拒绝")
+        wait_for(lambda: texts(outbox)[-1]["text"].startswith("【零工】已接单"))
+        # the same reply again (a gateway retry) changes nothing; nothing left to answer
+        again = _request(server.url, {"worker_id": "W1", "text": "1", "reply_id": "r-1"})
+        assert not again["ok"] and again["error"] == "no offer to answer"
+        hires = service.read(lambda st: [h.job_id for h in st.hires.values()])
+        assert len(hires) == 1
+        bad = _request(server.url, {"worker_id": "W2", "text": "明天再说", "reply_id": "r-2"})
+        assert bad == {"ok": False, "error": "unknown reply"}
+        assert texts(outbox)[-1] == {**texts(outbox)[-1], "worker_id": "W2", "text": tx.HELP_TEXT}
+    finally:
+        if bridge is not None:
+            bridge.close()
+        for p in pushers:
+            lt.run(p.stop())
+        lt.stop()
+        service.stop()
+        service.runtime.close()
+
+
+def _request(url: str, body: dict) -> dict:
+    async def go() -> dict:
+        nc = await connect(url)
+        try:
+            msg = await nc.request(REPLY_SUBJECT, json.dumps(body).encode(), timeout=10)
+            return json.loads(msg.data)
+        finally:
+            await nc.close()
+
+    return asyncio.run(go())
+
+
+def _reset_positions(url: str) -> None:
+    async def go() -> None:
+        nc = await connect(url)
+        try:
+            kv = await nc.jetstream().key_value("LINGONG_PUB")
+            for key in await kv.keys():
+                await kv.put(key, b"0")
+        finally:
+            await nc.close()
+
+    asyncio.run(go())
+
+
+def test_texts() -> None:
+    job = tx.JobInfo(job_id="J", title="搬家", headcount=3, pay_fen=30000)
+    assert tx.offer_text(job, 1200) == "【零工】搬家 3人 300元/天 距您 1.2公里 回复1接单 2拒绝"
+    assert tx.offer_text(job, 800).endswith("距您 800米 回复1接单 2拒绝")
+    hourly = msgspec.structs.replace(job, title="搬家工 3人", pay_fen=2550, pay_unit="hour")
+    assert tx.push_text(hourly, 1499) == "【零工】附近新岗位 搬家工 3人 25.5元/小时 距您 1.5公里"
+    long = msgspec.structs.replace(job, title="长" * 80)
+    assert len(tx.offer_text(long, 10)) <= tx.SEGMENT_CHARS
+    assert [tx.parse_reply(s) for s in ("1", " １ ", "2", "接单", "拒绝", "好的")] == [
+        "accept", "accept", "decline", "accept", "decline", None,
+    ]
+    # quiet hours wrap midnight; start == end means none (times in Asia/Shanghai)
+    day = local_midnight_ms("2026-11-23")
+    assert tx.in_quiet_hours(day + 23 * 3_600_000, 22 * 60, 7 * 60)
+    assert tx.in_quiet_hours(day + 6 * 3_600_000, 22 * 60, 7 * 60)
+    assert not tx.in_quiet_hours(day + 7 * 3_600_000, 22 * 60, 7 * 60)
+    assert not tx.in_quiet_hours(day + 12 * 3_600_000, 12 * 60, 12 * 60)
+    assert tx.in_quiet_hours(day + 12 * 3_600_000, 12 * 60, 13 * 60)
