@@ -61,7 +61,7 @@ def test_peer_indexes_return_supersets() -> None:
 
 def test_bench_peers_tiny(benchmark) -> None:
     rows = benchmark.pedantic(
-        run_peers, kwargs={"workers": 400, "postings": 80, "seed": 5}, rounds=1, iterations=1
+        run_peers, kwargs={"workers": 300, "postings": 60, "seed": 5}, rounds=1, iterations=1
     )
     by = {r["name"]: r for r in rows}
     for name in REQUIRED:

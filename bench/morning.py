@@ -187,6 +187,8 @@ class Morning:
         self._pending: list[tuple[int, int, c.Command]] = []
         self._jobs: dict[str, tuple[str, str]] = {}  # job id -> (station, employer)
         self.revoked_station = ""
+        # homes of `bulk_workers` (home station index, lat, lng), for `crowd_arrivals`
+        self.bulk_home: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.empty(0),) * 3
         self._station_weights: list[int] = []
 
     # ------------------------------------------------------------ helpers -----------

@@ -233,7 +233,7 @@ def engine_executor(engine: Engine) -> Execute:
 
 def warm_up(wrap: Callable[[Any], Any] | None = None) -> None:
     """A tiny morning in memory: numba kernels compile (or load from cache) here."""
-    m = make_morning("city", sizes_for(300), seed=1)
+    m = make_morning("city", sizes_for(200), seed=1)
     eng = Engine()
     if wrap is not None:
         eng.state.checked_in = wrap(eng.state.checked_in)

@@ -11,7 +11,9 @@ first when `data_dir` has no log) times, on the same log:
   re-execution alone on decoded records;
 
 and checks the answers: verify passes, and rebuild, verify and the writer (when it was
-generated here) reach the same state digest. With `profile=True` it adds the top
+generated here) reach the same state digest. Rates are given per wall-clock second and
+per CPU second of the process (on a shared machine the second is the fair figure); the
+cyclic garbage collector is paused around each timed step, as replay does. With `profile=True` it adds the top
 functions of a cProfile run of re-execution and of the fold, to show where the time goes.
 
 Run: `python -m bench.replay_bench --data DIR [--workers N --postings M --scale province]`.
@@ -35,14 +37,30 @@ from adapters.filelog import read_log_batches
 from engine import events as e
 from engine.core import Engine
 from replay.rebuild import rebuild
-from replay.source import decode_batch, log_dir
+from replay.source import bulk, decode_batch, log_dir
 from replay.verify import verify
 
 
-def _timed(fn):
-    started = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - started
+class _Clock:
+    """Wall and CPU seconds of one call (the machine may be shared: CPU time is the fair one)."""
+
+    def __init__(self) -> None:
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+
+    def run(self, name: str, fn):
+        wall, cpu = time.perf_counter(), time.process_time()
+        with bulk():
+            out = fn()
+        self.wall[name] = time.perf_counter() - wall
+        self.cpu[name] = time.process_time() - cpu
+        return out
+
+    def rates(self, name: str, n: int, unit: str = "events") -> dict[str, float]:
+        return {
+            f"{name}_{unit}_per_s": _rate(n, self.wall[name]),
+            f"{name}_{unit}_per_cpu_s": _rate(n, self.cpu[name]),
+        }
 
 
 def _rate(n: int, seconds: float) -> float:
@@ -86,19 +104,25 @@ def run_replay_bench(
     log = log_dir(data)
     out: dict[str, Any] = {"log": str(log), "generated": written}
 
-    frames, t = _timed(lambda: [f for b in read_log_batches(log, verify_chain=False) for f in b])
-    out["read_frames_per_s"] = _rate(len(frames), t)
-    _, t = _timed(lambda: sum(len(b) for b in read_log_batches(log, verify_chain=True)))
-    out["read_chain_frames_per_s"] = _rate(len(frames), t)
-    records, t_one = _timed(lambda: [e.decode_record(p) for _, p in frames])
+    clock = _Clock()
+    frames = clock.run(
+        "read", lambda: [f for b in read_log_batches(log, verify_chain=False) for f in b]
+    )
+    clock.run("read_chain", lambda: sum(len(b) for b in read_log_batches(log, verify_chain=True)))
+    records = clock.run("decode_one_by_one", lambda: [e.decode_record(p) for _, p in frames])
     n_events = sum(len(r.events) for r in records)
-    batched, t_batch = _timed(
-        lambda: [r for i in range(0, len(frames), 4096) for r in decode_batch(frames[i : i + 4096])]
+    batched = clock.run(
+        "decode_batched",
+        lambda: [
+            r for i in range(0, len(frames), 4096) for r in decode_batch(frames[i : i + 4096])
+        ],
     )
     assert batched == records
     out.update(records=len(records), events=n_events, log_bytes=sum(len(p) + 48 for _, p in frames))
-    out["decode_one_by_one_events_per_s"] = _rate(n_events, t_one)
-    out["decode_batched_events_per_s"] = _rate(n_events, t_batch)
+    out.update(clock.rates("read", len(frames), "frames"))
+    out.update(clock.rates("read_chain", len(frames), "frames"))
+    out.update(clock.rates("decode_one_by_one", n_events))
+    out.update(clock.rates("decode_batched", n_events))
 
     def fold() -> Engine:
         engine = Engine()
@@ -106,11 +130,10 @@ def run_replay_bench(
             engine.apply_record(seq, rec)
         return engine
 
-    folded, t = _timed(fold)
-    out["fold_only_events_per_s"] = _rate(n_events, t)
-    rb = rebuild(log)
-    out["rebuild_events_per_s"] = rb.events_per_s
-    out["rebuild_s"] = rb.elapsed_s
+    folded = clock.run("fold_only", fold)
+    out.update(clock.rates("fold_only", n_events))
+    rb = clock.run("rebuild", lambda: rebuild(log))
+    out.update(clock.rates("rebuild", n_events))
 
     def reexecute() -> Engine:
         engine = Engine()
@@ -119,23 +142,23 @@ def run_replay_bench(
                 raise AssertionError(f"divergence at seq {seq}")
         return engine
 
-    _, t = _timed(reexecute)
-    out["reexecute_only_events_per_s"] = _rate(n_events, t)
-    vr = verify(log)
+    clock.run("reexecute_only", reexecute)
+    out.update(clock.rates("reexecute_only", n_events))
+    vr = clock.run("verify", lambda: verify(log))
+    out.update(clock.rates("verify", n_events))
     out["verify_ok"] = vr.ok
-    out["verify_events_per_s"] = vr.events_per_s
-    out["verify_s"] = vr.elapsed_s
+    out["seconds_wall"] = {k: round(v, 2) for k, v in clock.wall.items()}
+    out["seconds_cpu"] = {k: round(v, 2) for k, v in clock.cpu.items()}
     digests = {rb.digest, vr.digest, folded.digest()} | ({written["digest"]} if written else set())
     out["digests_agree"] = len(digests) == 1
     if not (vr.ok and out["digests_agree"]):
         raise AssertionError(f"replay answers disagree: verify {vr.failure}, digests {digests}")
     if profile:
-        p = cProfile.Profile()
-        p.runcall(reexecute)
-        out["profile_reexecute"] = _top(p)
-        p = cProfile.Profile()
-        p.runcall(fold)
-        out["profile_fold"] = _top(p)
+        for name, fn in (("reexecute", reexecute), ("fold", fold)):
+            p = cProfile.Profile()
+            with bulk():
+                p.runcall(fn)
+            out[f"profile_{name}"] = _top(p, 20)
     return out
 
 

@@ -70,7 +70,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     # matching
     radius_m: int = 1500  # everyone within this distance is reachable
     travel_limit_s: int = 3600  # 1小时灵活就业圈: reachable by travel mode within this
-    max_reach_m: int = 10000  # hard cap of the search disk
+    max_reach_m: int = 5000  # cap of the travel-time reach (and of the search disk)
     overbook: float = 1.5  # offers per open slot in a wave
     offer_ttl_ms: int = 120_000
     max_waves: int = 5

@@ -90,7 +90,7 @@ def _worker(state: State, ev: e.WorkerRegistered) -> None:
     state.worker_region.append(ev.region)
     state.worker_station.append("")
     if ev.push_opt_in:
-        state.push_index.add(row, ev.home_lat, ev.home_lng)
+        state.push_index.add(row, ev.home_lat, ev.home_lng, tag=int(state.workers.skills[row]))
 
 
 def _worker_update(state: State, ev: e.WorkerUpdated) -> None:
@@ -113,10 +113,13 @@ def _worker_update(state: State, ev: e.WorkerUpdated) -> None:
         state.priority_groups[row] = ev.priority_group
     else:
         state.priority_groups.pop(row, None)
+    skills = int(w.skills[row])
     if was_opted:
         state.push_index.remove(row)
     if ev.push_opt_in:
-        state.push_index.add(row, ev.home_lat, ev.home_lng)
+        state.push_index.add(row, ev.home_lat, ev.home_lng, tag=skills)
+    if row in state.checked_in:
+        state.checked_in.set_tag(row, skills)
 
 
 def _erase(state: State, ev: e.WorkerErased) -> None:
@@ -137,7 +140,7 @@ def _check_in(state: State, ev: e.WorkerCheckedIn) -> None:
     if w.checked_in[row]:
         state.checked_in.move(row, ev.lat, ev.lng)
     else:
-        state.checked_in.add(row, ev.lat, ev.lng)
+        state.checked_in.add(row, ev.lat, ev.lng, tag=int(w.skills[row]))
     w.check_in(row, ev.lat, ev.lng, ev.ts_ms, ev.available_until_ms)
     state.worker_station[row] = ev.station_id
     heapq.heappush(state.checkout_due, (ev.available_until_ms, row))
@@ -172,6 +175,7 @@ def _job(state: State, ev: e.JobSubmitted) -> None:
         submitted_ms=ev.ts_ms,
     )
     state.jobs_by_employer.setdefault(ev.employer_id, []).append(ev.job_id)
+    state.posting_opened(state.jobs[ev.job_id])
 
 
 def _published(state: State, ev: e.JobPublished) -> None:
@@ -192,7 +196,7 @@ def _published(state: State, ev: e.JobPublished) -> None:
         slots=job.open_slots,
     )
     state.job_ids.append(job.job_id)
-    state.open_jobs.add(job.row, job.lat, job.lng)
+    state.open_jobs.add(job.row, job.lat, job.lng, tag=1 << state.skills.register(job.skill))
     state.keywords.add(job.row, job.title + " " + job.skill)
     heapq.heappush(state.job_expiries, (job.expires_ms, job.job_id))
 
@@ -208,6 +212,7 @@ def _reviewed(state: State, ev: e.JobReviewed) -> None:
 def _close_job(state: State, job: Job, status: str) -> None:
     was_open = job.status == "open"
     job.status = status
+    state.posting_closed(job)
     if was_open:
         state.job_arrays.close(job.row)
         state.open_jobs.remove(job.row)

@@ -74,7 +74,7 @@ def rank_for_job(
     if bit is None or k <= 0:
         return []
     if rows is None:
-        rows = state.checked_in.query(job.lat, job.lng, query_radius_m(pol))
+        rows = state.checked_in.query(job.lat, job.lng, query_radius_m(pol), tag_mask=1 << bit)
     out_rows, scores, dist, travel, feats = rank_workers_from(
         state.workers,
         rows,
@@ -103,7 +103,10 @@ def best_jobs_for_worker(state: State, row: int, now_ms: int) -> list[tuple[int,
     _, policy = state.policy_for(state.worker_region[row])
     pol = policy_params(policy, now_ms)
     radius = float(reach_m(pol)[int(w.mode[row])])
-    cands = state.open_jobs.query(float(w.lat[row]), float(w.lng[row]), radius)
+    mask = int(w.skills[row])
+    if mask == 0:
+        return []
+    cands = state.open_jobs.query(float(w.lat[row]), float(w.lng[row]), radius, tag_mask=mask)
     if len(cands) == 0:
         return []
     job_rows, scores, dist, travel = rank_jobs_from(
@@ -144,7 +147,7 @@ def push_rows(state: State, job: Job, now_ms: int) -> list[tuple[int, int]]:
         end_ms=job.end_ms,
         now_ms=now_ms,
     )
-    cands = state.push_index.query(job.lat, job.lng, float(policy.push_radius_m))
+    cands = state.push_index.query(job.lat, job.lng, float(policy.push_radius_m), tag_mask=1 << bit)
     rows, dist = push_candidates_from(state.workers, cands, push, _sorted_rows(job.offered_rows))
     return [(int(rows[i]), int(round(float(dist[i])))) for i in range(len(rows))]
 

@@ -53,14 +53,12 @@ def react(state: State, fact: e.Event) -> list[e.Event]:
 
 
 def _duplicate_of(state: State, job: Job) -> str:
-    for other_id in state.live_jobs_of(job.employer_id):
+    for other_id in state.live_postings_like(job):
         other = state.jobs[other_id]
         if other is job or other.status not in ("open", "held"):
             continue
         if (
-            other.skill == job.skill
-            and other.title == job.title
-            and other.start_ms < job.end_ms
+            other.start_ms < job.end_ms
             and job.start_ms < other.end_ms
             and haversine_m(other.lat, other.lng, job.lat, job.lng) <= DUPLICATE_RADIUS_M
         ):

@@ -135,12 +135,15 @@ def restore_state(body: bytes) -> State:
     s.job_arrays = JobArrays.from_columns(_unpack(snap.job_arrays))
     w = s.workers
     for row in range(len(snap.worker_ids)):
+        skills = int(w.skills[row])
         if w.checked_in[row]:
-            s.checked_in.add(row, float(w.lat[row]), float(w.lng[row]))
+            s.checked_in.add(row, float(w.lat[row]), float(w.lng[row]), tag=skills)
         if w.active[row] and w.push_opt_in[row]:
-            s.push_index.add(row, float(w.home_lat[row]), float(w.home_lng[row]))
+            s.push_index.add(row, float(w.home_lat[row]), float(w.home_lng[row]), tag=skills)
     for job in s.jobs.values():
+        if job.status in ("submitted", "held", "reviewed", "open"):
+            s.posting_opened(job)
         if job.status == "open":
-            s.open_jobs.add(job.row, job.lat, job.lng)
+            s.open_jobs.add(job.row, job.lat, job.lng, tag=1 << s.skills.register(job.skill))
             s.keywords.add(job.row, job.title + " " + job.skill)
     return s

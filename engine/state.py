@@ -139,6 +139,8 @@ class State:
         self.hires_by_worker: dict[int, list[str]] = {}
         self.complaints: dict[str, Complaint] = {}
         self.jobs_by_employer: dict[str, list[str]] = {}
+        # live (submitted, held or open) postings by (employer, skill, title): duplicates
+        self.live_postings: dict[tuple[str, str, str], list[str]] = {}
         self.live_by_worker: dict[int, list[str]] = {}
         # min-heaps of (due ms, key); stale entries are skipped when popped
         self.offer_expiries: list[tuple[int, str]] = []
@@ -174,6 +176,22 @@ class State:
 
     def live_jobs_of(self, employer_id: str) -> list[str]:
         return self.jobs_by_employer.get(employer_id, [])
+
+    def live_postings_like(self, job: Job) -> list[str]:
+        return self.live_postings.get((job.employer_id, job.skill, job.title), [])
+
+    def posting_opened(self, job: Job) -> None:
+        self.live_postings.setdefault((job.employer_id, job.skill, job.title), []).append(
+            job.job_id
+        )
+
+    def posting_closed(self, job: Job) -> None:
+        key = (job.employer_id, job.skill, job.title)
+        ids = self.live_postings.get(key)
+        if ids is not None and job.job_id in ids:
+            ids.remove(job.job_id)
+            if not ids:
+                del self.live_postings[key]
 
     def live_offers_of(self, row: int) -> list[str]:
         return self.live_by_worker.get(row, [])

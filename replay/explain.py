@@ -263,20 +263,24 @@ def explain(
     if worker_id:
         target["worker_id"] = worker_id
     out = Explanation(log=str(directory), target=target, found=False)
-    want_job = job_id or offer_id.split("/")[0]
 
     def interesting(rec: e.Record) -> bool:
         for ev in rec.events:
-            if isinstance(ev, e.OfferMade | e.JobPublished) and ev.job_id == want_job:
-                return True
-            if offer_id and isinstance(ev, e.OfferMade) and ev.offer_id == offer_id:
+            if offer_id:
+                if isinstance(ev, e.OfferMade) and ev.offer_id == offer_id:
+                    return True
+            elif isinstance(ev, e.OfferMade | e.JobPublished) and ev.job_id == job_id:
                 return True
         return False
 
     def probe(state: State, seq: int, rec: e.Record, point: DecisionPoint) -> bool:
-        if offer_id and not any(o.offer_id == offer_id for o in point.offers):
-            return False
-        if job_id and job_id not in point.job_ids:
+        want_job = job_id
+        if offer_id:
+            hit = next((o for o in point.offers if o.offer_id == offer_id), None)
+            if hit is None:
+                return False
+            want_job = hit.job_id
+        elif job_id not in point.job_ids:
             return False
         ts = rec.events[0].ts_ms
         ask_row = state.worker_rows.get(worker_id, -1) if worker_id else -1

@@ -23,7 +23,7 @@ import msgspec
 
 from engine.core import Engine
 from engine.fold import InconsistentLog
-from replay.source import Progress, ReplayError, Until, local_time, log_bytes, read_records
+from replay.source import Progress, ReplayError, Until, bulk, local_time, log_bytes, read_records
 
 
 class Folded(msgspec.Struct, kw_only=True):
@@ -69,7 +69,7 @@ def fold(
     last_ts = 0
     records = 0
     started = time.perf_counter()
-    with Progress(log_bytes(directory), "rebuild", quiet=quiet) as bar:
+    with bulk(), Progress(log_bytes(directory), "rebuild", quiet=quiet) as bar:
         for batch in read_records(
             directory,
             from_seq=seq + 1,
@@ -77,10 +77,13 @@ def fold(
             verify_chain=verify_chain,
             progress=bar,
         ):
-            if limit_ms is not None and batch[-1][1].events[0].ts_ms > limit_ms:
-                cut = next(i for i, (_, r) in enumerate(batch) if r.events[0].ts_ms > limit_ms)
-                batch = batch[:cut]
-                limit_ms = -1  # stop after this batch
+            if limit_ms is not None:
+                cut = next(
+                    (i for i, (_, r) in enumerate(batch) if r.events[0].ts_ms > limit_ms), -1
+                )
+                if cut >= 0:
+                    batch = batch[:cut]
+                    limit_ms = -1  # stop after this batch
             for seq, rec in batch:
                 try:
                     apply_record(seq, rec)

@@ -2,7 +2,7 @@
 
 Owns: finding the log folder (`DATA` or `DATA/log`), reading frames read-only through
 `adapters.filelog.read_log_batches` (never takes the writer lock, never modifies a file),
-decoding a batch of frames with one msgspec call, the `--until SEQ|TIME` parser, the
+decoding a batch of frames, the `--until SEQ|TIME` parser, the
 progress bar, and `ReplayError` (a record that cannot be decoded or folded).
 
 Invariants:
@@ -10,9 +10,10 @@ Invariants:
 - Every frame's crc32 and seq are checked by the reader; the hash chain too when
   `verify_chain` is asked for. Damage raises `adapters.ports.LogCorrupt` naming the
   segment file and byte offset.
-- Batched decoding gives exactly the records `engine.events.decode_record` gives one by
-  one: a batch is framed as one msgpack array (frames are whole msgpack documents), and a
-  batch that fails to decode is decoded frame by frame to name the seq at fault.
+- `decode_batch` gives exactly the records `engine.events.decode_record` gives (same
+  type, same upcast); a payload that does not decode is named by its seq.
+
+- `bulk()` pauses the cyclic garbage collector around a replay loop (and restores it).
 
 Limits: one segment is held in memory at a time (the reader's limit); `BATCH_FRAMES`
 frames per batch. TIME in `--until` is local (Asia/Shanghai, UTC+8) unless it names an
@@ -22,9 +23,11 @@ offset.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ BATCH_FRAMES = 4096
 FRAME_OVERHEAD_BYTES = 48  # frame header: crc, flags|length, seq, chain
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
-_batch_decoder = msgspec.msgpack.Decoder(list[e.Record])
+_record_decoder = msgspec.msgpack.Decoder(e.Record)  # as engine.events.decode_record
 
 
 class ReplayError(Exception):
@@ -65,19 +68,22 @@ def log_bytes(directory: Path) -> int:
 
 
 def decode_batch(frames: list[tuple[int, bytes]]) -> list[e.Record]:
-    """Decode frames (seq, payload) with one msgspec call; upcast older records."""
-    n = len(frames)
-    head = b"\xdd" + n.to_bytes(4, "big")  # msgpack array32 of n whole documents
+    """Decode frames (seq, payload) in one tight loop; upcast older records.
+
+    Measured: one msgspec call over the batch framed as a msgpack array is slower than
+    this (joining copies every byte, and per-call overhead is ~0.1 us), so frames are
+    decoded one by one with a decoder built once.
+    """
+    decode = _record_decoder.decode
     try:
-        records = _batch_decoder.decode(head + b"".join([p for _, p in frames]))
+        records = [decode(p) for _, p in frames]
     except (msgspec.DecodeError, msgspec.ValidationError):
-        records = []
-        for seq, payload in frames:
+        for seq, payload in frames:  # name the frame at fault
             try:
-                records.append(e.decode_record(payload))
-            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+                decode(payload)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 raise ReplayError(seq, f"payload does not decode as a record: {exc}") from None
-        return records
+        raise
     for i, rec in enumerate(records):
         if rec.v != e.SCHEMA_VERSION:
             try:
@@ -108,6 +114,23 @@ def read_records(
         yield [(frames[i][0], records[i]) for i in range(len(frames))]
         if stop_seq is not None and frames[-1][0] >= stop_seq:
             return
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """No cyclic garbage collection while a replay builds millions of long-lived objects.
+
+    Every full collection walks the whole (growing) state: on a million-event log that
+    costs more than decoding. Replay creates almost no reference cycles, so reference
+    counting frees what it drops; collection resumes when the replay ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # ------------------------------------------------------------------ --until ---------

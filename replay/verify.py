@@ -41,7 +41,7 @@ from engine import events as e
 from engine.core import Engine
 from engine.state import State
 from replay.facts import NOT_RECONSTRUCTIBLE, readmit
-from replay.source import Progress, ReplayError, local_time, log_bytes, read_records
+from replay.source import Progress, ReplayError, bulk, local_time, log_bytes, read_records
 
 
 class Failure(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -264,7 +264,7 @@ def verify(
     engine = Engine()
     checked = unchecked = records = 0
     try:
-        with Progress(log_bytes(directory), "verify", quiet=quiet) as bar:
+        with bulk(), Progress(log_bytes(directory), "verify", quiet=quiet) as bar:
             for batch in read_records(
                 directory, stop_seq=phys.last_seq, verify_chain=True, progress=bar
             ):

@@ -33,7 +33,7 @@ from engine import matcher
 from engine.core import Engine
 from engine.fold import InconsistentLog, apply
 from engine.state import State
-from replay.source import Progress, ReplayError, log_bytes, read_records
+from replay.source import Progress, ReplayError, bulk, log_bytes, read_records
 
 
 class DecisionPoint(NamedTuple):
@@ -117,7 +117,7 @@ def walk(
     engine = engine if engine is not None else Engine()
     state = engine.state
     stop = False
-    with Progress(log_bytes(directory), desc, quiet=quiet) as bar:
+    with bulk(), Progress(log_bytes(directory), desc, quiet=quiet) as bar:
         for batch in read_records(directory, from_seq=state.last_seq + 1, progress=bar):
             for seq, rec in batch:
                 try:

@@ -46,13 +46,13 @@ from engine import commands as c
 from engine import events as e
 from engine.commands import Refusal
 from engine.core import Engine
-from engine.fold import apply
+from engine.fold import InconsistentLog, apply
 from engine.react import react
 from engine.rules import decide
 from engine.state import State
 from replay.facts import NOT_RECONSTRUCTIBLE, command_for
 from replay.outcomes import SCALARS, Outcomes
-from replay.source import Progress, ReplayError, log_bytes, read_records
+from replay.source import Progress, ReplayError, bulk, log_bytes, read_records
 
 _POLICY_FIELDS = frozenset(e.Policy.__struct_fields__)
 _WEIGHT_FIELDS = frozenset(e.Weights.__struct_fields__)
@@ -182,7 +182,7 @@ def whatif(
     offered: dict[tuple[str, str], None] = {}
     dropped: dict[str, int] = {}
     changed = replayed = records = 0
-    with Progress(log_bytes(directory), "whatif", quiet=quiet) as bar:
+    with bulk(), Progress(log_bytes(directory), "whatif", quiet=quiet) as bar:
         for batch in read_records(directory, progress=bar):
             for seq, rec in batch:
                 records += 1
@@ -202,8 +202,11 @@ def whatif(
                     key = f"{type(rec.events[0]).__name__}:{why}"
                     dropped[key] = dropped.get(key, 0) + 1
                     continue
-                apply(state, fact)
-                events = [fact, *react(state, fact)]
+                try:
+                    apply(state, fact)
+                    events = [fact, *react(state, fact)]
+                except InconsistentLog as exc:
+                    raise ReplayError(seq, f"does not fit the what-if state: {exc}") from exc
                 state.last_seq += 1
                 state.remember_command(rec.cmd_id, state.last_seq)
                 if isinstance(fact, e.PolicySet):
@@ -213,7 +216,7 @@ def whatif(
                     if isinstance(ev, e.OfferMade):
                         offered[(ev.job_id, ev.worker_id)] = None
                 replayed += 1
-                if events != rec.events:
+                if events[1:] != rec.events[1:]:
                     changed += 1
     recorded_pairs = dict.fromkeys(recorded_offer.values())
     return WhatIfReport(

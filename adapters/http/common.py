@@ -25,6 +25,7 @@ from adapters.http.auth import Principal
 from adapters.http.context import Api
 from adapters.http.problems import PROBLEM_RESPONSES, ApiError
 from adapters.http.views import CommandAccepted
+from engine.idnumbers import find_unmasked_pii
 
 BEARER = [{"bearer": []}]
 Ctx = NamedDependency[Api]  # the app's Api (dependency "ctx")
@@ -86,6 +87,12 @@ READ: dict[str, Any] = {
     "security": BEARER,
     "guards": [authenticated],
 }
+
+
+def check_new_id(field: str, value: str) -> None:
+    """Refuse a new id that is (or holds) a mobile or ID number: ids reach logs and URLs."""
+    if find_unmasked_pii(value):
+        raise ApiError(422, "id_is_pii", "an id must not be a phone or ID number", field)
 
 
 def not_found(field: str, what: str) -> ApiError:

@@ -107,6 +107,8 @@ class ApiError(Exception):
 
 
 _SPACE = re.compile(r"\s+")
+# handler argument names -> the names on the wire
+FIELD_ALIASES = {"idempotency_key": "Idempotency-Key", "date_from": "from", "date_to": "to"}
 
 
 def scrub(text: str) -> str:
@@ -144,6 +146,7 @@ def _validation(exc: ValidationException) -> tuple[str, str]:
         key = str(item.get("key") or "")
         if key == "data":
             key = "body"
+        key = FIELD_ALIASES.get(key, key)
         field = field or key
         parts.append(
             f"{key}: {item.get('message', 'invalid')}" if key else str(item.get("message"))

@@ -32,7 +32,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from adapters.http.bodies import ComplaintIn, RatingIn, ReasonIn, ResolutionIn, WageIn
-from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, not_found
+from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, check_new_id, not_found
 from adapters.http.problems import ApiError
 from adapters.http.views import (
     CommandAccepted,
@@ -292,6 +292,7 @@ async def file_complaint(
     who: Who,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
+    check_new_id("complaint_id", data.complaint_id)
     if data.hire_id or data.worker_id:
         ctx.gate.allow(
             who, "file_complaint", hire=data.hire_id or None, worker=data.worker_id or None

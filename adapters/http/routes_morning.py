@@ -22,7 +22,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
 from adapters.http.bodies import CheckInIn, JobIn, ReasonIn, ReviewIn
-from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, not_found
+from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, check_new_id, not_found
 from adapters.http.views import CommandAccepted, JobView, Subject, job_view
 from engine import commands as c
 
@@ -83,6 +83,7 @@ async def submit_job(
     request: Req, data: JSONBody[JobIn], ctx: Ctx, who: Who, idempotency_key: IdempotencyKey = None
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "submit_job", station=data.station_id)
+    check_new_id("job_id", data.job_id)
     return await ctx.run(
         request,
         lambda cid, ts: c.SubmitJob(

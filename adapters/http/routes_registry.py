@@ -32,7 +32,7 @@ from adapters.http.bodies import (
     WorkerIn,
     WorkerPatch,
 )
-from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, not_found
+from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, check_new_id, not_found
 from adapters.http.views import (
     CommandAccepted,
     EmployerView,
@@ -55,6 +55,7 @@ async def register_worker(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "register_worker", region=data.region)
+    check_new_id("worker_id", data.worker_id)
     return await ctx.run(
         request,
         lambda cid, ts: c.RegisterWorker(
@@ -153,6 +154,7 @@ async def register_employer(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "register_employer", region=data.region)
+    check_new_id("employer_id", data.employer_id)
     return await ctx.run(
         request,
         lambda cid, ts: c.RegisterEmployer(
@@ -214,6 +216,7 @@ async def register_station(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
     ctx.gate.allow(who, "register_station", region=data.region)
+    check_new_id("station_id", data.station_id)
     return await ctx.run(
         request,
         lambda cid, ts: c.RegisterStation(

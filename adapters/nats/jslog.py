@@ -4,28 +4,33 @@ Owns: the stream `LINGONG_LOG` (subjects `lingong.log.<partition>`, one partitio
 prefecture-level city, R3 in a cluster), `JetStreamLog` (append, read, verify) and the
 message layout of one frame.
 
-One frame = one message on `lingong.log.<partition>`:
-    payload                       the opaque record bytes (never decoded here)
-    Lingong-Seq: <n>              the frame's seq within its partition (1, 2, ...)
-    Lingong-Chain: <64 hex>       chain_n = BLAKE2b(chain_{n-1} || payload) (adapters.ports)
-    Nats-Msg-Id: log-<partition>-<n>
+Frames travel packed: one append becomes one message when its frames fit in
+`MESSAGE_BODY_BYTES` (the usual group commit), else several (see `adapters.nats.frames`
+for the layout: first seq, count and the chain after the last frame in headers). No
+`Nats-Msg-Id`: the expected-sequence guard already makes a retried append all-or-nothing,
+and idempotency by command id lives in the records (deviation from DESIGN.md section 5,
+which had one message per record with the command id as message id: packing is what
+lets one partition append tens of thousands of records per second from Python).
 
 Invariants:
 - One writer per partition: the writer holds the partition's lease (`adapters.nats.lease`)
   and EVERY append is guarded by `Nats-Expected-Last-Subject-Sequence` = the stream seq of
-  the partition's last frame. The frames of one append go out as JetStream atomic batches
-  (<= 1,000 messages each, all-or-nothing, the guard on the first message and checked at
-  commit under the stream lock), so a second writer (a zombie owner) can never interleave
-  or fork the chain: its append fails with `LogFailed`.
+  the partition's last message. An append of several messages goes out as JetStream
+  atomic batches (<= 1,000 messages each, all-or-nothing, the guard on the first message,
+  checked at commit under the stream lock), so a second writer (a zombie owner) can never
+  interleave or fork the chain: its append fails with `LogFailed`.
 - `append` returns only after the stream acknowledged every batch (R3: a quorum stored
   it). Batches of one append are sequential (the next guard needs the last stream seq).
 - An ambiguous failure (timeout, disconnect) is resolved by reading the partition's last
   frame from the stream leader: our frames are there (success), or the tail is where we
   left it (retry), or someone else wrote (LogFailed, and every later append fails).
-- Readers verify the `Lingong-Seq` run (contiguous from 1) and, with `verify_chain`, every
-  chain link; any mismatch raises `LogCorrupt(stream/subject, stream seq, seq, reason)`.
-  Reads use batched Direct Get (any replica may answer); a lagging replica only delays a
-  read, which retries until the frames acknowledged before the call are all seen.
+- Readers verify that messages are contiguous (each starts where the previous ended, from
+  1) and, with `verify_chain`, recompute the chain over every frame and compare it with
+  each message's header; a mismatch raises `LogCorrupt(stream/subject, stream seq, seq,
+  reason)`.
+  Reads use an ephemeral pull consumer (no acks, in memory, deleted afterwards, expired
+  by the server after `READER_IDLE_S` if abandoned); a lagging replica only delays a read,
+  which retries until the frames acknowledged before the call are all seen.
 - The stream denies deletes and purges: the log is append-only.
 
 Limits: payloads up to the server's max_payload minus `HEADER_ALLOWANCE`; `max_frames_per_
@@ -38,86 +43,47 @@ power loss must not lose acknowledged frames).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 
 import nats.errors
 import nats.js.errors
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
 from adapters.nats.conn import LoopThread, close_quietly, connect
+from adapters.nats.frames import (
+    LEN_BYTES,
+    MESSAGE_BODY_BYTES,
+    Message,
+    batches,
+    check_partition,
+    check_payloads,
+    headers_of,
+    log_subject,
+    pack,
+    read_headers,
+    unpack,
+)
+from adapters.nats.frames import SUBJECT_PREFIX as SUBJECT_PREFIX
 from adapters.nats.lease import BUCKET as LEASE_BUCKET
 from adapters.nats.lease import LeaseLost, PartitionLease
+from adapters.nats.streams import PullReader, auto_replicas, ensure_stream
 from adapters.ports import GENESIS_HASH, LogCorrupt, LogError, LogFailed, chain_hash
 
 STREAM = "LINGONG_LOG"
-SUBJECT_PREFIX = "lingong.log"
-HDR_SEQ = "Lingong-Seq"
-HDR_CHAIN = "Lingong-Chain"
-ATOMIC_MAX_MSGS = 1000  # server limit of one atomic batch
-ATOMIC_MAX_BYTES = 8 * 1024 * 1024
 HEADER_ALLOWANCE = 1024
 DEFAULT_MAX_FRAMES = 65_536
-DIRECT_BATCH = 1000
+FETCH_MESSAGES = 64
 ERR_WRONG_LAST_SEQ = 10071
-ERR_DUPLICATE_MSG_ID = 10201
-_PARTITION_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TRANSIENT = (nats.errors.Error, asyncio.TimeoutError, OSError)
-
-
-def check_partition(partition: str) -> str:
-    if not _PARTITION_RE.match(partition or ""):
-        raise ValueError(f"partition {partition!r} must be 1-64 chars of [A-Za-z0-9_-]")
-    return partition
-
-
-def log_subject(partition: str) -> str:
-    return f"{SUBJECT_PREFIX}.{check_partition(partition)}"
 
 
 class _Rejected(Exception):
     def __init__(self, err_code: int, description: str) -> None:
         super().__init__(f"stream refused the append: {description} (err_code {err_code})")
         self.err_code = err_code
-
-
-def auto_replicas(nc: nats.aio.client.Client) -> int:
-    """3 when connected to a cluster, else 1."""
-    info = getattr(nc, "_server_info", None) or {}
-    return 3 if info.get("cluster") else 1
-
-
-async def ensure_stream(js, name: str, subjects: list[str], replicas: int, **extra) -> None:
-    """Create the stream, or turn on what lingong needs in an existing one."""
-    try:
-        info = await js.stream_info(name)
-    except nats.js.errors.NotFoundError:
-        cfg = StreamConfig(
-            name=name,
-            subjects=subjects,
-            storage=StorageType.FILE,
-            retention=RetentionPolicy.LIMITS,
-            discard=DiscardPolicy.OLD,
-            num_replicas=replicas,
-            duplicate_window=120.0,
-            allow_direct=True,
-            **extra,
-        )
-        try:
-            await js.add_stream(cfg)
-        except nats.js.errors.BadRequestError:  # created concurrently with another config
-            await js.stream_info(name)
-        return
-    cfg = info.config
-    want = {"allow_direct": True, **{k: v for k, v in extra.items() if v is True}}
-    missing = {k: v for k, v in want.items() if getattr(cfg, k) is not v}
-    if missing:
-        for key, value in missing.items():
-            setattr(cfg, key, value)
-        await js.update_stream(cfg)
 
 
 class JetStreamLog:
@@ -166,7 +132,8 @@ class JetStreamLog:
         self._nc = await connect(url, f"lingong-log-{self.partition}")
         self._js = self._nc.jetstream(timeout=10)
         self.replicas = replicas or auto_replicas(self._nc)
-        self._max_payload = int(self._nc.max_payload) - HEADER_ALLOWANCE
+        self._body_limit = min(MESSAGE_BODY_BYTES, int(self._nc.max_payload) - HEADER_ALLOWANCE)
+        self._max_payload = int(self._nc.max_payload) - HEADER_ALLOWANCE - LEN_BYTES
         await ensure_stream(
             self._js,
             self.stream,
@@ -195,22 +162,16 @@ class JetStreamLog:
             msg = await self._js.get_last_msg(self.stream, self.subject)
         except nats.js.errors.NotFoundError:
             return 0, GENESIS_HASH, 0
-        seq, chain = _frame_headers(msg.headers, self.stream, int(msg.seq or 0))
-        return seq, chain, int(msg.seq or 0)
+        stream_seq = int(msg.seq or 0)
+        first, count, chain = read_headers(msg.headers, self._where, stream_seq)
+        return first + count - 1, chain, stream_seq
 
     async def _load_tail(self) -> None:
-        seq, chain, stream_seq = await self._tail()
-        if seq:
-            info = await self._js.stream_info(self.stream, subjects_filter=self.subject)
-            count = int((info.state.subjects or {}).get(self.subject, 0))
-            if count != seq:
-                raise LogCorrupt(
-                    f"{self.stream}/{self.subject}",
-                    stream_seq,
-                    seq,
-                    f"last frame says seq {seq} but the partition holds {count} messages",
-                )
-        self._last_seq, self._head, self._last_stream_seq = seq, chain, stream_seq
+        self._last_seq, self._head, self._last_stream_seq = await self._tail()
+
+    @property
+    def _where(self) -> str:
+        return f"{self.stream}/{self.subject}"
 
     # ------------------------------------------------------------ properties --------
 
@@ -241,7 +202,7 @@ class JetStreamLog:
     # ------------------------------------------------------------ append ------------
 
     def append(self, payloads: Sequence[bytes]) -> int:
-        frames = _check_payloads(payloads, self._max_payload, self._max_frames)
+        frames = check_payloads(payloads, self._max_payload, self._max_frames)
         if self._closed:
             raise ValueError(f"event log {self.subject} is closed")
         if self.read_only:
@@ -253,32 +214,27 @@ class JetStreamLog:
         return self._lt.run(self._append(frames), self.append_timeout_s + 30)
 
     async def _append(self, payloads: list[bytes]) -> int:
-        seq, head = self._last_seq, self._head
-        frames: list[tuple[int, bytes, bytes]] = []
-        for payload in payloads:
-            seq += 1
-            head = chain_hash(head, payload)
-            frames.append((seq, payload, head))
+        messages = pack(payloads, self._last_seq + 1, self._head, self._body_limit)
         try:
-            for chunk in _chunks(frames):
-                await self._append_chunk(chunk)
+            for batch in batches(messages):
+                await self._append_batch(batch)
         except (LeaseLost, LogFailed, LogCorrupt, _Rejected, *_TRANSIENT) as exc:
             self._failure = f"append to {self.subject} failed, log stopped: {exc}"
             raise LogFailed(self._failure) from exc
         return self._last_seq
 
-    async def _append_chunk(self, chunk: list[tuple[int, bytes, bytes]]) -> None:
+    async def _append_batch(self, batch: list[Message]) -> None:
         deadline = time.monotonic() + self.append_timeout_s
         before = (self._last_seq, self._last_stream_seq)
         while True:
             if self.lease is not None:
-                await self.lease.ensure_valid()
+                await self.lease.ensure_valid(deadline)
             try:
-                stream_seq = await self._publish(chunk, self._last_stream_seq)
+                stream_seq = await self._publish(batch, self._last_stream_seq)
             except _Rejected as exc:
-                if exc.err_code not in (ERR_WRONG_LAST_SEQ, ERR_DUPLICATE_MSG_ID):
+                if exc.err_code != ERR_WRONG_LAST_SEQ:
                     raise
-                if await self._committed(chunk, before):  # our earlier attempt got in
+                if await self._committed(batch, before):  # our earlier attempt got in
                     return
                 raise LogFailed(f"another writer appended to {self.subject}: {exc}") from None
             except _TRANSIENT:
@@ -286,57 +242,53 @@ class JetStreamLog:
                     raise
                 await asyncio.sleep(0.2)
                 try:
-                    if await self._committed(chunk, before):
+                    if await self._committed(batch, before):
                         return
                 except _TRANSIENT:
                     pass
                 continue
-            self._advance(chunk, stream_seq)
+            self._advance(batch, stream_seq)
             return
 
-    async def _committed(self, chunk, before: tuple[int, int]) -> bool:
-        """After an ambiguous attempt: did `chunk` make it (True), or nothing (False)?"""
+    async def _committed(self, batch: list[Message], before: tuple[int, int]) -> bool:
+        """After an ambiguous attempt: did `batch` make it (True), or nothing (False)?"""
         seq, chain, stream_seq = await self._tail()
-        last_seq, last_chain = chunk[-1][0], chunk[-1][2]
-        if seq == last_seq and chain == last_chain:
-            self._advance(chunk, stream_seq)
+        if seq == batch[-1].last and chain == batch[-1].chain:
+            self._advance(batch, stream_seq)
             return True
         if (seq, stream_seq) == before:
             return False
         raise LogFailed(f"{self.subject} moved to seq {seq} under us (another writer)")
 
-    def _advance(self, chunk, stream_seq: int) -> None:
-        self._last_seq, self._head = chunk[-1][0], chunk[-1][2]
+    def _advance(self, batch: list[Message], stream_seq: int) -> None:
+        self._last_seq, self._head = batch[-1].last, batch[-1].chain
         self._last_stream_seq = stream_seq
 
-    async def _publish(self, chunk, expected_stream_seq: int) -> int:
-        nc, subject, n = self._nc, self.subject, len(chunk)
+    async def _publish(self, batch: list[Message], expected_stream_seq: int) -> int:
+        """One guarded message, or an atomic batch guarded on its first message."""
+        nc, subject, n = self._nc, self.subject, len(batch)
         batch_id = uuid.uuid4().hex
-        for i, (seq, payload, chain) in enumerate(chunk, 1):
-            hdr = {
-                HDR_SEQ: str(seq),
-                HDR_CHAIN: chain.hex(),
-                "Nats-Msg-Id": f"log-{self.partition}-{seq}",
-            }
+        for i, m in enumerate(batch, 1):
+            hdr = headers_of(m)
             if i == 1:
                 hdr["Nats-Expected-Last-Subject-Sequence"] = str(expected_stream_seq)
             if n > 1:
                 hdr["Nats-Batch-Id"] = batch_id
                 hdr["Nats-Batch-Sequence"] = str(i)
             if i < n:
-                await nc.publish(subject, payload, headers=hdr)
+                await nc.publish(subject, m.body, headers=hdr)
                 continue
             if n > 1:
                 hdr["Nats-Batch-Commit"] = "1"
-            resp = await nc.request(subject, payload, headers=hdr, timeout=5.0)
+            resp = await nc.request(subject, m.body, headers=hdr, timeout=5.0)
             ack = json.loads(resp.data or b"{}")
             if "error" in ack:
                 err = ack["error"]
                 raise _Rejected(int(err.get("err_code", 0)), str(err.get("description", err)))
             if n > 1 and int(ack.get("count", 0)) != n:
-                raise LogFailed(f"atomic batch stored {ack.get('count')} of {n} frames")
+                raise LogFailed(f"atomic batch stored {ack.get('count')} of {n} messages")
             return int(ack["seq"])
-        raise AssertionError("unreachable: empty chunk")
+        raise AssertionError("unreachable: empty batch")
 
     # ------------------------------------------------------------ reading -----------
 
@@ -363,92 +315,95 @@ class JetStreamLog:
     ) -> Iterator[list[tuple[int, bytes]]]:
         if from_seq > end:
             return
-        start = from_seq - 1 if verify_chain and from_seq > 1 else from_seq
+        where = self._where
+        position, first, _, _ = self._lt.run(self._locate(from_seq))
         prev = GENESIS_HASH
-        expect = start
-        position = self._lt.run(self._locate(start, end))
+        if verify_chain and first > 1:  # anchor: the chain stored before that message
+            prev = self._lt.run(self._locate(first - 1))[3]
+        expect = first
+        reader = self._lt.run(self._open_reader(position))
         out: list[tuple[int, bytes]] = []
-        where = f"{self.stream}/{self.subject}"
-        while expect <= end:
-            frames = self._lt.run(
-                self._fetch(position, expect, min(DIRECT_BATCH, end - expect + 1))
-            )
-            for stream_seq, seq, chain, payload in frames:
-                if seq != expect:
-                    raise LogCorrupt(where, stream_seq, expect, f"frame says seq {seq}")
-                if verify_chain:
-                    if seq < from_seq:  # the anchor frame before from_seq
-                        prev = chain
-                    else:
-                        prev = chain_hash(prev, payload)
+        try:
+            while expect <= end:
+                for stream_seq, (mfirst, count, chain), body in self._lt.run(
+                    self._pull(reader, expect)
+                ):
+                    if mfirst != expect:
+                        raise LogCorrupt(where, stream_seq, expect, f"message starts at {mfirst}")
+                    try:
+                        frames = unpack(body, count)
+                    except ValueError as exc:
+                        raise LogCorrupt(where, stream_seq, mfirst, str(exc)) from None
+                    if verify_chain:
+                        for payload in frames:
+                            prev = chain_hash(prev, payload)
                         if prev != chain:
-                            raise LogCorrupt(where, stream_seq, seq, "hash chain mismatch")
-                if seq >= from_seq:
-                    out.append((seq, payload))
-                    if len(out) >= max_frames:
-                        yield out
-                        out = []
-                expect, position = seq + 1, stream_seq + 1
-                if expect > end:
-                    break
-        if out:
-            yield out
+                            raise LogCorrupt(
+                                where,
+                                stream_seq,
+                                mfirst,
+                                f"hash chain mismatch in frames {mfirst}..{mfirst + count - 1}",
+                            )
+                    for i, payload in enumerate(frames):
+                        seq = mfirst + i
+                        if from_seq <= seq <= end:
+                            out.append((seq, payload))
+                            if len(out) >= max_frames:
+                                yield out
+                                out = []
+                    expect = mfirst + count
+                    if expect > end:
+                        break
+            if out:
+                yield out
+        finally:
+            if not self._closed:
+                with contextlib.suppress(Exception):
+                    self._lt.run(self._close_reader(reader), 5)
 
-    async def _locate(self, seq: int, end: int) -> int:
-        """A stream seq at or before the frame `seq`, with no other frame in between."""
-        if seq <= 1:
-            return 1
-        lo, hi = seq, self._last_stream_seq - (end - seq)  # the n-th frame sits at >= n
-        while lo < hi:
+    async def _locate(self, seq: int) -> tuple[int, int, int, bytes]:
+        """(stream seq, first, count, chain) of the message holding frame `seq`."""
+        lo, hi = 1, self._last_stream_seq
+        while lo <= hi:
             mid = (lo + hi) // 2
             try:
                 msg = await self._js.get_msg(self.stream, seq=mid, subject=self.subject, next=True)
             except nats.js.errors.NotFoundError:
-                hi = mid
+                hi = mid - 1
                 continue
-            found, _ = _frame_headers(msg.headers, self.stream, int(msg.seq or 0))
-            if found == seq:
-                return int(msg.seq)
-            if found < seq:
-                lo = int(msg.seq) + 1
+            stream_seq = int(msg.seq or 0)
+            first, count, chain = read_headers(msg.headers, self._where, stream_seq)
+            if first <= seq < first + count:
+                return stream_seq, first, count, chain
+            if first + count <= seq:
+                lo = stream_seq + 1
             else:
-                hi = mid
-        return lo
+                hi = mid - 1
+        raise LogCorrupt(self._where, lo, seq, "no message holds this frame")
 
-    async def _fetch(self, position: int, expect: int, n: int, patience_s: float = 10.0):
-        """Up to `n` frames from stream seq `position` (retrying while replicas lag)."""
+    async def _open_reader(self, position: int) -> PullReader:
+        reader = PullReader(self._nc, self._js, self.stream)
+        await reader.open(self.subject, position)
+        return reader
+
+    async def _close_reader(self, reader: PullReader) -> None:
+        await reader.close()
+
+    async def _pull(self, reader: PullReader, expect: int, patience_s: float = 10.0):
+        """The next messages (retrying while a replica lags behind what was acknowledged)."""
         deadline = time.monotonic() + patience_s
         while True:
-            frames = await self._direct_batch(position, n)
-            if frames:
-                return frames
+            msgs = await reader.fetch(FETCH_MESSAGES, timeout_s=2.0)
+            if msgs:
+                out = []
+                for msg in msgs:
+                    stream_seq = int(msg.reply.split(".")[5])  # $JS.ACK.<s>.<c>.<n>.<sseq>...
+                    hdr = read_headers(msg.headers, self._where, stream_seq)
+                    out.append((stream_seq, hdr, bytes(msg.data or b"")))
+                return out
             if time.monotonic() >= deadline:
-                raise LogCorrupt(
-                    f"{self.stream}/{self.subject}", position, expect, "acknowledged frame missing"
-                )
+                raise LogCorrupt(self._where, 0, expect, "acknowledged frame missing")
             await asyncio.sleep(0.05)
-
-    async def _direct_batch(self, position: int, n: int):
-        nc = self._nc
-        inbox = nc.new_inbox()
-        sub = await nc.subscribe(inbox)
-        out = []
-        try:
-            req = {"seq": position, "next_by_subj": self.subject, "batch": n}
-            await nc.publish(f"$JS.API.DIRECT.GET.{self.stream}", json.dumps(req).encode(), inbox)
-            while True:
-                msg = await sub.next_msg(timeout=5.0)
-                hdr = msg.headers or {}
-                if "Status" in hdr:  # 204 end of batch, 404 nothing (yet)
-                    break
-                stream_seq = int(hdr.get("Nats-Sequence", 0))
-                seq, chain = _frame_headers(hdr, self.stream, stream_seq)
-                out.append((stream_seq, seq, chain, bytes(msg.data or b"")))
-                if len(out) >= n:
-                    break
-        finally:
-            await sub.unsubscribe()
-        return out
 
     # ------------------------------------------------------------ closing -----------
 
@@ -474,43 +429,3 @@ class JetStreamLog:
 
     def __repr__(self) -> str:
         return f"JetStreamLog({self.subject!r}, last_seq={self._last_seq})"
-
-
-def _frame_headers(hdr: dict | None, stream: str, stream_seq: int) -> tuple[int, bytes]:
-    try:
-        seq = int((hdr or {})[HDR_SEQ])
-        chain = bytes.fromhex((hdr or {})[HDR_CHAIN])
-    except (KeyError, ValueError):
-        raise LogCorrupt(stream, stream_seq, 0, "message without valid Lingong-Seq/Chain") from None
-    if len(chain) != 32:
-        raise LogCorrupt(stream, stream_seq, seq, "Lingong-Chain is not 32 bytes")
-    return seq, chain
-
-
-def _check_payloads(payloads: Sequence[bytes], max_payload: int, max_frames: int) -> list[bytes]:
-    if len(payloads) > max_frames:
-        raise ValueError(
-            f"{len(payloads)} frames in one append exceed max_frames_per_append={max_frames}"
-        )
-    out: list[bytes] = []
-    for i, p in enumerate(payloads):
-        if not isinstance(p, bytes | bytearray | memoryview):
-            raise TypeError(f"payload {i} must be bytes, not {type(p).__name__}")
-        b = bytes(p)
-        if len(b) > max_payload:
-            raise ValueError(f"payload {i} has {len(b)} bytes > max_payload_bytes={max_payload}")
-        out.append(b)
-    return out
-
-
-def _chunks(frames: list[tuple[int, bytes, bytes]]) -> Iterator[list[tuple[int, bytes, bytes]]]:
-    chunk: list[tuple[int, bytes, bytes]] = []
-    size = 0
-    for frame in frames:
-        if chunk and (len(chunk) >= ATOMIC_MAX_MSGS or size + len(frame[1]) > ATOMIC_MAX_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(frame)
-        size += len(frame[1])
-    if chunk:
-        yield chunk

@@ -15,7 +15,8 @@ Invariants:
 - The lease is liveness, not the last line of safety: the JetStream log also guards
   every append with `Nats-Expected-Last-Subject-Sequence` (see `adapters.nats.jslog`).
 
-Limits: TTL `DEFAULT_TTL_S` (6 s) unless the bucket already exists with another TTL (the
+Limits: TTL `DEFAULT_TTL_S` (15 s: longer than a JetStream leader election, 4-9 s, so
+losing a NATS node does not cost the partition its owner) unless the bucket already exists with another TTL (the
 bucket's own TTL wins); renew every TTL/4; standbys poll every `poll_s` (0.25 s).
 """
 
@@ -39,7 +40,7 @@ from nats.js.kv import KeyValue
 from adapters.ports import LogLocked
 
 BUCKET = "LINGONG_LEASE"
-DEFAULT_TTL_S = 6.0
+DEFAULT_TTL_S = 15.0
 MARGIN_FRACTION = 0.2  # of the TTL: the owner stops this long before the key can expire
 log = logging.getLogger("lingong.nats.lease")
 
@@ -120,29 +121,36 @@ class PartitionLease:
 
     async def acquire(self, wait_s: float | None = None) -> None:
         """Take the lease; as a standby, wait (at most `wait_s`, None = forever) for it."""
-        kv = await self._bucket()
         deadline = None if wait_s is None else time.monotonic() + wait_s
         announced = False
+        warned = 0.0
         while True:
             sent = time.monotonic()
             try:
+                kv = await self._bucket()
                 self.revision = await kv.create(self.partition, self._value())
             except nats.js.errors.KeyWrongLastSequenceError:
                 await self._note_holder(kv)
                 if not announced:
                     log.info("partition %s owned by %s: standing by", self.partition, self.holder)
                     announced = True
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise LogLocked(
-                        f"partition {self.partition} is owned by {self.holder or 'another engine'}"
-                    ) from None
-                await asyncio.sleep(self.poll_s)
-                continue
-            self.valid_until = sent + self.ttl_s - self.margin_s
-            self.lost = None
-            self._renewer = asyncio.get_running_loop().create_task(self._renew_loop())
-            log.info("partition %s: lease taken by %s", self.partition, self.owner)
-            return
+            except (TimeoutError, nats.errors.Error) as exc:  # no leader now, reconnecting...
+                if time.monotonic() - warned >= 5.0:
+                    log.warning(
+                        "partition %s: lease unreachable (%s); retrying", self.partition, exc
+                    )
+                    warned = time.monotonic()
+            else:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                raise LogLocked(
+                    f"partition {self.partition} is owned by {self.holder or 'another engine'}"
+                )
+            await asyncio.sleep(self.poll_s)
+        self.valid_until = sent + self.ttl_s - self.margin_s
+        self.lost = None
+        self._renewer = asyncio.get_running_loop().create_task(self._renew_loop())
+        log.info("partition %s: lease taken by %s", self.partition, self.owner)
 
     async def _note_holder(self, kv: KeyValue) -> None:
         with contextlib.suppress(Exception):
@@ -179,17 +187,22 @@ class PartitionLease:
     def valid(self) -> bool:
         return self.lost is None and time.monotonic() < self.valid_until
 
-    async def ensure_valid(self) -> None:
-        """Raise `LeaseLost` unless the lease is valid now (renewing once if it lapsed)."""
-        if self.valid():
-            return
-        if self.lost is None:
+    async def ensure_valid(self, deadline: float | None = None) -> None:
+        """Return once the lease is valid; raise `LeaseLost` when it is lost, or still
+        lapsed at `deadline` (monotonic). A lapsed lease (renewals failed, e.g. during a
+        JetStream leader election) is renewed again: success proves no one took over."""
+        while not self.valid():
+            if self.lost is not None:
+                raise LeaseLost(self.lost)
             try:
-                await asyncio.wait_for(self.renew(), timeout=self.margin_s)
-            except (TimeoutError, nats.errors.Error, nats.js.errors.Error):
+                await asyncio.wait_for(self.renew(), timeout=max(0.5, self.margin_s))
+            except (TimeoutError, nats.errors.Error):
                 pass
-        if not self.valid():
-            raise LeaseLost(self.lost or f"lease of partition {self.partition} lapsed")
+            if self.valid():
+                return
+            if self.lost is not None or deadline is None or time.monotonic() >= deadline:
+                raise LeaseLost(self.lost or f"lease of partition {self.partition} lapsed")
+            await asyncio.sleep(0.2)
 
     # ------------------------------------------------------------ release -----------
 

@@ -45,7 +45,7 @@ from nats.js.api import KeyValueConfig, StorageType
 
 from adapters.nats import cloudevents as ce
 from adapters.nats.conn import LoopThread, close_quietly, connect
-from adapters.nats.jslog import auto_replicas, ensure_stream
+from adapters.nats.streams import auto_replicas, ensure_stream
 from adapters.ports import GENESIS_HASH, EventLog, chain_hash
 from engine import events as e
 

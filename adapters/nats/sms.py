@@ -1,7 +1,7 @@
 """The SMS pusher: offers and 1.5 km pushes to workers' phones, replies back as commands.
 
-Owns: `SmsPusher` (a subscriber program), its gateways (`FileGateway`, `ConsoleGateway`;
-a real SMS gateway implements `Gateway`), its durable state in the KV bucket `LINGONG_SMS`.
+Owns: `SmsPusher` (a subscriber program) and its durable state in the KV bucket
+`LINGONG_SMS`. Gateways (file, console, the `Gateway` protocol) are in `sms_gateway`.
 
 How it runs:
 - Work: a durable push consumer `sms-pusher` on `LINGONG_EVT` (OfferMade, PushSent)
@@ -39,12 +39,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import sys
-import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Protocol
 
 import msgspec
 import nats.js.errors
@@ -53,8 +49,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, KeyValueConfig
 from adapters.nats import cloudevents as ce
 from adapters.nats import sms_text as tx
 from adapters.nats.conn import close_quietly, connect
-from adapters.nats.jslog import auto_replicas, ensure_stream
 from adapters.nats.micro import api_subject
+from adapters.nats.sms_gateway import FileGateway as FileGateway  # re-export
+from adapters.nats.sms_gateway import Gateway
+from adapters.nats.sms_gateway import gateway_from_spec as gateway_from_spec  # re-export
+from adapters.nats.streams import auto_replicas, ensure_stream
 from engine import commands as c
 from engine import events as e
 from engine.geo import local_day
@@ -64,46 +63,6 @@ SMS_STATE_TTL_S = 3 * 86400.0
 REPLY_SUBJECT = "lingong.sms.reply"
 DEFAULT_QUIET = (22 * 60, 7 * 60)
 log = logging.getLogger("lingong.nats.sms")
-
-
-class Gateway(Protocol):
-    def send(self, worker_id: str, text: str, *, event_id: str) -> None: ...
-
-
-class FileGateway:
-    """Appends one JSON line per SMS to a file (demo, tests, audit of what was sent)."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-
-    def send(self, worker_id: str, text: str, *, event_id: str) -> None:
-        line = json.dumps(
-            {
-                "ts_ms": time.time_ns() // 1_000_000,
-                "worker_id": worker_id,
-                "text": text,
-                "event_id": event_id,
-            },
-            ensure_ascii=False,
-        )
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
-
-
-class ConsoleGateway:
-    def send(self, worker_id: str, text: str, *, event_id: str) -> None:
-        print(f"[SMS -> {worker_id}] {text}", file=sys.stdout, flush=True)
-
-
-def gateway_from_spec(spec: str) -> Gateway:
-    """`file:PATH` or `console`."""
-    if spec == "console":
-        return ConsoleGateway()
-    if spec.startswith("file:") and len(spec) > 5:
-        return FileGateway(spec[5:])
-    raise ValueError(f"unknown gateway {spec!r}: use file:PATH or console")
 
 
 class PusherStats(msgspec.Struct, kw_only=True):

@@ -9,6 +9,9 @@ once against this interface (`registry.py`, `reporting.py`).
 Invariants:
 - `write()` is all or nothing: rows and position commit together, so after any crash the
   store holds exactly the rows of the records up to its stored position (exactly once).
+  It moves the position only from the one the batch was read from (compare-and-set), so a
+  second projector racing on the same store fails with `StalePosition` instead of
+  writing the same rows twice.
 - Per batch, inserts come first, then column updates, then increments (see `Changes`).
 - Queries use `?` placeholders in every dialect; the PostgreSQL backend translates them.
   SQL text handed to `query()` must not contain a literal `%` or `?` otherwise.
@@ -31,6 +34,10 @@ from adapters.stores.changes import Changes
 from adapters.stores.schema import META, Table, ddl
 
 
+class StalePosition(RuntimeError):
+    """The stored position moved under a write: two projectors on one store."""
+
+
 class Backend:
     """Shared write logic; subclasses provide the dialect's primitives."""
 
@@ -45,6 +52,10 @@ class Backend:
         raise NotImplementedError
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _exec_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run an UPDATE; return the number of rows it changed."""
         raise NotImplementedError
 
     def _begin(self) -> None:
@@ -99,9 +110,18 @@ class Backend:
         return (int(rows[0][0]), str(rows[0][1])) if rows else (0, "")
 
     def write(
-        self, changes: Changes, projection: str, position: int, payload_hash: str, now_ms: int
+        self,
+        changes: Changes,
+        projection: str,
+        *,
+        from_position: int,
+        position: int,
+        payload_hash: str,
+        now_ms: int,
     ) -> None:
-        """Apply `changes` and store `position` in one transaction."""
+        """Apply `changes` and move the position from `from_position` to `position`, in one
+        transaction. Raises `StalePosition` (and writes nothing) when the stored position is
+        no longer `from_position`: another projector got there first."""
         self._begin()
         try:
             for name, rows in changes.facts.items():
@@ -116,20 +136,33 @@ class Backend:
             for name in changes.incs:
                 for cols, rows in changes.inc_groups(name):
                     self._update_many(changes.tables[name], cols, rows, add=True)
-            self._set_position(projection, position, payload_hash, now_ms)
+            self._set_position(projection, from_position, position, payload_hash, now_ms)
         except BaseException:
             self._rollback()
             raise
         self._commit()
 
-    def _set_position(self, projection: str, position: int, payload_hash: str, now_ms: int) -> None:
+    def _set_position(
+        self, projection: str, from_position: int, position: int, payload_hash: str, now_ms: int
+    ) -> None:
         meta = self.qual(META.name)
-        self._exec(f"DELETE FROM {meta} WHERE projection = ?", (projection,))
-        self._exec(
-            f"INSERT INTO {meta} (projection, position, payload_hash, updated_ts_ms) "
-            "VALUES (?, ?, ?, ?)",
-            (projection, position, payload_hash, now_ms),
+        if from_position == 0:  # a concurrent first write fails on the primary key
+            self._exec(
+                f"INSERT INTO {meta} (projection, position, payload_hash, updated_ts_ms) "
+                "VALUES (?, ?, ?, ?)",
+                (projection, position, payload_hash, now_ms),
+            )
+            return
+        moved = self._exec_count(
+            f"UPDATE {meta} SET position = ?, payload_hash = ?, updated_ts_ms = ? "
+            "WHERE projection = ? AND position = ?",
+            (position, payload_hash, now_ms, projection, from_position),
         )
+        if moved != 1:
+            raise StalePosition(
+                f"{projection}: the store is no longer at seq {from_position}; another "
+                "projector is writing to it"
+            )
 
     def reset(self, projection: str) -> None:
         """Drop this projection's tables and position; create them empty (one transaction)."""
@@ -182,6 +215,9 @@ class SQLiteBackend(Backend):
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(sql, params)
+
+    def _exec_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.conn.execute(sql, params).fetchall()
@@ -237,6 +273,10 @@ class DuckDBBackend(Backend):
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(sql, list(params))
+
+    def _exec_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        row = self.conn.execute(sql, list(params)).fetchone()
+        return int(row[0]) if row else 0
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.conn.execute(sql, list(params)).fetchall()

@@ -51,6 +51,9 @@ def _project(args: argparse.Namespace) -> int:
         print(json.dumps(out, ensure_ascii=False))
     else:
         for name, st in out.items():
+            if not st["records"]:
+                print(f"{name:9s} {st['backend']:8s} up to date at seq {st['to_seq']}")
+                continue
             print(
                 f"{name:9s} {st['backend']:8s} seq {st['from_seq']}..{st['to_seq']}: "
                 f"{st['records']} records, {st['rows']} rows in {st['elapsed_s']:.2f} s "

@@ -8,7 +8,8 @@ Invariants:
 - One `write()` is one transaction (psycopg `autocommit=False`; temporary tables are
   `ON COMMIT DROP`), so rows and the projection position commit together.
 - Every object lives in `schema` (default `lingong_registry` / `lingong_reporting`); the
-  schema is created when missing and dropped with CASCADE on reset.
+  schema is created when missing and dropped with CASCADE on reset, so one schema holds
+  one projection. Statistics are refreshed (ANALYZE) after each catch-up that wrote rows.
 - `?` placeholders of the shared SQL are translated to psycopg's `%s`.
 
 Limits: a DSN the process can reach; schema names are plain identifiers (checked).
@@ -61,6 +62,9 @@ class PostgresBackend(Backend):
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+
+    def _exec_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql.replace("?", "%s"), tuple(params)).rowcount  # type: ignore[arg-type]
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         rows = self.conn.execute(sql.replace("?", "%s"), tuple(params)).fetchall()  # type: ignore[arg-type]

@@ -109,6 +109,7 @@ def project(
         backend.reset(proj.name)
     pos = _check_position(backend, proj, log_path)
     seq, rows, ops, records, batches, write_s = pos, 0, 0, 0, 0, 0.0
+    prev = pos
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived containers: the cyclic GC would dominate
     try:
@@ -117,7 +118,15 @@ def project(
         ):
             n = changes.rows()
             t0 = time.perf_counter()
-            backend.write(changes, proj.name, seq, last_hash, time.time_ns() // 10**6)
+            backend.write(
+                changes,
+                proj.name,
+                from_position=prev,
+                position=seq,
+                payload_hash=last_hash,
+                now_ms=time.time_ns() // 10**6,
+            )
+            prev = seq
             write_s += time.perf_counter() - t0
             rows += n
             ops += changes.ops

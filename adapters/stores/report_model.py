@@ -146,10 +146,6 @@ class Report:
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. GeoJSON of the directory
 
-    @property
-    def filename_stem(self) -> str:
-        return f"{self.name}_{self.scope.period.label.replace(' ~ ', '_')}"
-
 
 def ratio(num: float, den: float) -> float:
     return round(num / den, 4) if den else 0.0

@@ -41,13 +41,3 @@ def read_records(
             expect += 1
             out.append((seq, decode_record(payload), payload))
         yield out
-
-
-def last_seq(log_dir: str | Path) -> int:
-    """The last complete seq of a log directory (0 when empty or absent)."""
-    from adapters.filelog import verify_log
-
-    path = Path(log_dir)
-    if not path.is_dir():
-        return 0
-    return verify_log(path, verify_chain=False).last_seq

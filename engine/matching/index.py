@@ -18,25 +18,31 @@ skill-matching candidates. The caller must `set_tag` when a row's skills change.
 
 Query (lat, lng, radius_m): pick the query resolution qres = min(index res,
 choose_resolution(radius_m)), take the grid disk of radius `disk_k(qres, radius_m)`
-around the origin cell, visit its cells in sorted id order and gather every indexed row
-whose cell descends from one of them (and whose tag matches), by setting its bit in a
-scratch bitmap; the rows come out ascending (sorted for free, and the kernels then read
-the columns in memory order, which is 2-4x faster than cell order at 100k rows). The
-result is a pure function of the indexed (row, cell, tag) triples (the base/delta split
-never shows).
+around the origin cell (cached per origin, LRU), drop the disk cells whose centre is
+farther than radius_m + their circumradius (`cell_circle`; by the triangle inequality
+they hold no point within radius_m; this cuts the scanned area ~3x), and gather every
+indexed row whose cell descends from a kept cell (and whose tag matches) by setting its
+bit in a scratch bitmap. Rows come out ascending: sorted for free, and the kernels then
+read the columns in memory order (2-4x faster than cell order at 100k rows). The result
+is a pure function of the indexed (row, cell, tag) triples and the query (the
+base/delta split and the caches never show).
 
 Coverage guarantee: a point within `radius_m` of the query point lies in a cell at grid
 distance <= k of the origin cell. For a regular hexagonal grid of edge e, two points
 whose cells are k + 1 steps apart are at least (1.5 (k + 1) - 2) e = (1.5 k - 0.5) e
 apart. H3 cells are not regular: we use the smallest edge length found at that
-resolution (cells around the 12 pentagons, where H3 is most distorted; `min_edge_m`)
-and a safety factor of 0.9. The bound was checked against exact cell geometry at
-resolutions 5-10 around every pentagon and at random cells (worst case 0.98 of the
-regular bound, hence 0.9), and the tests check candidate sets against BallTree.
+resolution (cells around the 12 pentagons, where H3 is most distorted; `min_edge_m`,
+about 0.70-0.75 of the average) and a safety factor of 0.9. The bound was checked
+against exact cell geometry at resolutions 5-10 around every pentagon and at random
+cells (worst case 0.98 of the regular bound, hence 0.9); the tests check it at
+pentagons and check candidate sets against BallTree. At resolution 8 this gives k = 4
+for 1.5 km (the average edge alone would say k = 3, which is not safe everywhere).
 
-Limits: radius <= `MAX_RADIUS_M` (100 km); rows < 2**31; 21 bytes per entry plus 4.1
-per row number below the largest row (`loc` and the bitmap); the grid-disk cache holds `DISK_CACHE_SIZE` origins
-(LRU, deterministic; it only saves time).
+Limits: radius <= `MAX_RADIUS_M` (100 km); rows < 2**31; 21 bytes per entry plus about
+4.1 per row number below the largest row (`loc` and the bitmap); the grid-disk cache
+holds `DISK_CACHE_SIZE` origins and `cell_circle` 65536 cells (LRU, deterministic; they
+only save time). One query at a time (the bitmap is shared scratch; the engine is a
+single writer).
 """
 
 from __future__ import annotations
@@ -155,23 +161,22 @@ for _i in range(64):
 
 
 @njit(cache=True)
-def _lower_bound(cells, lo, hi, value):
-    """First position in [lo, hi) with cells[pos] >= value (cells sorted)."""
+def _gallop(cells, lo, hi, value, strict):
+    """First position in [lo, hi) with cells[pos] >= value (> value if strict), by
+    galloping from lo: successive ranges of one query are close together in the base, so
+    this touches a few cache lines where a plain binary search would touch ~log2(n)."""
+    step = 1
+    prev = lo
+    while lo < hi and (cells[lo] < value or (strict and cells[lo] == value)):
+        prev = lo + 1
+        lo = min(lo + step, hi)
+        step *= 2
+    # the answer lies in [prev, lo]
+    hi = lo
+    lo = prev
     while lo < hi:
         mid = (lo + hi) >> 1
-        if cells[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@njit(cache=True)
-def _upper_bound(cells, lo, hi, value):
-    """First position in [lo, hi) with cells[pos] > value (cells sorted)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cells[mid] <= value:
+        if cells[mid] < value or (strict and cells[mid] == value):
             lo = mid + 1
         else:
             hi = mid
@@ -180,30 +185,27 @@ def _upper_bound(cells, lo, hi, value):
 
 @njit(cache=True)
 def _mark(cells, rows, tags, dead, lo, hi, range_lo, range_hi, use, tag_mask, bitmap):
-    """Set the bit of every live, tag-matching row in the ranges; returns the count.
-
-    Branch-free inner loops: about half the entries fail a tag test, so a branch would
-    mispredict on every other entry."""
+    """Set the bit of every live, tag-matching row in the ranges; returns the count."""
     count = 0
     zero = np.uint64(0)
     pos = lo
     for i in range(range_lo.shape[0]):
         if not use[i]:
             continue
-        start = _lower_bound(cells, pos, hi, range_lo[i])
-        pos = _upper_bound(cells, start, hi, range_hi[i])
+        start = _gallop(cells, pos, hi, range_lo[i], False)
+        pos = _gallop(cells, start, hi, range_hi[i], True)
         if tag_mask == zero:
             for j in range(start, pos):
-                row = rows[j]
-                keep = np.uint64(dead[j] == 0)
-                bitmap[row >> 6] |= keep << np.uint64(row & 63)
-                count += np.int64(keep)
+                if dead[j] == 0:
+                    row = np.int64(rows[j])
+                    bitmap[row >> 6] |= np.uint64(1) << np.uint64(row & 63)
+                    count += 1
         else:
             for j in range(start, pos):
-                row = rows[j]
-                keep = np.uint64(dead[j] == 0) & np.uint64((tags[j] & tag_mask) != zero)
-                bitmap[row >> 6] |= keep << np.uint64(row & 63)
-                count += np.int64(keep)
+                if dead[j] == 0 and (tags[j] & tag_mask) != zero:
+                    row = np.int64(rows[j])
+                    bitmap[row >> 6] |= np.uint64(1) << np.uint64(row & 63)
+                    count += 1
     return count
 
 

@@ -24,11 +24,11 @@ Invariants:
   exposure (+ acceptance weight * sigmoid(coef . [1, features]) when coefficients are
   given). Gender, ethnicity and household registration are not inputs: no such column.
 - Exact pruning: once k rows are held, a candidate whose score bound cannot beat the
-  k-th is skipped: first with only the waiting time read (every other feature at its
-  best for the weight's sign), then with every feature but travel, before the
-  haversine. A bound adds the same terms in the same order as the score, each >= the
-  real term, and float rounding is monotone, so bound >= score: results are unchanged
-  (the twins do not prune; the tests compare).
+  k-th is skipped: first with waiting, older and hardship read (reliability, exposure
+  and travel at their best for the weight's sign), then with every feature but travel,
+  before the haversine. A bound adds the same terms in the same order as the score,
+  each >= the real term, and float rounding is monotone, so bound >= score: results
+  are unchanged (the twins do not prune; the tests compare, negative weights included).
 - Distances: haversine with R = 6371008.8 m, the exact operation sequence of
   `engine.geo.haversine_m` (origin point first); cos(origin latitude) is computed once
   per call, the same value either way.
@@ -184,19 +184,20 @@ def rank_workers(
             continue
         wait_ms = now_ms - checkin_ms[r]
         f[P.F_WAITING] = _capped(float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0)
-        if size == cap:  # first bound: only the waiting time read (one column)
+        f[P.F_OLDER] = 1.0 if job_year - birth_year[r] >= older_age else 0.0
+        f[P.F_HARDSHIP] = 1.0 if priority[r] > 0 else 0.0
+        if size == cap:  # first bound: reliability and exposure not read yet
             bound = 0.0
             bound += hi[0]
-            bound += weights[1] * f[1]
-            for j in range(2, 6):
-                bound += hi[j]
+            for j in range(1, 4):
+                bound += weights[j] * f[j]
+            bound += hi[4]
+            bound += hi[5]
             bound += accept_hi
             if not beats_root(keys, rows, size, cap, bound, r):
                 continue
         if day_pay < min_pay_fen[r]:
             continue
-        f[P.F_OLDER] = 1.0 if job_year - birth_year[r] >= older_age else 0.0
-        f[P.F_HARDSHIP] = 1.0 if priority[r] > 0 else 0.0
         done = int(completions[r])
         f[P.F_RELIABILITY] = float(done + 1) / float(done + int(no_shows[r]) + 2)
         offers = int(offers_today[r]) if offers_day[r] == today else 0

@@ -64,17 +64,17 @@ def test_filters_skill_pay_radius_and_time() -> None:
     w = world(0)
     w.worker("near-wrong-skill", skills=("cleaning",))
     w.worker("near-too-dear", min_pay_fen=40000)
-    w.worker("far-walker", where=near(6000.0, 0.0))
-    w.worker("far-ebike", where=near(6000.0, 0.0), mode="ebike")
+    w.worker("far-walker", where=near(4000.0, 0.0))
+    w.worker("far-ebike", where=near(4000.0, 0.0), mode="ebike")
     w.worker("ok")
     for wid in ("near-wrong-skill", "near-too-dear", "ok"):
         w.check_in(wid)
-    w.check_in("far-walker", where=near(6000.0, 0.0))
-    w.check_in("far-ebike", where=near(6000.0, 0.0))
+    w.check_in("far-walker", where=near(4000.0, 0.0))
+    w.check_in("far-ebike", where=near(4000.0, 0.0))
     made = offers(w.post("J1", heads=5, pay=30000, where=near()))
     assert sorted(o.worker_id for o in made) == ["far-ebike", "ok"]
     for o in made:
-        assert o.distance_m <= 10_000
+        assert o.distance_m <= 5_000
 
 
 def test_check_in_offers_the_best_open_job_nearby() -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import io
 import random
-from urllib.parse import quote
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from litestar.testing import TestClient
 

@@ -70,6 +70,22 @@ def test_rank_workers_equals_twin(city):
     assert cases == 1000
 
 
+def test_rank_workers_equals_twin_with_signed_weights():
+    """Negative weights flip the pruning bounds (feature minima instead of maxima)."""
+    rng = np.random.default_rng(14)
+    workers = random_workers(rng, 400)
+    cols = workers.rank_columns()
+    for _ in range(300):
+        weights = rng.uniform(-1.0, 1.0, P.N_WEIGHTS) * (rng.random(P.N_WEIGHTS) < 0.8)
+        coef = rng.normal(0, 2, P.N_FEATURES + 1) if rng.random() < 0.5 else np.empty(0)
+        pol, _, _ = _vectors(random_policy(rng))
+        job = random_job_vec(rng)
+        cand = _candidates(rng, workers.n, int(rng.integers(0, 400)))
+        k = int(rng.choice([1, 2, 5, 20]))
+        args = (cand, job, pol, weights, coef, P.SPEEDS_MPS, np.empty(0, np.int64), k)
+        _assert_same(K.rank_workers(*args, *cols), K.py_rank_workers(*args, *cols))
+
+
 def test_rank_workers_whole_pool_ties_and_order():
     rng = np.random.default_rng(21)
     workers = random_workers(rng, 3000)

@@ -114,29 +114,46 @@ def hiring_scenario(t0: int, tag: str = "") -> list[c.Command]:
     cmds: list[c.Command] = [
         c.SetPolicy(command_id=cid(), ts_ms=t0 - 60_000, region="", policy=e.Policy()),
         c.RegisterStation(
-            command_id=cid(), ts_ms=t0 - 60_000, station_id="S1", name="樊城零工驿站",
-            kind="hub", region=region, location=near(),
+            command_id=cid(),
+            ts_ms=t0 - 60_000,
+            station_id="S1",
+            name="樊城零工驿站",
+            kind="hub",
+            region=region,
+            location=near(),
         ),
         c.ChangeStationStatus(
             command_id=cid(), ts_ms=t0 - 60_000, station_id="S1", status="approved"
         ),
         c.RegisterEmployer(
-            command_id=cid(), ts_ms=t0 - 60_000, employer_id="E1", kind="organisation",
-            name="襄阳搬家公司", uscc=make_uscc(random.Random(1), region), region=region,
+            command_id=cid(),
+            ts_ms=t0 - 60_000,
+            employer_id="E1",
+            kind="organisation",
+            name="襄阳搬家公司",
+            uscc=make_uscc(random.Random(1), region),
+            region=region,
             contact=c.Personal(name="李四", mobile="13912345678"),
         ),
     ]
-    quiet_start = (((t0 // 60_000) + 8 * 60 + 1) % 1440)  # local minute of t0 + 1
+    quiet_start = ((t0 // 60_000) + 8 * 60 + 1) % 1440  # local minute of t0 + 1
     for i in range(1, 7):
         wid = f"W{i}"
         idn = make_id_number(random.Random(wid), region, 1975)
         quiet = (quiet_start, (quiet_start + 120) % 1440) if i == 6 else (22 * 60, 7 * 60)
         cmds.append(
             c.RegisterWorker(
-                command_id=cid(), ts_ms=t0 - 30_000, worker_id=wid, region=region,
+                command_id=cid(),
+                ts_ms=t0 - 30_000,
+                worker_id=wid,
+                region=region,
                 personal=c.Personal(name="张三", mobile=f"1381234{i:04d}", id_number=idn),
-                skills=("moving",), min_pay_fen=15000, home=near(50 * i, 0),
-                push_opt_in=i >= 4, quiet_start_min=quiet[0], quiet_end_min=quiet[1],
+                skills=("moving",),
+                min_pay_fen=15000,
+                home=near(50 * i, 0),
+                push_opt_in=i >= 4,
+                quiet_start_min=quiet[0],
+                quiet_end_min=quiet[1],
             )
         )
     for i in range(1, 4):
@@ -145,9 +162,18 @@ def hiring_scenario(t0: int, tag: str = "") -> list[c.Command]:
         )
     cmds.append(
         c.SubmitJob(
-            command_id=cid(), ts_ms=t0, job_id="J1", employer_id="E1", station_id="S1",
-            title="搬家", skill="moving", headcount=2, pay_fen=30000, start_ms=t0 + 3_600_000,
-            end_ms=t0 + 9 * 3_600_000, location=near(100, 100),
+            command_id=cid(),
+            ts_ms=t0,
+            job_id="J1",
+            employer_id="E1",
+            station_id="S1",
+            title="搬家",
+            skill="moving",
+            headcount=2,
+            pay_fen=30000,
+            start_ms=t0 + 3_600_000,
+            end_ms=t0 + 9 * 3_600_000,
+            location=near(100, 100),
         )
     )
     return cmds

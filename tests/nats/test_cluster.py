@@ -36,6 +36,7 @@ PARTITION = "4206"
 MAX_COMMANDS = 900
 MAX_SECONDS = 90.0
 WINDOW = 24  # commands in flight
+timeline: list[tuple[str, float]] = []
 _wire = msgspec.json.Decoder(ResultWire)
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,9 +49,21 @@ class Engine:
         self.lines: queue.Queue[str] = queue.Queue()
         self.err = open(data.parent / f"{name}.stderr", "wb")  # noqa: SIM115
         cmd = [
-            sys.executable, "-m", "adapters.cli", "nats-engine", "--nats", url,
-            "--partition", PARTITION, "--data", str(data), "--tick-ms", "0",
-            "--lease-ttl-s", "2", "-v",
+            sys.executable,
+            "-m",
+            "adapters.cli",
+            "nats-engine",
+            "--nats",
+            url,
+            "--partition",
+            PARTITION,
+            "--data",
+            str(data),
+            "--tick-ms",
+            "0",
+            "--lease-ttl-s",
+            "10",
+            "-v",
         ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
@@ -128,13 +141,15 @@ async def drive(url: str, cmds: list[c.Command], actions: dict[int, object]) -> 
         tasks = []
         for i, cmd in enumerate(cmds):
             tasks.append(asyncio.create_task(one(cmd)))
-            while i in actions and answered < i:  # let the load get there first
-                await asyncio.sleep(0.05)
+            while i in actions and answered < i and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)  # let the load get there first
             if i in actions:
+                timeline.append((f"action at {i} ({answered} answered)", time.monotonic()))
                 await actions[i]()  # type: ignore[operator]
         await asyncio.gather(*tasks)
     finally:
         await nc.close()
+    timeline.append(("done", time.monotonic()))
     return acked
 
 
@@ -203,11 +218,14 @@ def test_node_then_engine_die_under_load(tmp_path: Path) -> None:
             a.kill()
             killed["engine_at"] = time.monotonic()
 
+        timeline.append(("start", time.monotonic()))
         acked = asyncio.run(
             drive(url, cmds, {len(cmds) // 3: kill_node, 2 * len(cmds) // 3: kill_engine})
         )
         assert killed.get("node") and killed.get("engine_at")
         b.wait_serving(1)  # it printed "serving" during the run
+        t0 = timeline[0][1]
+        print([(what, round(t - t0, 2)) for what, t in timeline])
         assert len(acked) > len(cmds) * 0.9, (len(acked), b.stderr_tail())
 
         reader = JetStreamLog(url, PARTITION, read_only=True)

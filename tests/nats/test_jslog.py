@@ -60,26 +60,34 @@ async def _stream_headers(url: str, subject: str) -> list[tuple[dict, bytes]]:
         await nc.close()
 
 
-def test_every_message_carries_seq_and_chain_an_outside_reader_can_verify(
+def test_messages_carry_seq_count_and_chain_an_outside_reader_can_verify(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     import asyncio
 
+    from adapters.nats.frames import unpack
     from adapters.ports import GENESIS_HASH, chain_hash
 
     log = JetStreamLog(nats_server.url, partition_for(tmp_path))
     try:
         payloads = [f"record {i}".encode() for i in range(25)]
-        log.append(payloads[:10])
-        log.append(payloads[10:])
+        log.append(payloads[:10])  # one group commit -> one message
+        log.append(payloads[10:11])
+        big = [bytes([i]) * 100_000 for i in range(6)]  # > 256 KiB: several messages
+        log.append(big)
         got = asyncio.run(_stream_headers(nats_server.url, log.subject))
-        assert [p for _, p in got] == payloads
-        prev = GENESIS_HASH
-        for n, (hdr, payload) in enumerate(got, 1):
-            prev = chain_hash(prev, payload)
-            assert hdr["Lingong-Seq"] == str(n)
+        assert [int(h["Lingong-Count"]) for h, _ in got][:2] == [10, 1]
+        assert len(got) > 3
+        prev, seq, frames = GENESIS_HASH, 1, []
+        for hdr, body in got:
+            assert int(hdr["Lingong-Seq"]) == seq
+            part = unpack(body, int(hdr["Lingong-Count"]))
+            for payload in part:
+                prev = chain_hash(prev, payload)
             assert hdr["Lingong-Chain"] == prev.hex()
-            assert hdr["Nats-Msg-Id"] == f"log-{log.partition}-{n}"
+            seq += len(part)
+            frames += part
+        assert frames == payloads[:11] + big
         assert prev == log.head_hash
     finally:
         log.close()
@@ -187,8 +195,8 @@ def test_reader_detects_a_forged_frame(nats_server: NatsServer, tmp_path: Path) 
             _raw(
                 nats_server.url,
                 log.subject,
-                b"forged",
-                {"Lingong-Seq": "3", "Lingong-Chain": "00" * 32},
+                len(b"forged").to_bytes(4, "little") + b"forged",
+                {"Lingong-Seq": "3", "Lingong-Count": "1", "Lingong-Chain": "00" * 32},
             )
         )
         assert "error" not in ack

@@ -173,9 +173,7 @@ def test_restart_resumes_without_gaps_and_duplicates_are_dropped(
 
 
 def _events_up_to(runtime: Runtime, seq: int) -> int:
-    return sum(
-        len(e.decode_record(p).events) for s, p in runtime.log.read() if s <= seq
-    )
+    return sum(len(e.decode_record(p).events) for s, p in runtime.log.read() if s <= seq)
 
 
 def _reset_position(url: str, partition: str, epoch: str) -> None:

@@ -91,9 +91,18 @@ def test_texts_once_across_publisher_restart_and_replies_accept(
         assert bridge.publisher.stats.duplicates > 0
         second = service.execute(
             c.SubmitJob(
-                command_id="c-j2", ts_ms=T0 + 60_000, job_id="J2", employer_id="E1",
-                station_id="S1", title="装卸", skill="moving", headcount=1, pay_fen=25050,
-                pay_unit="day", start_ms=T0 + 7_200_000, end_ms=T0 + 10 * 3_600_000,
+                command_id="c-j2",
+                ts_ms=T0 + 60_000,
+                job_id="J2",
+                employer_id="E1",
+                station_id="S1",
+                title="装卸",
+                skill="moving",
+                headcount=1,
+                pay_fen=25050,
+                pay_unit="day",
+                start_ms=T0 + 7_200_000,
+                end_ms=T0 + 10 * 3_600_000,
                 location=near(-100, 50),
             )
         )
@@ -172,7 +181,12 @@ def test_texts() -> None:
     long = msgspec.structs.replace(job, title="长" * 80)
     assert len(tx.offer_text(long, 10)) <= tx.SEGMENT_CHARS
     assert [tx.parse_reply(s) for s in ("1", " １ ", "2", "接单", "拒绝", "好的")] == [
-        "accept", "accept", "decline", "accept", "decline", None,
+        "accept",
+        "accept",
+        "decline",
+        "accept",
+        "decline",
+        None,
     ]
     # quiet hours wrap midnight; start == end means none (times in Asia/Shanghai)
     day = local_midnight_ms("2026-11-23")

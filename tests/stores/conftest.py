@@ -4,7 +4,10 @@
   once per session; tests read its log and never write into it (they make their stores
   elsewhere, or link the log into their own data folder with `data_dir`).
 - `pg_admin` / `pg_dsn`: PostgreSQL from `tests.pg` (LINGONG_PG_DSN, else a throwaway
-  embedded server). If it cannot start, the tests that need it fail; none is skipped.
+  embedded server); `pg_dsn` is a fresh database per test. The backend factories use one
+  session database with fresh schemas per test (dropped afterwards), which is much
+  cheaper than CREATE DATABASE. If PostgreSQL cannot start, the tests that need it fail;
+  none is skipped.
 - `registry_factory` / `reporting_factory`: parametrized over the backends of each store;
   calling the factory with a name opens (or reopens) that store. `store_case` gives
   (factory, projection) for every projection x backend pair.
@@ -15,9 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from adapters.demo import run_demo
@@ -62,6 +67,15 @@ def pg_admin() -> str:
 
 @pytest.fixture
 def pg_dsn(pg_admin: str) -> Iterator[str]:
+    """A fresh database (for code that uses the default schema names)."""
+    dsn = fresh_database(pg_admin)
+    yield dsn
+    drop_database(pg_admin, dsn)
+
+
+@pytest.fixture(scope="session")
+def pg_shared(pg_admin: str) -> Iterator[str]:
+    """One database for the session; each test works in fresh schemas of its own."""
     dsn = fresh_database(pg_admin)
     yield dsn
     drop_database(pg_admin, dsn)
@@ -72,7 +86,8 @@ Factory = Callable[[str], Backend]
 
 def _factory(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     opened: list[Backend] = []
-    dsn = request.getfixturevalue("pg_dsn") if kind == "postgres" else ""
+    dsn = request.getfixturevalue("pg_shared") if kind == "postgres" else ""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
 
     def make(name: str = "a") -> Backend:
         if kind == "sqlite":
@@ -80,13 +95,19 @@ def _factory(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Itera
         elif kind == "duckdb":
             backend = DuckDBBackend(tmp_path / f"{name}.duckdb")
         else:
-            backend = PostgresBackend(dsn, f"s_{name}")
+            backend = PostgresBackend(dsn, f"{prefix}_{name}")
         opened.append(backend)
         return backend
 
     yield make
     for backend in opened:
         backend.close()
+    if dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for (schema,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (prefix + "%",)
+            ).fetchall():
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 
 from adapters.filelog import FileLog, read_log_batches
-from adapters.stores.backend import Backend
+from adapters.stores import registry
+from adapters.stores.backend import Backend, StalePosition
+from adapters.stores.changes import Changes
 from adapters.stores.projector import REGISTRY, REPORTING, Projection, StoreMismatch, project
+from adapters.stores.source import read_records
 from engine.idnumbers import find_unmasked_pii
 from tests.stores import logfacts as lf
 from tests.stores.conftest import Factory
@@ -63,6 +66,15 @@ def test_registry_matches_the_log(registry_factory: Factory, demo_dir: Path, wor
     assert hired == per_job
     masked = {w: (p, i) for w, p, i in q("SELECT worker_id, phone_masked, id_masked FROM workers")}
     assert masked == {w: (r.phone_masked, r.id_masked) for w, r in world.workers.items()}
+    open_now = sorted(j for j, st in world.job_status.items() if st == "open")
+    assert sorted(r[0] for r in registry.open_jobs(store)) == open_now
+    city = next(iter(world.stations.values())).region[:4]
+    in_city = sorted(j for j in open_now if world.jobs[j].region.startswith(city))
+    assert sorted(r[0] for r in registry.open_jobs(store, city)) == in_city
+    wid, reg = next(iter(world.workers.items()))
+    row = registry.worker(store, wid)
+    assert row is not None and (row["id_masked"], row["region"]) == (reg.id_masked, reg.region)
+    assert registry.worker(store, "nobody") is None
 
 
 def test_registry_holds_no_unmasked_personal_data(registry_factory: Factory, demo_dir: Path):
@@ -140,6 +152,27 @@ def test_failed_write_leaves_no_trace(store_case, demo_dir: Path, monkeypatch):
     fresh = factory("b")
     project(fresh, proj, demo_dir / "log")
     assert dump(store, proj) == dump(fresh, proj)
+
+
+def test_a_second_projector_cannot_write_the_same_batch(store_case, demo_dir: Path):
+    factory, proj = store_case
+    store = factory("a")
+    project(store, proj, demo_dir / "log", to_seq=300)
+    before = dump(store, proj)
+    with pytest.raises(StalePosition):  # the position check alone
+        store.write(
+            Changes(proj.tables), proj.name, from_position=200, position=300, payload_hash="x",
+            now_ms=0,
+        )  # fmt: skip
+    ch = Changes(proj.tables)
+    for seq, rec, _ in next(read_records(demo_dir / "log", 201, 100)):
+        proj.apply_record(ch, seq, rec)  # what a projector that read position 200 would write
+    for stale in (200, 0):  # keys or the position check stop it; nothing is written
+        with pytest.raises(Exception):  # noqa: B017
+            store.write(
+                ch, proj.name, from_position=stale, position=300, payload_hash="x", now_ms=0
+            )
+    assert dump(store, proj) == before and store.position(proj.name)[0] == 300
 
 
 def _log_of(path: Path, payloads: list[bytes]) -> Path:

@@ -59,9 +59,9 @@ def test_every_report_in_every_format_via_the_cli(name: str, data_dir: Path, tmp
                 "地区代码" in r or "站点编号" in r or "序号" in r or "工种" in r for r in rows
             )
         else:
-            wb = load_workbook(out, read_only=True)
+            wb = load_workbook(out)
             assert wb.sheetnames and all(ws.max_row >= 5 for ws in wb.worksheets)
-            wb.close()
+            assert all(ws.freeze_panes == "A6" for ws in wb.worksheets)
     assert (data_dir / "reporting.duckdb").exists()
 
 
@@ -201,4 +201,20 @@ def test_stars_scores_levels_and_subsidies(data_dir: Path, tmp_path: Path, world
     bad.write_text(json.dumps([{"station_id": "ST-nowhere", "item": "site", "points": 1}]))
     with pytest.raises(ValueError, match="unknown station"):
         stars(store, scope, rules_path=rules, manual_path=bad)
+    store.close()
+
+
+def test_html_charts_without_a_cjk_font(data_dir: Path, tmp_path: Path, monkeypatch):
+    """With no CJK font installed, charts fall back to ASCII labels: matplotlib must not
+    meet a glyph it lacks (that would be a warning, and warnings are errors here)."""
+    import adapters.stores.render_html as rh
+
+    monkeypatch.setattr(rh, "cjk_font", lambda: "")
+    store = DuckDBBackend(data_dir / "h.duckdb")
+    project(store, REPORTING, data_dir / "log")
+    for name in ("supply-demand", "wages", "directory"):  # legends, ranges, scatter
+        rep = build(name, store, Scope(period=Period.month("2026-11")))
+        html = write_report(rep, "html", tmp_path / f"{name}.html").read_text(encoding="utf-8")
+        charts = html.count("<svg")
+        assert charts == sum(1 for s in rep.sections if s.chart is not None and s.rows), name
     store.close()

@@ -1,0 +1,310 @@
+"""NATS benchmarks: the micro service, R3 appends with batched acks, fan-out to subscribers.
+
+Owns: `run_append_bench`, `run_micro_bench`, `run_fanout_bench` and a command line
+(`python -m bench.nats_bench append|micro|fanout [--cluster] ...`) that starts its own
+loopback nats-server(s) (`tests.nats.servers`) unless `--nats URL` is given.
+
+Measures (each run also checks its answer and says so in `verified`):
+- append: a synthetic morning's real records (payload mix of the engine) appended to the
+  JetStream log in `batch`-frame appends (atomic batches, one ack per <= 1,000 frames);
+  `frames_per_s`, `events_per_s` (frames/s x events per record of that mix) and the
+  latency of one append call (p50/p99). Verified: read back, every frame equal, chain.
+- micro: the morning's commands through the micro service (`lingong.api.<p>.cmd`) with
+  `concurrency` requests in flight against an engine on the JetStream log; `commands_per_s`
+  and request latency p50/p99/max as the front end sees it (acknowledged = durable in the
+  stream). The registrations (setup) go in process first and are not timed. Verified:
+  every command answered, the engine's digest equals a replay of the log.
+- fanout: the publisher publishes a morning's events to LINGONG_EVT while `subscribers`
+  ordered consumers read them all; `publish_events_per_s` (acknowledged by the stream) and
+  `deliveries_per_s` (all subscribers together). Verified: each subscriber saw every
+  event id exactly once.
+
+Limits: bounded sizes (the arguments); the machine is shared, so figures vary run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from adapters.nats.bridge import NatsBridge
+from adapters.nats.jslog import JetStreamLog
+from adapters.nats.micro import ResultWire, api_subject
+from adapters.nats.publisher import EventPublisher
+from adapters.ports import chain_of
+from adapters.runtime import Runtime
+from adapters.service import EngineService
+from bench.morning import Morning, Sizes
+from engine import commands as c
+from engine import events as e
+from engine.core import Engine
+
+BENCH_SIZES = Sizes(stations_per_city=6, workers=2000, employers=120, postings=400)
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def morning_payloads(sizes: Sizes = BENCH_SIZES, seed: int = 7) -> tuple[list[bytes], int]:
+    """The records of a synthetic morning (encoded) and how many events they hold."""
+    from adapters.demo import run_demo
+
+    with tempfile.TemporaryDirectory(prefix="lingong-natsbench-") as tmp:
+        run_demo(tmp, sizes=sizes, seed=seed, fsync=False)
+        from adapters.filelog import FileLog
+
+        with FileLog(Path(tmp) / "log", fsync=False) as log:
+            payloads = [p for _, p in log.read()]
+    events = sum(len(e.decode_record(p).events) for p in payloads)
+    return payloads, events
+
+
+# ------------------------------------------------------------------ append ----------
+
+
+def run_append_bench(
+    url: str, *, frames: int = 100_000, batch: int = 1000, partition: str | None = None
+) -> dict[str, Any]:
+    payloads, events = morning_payloads()
+    per_record = events / len(payloads)
+    written = [payloads[i % len(payloads)] for i in range(frames)]
+    partition = partition or f"bench-append-{time.time_ns() % 10**9}"
+    log = JetStreamLog(url, partition)
+    latencies: list[float] = []
+    try:
+        started = time.perf_counter()
+        for i in range(0, frames, batch):
+            t = time.perf_counter()
+            log.append(written[i : i + batch])
+            latencies.append(time.perf_counter() - t)
+        elapsed = time.perf_counter() - started
+        t = time.perf_counter()
+        back = [p for _, p in log.read()]
+        read_s = time.perf_counter() - t
+        verified = back == written and log.head_hash == chain_of(written)
+    finally:
+        log.close()
+    return {
+        "frames": frames,
+        "batch": batch,
+        "replicas": log.replicas,
+        "payload_bytes_avg": round(sum(map(len, written)) / frames, 1),
+        "events_per_record": round(per_record, 3),
+        "frames_per_s": round(frames / elapsed),
+        "events_per_s": round(frames * per_record / elapsed),
+        "append_p50_ms": round(_pct(latencies, 0.5) * 1000, 2),
+        "append_p99_ms": round(_pct(latencies, 0.99) * 1000, 2),
+        "read_verify_frames_per_s": round(frames / read_s),
+        "verified": verified,
+    }
+
+
+# ------------------------------------------------------------------ micro -----------
+
+
+async def _drive(
+    url: str, partition: str, cmds: list[c.Command], morning: Morning, concurrency: int
+) -> tuple[list[float], int, int]:
+    from adapters.nats.conn import close_quietly, connect
+
+    nc = await connect(url, "lingong-bench-driver")
+    decoder = msgspec.json.Decoder(ResultWire)
+    sem = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    answered = refused = 0
+    subject = api_subject(partition, "cmd")
+
+    async def one(cmd: c.Command) -> None:
+        nonlocal answered, refused
+        async with sem:
+            t = time.perf_counter()
+            msg = await nc.request(subject, msgspec.json.encode(cmd), timeout=30)
+            latencies.append(time.perf_counter() - t)
+        answered += 1
+        if (msg.headers or {}).get("Nats-Service-Error-Code"):
+            refused += 1
+            return
+        morning.respond(decoder.decode(msg.data).events)
+
+    tasks: list[asyncio.Task] = []
+    try:
+        for ts, cmd in cmds:
+            for due in morning.pop_due(ts):
+                tasks.append(asyncio.create_task(one(due)))
+            tasks.append(asyncio.create_task(one(cmd)))
+            if len(tasks) % concurrency == 0:
+                await asyncio.sleep(0)
+        await asyncio.gather(*tasks)
+        more = [asyncio.create_task(one(cmd)) for cmd in morning.drain()]
+        await asyncio.gather(*more)
+    finally:
+        await close_quietly(nc)
+    return latencies, answered, refused
+
+
+def run_micro_bench(
+    url: str,
+    data_dir: str | Path,
+    *,
+    concurrency: int = 64,
+    sizes: Sizes = BENCH_SIZES,
+    publish: bool = True,
+) -> dict[str, Any]:
+    partition = f"bench-micro-{time.time_ns() % 10**9}"
+    morning = Morning(seed=7, sizes=sizes)
+    runtime = Runtime(data_dir, log=JetStreamLog(url, partition))
+    service = EngineService(runtime, tick_ms=0).start()
+    bridge = NatsBridge(service, url, partition=partition, publish=publish)
+    try:
+        for cmd in morning.setup():  # registrations: in process, not timed
+            morning.respond(service.execute(cmd).events)
+        bridge.start()
+        timeline = morning.timeline()
+        started = time.perf_counter()
+        latencies, answered, refused = asyncio.run(
+            _drive(url, partition, timeline, morning, concurrency)
+        )
+        elapsed = time.perf_counter() - started
+        digest = service.read(lambda st: (st.last_seq, st.digest()))
+        replay = Engine()
+        for seq, payload in runtime.log.read():
+            replay.apply_record(seq, e.decode_record(payload))
+        verified = answered == len(latencies) and digest == (replay.state.last_seq, replay.digest())
+    finally:
+        bridge.close()
+        service.stop()
+        runtime.close()
+    return {
+        "commands": answered,
+        "refused": refused,
+        "concurrency": concurrency,
+        "replicas": runtime.log.replicas,  # type: ignore[attr-defined]
+        "publisher_on": publish,
+        "commands_per_s": round(answered / elapsed),
+        "latency_p50_ms": round(_pct(latencies, 0.5) * 1000, 2),
+        "latency_p99_ms": round(_pct(latencies, 0.99) * 1000, 2),
+        "latency_max_ms": round(max(latencies, default=0) * 1000, 2),
+        "group_commits": service.batches,
+        "verified": verified,
+    }
+
+
+# ------------------------------------------------------------------ fan-out ---------
+
+
+async def _subscribe_all(url: str, want: int, timeout_s: float) -> tuple[list[str], float]:
+    from adapters.nats.conn import close_quietly, connect
+
+    nc = await connect(url, "lingong-bench-sub")
+    ids: list[str] = []
+    done = asyncio.Event()
+    first = last = 0.0
+
+    async def on_msg(msg) -> None:
+        nonlocal first, last
+        if not ids:
+            first = time.perf_counter()
+        ids.append(msg.headers["ce-id"])
+        last = time.perf_counter()
+        if len(ids) >= want:
+            done.set()
+
+    try:
+        js = nc.jetstream()
+        await js.subscribe("lingong.evt.>", ordered_consumer=True, cb=on_msg)
+        await asyncio.wait_for(done.wait(), timeout=timeout_s)
+    except TimeoutError:
+        pass
+    finally:
+        await close_quietly(nc)
+    return ids, last - first
+
+
+def run_fanout_bench(
+    url: str, data_dir: str | Path, *, subscribers: int = 4, sizes: Sizes = BENCH_SIZES
+) -> dict[str, Any]:
+    from adapters.filelog import FileLog
+    from adapters.nats.conn import LoopThread
+
+    payloads, events = morning_payloads(sizes)
+    log = FileLog(Path(data_dir) / "fanout-log", fsync=False)
+    log.append(payloads)
+    lt = LoopThread("lingong-bench-subs")
+    subs = [lt.submit(_subscribe_all(url, events, 120.0)) for _ in range(subscribers)]
+    time.sleep(0.5)
+    partition = f"bench-fanout-{time.time_ns() % 10**9}"
+    publisher = EventPublisher(url, log, partition=partition)
+    started = time.perf_counter()
+    publisher.start()
+    published = publisher.wait_idle(120)
+    publish_s = time.perf_counter() - started
+    results = [f.result(timeout=150) for f in subs]
+    stats = publisher.close()
+    lt.stop()
+    log.close()
+    deliveries = sum(len(ids) for ids, _ in results)
+    span = max((s for _, s in results), default=0.0) or publish_s
+    verified = published and all(len(ids) == len(set(ids)) == events for ids, _ in results)
+    return {
+        "events": events,
+        "records": len(payloads),
+        "subscribers": subscribers,
+        "publish_events_per_s": round(stats.messages / publish_s),
+        "deliveries_per_s": round(deliveries / span),
+        "per_subscriber_events_per_s": round(deliveries / subscribers / span),
+        "verified": verified,
+    }
+
+
+# ------------------------------------------------------------------ command line ----
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.nats_bench")
+    p.add_argument("what", choices=("append", "micro", "fanout"))
+    p.add_argument("--nats", help="use this NATS (else start loopback servers)")
+    p.add_argument("--cluster", action="store_true", help="a 3-node cluster (R3)")
+    p.add_argument("--frames", type=int, default=100_000)
+    p.add_argument("--batch", type=int, default=1000)
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--subscribers", type=int, default=4)
+    p.add_argument("--no-publish", action="store_true", help="micro: without the publisher")
+    args = p.parse_args(argv)
+    servers = None
+    url = args.nats
+    if url is None:
+        from tests.nats.servers import start_cluster, start_server
+
+        servers = start_cluster() if args.cluster else start_server()
+        url = servers.url
+    try:
+        with tempfile.TemporaryDirectory(prefix="lingong-natsbench-") as tmp:
+            if args.what == "append":
+                out = run_append_bench(url, frames=args.frames, batch=args.batch)
+            elif args.what == "micro":
+                out = run_micro_bench(
+                    url, tmp, concurrency=args.concurrency, publish=not args.no_publish
+                )
+            else:
+                out = run_fanout_bench(url, tmp, subscribers=args.subscribers)
+    finally:
+        if servers is not None:
+            servers.stop() if hasattr(servers, "nodes") else servers.kill()
+    print(json.dumps(out, indent=2))
+    return 0 if out.get("verified") else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

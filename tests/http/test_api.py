@@ -1,0 +1,232 @@
+"""Commands and queries through the API: idempotency, time, limits, errors, views."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.http.auth import Limits
+from tests.http.world import Env, make_env, q
+
+WORKER = {"region": "420602", "skills": ["moving"], "min_pay_fen": 12000, "birth_year": 1970,
+          "personal": {"name": "赵六", "mobile": "13611112222"},
+          "home": {"lat": 32.0101, "lng": 112.1230}}  # fmt: skip
+
+
+def _worker(wid: str) -> dict:
+    return {"worker_id": wid, **WORKER}
+
+
+def test_command_is_durable_and_timed_by_the_server(env: Env) -> None:
+    before = env.seq
+    resp = env.client.post("/workers", json=_worker("WA1"), headers=env.auth("front_end/4206"))
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert body["seq"] == before + 1 == env.seq and body["duplicate"] is False
+    (reg,) = body["events"]
+    assert reg["type"] == "WorkerRegistered" and reg["ts_ms"] == env.clock.now_ms()
+    assert reg["phone_masked"] == "136****2222" and "sealed" not in reg
+    assert body["command_id"].endswith(resp.headers["Idempotency-Key"])
+
+
+def test_front_ends_cannot_send_time(env: Env) -> None:
+    resp = env.client.post(
+        "/workers", json={**_worker("WA2"), "ts_ms": 1}, headers=env.auth("front_end/4206")
+    )
+    assert resp.status_code == 400 and resp.json()["rule"] == "schema"
+
+
+def test_idempotency_key_replays_without_appending(env: Env) -> None:
+    headers = {**env.auth("front_end/4206"), "Idempotency-Key": "reg-WA3"}
+    first = env.client.post("/workers", json=_worker("WA3"), headers=headers)
+    assert first.status_code == 201
+    seq = env.seq
+    again = env.client.post("/workers", json=_worker("WA3"), headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["duplicate"] is True and again.json()["seq"] == first.json()["seq"]
+    assert env.seq == seq
+    # the same key from another token is another command (refused: the id is taken)
+    other = {**env.auth("station_staff/4206"), "Idempotency-Key": "reg-WA3"}
+    resp = env.client.post("/workers", json=_worker("WA3"), headers=other)
+    assert resp.status_code == 409 and resp.json()["rule"] == "unique"
+    assert resp.json()["field"] == "worker_id" and env.seq == seq
+
+
+@pytest.mark.parametrize("key", ["", " bad", "x" * 56, "a b", "-lead"])
+def test_bad_idempotency_key(env: Env, key: str) -> None:
+    seq = env.seq
+    headers = {**env.auth("front_end/4206"), "Idempotency-Key": key}
+    resp = env.client.post("/workers/W1/check-out", headers=headers)
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["field"].lower() == "idempotency-key" and env.seq == seq
+
+
+def test_refusal_names_field_and_rule(env: Env) -> None:
+    seq = env.seq
+    body = {**_worker("WA4"), "personal": {"mobile": "12345"}}
+    resp = env.client.post("/workers", json=body, headers=env.auth("front_end/4206"))
+    assert resp.status_code == 422
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    problem = resp.json()
+    assert problem["field"] == "personal.mobile" and problem["status"] == 422
+    assert problem["type"] == f"urn:lingong:problem:{problem['rule']}"
+    assert env.seq == seq
+
+
+def test_unknown_resource_is_404(env: Env) -> None:
+    seq = env.seq
+    resp = env.client.post("/workers/NOPE/check-out", headers=env.auth("front_end/4206"))
+    assert resp.status_code == 404 and resp.json()["rule"] == "exists"
+    assert env.client.get("/jobs/NOPE", headers=env.auth("auditor/4206")).status_code == 404
+    assert env.client.get("/nowhere").json()["rule"] == "route"
+    assert env.seq == seq
+
+
+@pytest.mark.parametrize(
+    ("content", "rule", "status"),
+    [
+        (b"{not json", "json", 400),
+        (b'{"worker_id": "WB", "region": 420602}', "schema", 400),
+        (b'{"worker_id": "WB", "zzz": 1}', "schema", 400),
+        (b"[]", "schema", 400),
+        (b'{"worker_id": "' + b"x" * 70_000 + b'"}', "max_body_bytes", 413),
+    ],
+)
+def test_malformed_or_oversize_changes_nothing(
+    env: Env, content: bytes, rule: str, status: int
+) -> None:
+    seq = env.seq
+    headers = {**env.auth("front_end/4206"), "Content-Type": "application/json"}
+    resp = env.client.post("/workers", content=content, headers=headers)
+    assert resp.status_code == status, resp.text
+    assert resp.json()["rule"] == rule and resp.json()["detail"]
+    assert env.seq == seq
+
+
+def test_page_size_is_bounded(env: Env) -> None:
+    headers = env.auth("front_end/4206")
+    resp = env.client.get("/hall?lat=32.009&lng=112.122&limit=201", headers=headers)
+    assert resp.status_code == 400 and resp.json()["field"] == "limit"
+    resp = env.client.get("/hall?lat=32.009&lng=112.122&limit=1", headers=headers)
+    assert resp.json()["count"] == 1
+    assert env.client.get("/hall?lat=1.0&lng=1.0", headers=headers).json()["rule"] == "china_bounds"
+
+
+def test_hall_search_and_navigation(env: Env) -> None:
+    headers = env.auth("front_end/4206")
+    hall = env.client.get("/hall?lat=32.009&lng=112.122&sort=distance", headers=headers).json()
+    ids = [j["job_id"] for j in hall["jobs"]]
+    assert set(ids) >= {"J2", "JX"} and "JH" not in ids  # held postings are not in the hall
+    dists = [j["distance_m"] for j in hall["jobs"]]
+    assert dists == sorted(dists)
+    found = env.client.get("/search?q=装修&lat=32.009&lng=112.122", headers=headers).json()
+    assert [j["job_id"] for j in found["jobs"]] == ["J2"]
+    nav = env.client.get(
+        "/jobs/J2/navigation?from_lat=32.0&from_lng=112.12&mode=ebike", headers=headers
+    ).json()
+    assert nav["amap"].startswith("https://uri.amap.com/navigation?")
+    assert "coord_type=bd09ll" in nav["baidu"] and nav["distance_m"] > 0
+
+
+def test_gcj02_query_point_is_converted(env: Env) -> None:
+    from engine.geo import wgs84_to_gcj02
+
+    g_lat, g_lng = wgs84_to_gcj02(32.009, 112.122)
+    headers = env.auth("front_end/4206")
+    wgs = env.client.get("/hall?lat=32.009&lng=112.122", headers=headers).json()
+    gcj = env.client.get(f"/hall?lat={g_lat}&lng={g_lng}&datum=gcj02", headers=headers).json()
+    assert [j["distance_m"] for j in gcj["jobs"]] == [j["distance_m"] for j in wgs["jobs"]]
+
+
+def test_stations_geojson(env: Env) -> None:
+    resp = env.client.get("/stations", headers=env.auth("auditor/4206"))
+    assert resp.headers["content-type"].startswith("application/geo+json")
+    fc = resp.json()
+    assert fc["type"] == "FeatureCollection"
+    s1 = next(f for f in fc["features"] if f["id"] == "S1")
+    assert s1["geometry"] == {"type": "Point", "coordinates": [112.122, 32.009]}  # [lng, lat]
+    assert s1["properties"]["region"] == "420602"
+
+
+def test_offers_are_shown_only_to_their_worker(env: Env) -> None:
+    headers = env.auth("front_end/4206")
+    # W2 checks in again elsewhere: its events are shown; a posting shows no one's offers
+    resp = env.client.post(
+        "/jobs",
+        json={"job_id": "JV", "employer_id": "E1", "station_id": "S1", "title": "搬运",
+              "skill": "moving", "headcount": 1, "pay_fen": 30000, "start_ms": 1795392000000,
+              "end_ms": 1795413600000, "location": {"lat": 32.0095, "lng": 112.1225}},
+        headers=headers,
+    )  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert {e["type"] for e in body["events"]} <= {"JobSubmitted", "JobPublished"}
+    assert all("worker_id" not in e for e in body["events"])
+    offers = env.client.get("/workers/W2/offers", headers=headers).json()
+    assert {o["job_id"] for o in offers} >= {"J2"}
+    assert all(o["status"] == "live" for o in offers)
+
+
+def test_hire_contact_only_for_the_hired_worker(env: Env) -> None:
+    headers = env.auth("front_end/4206")
+    hire = q(env.ids["H1"])
+    resp = env.client.get(f"/workers/W1/hires/{hire}/contact", headers=headers)
+    assert resp.status_code == 200 and resp.headers["cache-control"] == "no-store"
+    assert resp.json()["contact_mobile"] == "13912345678"
+    # another worker of the same region asking for that hire's contact gets nothing
+    other = env.client.get(f"/workers/W2/hires/{hire}/contact", headers=headers)
+    assert other.status_code == 404 and "139" not in other.text
+    # the hire view itself carries no contact
+    view = env.client.get(f"/hires/{hire}", headers=headers)
+    assert view.status_code == 200 and "1391" not in view.text
+    # '~' stands for '/' in a path id
+    tilde = env.ids["H1"].replace("/", "~")
+    assert env.client.get(f"/hires/{tilde}", headers=headers).json()["hire_id"] == env.ids["H1"]
+
+
+def test_board_json_and_page(env: Env) -> None:
+    board = env.client.get("/board/S1/jobs").json()
+    assert board["station_name"] == "襄阳市零工总站"
+    row = next(j for j in board["jobs"] if j["job_id"] == "J2")
+    assert row == {"job_id": "J2", "title": "装修搬运工", "day_pay_yuan": "300", "left": 2,
+                   "start": "今天 08:00", "distance": "150 米", "start_ms": row["start_ms"],
+                   "distance_m": 150}  # fmt: skip
+    page = env.client.get("/board/S1")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "装修搬运工" in page.text and "300 元/天" in page.text and "还需 2 人" in page.text
+    assert "JH" not in [j["job_id"] for j in board["jobs"]]  # held: not on the board
+    assert env.client.get("/board/NOPE").status_code == 404
+
+
+def test_metrics_use_route_templates(env: Env) -> None:
+    env.client.get("/workers/W1", headers=env.auth("front_end/4206"))
+    text = env.client.get("/metrics").text
+    assert (
+        'lingong_http_requests_total{method="GET",route="/workers/{worker_id}",status="200"}'
+        in text
+    )
+    assert "lingong_command_seconds_bucket" in text and "lingong_queue_depth" in text
+    assert 'lingong_refusals_total{command="RegisterWorker",rule="length"}' in text
+    assert "W1" not in text and "13611112222" not in text
+
+
+def test_logs_are_json_lines(env: Env) -> None:
+    import json
+
+    lines = [json.loads(line) for line in env.logs.getvalue().splitlines() if line]
+    assert lines and all(line["event"] == "request" for line in lines)
+    assert {"route", "status", "ms", "method"} <= set(lines[-1])
+    assert not any("/W1" in line["route"] for line in lines)
+
+
+def test_rate_limit_per_token(tmp_path) -> None:
+    env = make_env(tmp_path, limits=Limits(rate_per_s=0.001, burst=3))
+    try:
+        headers = env.auth("auditor/4206")
+        codes = [env.client.get("/workers/W1", headers=headers).status_code for _ in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+        resp = env.client.get("/workers/W1", headers=headers)
+        assert resp.json()["rule"] == "rate_limit" and int(resp.headers["retry-after"]) >= 1
+        # another token has its own bucket
+        assert env.client.get("/workers/W1", headers=env.auth("admin/4206")).status_code == 200
+    finally:
+        env.close()
