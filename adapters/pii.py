@@ -93,7 +93,15 @@ class KeyStore:
         directory: str | os.PathLike[str],
         *,
         log_directory: str | os.PathLike[str] | None = None,
+        sync: str = "immediate",
     ) -> None:
+        """`sync`: "immediate" fsyncs each new key at once; "deferred" leaves that to
+        `sync()` (the runtime calls it once per group commit, before the log append that
+        needs the keys); "none" never fsyncs (tests and benchmarks without durability)."""
+        if sync not in ("immediate", "deferred", "none"):
+            raise ValueError(f"sync must be immediate, deferred or none, not {sync!r}")
+        self.sync_mode = sync
+        self._unsynced: list[Path] = []
         self.directory = Path(directory).resolve()
         if log_directory is not None:
             log_dir = Path(log_directory).resolve()
@@ -141,7 +149,8 @@ class KeyStore:
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
-                os.fsync(fd)
+                if self.sync_mode == "immediate":
+                    os.fsync(fd)
             finally:
                 os.close(fd)
             try:
@@ -153,8 +162,28 @@ class KeyStore:
                 return winner
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.directory)
+        if self.sync_mode == "immediate":
+            _fsync_dir(self.directory)
+        elif self.sync_mode == "deferred":
+            self._unsynced.append(path)
         return new_key
+
+    def sync(self) -> int:
+        """Make every key created since the last call durable (files, then the directory)."""
+        with self._lock:
+            pending, self._unsynced = self._unsynced, []
+        for path in pending:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:  # erased before it was synced
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if pending:
+            _fsync_dir(self.directory)
+        return len(pending)
 
     def erase(self, subject_id: str) -> bool:
         """Delete the subject's key durably; True if there was one."""

@@ -74,7 +74,11 @@ class Runtime:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log: EventLog = log if log is not None else FileLog(self.data_dir / "log", fsync=fsync)
-        self.keys = KeyStore(self.data_dir / "keys", log_directory=self.data_dir / "log")
+        self.keys = KeyStore(
+            self.data_dir / "keys",
+            log_directory=self.data_dir / "log",
+            sync="deferred" if fsync else "none",
+        )
         self.sealer = Sealer(self.keys)
         self.clock = clock or SystemClock()
         self.snapshot_dir = self.data_dir / "snapshots"
@@ -139,6 +143,11 @@ class Runtime:
         if not self._pending:
             return
         records, self._pending = self._pending, []
+        try:
+            self.keys.sync()  # keys the records need are durable before the records
+        except OSError as exc:
+            self.stopped = exc
+            raise RuntimeStopped(f"key store sync failed, runtime stopped: {exc}") from exc
         self._append(records)
         for _, rec in records:
             for ev in rec.events:

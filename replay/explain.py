@@ -346,6 +346,8 @@ def format_explanation(x: Explanation) -> str:
                 f"    offer {o['offer_id']}: rank {o['rank']}, score {o['score']:.4f}, "
                 f"{o['distance_m']} m, {o['travel_s'] // 60} min"
             )
+        if p.jobs:
+            lines.append("  open jobs ranked for the worker:")
         for j in p.jobs:
             lines.append(
                 f"    job {j['job_id']} {j['title']}: score {j['score']:.4f}, {j['distance_m']} m"

@@ -32,6 +32,8 @@ def format_fairness(r: FairnessReport) -> str:
         f"at least once, {r.offered_workers} offered, {r.hired_workers} hired",
         f"  impact ratio = group rate / best group's rate (groups of >= {r.min_group}); "
         f"flagged below {r.threshold:g} (four-fifths rule)",
+        "  the policy's older (大龄) and hardship (兜底) weights favour those groups on purpose; "
+        "a flag on another group measures what that preference costs it",
     ]
     for dim, rows in r.dimensions.items():
         lines.append("")

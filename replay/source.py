@@ -1,9 +1,10 @@
-"""Reading a log for replay: records in batches, decoded in bulk, with progress on stderr.
+"""Reading a log for replay: records in batches, with progress on stderr.
 
 Owns: finding the log folder (`DATA` or `DATA/log`), reading frames read-only through
 `adapters.filelog.read_log_batches` (never takes the writer lock, never modifies a file),
-decoding a batch of frames, the `--until SEQ|TIME` parser, the
-progress bar, and `ReplayError` (a record that cannot be decoded or folded).
+decoding them a batch at a time, `bulk()` (no GC pauses during a replay), the `--until
+SEQ|TIME` parser, the progress bar, and `ReplayError` (a record that cannot be decoded or
+folded).
 
 Invariants:
 - Records come in seq order, contiguous from `from_seq`, never past `stop_seq`.
@@ -12,7 +13,6 @@ Invariants:
   segment file and byte offset.
 - `decode_batch` gives exactly the records `engine.events.decode_record` gives (same
   type, same upcast); a payload that does not decode is named by its seq.
-
 - `bulk()` pauses the cyclic garbage collector around a replay loop (and restores it).
 
 Limits: one segment is held in memory at a time (the reader's limit); `BATCH_FRAMES`

@@ -6,7 +6,8 @@ Owns the route
 Query: `month` (YYYY-MM) or `from`+`to` (YYYY-MM-DD), `region` (defaults to the token's
 region and must lie inside it), `station`, `level` (province | city | county).
 
-Invariants: a report reads only the reporting store, caught up with the log first (the
+Invariants: every string of a report passes `scrub` (job titles are free text and may
+hold a phone number); a report reads only the reporting store, caught up with the log first (the
 stores' own rule); rows carry masked personal data only (the stores' rule); the build runs
 in a worker thread, one at a time (`_LOCK`, a thread lock), so reports never stall the event loop or the
 writer and never run the reporting store from two connections at once.
@@ -25,7 +26,7 @@ from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.http.common import READ, Ctx, Who
-from adapters.http.problems import ApiError
+from adapters.http.problems import ApiError, scrub
 
 ReportName = Literal["supply-demand", "wages", "roster", "progress", "stars", "directory"]
 _LOCK = threading.Lock()
@@ -36,7 +37,18 @@ def _build(data_dir: Path, name: str, options: dict[str, Any]) -> dict[str, Any]
     from adapters.stores.reports import build_report
 
     with _LOCK:
-        return to_json_obj(build_report(name, data_dir, **options))
+        return _scrubbed(to_json_obj(build_report(name, data_dir, **options)))
+
+
+def _scrubbed(value: Any) -> Any:
+    """Mask phone and ID numbers in every string (free text such as job titles)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    return value
 
 
 @get(

@@ -83,7 +83,8 @@ def test_no_pii_anywhere(env: Env) -> None:
     metrics = c.get("/metrics").text
     leaks = {what: find_unmasked_pii(text)
              for what, text in (("responses", "\n".join(seen)), ("logs", logs), ("metrics", metrics))}  # fmt: skip
-    assert leaks == {"responses": [], "logs": [], "metrics": []}
+    where = [t[:300] for t in seen if find_unmasked_pii(t)]
+    assert leaks == {"responses": [], "logs": [], "metrics": []}, where
     assert EMP_MOBILE not in logs and MOBILE not in logs and ID_NUMBER not in logs
     board = c.get("/board/S1").text
     assert "电话186****0002" in board or "JP1" not in board  # scrubbed title, if still shown

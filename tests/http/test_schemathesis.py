@@ -113,6 +113,7 @@ def test_schemathesis_every_operation(fuzz_env: Env) -> None:
         _fuzz(fuzz_env, operation, GenerationMode.POSITIVE)
         negated += _fuzz(fuzz_env, operation, GenerationMode.NEGATIVE)
         TIMES[operation.label] = time.perf_counter() - started
+    print(sorted(TIMES.items(), key=lambda kv: -kv[1])[:12])
     assert negated >= 30  # most operations have something to get wrong
     # the engine is still healthy and consistent after the fuzzing
     health = fuzz_env.client.get("/healthz")

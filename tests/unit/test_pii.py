@@ -201,3 +201,21 @@ _text = st.characters(exclude_categories=["Cs"])  # lone surrogates are not UTF-
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=50)
 def test_round_trip_any_fields(sealer: Sealer, subject: str, fields: dict[str, str]) -> None:
     assert sealer.unseal(subject, sealer.seal(subject, fields)) == fields
+
+
+def test_deferred_sync_makes_keys_durable_in_one_pass(tmp_path) -> None:  # noqa: ANN001
+    from adapters.pii import KeyStore
+
+    ks = KeyStore(tmp_path / "keys", sync="deferred")
+    for i in range(5):
+        assert ks.key(f"W{i}", create=True) is not None
+    assert ks.sync() == 5
+    assert ks.sync() == 0
+    ks.erase("W0")
+    ks.key("W9", create=True)
+    ks.erase("W9")  # erased before its sync: sync skips it
+    assert ks.sync() == 1
+    import pytest
+
+    with pytest.raises(ValueError):
+        KeyStore(tmp_path / "k2", sync="sometimes")
