@@ -57,6 +57,14 @@ def _demo(args: argparse.Namespace) -> int:
         employers=max(10, args.postings // 4),
         stations_per_city=args.stations,
     )
+    if args.nats:  # the JetStream log, every event published (the stores need DATA/log)
+        from adapters.nats.demo import format_nats_summary, run_demo_nats
+
+        nsum = run_demo_nats(
+            args.nats, data, date=args.date, seed=args.seed, scale=args.scale, sizes=sizes
+        )
+        _print_json(nsum) if args.json else print(format_nats_summary(nsum))
+        return 0
     summary = run_demo(data, date=args.date, seed=args.seed, scale=args.scale, sizes=sizes)
     stores = {} if args.no_stores else _project_stores(data)
     if args.json:
@@ -77,7 +85,10 @@ def _project_stores(data: str) -> dict:
     from adapters.stores import project_data_dir
 
     out = project_data_dir(data)
-    return {k: (msgspec.structs.asdict(v) if isinstance(v, msgspec.Struct) else v) for k, v in out.items()}
+    return {
+        k: (msgspec.structs.asdict(v) if isinstance(v, msgspec.Struct) else v)
+        for k, v in out.items()
+    }
 
 
 # ------------------------------------------------------------------ log --------------
@@ -160,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--stations", type=int, default=6, help="stations per city")
     d.add_argument("--json", action="store_true", help="machine-readable summary")
     d.add_argument("--no-stores", action="store_true", help="skip the registry/reporting stores")
+    d.add_argument("--nats", help="run through NATS JetStream at this URL (publishes every event)")
     d.set_defaults(func=_demo)
 
     lg = sub.add_parser("log", help="the event log").add_subparsers(dest="log_cmd", required=True)

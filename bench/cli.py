@@ -95,7 +95,26 @@ def machine() -> dict[str, Any]:
         "numpy": np.__version__,
         "scikit_learn": sklearn.__version__,
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """`git describe --always --dirty` of the work tree the figures came from."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
 
 
 def _say(msg: str) -> None:

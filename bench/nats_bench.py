@@ -10,10 +10,11 @@ Measures (each run also checks its answer and says so in `verified`):
   `frames_per_s`, `events_per_s` (frames/s x events per record of that mix) and the
   latency of one append call (p50/p99). Verified: read back, every frame equal, chain.
 - micro: the morning's commands through the micro service (`lingong.api.<p>.cmd`) with
-  `concurrency` requests in flight against an engine on the JetStream log; `commands_per_s`
-  and request latency p50/p99/max as the front end sees it (acknowledged = durable in the
-  stream). The registrations (setup) go in process first and are not timed. Verified:
-  every command answered, the engine's digest equals a replay of the log.
+  `concurrency` requests in flight, sent by a front end in a child process, against an
+  engine on the JetStream log; `commands_per_s` and request latency p50/p99/max as the
+  front end sees it (acknowledged = durable in the stream). The registrations (setup) go
+  in process first and are not timed. Verified: every command answered, the engine's
+  digest equals a replay of the log.
 - fanout: the publisher publishes a morning's events to LINGONG_EVT while `subscribers`
   ordered consumers read them all; `publish_events_per_s` (acknowledged by the stream) and
   `deliveries_per_s` (all subscribers together). Verified: each subscriber saw every
@@ -27,17 +28,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from nats.js.api import DeliverPolicy
 
+from adapters.nats import cloudevents as ce
 from adapters.nats.bridge import NatsBridge
 from adapters.nats.jslog import JetStreamLog
 from adapters.nats.micro import ResultWire, api_subject
 from adapters.nats.publisher import EventPublisher
+from adapters.nats.streams import auto_replicas, ensure_stream
 from adapters.ports import chain_of
 from adapters.runtime import Runtime
 from adapters.service import EngineService
@@ -114,43 +120,74 @@ def run_append_bench(
 
 
 async def _drive(
-    url: str, partition: str, cmds: list[c.Command], morning: Morning, concurrency: int
-) -> tuple[list[float], int, int]:
+    url: str,
+    partition: str,
+    cmds: list[tuple[int, c.Command]],
+    morning: Morning,
+    concurrency: int,
+) -> tuple[list[float], int, dict[str, int]]:
+    """Send the timeline with `concurrency` requests in flight; people answer offers as
+    the results come back (so replies are paced like the real morning's)."""
     from adapters.nats.conn import close_quietly, connect
 
     nc = await connect(url, "lingong-bench-driver")
     decoder = msgspec.json.Decoder(ResultWire)
-    sem = asyncio.Semaphore(concurrency)
+    slots = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
-    answered = refused = 0
+    refusals: dict[str, int] = {}
+    answered = 0
     subject = api_subject(partition, "cmd")
 
     async def one(cmd: c.Command) -> None:
-        nonlocal answered, refused
-        async with sem:
+        nonlocal answered
+        try:
             t = time.perf_counter()
             msg = await nc.request(subject, msgspec.json.encode(cmd), timeout=30)
             latencies.append(time.perf_counter() - t)
+        finally:
+            slots.release()
         answered += 1
+        res = decoder.decode(msg.data) if msg.data[:1] == b"{" else None
         if (msg.headers or {}).get("Nats-Service-Error-Code"):
-            refused += 1
+            rule = (res.refusal or {}).get("rule", "?") if res is not None else "?"
+            key = f"{type(cmd).__name__}:{rule}"
+            refusals[key] = refusals.get(key, 0) + 1
             return
-        morning.respond(decoder.decode(msg.data).events)
+        if res is not None:
+            morning.respond(res.events)
+
+    async def send(cmd: c.Command) -> None:
+        await slots.acquire()
+        tasks.append(asyncio.create_task(one(cmd)))
 
     tasks: list[asyncio.Task] = []
     try:
         for ts, cmd in cmds:
             for due in morning.pop_due(ts):
-                tasks.append(asyncio.create_task(one(due)))
-            tasks.append(asyncio.create_task(one(cmd)))
-            if len(tasks) % concurrency == 0:
-                await asyncio.sleep(0)
+                await send(due)
+            await send(cmd)
         await asyncio.gather(*tasks)
-        more = [asyncio.create_task(one(cmd)) for cmd in morning.drain()]
-        await asyncio.gather(*more)
+        for cmd in morning.drain():
+            await send(cmd)
+        await asyncio.gather(*tasks)
     finally:
         await close_quietly(nc)
-    return latencies, answered, refused
+    return latencies, answered, refusals
+
+
+def _front_end(
+    url: str, partition: str, sizes: Sizes, concurrency: int
+) -> tuple[list[float], int, dict[str, int], float]:
+    """The driver, in a child process: the same morning, set up without executing."""
+    morning = Morning(seed=7, sizes=sizes)
+    for _ in morning.setup():  # builds its people; the engine already has them
+        pass
+    timeline = morning.timeline()
+    started = time.perf_counter()
+    latencies, answered, refusals = asyncio.run(
+        _drive(url, partition, timeline, morning, concurrency)
+    )
+    return latencies, answered, refusals, time.perf_counter() - started
 
 
 def run_micro_bench(
@@ -170,12 +207,11 @@ def run_micro_bench(
         for cmd in morning.setup():  # registrations: in process, not timed
             morning.respond(service.execute(cmd).events)
         bridge.start()
-        timeline = morning.timeline()
-        started = time.perf_counter()
-        latencies, answered, refused = asyncio.run(
-            _drive(url, partition, timeline, morning, concurrency)
-        )
-        elapsed = time.perf_counter() - started
+        ctx = multiprocessing.get_context("spawn")  # the front end: its own process and GIL
+        with ctx.Pool(1) as pool:
+            latencies, answered, refusals, elapsed = pool.apply(
+                _front_end, (url, partition, sizes, concurrency)
+            )
         digest = service.read(lambda st: (st.last_seq, st.digest()))
         replay = Engine()
         for seq, payload in runtime.log.read():
@@ -187,7 +223,8 @@ def run_micro_bench(
         runtime.close()
     return {
         "commands": answered,
-        "refused": refused,
+        "refused": sum(refusals.values()),
+        "refusal_rules": dict(sorted(refusals.items(), key=lambda kv: -kv[1])[:6]),
         "concurrency": concurrency,
         "replicas": runtime.log.replicas,  # type: ignore[attr-defined]
         "publisher_on": publish,
@@ -203,7 +240,10 @@ def run_micro_bench(
 # ------------------------------------------------------------------ fan-out ---------
 
 
-async def _subscribe_all(url: str, want: int, timeout_s: float) -> tuple[list[str], float]:
+async def _subscribe_all(
+    url: str, source: str, want: int, ready: threading.Event, timeout_s: float
+) -> tuple[list[str], float]:
+    """One subscriber (an ordered consumer from now on): the ids of `source`'s events."""
     from adapters.nats.conn import close_quietly, connect
 
     nc = await connect(url, "lingong-bench-sub")
@@ -213,6 +253,8 @@ async def _subscribe_all(url: str, want: int, timeout_s: float) -> tuple[list[st
 
     async def on_msg(msg) -> None:
         nonlocal first, last
+        if msg.headers.get("ce-source") != source:
+            return
         if not ids:
             first = time.perf_counter()
         ids.append(msg.headers["ce-id"])
@@ -222,7 +264,15 @@ async def _subscribe_all(url: str, want: int, timeout_s: float) -> tuple[list[st
 
     try:
         js = nc.jetstream()
-        await js.subscribe("lingong.evt.>", ordered_consumer=True, cb=on_msg)
+        await ensure_stream(js, ce.EVT_STREAM, [f"{ce.EVT_PREFIX}.>"], auto_replicas(nc))
+        await js.subscribe(
+            f"{ce.EVT_PREFIX}.>",
+            ordered_consumer=True,
+            cb=on_msg,
+            deliver_policy=DeliverPolicy.NEW,
+        )
+        await nc.flush()
+        ready.set()
         await asyncio.wait_for(done.wait(), timeout=timeout_s)
     except TimeoutError:
         pass
@@ -241,9 +291,13 @@ def run_fanout_bench(
     log = FileLog(Path(data_dir) / "fanout-log", fsync=False)
     log.append(payloads)
     lt = LoopThread("lingong-bench-subs")
-    subs = [lt.submit(_subscribe_all(url, events, 120.0)) for _ in range(subscribers)]
-    time.sleep(0.5)
     partition = f"bench-fanout-{time.time_ns() % 10**9}"
+    ready = [threading.Event() for _ in range(subscribers)]
+    subs = [
+        lt.submit(_subscribe_all(url, f"/lingong/{partition}", events, r, 120.0)) for r in ready
+    ]
+    for r in ready:
+        r.wait(30)
     publisher = EventPublisher(url, log, partition=partition)
     started = time.perf_counter()
     publisher.start()
@@ -262,7 +316,7 @@ def run_fanout_bench(
         "subscribers": subscribers,
         "publish_events_per_s": round(stats.messages / publish_s),
         "deliveries_per_s": round(deliveries / span),
-        "per_subscriber_events_per_s": round(deliveries / subscribers / span),
+        "per_subscriber_events_per_s": round(deliveries / max(1, subscribers) / span),
         "verified": verified,
     }
 

@@ -92,7 +92,16 @@ def _rebuild(args: argparse.Namespace) -> int:
     from replay.rebuild import format_rebuild, rebuild
 
     until = parse_until(args.until)
-    report = rebuild(log_dir(args.log), until, verify_chain=args.verify_chain, quiet=args.quiet)
+    snapshots = Path(args.snapshots) if args.snapshots else None
+    if snapshots is not None and not snapshots.is_dir():
+        raise FileNotFoundError(f"no snapshot folder at {snapshots}")
+    report = rebuild(
+        log_dir(args.log),
+        until,
+        verify_chain=args.verify_chain,
+        quiet=args.quiet,
+        snapshots=snapshots,
+    )
     _emit(args, report, lambda: format_rebuild(report))
     return 0
 
@@ -172,6 +181,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     _common(b)
     b.add_argument("--until", help="SEQ, local TIME (2026-11-23T08:30) or ms:EPOCH_MS")
     b.add_argument("--verify-chain", action="store_true", help="also check the hash chain")
+    b.add_argument(
+        "--snapshots",
+        help="start from the newest valid snapshot in this folder (DATA/snapshots): faster, "
+        "but a snapshot is not hash-chained",
+    )
     b.set_defaults(func=_rebuild)
 
     x = rs.add_parser("explain", help="the candidates and reasons behind an offer or a job")

@@ -74,7 +74,7 @@ class PointView(msgspec.Struct, kw_only=True, omit_defaults=True):
     agrees: bool = True
     note: str = ""
     eligible: int = 0
-    seen: int = 0  # workers the spatial index returned
+    seen: int = 0  # workers considered (the spatial index's rows; a bell's waiting workers)
     candidates: list[Seen] = []  # eligible, best first
     excluded: list[Seen] = []  # returned by the index, failing a filter
     worker: Seen | None = None  # the worker asked about
@@ -337,10 +337,12 @@ def format_explanation(x: Explanation) -> str:
         if p.note:
             lines.append(f"  {p.note}")
         verdict = "agrees with" if p.agrees else "DISAGREES with"
-        lines.append(
-            f"  re-asked matcher {verdict} the {len(p.offers)} recorded offer(s); "
-            f"{p.eligible} eligible of {p.seen} workers the index returned"
+        seen = (
+            f"{len(p.jobs)} open jobs ranked for the worker"
+            if p.kind == "checkin"
+            else f"{p.eligible} eligible of {p.seen} workers considered"
         )
+        lines.append(f"  re-asked matcher {verdict} the {len(p.offers)} recorded offer(s); {seen}")
         for o in p.offers:
             lines.append(
                 f"    offer {o['offer_id']}: rank {o['rank']}, score {o['score']:.4f}, "

@@ -105,7 +105,7 @@ def _slash_path(raw: bytes) -> str:
     return "/".join(unquote(seg.decode("ascii", "replace")).replace("/", "~") for seg in segments)
 
 
-def _restore_slashes(request: Request[Any, Any, Any]) -> None:
+async def _restore_slashes(request: Request[Any, Any, Any]) -> None:
     """before_request: '~' in a path parameter stands for '/' (never valid in an id)."""
     params = request.scope.get("path_params") or {}
     for key, value in list(params.items()):
@@ -124,9 +124,12 @@ def _route_modules() -> list[Any]:
     ]
     try:
         import adapters.stores.reports  # noqa: F401  (reports only when the stores exist)
-        from adapters.http import routes_reports
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not "adapters.stores.reports".startswith(exc.name):
+            raise  # a missing dependency inside the stores is a real error
         return modules
+    from adapters.http import routes_reports
+
     return [*modules, routes_reports]
 
 

@@ -22,7 +22,9 @@ Invariants: denials raise `ApiError` 403 with rule `role`, `region` or `station`
 missing, malformed, unknown or revoked token is 401 `token`; an exhausted bucket is 429
 `rate_limit` with Retry-After. Token strings never reach logs: only `token_id`.
 
-Limits: one token bucket per token id (`Limits.rate_per_s`, `Limits.burst`).
+Limits: one token bucket per token id (`Limits.rate_per_s`, `Limits.burst`) and, for the
+public board routes, per client address (`Limits.public_rate_per_s`); at most
+`TokenBuckets.MAX_KEYS` buckets are kept.
 """
 
 from __future__ import annotations
@@ -77,7 +79,6 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     burst: int = 400
     public_rate_per_s: float = 20.0  # per client address, board routes
     public_burst: int = 60
-    max_page: int = 200
     max_geojson: int = 5000
     board_clients_per_station: int = 64
     board_clients: int = 512
@@ -95,7 +96,13 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TokenBuckets:
-    """One token bucket per key: `rate` tokens per second up to `burst`."""
+    """One token bucket per key: `rate` tokens per second up to `burst`.
+
+    At most `MAX_KEYS` keys are kept: beyond, buckets idle long enough to be full again are
+    dropped (a full bucket and a missing one behave the same).
+    """
+
+    MAX_KEYS = 10_000
 
     def __init__(self, rate_per_s: float, burst: int) -> None:
         self.rate = rate_per_s
@@ -107,6 +114,8 @@ class TokenBuckets:
         """0.0 when allowed, else the seconds to wait for the next token."""
         now = time.monotonic() if now_s is None else now_s
         with self._lock:
+            if len(self._buckets) >= self.MAX_KEYS and key not in self._buckets:
+                self._prune(now)
             level, last = self._buckets.get(key, (self.burst, now))
             level = min(self.burst, level + (now - last) * self.rate)
             if level >= 1.0:
@@ -114,6 +123,12 @@ class TokenBuckets:
                 return 0.0
             self._buckets[key] = (level, now)
             return (1.0 - level) / self.rate if self.rate > 0 else math.inf
+
+    def _prune(self, now: float) -> None:
+        refill_s = self.burst / self.rate if self.rate > 0 else math.inf
+        stale = [k for k, (_, last) in self._buckets.items() if now - last >= refill_s]
+        for k in stale:
+            del self._buckets[k]
 
 
 def authenticate(header: str | None, tokens: TokenStore, buckets: TokenBuckets) -> Principal:

@@ -18,8 +18,9 @@ Invariants:
 
 Limits: `Limits.board_clients_per_station` and `Limits.board_clients` open streams (503
 beyond); a keep-alive comment every `Limits.board_keepalive_s`; each stream ends after
-`STREAM_MAX_S` (the browser reconnects by itself), so a server shutdown never waits on a
-screen for long.
+`STREAM_MAX_S` (the browser reconnects by itself and gets a cached snapshot): uvicorn
+waits for open streams on shutdown, so this bounds how long a hall screen can hold up
+`lingong serve`'s exit.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from adapters.http.problems import PUBLIC_PROBLEMS, ApiError
 
 COALESCE_S = 0.05
 CACHE_S = 5.0
-STREAM_MAX_S = 600.0
-RETRY_MS = 3000
+STREAM_MAX_S = 30.0
+RETRY_MS = 1000
 
 
 class BoardHub:
@@ -170,7 +171,7 @@ async def board_events(
                         await asyncio.wait_for(wake.wait(), min(keepalive_s, left))
                         break
                     except TimeoutError:
-                        yield ServerSentEventMessage(comment="keep-alive")
+                        yield ServerSentEventMessage(comment="keep-alive", data=None)
                 wake.clear()
                 await asyncio.sleep(COALESCE_S)
                 wake.clear()

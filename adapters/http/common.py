@@ -51,7 +51,9 @@ def _ctx(request: Request[Any, Any, Any]) -> Api:
     return request.app.state["api"]
 
 
-def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def authenticated(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """Guard: runs before the body is read; 401/429 end the request here."""
     api: Api = connection.app.state["api"]
     connection.scope.setdefault("state", {})["lingong_who"] = api.principal(connection)
@@ -79,6 +81,7 @@ COMMAND: dict[str, Any] = {
     "responses": COMMAND_RESPONSES,
     "security": BEARER,
     "status_code": 201,
+    "response_description": "Accepted: the command's record is durable (fsynced)",
     "guards": [authenticated],
 }
 

@@ -42,6 +42,7 @@ from engine import commands as c
 from engine.state import State
 
 T = TypeVar("T")
+_DENIED = object()
 MAX_KEY_CHARS = 55
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
 
@@ -132,3 +133,23 @@ class Api:
 
     async def read(self, fn: Callable[[State], T]) -> T:
         return await self.service.aread(fn)
+
+    async def read_in_region(
+        self,
+        who: Principal,
+        field: str,
+        region_of: Callable[[State], str | None],
+        fn: Callable[[State], T],
+    ) -> T:
+        """`fn(state)`, after checking on the writer thread that the resource is in region."""
+
+        def query(state: State) -> T | object:
+            region = region_of(state)
+            if region is not None and not who.covers(region):
+                return _DENIED
+            return fn(state)
+
+        out = await self.service.aread(query)
+        if out is _DENIED:
+            raise ApiError(403, "region", f"outside this token's region ({field})", field)
+        return out  # type: ignore[return-value]

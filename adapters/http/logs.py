@@ -17,11 +17,14 @@ import json
 import logging
 import sys
 import time
+import traceback
+from pathlib import Path
 from typing import IO, Any
 
 from adapters.http.problems import scrub
 
 LOGGER_NAME = "lingong.http"
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error")
 _FIELDS = ("lingong_token", "lingong_command", "lingong_rule", "lingong_error")
 
 
@@ -37,19 +40,34 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             out.update(fields)
+        if record.exc_info and record.exc_info[0] is not None:
+            # the type and where, never the message (it can echo input)
+            out["exception"] = record.exc_info[0].__name__
+            frames = traceback.extract_tb(record.exc_info[2])[-8:]
+            out["frames"] = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames]
         return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
 
 
 def make_logger(stream: IO[str] | None = None, name: str = LOGGER_NAME) -> logging.Logger:
-    """A logger writing JSON lines to `stream` (stderr by default); replaces handlers."""
-    logger = logging.getLogger(name)
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
+    """A new logger writing JSON lines to `stream` (stderr by default).
+
+    uvicorn's own loggers (`lingong serve` passes `log_config=None`) get the same handler,
+    so the server's start/stop lines are JSON too (those are process-wide: the last app
+    made wins).
+    """
+    logger = logging.Logger(name)  # one per app, not in the global registry
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    for other in UVICORN_LOGGERS:
+        ulog = logging.getLogger(other)
+        for old in list(ulog.handlers):
+            ulog.removeHandler(old)
+        ulog.addHandler(handler)
+        ulog.setLevel(logging.INFO)
+        ulog.propagate = False
     return logger
 
 

@@ -185,6 +185,9 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
     if isinstance(exc, RuntimeStopped):
         return problem(503, "stopped", "the engine stopped; it recovers on restart", "")
     request.scope["state"]["lingong_error"] = type(exc).__name__
+    logger = request.app.state.get("logger")
+    if logger is not None:
+        logger.error("unhandled", exc_info=exc, extra={"fields": {"event": "unhandled"}})
     return problem(500, "internal", "internal error; it has been logged", "")
 
 

@@ -17,9 +17,10 @@ Invariants:
 - The contact is unsealed only for the worker who holds the hire (`hire.worker_row`),
   only while the employer's key exists, and is never logged; the response says
   `Cache-Control: no-store`.
-- Region of a hire = its job's region; of a complaint = its hire's job, else its worker,
+- Region of a hire = its job's region (the contact route: the worker's region, so a
+  worker's own app can reach a hire across a border); of a complaint = its hire's job, else its worker,
   else its employer.
-Limits: lists are cut at `limit` (<= `Limits.max_page`).
+Limits: lists are cut at `limit` (1..200).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from adapters.http.bodies import ComplaintIn, RatingIn, ReasonIn, ResolutionIn, WageIn
 from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, check_new_id, not_found
 from adapters.http.problems import ApiError
+from adapters.http.scope import hire_region_in, worker_region_in
 from adapters.http.views import (
     CommandAccepted,
     ContactView,
@@ -64,7 +66,9 @@ async def list_offers(
         ids = state.live_offers_of(row)[:limit]
         return [offer_view(state, state.offers[oid]) for oid in ids if oid in state.offers]
 
-    views = await ctx.read(query)
+    views = await ctx.read_in_region(
+        who, "worker_id", lambda s: worker_region_in(s, worker_id), query
+    )
     if views is None:
         raise not_found("worker_id", "worker")
     return views
@@ -136,7 +140,9 @@ async def list_hires(
         ids = state.hires_by_worker.get(row, [])[-limit:]
         return [hire_view(state, state.hires[h]) for h in ids if h in state.hires]
 
-    views = await ctx.read(query)
+    views = await ctx.read_in_region(
+        who, "worker_id", lambda s: worker_region_in(s, worker_id), query
+    )
     if views is None:
         raise not_found("worker_id", "worker")
     return views
@@ -145,7 +151,12 @@ async def list_hires(
 @get("/hires/{hire_id:str}", tags=["hires"], summary="A hire", **READ)
 async def get_hire(hire_id: FromPath[str], ctx: Ctx, who: Who) -> HireView:
     ctx.gate.allow(who, "read", hire=hire_id)
-    view = await ctx.read(lambda s: hire_view(s, s.hires[hire_id]) if hire_id in s.hires else None)
+    view = await ctx.read_in_region(
+        who,
+        "hire_id",
+        lambda s: hire_region_in(s, hire_id),
+        lambda s: hire_view(s, s.hires[hire_id]) if hire_id in s.hires else None,
+    )
     if view is None:
         raise not_found("hire_id", "hire")
     return view
@@ -160,7 +171,9 @@ async def get_hire(hire_id: FromPath[str], ctx: Ctx, who: Who) -> HireView:
 async def hire_contact(
     worker_id: FromPath[str], hire_id: FromPath[str], ctx: Ctx, who: Who
 ) -> Response[ContactView]:
-    ctx.gate.allow(who, "contact", worker=worker_id, hire=hire_id)
+    # the worker's region decides; staff also only for hires of their own station's jobs
+    staff = who.role == "station_staff"
+    ctx.gate.allow(who, "contact", worker=worker_id, hire=hire_id if staff else None)
 
     def query(state: State) -> tuple[str, str] | None:
         hire = state.hires.get(hire_id)
@@ -169,7 +182,9 @@ async def hire_contact(
         emp = state.employers.get(hire.employer_id)
         return hire.employer_id, emp.display_name if emp is not None else ""
 
-    found = await ctx.read(query)
+    found = await ctx.read_in_region(
+        who, "worker_id", lambda s: worker_region_in(s, worker_id), query
+    )
     if found is None:
         raise not_found("hire_id", "hire of this worker")
     employer_id, display = found

@@ -23,6 +23,7 @@ from litestar.params import FromPath, JSONBody
 
 from adapters.http.bodies import CheckInIn, JobIn, ReasonIn, ReviewIn
 from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, check_new_id, not_found
+from adapters.http.scope import job_region_in
 from adapters.http.views import CommandAccepted, JobView, Subject, job_view
 from engine import commands as c
 
@@ -117,7 +118,7 @@ async def get_job(job_id: FromPath[str], ctx: Ctx, who: Who) -> JobView:
         job = state.jobs.get(job_id)
         return None if job is None else job_view(state, job)
 
-    view = await ctx.read(query)
+    view = await ctx.read_in_region(who, "job_id", lambda s: job_region_in(s, job_id), query)
     if view is None:
         raise not_found("job_id", "job")
     return view

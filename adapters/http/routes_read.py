@@ -23,6 +23,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from adapters.http.common import READ, Ctx, Who, not_found
 from adapters.http.problems import ApiError
+from adapters.http.scope import job_region_in, station_region_in
 from adapters.http.views import (
     JobList,
     NavView,
@@ -157,7 +158,7 @@ async def navigation(
         job = state.jobs.get(job_id)
         return None if job is None else (job.lat, job.lng, job.title)
 
-    found = await ctx.read(query)
+    found = await ctx.read_in_region(who, "job_id", lambda s: job_region_in(s, job_id), query)
     if found is None:
         raise not_found("job_id", "job")
     d_lat, d_lng, title = found
@@ -227,7 +228,12 @@ async def stations(
 )
 async def station(station_id: FromPath[str], ctx: Ctx, who: Who) -> StationFeature:
     ctx.gate.allow(who, "read", station=station_id)
-    feat = await ctx.read(lambda s: station_feature(s, station_id))
+    feat = await ctx.read_in_region(
+        who,
+        "station_id",
+        lambda s: station_region_in(s, station_id),
+        lambda s: station_feature(s, station_id),
+    )
     if feat is None:
         raise not_found("station_id", "station")
     return feat

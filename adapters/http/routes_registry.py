@@ -33,6 +33,7 @@ from adapters.http.bodies import (
     WorkerPatch,
 )
 from adapters.http.common import COMMAND, READ, Ctx, IdempotencyKey, Who, check_new_id, not_found
+from adapters.http.scope import employer_region_in, worker_region_in
 from adapters.http.views import (
     CommandAccepted,
     EmployerView,
@@ -83,7 +84,12 @@ async def register_worker(
 @get("/workers/{worker_id:str}", tags=["registry"], summary="A worker (masked)", **READ)
 async def get_worker(worker_id: FromPath[str], ctx: Ctx, who: Who) -> WorkerView:
     ctx.gate.allow(who, "read", worker=worker_id)
-    view = await ctx.read(lambda s: worker_view(s, worker_id))
+    view = await ctx.read_in_region(
+        who,
+        "worker_id",
+        lambda s: worker_region_in(s, worker_id),
+        lambda s: worker_view(s, worker_id),
+    )
     if view is None:
         raise not_found("worker_id", "worker")
     return view
@@ -175,7 +181,12 @@ async def register_employer(
 @get("/employers/{employer_id:str}", tags=["registry"], summary="An employer", **READ)
 async def get_employer(employer_id: FromPath[str], ctx: Ctx, who: Who) -> EmployerView:
     ctx.gate.allow(who, "read", employer=employer_id)
-    view = await ctx.read(lambda s: employer_view(s, employer_id))
+    view = await ctx.read_in_region(
+        who,
+        "employer_id",
+        lambda s: employer_region_in(s, employer_id),
+        lambda s: employer_view(s, employer_id),
+    )
     if view is None:
         raise not_found("employer_id", "employer")
     return view

@@ -87,6 +87,12 @@ async def report(
         return await to_thread.run_sync(_build, ctx.data_dir, name, options)
     except ValueError as exc:
         raise ApiError(422, "report_scope", str(exc), "month") from None
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb", "sqlite3", "psycopg"):
+            raise ApiError(
+                503, "report_store", "the reporting store is busy or unavailable; retry", ""
+            ) from None
+        raise
 
 
 ROUTES = [report]

@@ -135,3 +135,34 @@ class ScopeIndex:
                     if isinstance(ev, e.EmployerRegistered) and ev.sealed:
                         self.employer_blob.setdefault(ev.employer_id, bytes(ev.sealed))
             self._scanned = True
+
+
+# ---------------------------------------------------------------- authoritative ------
+# The same regions read from the state itself, for queries (run on the writer thread), so a
+# read can never see a resource of another region even in the instant before the listener
+# has recorded it.
+
+
+def worker_region_in(state: State, worker_id: str) -> str | None:
+    row = state.worker_rows.get(worker_id)
+    return None if row is None else state.worker_region[row]
+
+
+def job_region_in(state: State, job_id: str) -> str | None:
+    job = state.jobs.get(job_id)
+    return None if job is None else job.region
+
+
+def hire_region_in(state: State, hire_id: str) -> str | None:
+    hire = state.hires.get(hire_id)
+    return None if hire is None else job_region_in(state, hire.job_id)
+
+
+def employer_region_in(state: State, employer_id: str) -> str | None:
+    emp = state.employers.get(employer_id)
+    return None if emp is None else emp.region
+
+
+def station_region_in(state: State, station_id: str) -> str | None:
+    st = state.stations.get(station_id)
+    return None if st is None else st.region

@@ -28,6 +28,7 @@ as `~XX` (hex), which keeps them injective (`~` is not an id character).
 
 from __future__ import annotations
 
+import functools
 import time
 
 import msgspec
@@ -78,23 +79,15 @@ def parse_event_id(value: str) -> tuple[str, str, int, int]:
     return partition, epoch, int(seq), int(index)
 
 
+@functools.lru_cache(maxsize=4096)
+def _utc_second(secs: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+
+
 def rfc3339(ts_ms: int) -> str:
     """Epoch ms as RFC 3339 UTC with milliseconds: 2026-11-23T00:30:00.000Z."""
     secs, ms = divmod(ts_ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{ms:03d}Z"
-
-
-def ce_subject(ev: e.Event) -> str:
-    """The entity an event is about (CloudEvents `subject`)."""
-    for name in ("offer_id", "hire_id", "job_id", "complaint_id", "worker_id"):
-        value = getattr(ev, name, None)
-        if value:
-            return str(value)
-    for name in ("station_id", "employer_id", "scope", "region"):
-        value = getattr(ev, name, None)
-        if value:
-            return str(value)
-    return ""
+    return f"{_utc_second(secs)}.{ms:03d}Z"
 
 
 def event_body(ev: e.Event) -> bytes:
@@ -108,17 +101,18 @@ def decode_body(data: bytes) -> e.Event:
     return _event_json.decode(data)
 
 
-def ce_headers(ev: e.Event, *, ev_id: str, source: str, region: str, seq: int) -> dict[str, str]:
-    """CloudEvents 1.0 binary-mode headers (plus Nats-Msg-Id = ce-id)."""
+def ce_headers(ev: e.Event, *, ev_id: str, source: str) -> dict[str, str]:
+    """CloudEvents 1.0 binary-mode headers (plus Nats-Msg-Id = ce-id).
+
+    Only the required attributes, time and content type: every header costs the Python
+    client ~5 us per message on both ends, and the rest is in the subject (region, type),
+    the id (seq) and the body (the entity ids)."""
     return {
         "ce-specversion": "1.0",
         "ce-id": ev_id,
         "ce-source": source,
         "ce-type": CE_TYPE_PREFIX + type(ev).__name__,
         "ce-time": rfc3339(ev.ts_ms),
-        "ce-subject": ce_subject(ev),
-        "ce-lingongseq": str(seq),
-        "ce-lingongregion": pad_region(region),
         "content-type": "application/json",
         "Nats-Msg-Id": ev_id,
     }

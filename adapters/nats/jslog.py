@@ -69,13 +69,13 @@ from adapters.nats.frames import (
 from adapters.nats.frames import SUBJECT_PREFIX as SUBJECT_PREFIX
 from adapters.nats.lease import BUCKET as LEASE_BUCKET
 from adapters.nats.lease import LeaseLost, PartitionLease
-from adapters.nats.streams import PullReader, auto_replicas, ensure_stream
+from adapters.nats.streams import PullReader, auto_replicas, ensure_stream, locate
 from adapters.ports import GENESIS_HASH, LogCorrupt, LogError, LogFailed, chain_hash
 
 STREAM = "LINGONG_LOG"
 HEADER_ALLOWANCE = 1024
 DEFAULT_MAX_FRAMES = 65_536
-FETCH_MESSAGES = 64
+FETCH_MESSAGES = 16  # messages per pull (each up to ~1 MiB)
 ERR_WRONG_LAST_SEQ = 10071
 _TRANSIENT = (nats.errors.Error, asyncio.TimeoutError, OSError)
 
@@ -363,23 +363,7 @@ class JetStreamLog:
 
     async def _locate(self, seq: int) -> tuple[int, int, int, bytes]:
         """(stream seq, first, count, chain) of the message holding frame `seq`."""
-        lo, hi = 1, self._last_stream_seq
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            try:
-                msg = await self._js.get_msg(self.stream, seq=mid, subject=self.subject, next=True)
-            except nats.js.errors.NotFoundError:
-                hi = mid - 1
-                continue
-            stream_seq = int(msg.seq or 0)
-            first, count, chain = read_headers(msg.headers, self._where, stream_seq)
-            if first <= seq < first + count:
-                return stream_seq, first, count, chain
-            if first + count <= seq:
-                lo = stream_seq + 1
-            else:
-                hi = mid - 1
-        raise LogCorrupt(self._where, lo, seq, "no message holds this frame")
+        return await locate(self._js, self.stream, self.subject, seq, self._last_stream_seq)
 
     async def _open_reader(self, position: int) -> PullReader:
         reader = PullReader(self._nc, self._js, self.stream)

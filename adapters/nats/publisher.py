@@ -314,7 +314,7 @@ class EventPublisher:
             region = self.regions.observe(ev)
             name = type(ev).__name__
             ev_id = ce.event_id(self.partition, self.epoch, seq, index)
-            hdr = ce.ce_headers(ev, ev_id=ev_id, source=self.source, region=region, seq=seq)
+            hdr = ce.ce_headers(ev, ev_id=ev_id, source=self.source)
             body = ce.event_body(ev)
             chunk.msgs.append((ce.event_subject(region, name), body, hdr))
             if self.pushes and isinstance(ev, ce.PUSH_TYPES):
@@ -353,7 +353,6 @@ class EventPublisher:
         try:
             for subject, body, hdr in chunk.msgs:
                 await nc.publish(subject, body, reply=reply, headers=hdr)
-            await nc.flush(timeout=self.ack_timeout_s)
             await asyncio.wait_for(chunk.done.wait(), timeout=self.ack_timeout_s)
         except (TimeoutError, nats.errors.Error, OSError) as exc:
             log.warning("publisher %s: chunk not acknowledged (%s); retrying", self.partition, exc)

@@ -1,8 +1,8 @@
 """JetStream plumbing shared by the log, the publisher and the SMS pusher.
 
 Owns: stream creation/upgrade (`ensure_stream`), the replica count for the connected
-deployment (`auto_replicas`), and `PullReader`, a batch reader over an ephemeral pull
-consumer.
+deployment (`auto_replicas`), `PullReader` (a batch reader over an ephemeral pull
+consumer) and `locate` (which log message holds a frame: a binary search).
 
 Invariants:
 - `ensure_stream` never weakens an existing stream: it only turns on flags lingong needs
@@ -30,6 +30,9 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
+
+from adapters.nats.frames import read_headers
+from adapters.ports import LogCorrupt
 
 READER_IDLE_S = 30.0
 
@@ -123,3 +126,26 @@ class PullReader:
             await self.sub.unsubscribe()
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await self.js.delete_consumer(self.stream, self.name)
+
+
+async def locate(js, stream: str, subject: str, seq: int, last_stream_seq: int):
+    """(stream seq, first, count, chain) of the message on `subject` holding frame `seq`:
+    a binary search over stream seqs 1..last_stream_seq with leader gets."""
+    where = f"{stream}/{subject}"
+    lo, hi = 1, last_stream_seq
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        try:
+            msg = await js.get_msg(stream, seq=mid, subject=subject, next=True)
+        except nats.js.errors.NotFoundError:
+            hi = mid - 1
+            continue
+        stream_seq = int(msg.seq or 0)
+        first, count, chain = read_headers(msg.headers, where, stream_seq)
+        if first <= seq < first + count:
+            return stream_seq, first, count, chain
+        if first + count <= seq:
+            lo = stream_seq + 1
+        else:
+            hi = mid - 1
+    raise LogCorrupt(where, lo, seq, "no message holds this frame")

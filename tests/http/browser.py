@@ -15,6 +15,7 @@ import os
 import select
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -50,20 +51,34 @@ def ensure_chromium() -> str:
     return CHROMIUM
 
 
+_TRAMPOLINE = """
+import fcntl, os, sys
+r, w = (fcntl.fcntl(int(a), fcntl.F_DUPFD, 10) for a in sys.argv[1:3])  # out of the way
+os.dup2(r, 3)
+os.dup2(w, 4)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
 class Chromium:
     """One headless browser driven over the DevTools pipe."""
 
-    def __init__(self, binary: str, user_data_dir: Path) -> None:
+    def __init__(self, binary: str, user_data_dir: Path, log_path: Path | None = None) -> None:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
-        script = f'exec "$0" "$@" 3<&{to_child_r} 4>&{from_child_w}'
+        log = subprocess.DEVNULL if log_path is None else log_path.open("wb")
+        # a tiny trampoline puts the pipe ends on fds 3 and 4, then becomes chromium
         self.proc = subprocess.Popen(
-            ["/bin/sh", "-c", script, binary, *FLAGS, f"--user-data-dir={user_data_dir}"],
+            [sys.executable, "-c", _TRAMPOLINE, str(to_child_r), str(from_child_w), binary,
+             *FLAGS, f"--user-data-dir={user_data_dir}"],
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+            stderr=log,
+        )  # fmt: skip
+        if log_path is not None:
+            log.close()  # type: ignore[union-attr]
+        self.log_path = log_path
         os.close(to_child_r)
         os.close(from_child_w)
         self._buf = b""
@@ -79,7 +94,7 @@ class Chromium:
             if ready:
                 chunk = os.read(self._from_child, 1 << 16)
                 if not chunk:
-                    raise RuntimeError("chromium closed the DevTools pipe")
+                    raise RuntimeError(f"chromium closed the DevTools pipe: {self.log_tail()}")
                 self._buf += chunk
         raw, self._buf = self._buf.split(b"\0", 1)
         return json.loads(raw)
@@ -116,6 +131,12 @@ class Chromium:
                 return value
             time.sleep(0.2)
         raise TimeoutError(f"page never satisfied: {expression}")
+
+    def log_tail(self) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        lines = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(line for line in lines if "dbus" not in line)[-2000:]
 
     def screenshot(self, path: Path) -> None:
         data = self.send("Page.captureScreenshot", {"format": "png"})["data"]

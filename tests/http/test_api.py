@@ -230,3 +230,34 @@ def test_rate_limit_per_token(tmp_path) -> None:
         assert env.client.get("/workers/W1", headers=env.auth("admin/4206")).status_code == 200
     finally:
         env.close()
+
+
+def test_internal_error_is_a_problem_and_logs_no_message(env: Env, monkeypatch) -> None:
+    import json
+
+    from adapters.http import routes_registry
+
+    def broken(state, worker_id):
+        raise KeyError("13812349999 was here")
+
+    monkeypatch.setattr(routes_registry, "worker_view", broken)
+    resp = env.client.get("/workers/W1", headers=env.auth("front_end/4206"))
+    assert resp.status_code == 500
+    assert resp.json()["rule"] == "internal" and "1381234" not in resp.text
+    logged = [json.loads(line) for line in env.logs.getvalue().splitlines()]
+    unhandled = [line for line in logged if line.get("event") == "unhandled"]
+    assert unhandled[-1]["exception"] == "KeyError" and unhandled[-1]["frames"]
+    assert "13812349999" not in env.logs.getvalue()
+    assert env.client.get("/healthz").status_code == 200  # the engine is unaffected
+
+
+def test_token_buckets_refill_and_stay_bounded() -> None:
+    from adapters.http.auth import TokenBuckets
+
+    b = TokenBuckets(rate_per_s=2.0, burst=2)
+    assert [b.take("k", now_s=0.0) for _ in range(3)] == [0.0, 0.0, 0.5]
+    assert b.take("k", now_s=0.5) == 0.0  # one token back after 0.5 s
+    b.MAX_KEYS = 4
+    for i in range(10):
+        b.take(f"ip{i}", now_s=100.0 + i * 2)  # each key idle >= 1 s when the next comes
+    assert len(b._buckets) <= 4

@@ -294,3 +294,16 @@ def test_missing_or_bad_token_is_401(env: Env, header: str | None) -> None:
 def test_board_and_ops_need_no_token(env: Env) -> None:
     for path in ("/board/S1", "/board/S1/jobs", "/healthz", "/metrics", "/schema/openapi.json"):
         assert env.client.get(path).status_code == 200, path
+
+
+def test_reads_check_the_region_on_the_writer_thread_too(env: Env) -> None:
+    """In the instant before the listener records a new worker, a read is still scoped."""
+    index = env.client.app.state["api"].index
+    region = index.worker_region.pop("W1")  # as if W1's record were not yet folded in
+    try:
+        for path in ("/workers/W1", "/workers/W1/offers", "/workers/W1/hires"):
+            resp = env.client.get(path, headers=env.auth("auditor/4201"))
+            assert resp.status_code == 403 and resp.json()["rule"] == "region", path
+        assert env.client.get("/workers/W1", headers=env.auth("auditor/4206")).status_code == 200
+    finally:
+        index.worker_region["W1"] = region

@@ -105,7 +105,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
 
 def test_board_updates_live_in_chromium(chromium_bin: str, server, tmp_path: Path) -> None:
     base, token, log_path = server
-    browser = Chromium(chromium_bin, tmp_path / "profile")
+    browser = Chromium(chromium_bin, tmp_path / "profile", tmp_path / "chromium.log")
     try:
         browser.open(base + "/board/S1")
         browser.wait_for("document.body && document.body.dataset.live === '1'", timeout_s=30)

@@ -73,7 +73,7 @@ def test_messages_carry_seq_count_and_chain_an_outside_reader_can_verify(
         payloads = [f"record {i}".encode() for i in range(25)]
         log.append(payloads[:10])  # one group commit -> one message
         log.append(payloads[10:11])
-        big = [bytes([i]) * 100_000 for i in range(6)]  # > 256 KiB: several messages
+        big = [bytes([i]) * 400_000 for i in range(6)]  # > 1 MiB: several messages
         log.append(big)
         got = asyncio.run(_stream_headers(nats_server.url, log.subject))
         assert [int(h["Lingong-Count"]) for h, _ in got][:2] == [10, 1]
@@ -208,5 +208,37 @@ def test_reader_detects_a_forged_frame(nats_server: NatsServer, tmp_path: Path) 
             assert [p for _, p in reader.read(verify_chain=False)] == [b"a", b"b", b"forged"]
         finally:
             reader.close()
+    finally:
+        log.close()
+
+
+def test_a_projection_follows_the_log_as_a_durable_consumer(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    from adapters.nats.follow import LogFollower
+
+    part = partition_for(tmp_path)
+    log = JetStreamLog(nats_server.url, part)
+    try:
+        log.append([b"a", b"b"])
+        log.append([b"c"])
+        follower = LogFollower(nats_server.url, part, "proj-" + part)
+        assert next(iter(follower.batches(0.5))) == [(1, b"a"), (2, b"b")]
+        follower.close()  # stopped before processing it: the next follower reads it again
+        follower = LogFollower(nats_server.url, part, "proj-" + part)
+        everything = [f for b in follower.batches(0.5) for f in b]  # asking again = ack
+        assert everything == [(1, b"a"), (2, b"b"), (3, b"c")]
+        follower.close()
+        log.append([b"d", b"e"])
+        log.append([b"f"])
+        follower = LogFollower(nats_server.url, part, "proj-" + part)
+        try:  # resumes after what it acknowledged, chain anchored on frame 3
+            assert [f for b in follower.batches(0.5) for f in b] == [
+                (4, b"d"),
+                (5, b"e"),
+                (6, b"f"),
+            ]
+        finally:
+            follower.close(commit=True)
     finally:
         log.close()

@@ -92,7 +92,8 @@ def test_every_event_published_once_with_cloudevents_headers(
         assert h["ce-type"] == f"cn.lingong.{name}"
         assert h["ce-source"] == "/lingong/4206"
         assert h["ce-time"] == ce.rfc3339(ev.ts_ms) and h["ce-time"].endswith("Z")
-        assert h["Nats-Msg-Id"] == ev_id and h["ce-lingongseq"] == str(seq)
+        assert h["Nats-Msg-Id"] == ev_id and ce.parse_event_id(ev_id)[2:] == (seq, i)
+        assert h["content-type"] == "application/json"
         assert m.subject.endswith("." + name) and m.subject.startswith("lingong.evt.")
         region = m.subject.split(".")[4]
         if isinstance(ev, e.Tick):
@@ -186,3 +187,35 @@ def _reset_position(url: str, partition: str, epoch: str) -> None:
             await nc.close()
 
     asyncio.run(go())
+
+
+def test_engine_never_waits_for_nats_and_publishing_resumes(tmp_path: Path) -> None:
+    """SIGKILL the NATS server mid-morning: the engine goes on at full speed, and once the
+    server is back every event is in the stream exactly once."""
+    srv = start_server(tmp_path / "nats")
+    service = engine_service(tmp_path / "engine")
+    bridge = NatsBridge(service, srv.url, partition="p3", micro=False).start()
+    assert bridge.publisher is not None
+    bridge.publisher.ack_timeout_s = 2.0
+    try:
+        morning_commands(service.execute, limit=200)
+        assert bridge.publisher.wait_idle(20)
+        srv.kill()
+        started = time.monotonic()
+        morning_commands(service.execute, limit=600)  # the same morning again: 400 more
+        assert time.monotonic() - started < 15  # the engine did not wait for NATS
+        assert bridge.publisher.stats.position < service.runtime.log.last_seq
+        srv.start()
+        srv.wait_ready()
+        assert bridge.publisher.wait_idle(60)
+    finally:
+        bridge.close()
+    expected = log_events(service.runtime)
+    service.stop()
+    service.runtime.close()
+    try:
+        msgs = run(stream_messages(srv.url))
+    finally:
+        srv.kill()
+    ids = [m.headers["ce-id"] for m in msgs]
+    assert len(ids) == len(set(ids)) == len(expected)

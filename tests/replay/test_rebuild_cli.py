@@ -72,3 +72,22 @@ def test_another_process_with_another_hash_seed(demo) -> None:
     out = json.loads(done.stdout)
     assert out["ok"] and out["digest"] == info["digest"] and out["events"] == info["events"]
     assert done.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_rebuild_from_a_snapshot(demo, tmp_path: Path) -> None:
+    from adapters.snapshots import write_snapshot
+    from engine.snapshot import snapshot_state
+
+    recs = records(demo[0])
+    engine = Engine()
+    for seq, rec in enumerate(recs[:3000], start=1):
+        engine.apply_record(seq, rec)
+    snaps = tmp_path / "snapshots"
+    write_snapshot(snaps, 3000, engine.digest(), snapshot_state(engine.state), fsync=False)
+    full = rebuild(demo[0])
+    fast = rebuild(demo[0], snapshots=snaps)
+    assert fast.from_snapshot == 3000 and fast.records == len(recs) - 3000
+    assert (fast.digest, fast.summary) == (full.digest, full.summary)
+    early = rebuild(demo[0], Until(seq=2000), snapshots=snaps)  # snapshot is past the target
+    assert early.from_snapshot == 0 and early.digest == rebuild(demo[0], Until(seq=2000)).digest
+    assert main(["rebuild", str(demo[0]), "--snapshots", str(snaps), "--quiet"]) == 0
