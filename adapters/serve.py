@@ -45,7 +45,14 @@ def serve(args: argparse.Namespace) -> int:
         bridge.start()
         closers.append(bridge.close)
     app = create_app(service, data_dir=data_dir)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
     try:

@@ -16,7 +16,8 @@ Measures:
 - `events_per_s` = events the engine emitted / engine time (the sum of those execute
   times, plus every group-commit flush with fsync in the log run). The generator that
   plays the people (commands, replies) runs outside the timed calls;
-- `peak_rss_mb` = `ru_maxrss` of the process; `state_bytes_per_worker` = memory
+- `peak_rss_mb` = peak resident set of the process (VmHWM, as `ru_maxrss`);
+  `state_bytes_per_worker` = memory
   `tracemalloc` sees retained after folding the morning's records into a fresh engine
   (every structure of the state), divided by the registered workers.
 
@@ -320,6 +321,14 @@ def state_bytes(records: list[bytes]) -> tuple[int, Engine]:
 
 
 def peak_rss_mb() -> float:
+    """Peak resident set of this process image (VmHWM; Linux keeps `ru_maxrss` across
+    exec, so a child started by `run_curve` would report its parent's peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -30,6 +30,7 @@ from engine.idnumbers import (
     check_id_number,
     check_mobile,
     check_uscc,
+    find_unmasked_pii,
     mask_id_number,
     mask_mobile,
     mask_name,
@@ -462,6 +463,14 @@ def _submit_job(state: State, cmd: c.SubmitJob, ts: int) -> Decided:
         raise Refusal("end_ms", "max_span", "a posting spans at most 7 days")
     if cmd.end_ms <= ts:
         raise Refusal("end_ms", "in_future", "the job is already over")
+    for name in ("title", "description", "address"):
+        if find_unmasked_pii(getattr(cmd, name)):
+            raise Refusal(
+                name,
+                "no_personal_data",
+                "no phone or ID numbers in posting text; the employer's contact is "
+                "revealed to a worker after a confirmed hire",
+            )
     lat, lng = _point(cmd.location, "location")
     _, policy = state.policy_for(station.region)
     if haversine_m(lat, lng, station.lat, station.lng) > 200_000:

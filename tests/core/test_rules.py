@@ -421,6 +421,9 @@ def test_posting_field_rules(w: World) -> None:
     assert refused(w, job(pay_fen=0)).rule == "fen_range"
     assert refused(w, job(location=c.Point(lat=30.0, lng=120.0))).rule == "near_station"
     assert refused(w, job(command_id="bad id!")).field == "command_id"
+    r = refused(w, job(title="搬家 联系13812341234"))
+    assert (r.field, r.rule) == ("title", "no_personal_data")
+    assert refused(w, job(description="身份证11010519491231002X")).field == "description"
 
 
 # ------------------------------------------------------------------ idempotency ----
