@@ -165,7 +165,7 @@ def kernel_latency(
 def test_bench_rank_workers_10k_candidates(benchmark):
     workers, _ = build_city(10_000, seed=3)
     job = postings(np.random.default_rng(4), 1)[0]
-    policy = Policy()
+    policy = Policy(max_reach_m=10_000)  # the whole 20 km city is reachable by e-bike and car
     pol = P.policy_params(policy, NOW_MS)
     weights, coef = P.weights_array(policy.weights), P.accept_coef_array(policy)
     cand = np.arange(10_000, dtype=np.int64)

@@ -29,19 +29,13 @@ from engine import events as e
 from engine import matcher
 from engine.geo import local_year
 from engine.matching.explain import reasons
-from engine.matching.params import (
-    accept_coef_array,
-    job_params,
-    policy_params,
-    query_radius_m,
-    weights_array,
-)
+from engine.matching.params import query_radius_m
 from engine.policy import wave_size
 from engine.state import Job, State
 from replay.groups import age_band, group_label
 from replay.source import local_time
 from replay.verify import policy_in_force
-from replay.walk import DecisionPoint, bell_rows, walk
+from replay.walk import DecisionPoint, JobVectors, bell_rows, job_vectors, walk
 
 
 class Seen(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -106,25 +100,11 @@ def _job_view(job: Job) -> dict[str, Any]:
     }
 
 
-def _vectors(state: State, job: Job, now_ms: int):
-    _, policy = state.policy_for(job.region)
-    pol = policy_params(policy, now_ms)
-    bit = state.skills.bit(job.skill)
-    jp = job_params(
-        lat=job.lat,
-        lng=job.lng,
-        skill_bit=0 if bit is None else bit,
-        day_pay_fen=job.day_pay_fen,
-        start_ms=job.start_ms,
-        end_ms=job.end_ms,
-        now_ms=now_ms,
-    )
-    return policy, pol, jp, weights_array(policy.weights), accept_coef_array(policy), bit
-
-
-def _seen(state: State, job: Job, now_ms: int, row: int, vec, offered: set[int]) -> Seen:
+def _seen(
+    state: State, now_ms: int, row: int, vec: JobVectors, excluded: np.ndarray, offered: set[int]
+) -> Seen:
+    """Worker `row` against the job of `vec`; `excluded` = the job's offered rows, sorted."""
     _, pol, jp, w, coef, bit = vec
-    excluded = np.unique(np.asarray(job.offered_rows, dtype=np.int64))
     r = reasons(state.workers, row, jp, pol, w, coef, excluded)
     words = list(r["reasons"])
     if bit is None:
@@ -148,7 +128,7 @@ def _seen(state: State, job: Job, now_ms: int, row: int, vec, offered: set[int])
 def _job_point(
     state: State, job: Job, ts: int, point: DecisionPoint, rows: np.ndarray | None, ask_row: int
 ) -> PointView:
-    vec = _vectors(state, job, ts)
+    vec = job_vectors(state, job, ts)
     policy = vec[0]
     prefix, version = policy_in_force(state, job.region)
     recorded = [o for o in point.offers if o.job_id == job.job_id]
@@ -187,20 +167,21 @@ def _job_point(
         )
     offered = {state.worker_rows[o.worker_id] for o in recorded}
     eligible = {c.row for c in ranked}
+    excluded = np.unique(np.asarray(job.offered_rows, dtype=np.int64))
     view.seen = len(rows)
     view.eligible = len(ranked)
     for rank, cand in enumerate(ranked, start=1):
-        s = _seen(state, job, ts, cand.row, vec, offered)
+        s = _seen(state, ts, cand.row, vec, excluded, offered)
         s.rank = rank
         view.candidates.append(s)
     for row in rows.tolist():
         if row not in eligible:
-            view.excluded.append(_seen(state, job, ts, int(row), vec, offered))
+            view.excluded.append(_seen(state, ts, int(row), vec, excluded, offered))
     view.excluded.sort(key=lambda s: (s.distance_m, s.worker_id))  # nearest first
     if ask_row >= 0:
         view.worker = next(
             (s for s in view.candidates if s.worker_id == state.worker_ids[ask_row]), None
-        ) or _seen(state, job, ts, ask_row, vec, offered)
+        ) or _seen(state, ts, ask_row, vec, excluded, offered)
     return view
 
 

@@ -1,10 +1,11 @@
 """`lingong replay fairness`: offer and hire rates by age band and priority group.
 
 Owns: `fairness(directory)`, which folds the log and, at every moment the matcher ranked
-workers for a job (`replay.walk`), asks it again for every worker it could have offered
-(`engine.matcher.rank_for_job` with room for all, on the same candidate rows). A worker
-is *eligible* once they pass every filter at one such moment, or once they get an offer
-(check-in offers rank jobs for one worker; that worker is eligible by construction).
+workers for a job (`replay.walk`), runs the matcher's kernel (`rank_workers_from`, with
+the matcher's own arguments and room for every candidate row) to find every worker who
+passed all its filters. A worker is *eligible* once they pass every filter at one such
+moment ("already offered this job" aside), or once they get an offer (check-in offers
+rank jobs for one worker; that worker is eligible by construction).
 
 For each group: eligible workers, workers offered and hired among them, the offer rate
 and hire rate (offered / eligible, hired / eligible), and the impact ratio of each rate
@@ -27,14 +28,15 @@ import time
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
 from engine import events as e
-from engine import matcher
 from engine.geo import local_year
-from engine.matching.params import policy_params, query_radius_m
+from engine.matching.kernels import rank_workers_from
+from engine.matching.params import query_radius_m
 from engine.state import State
 from replay.groups import age_band, band_order, group_label
-from replay.walk import DecisionPoint, bell_rows, walk
+from replay.walk import DecisionPoint, bell_rows, job_vectors, walk
 
 FOUR_FIFTHS = 0.8
 MIN_GROUP = 30
@@ -71,40 +73,62 @@ class _Eligibility:
 
     def __init__(self) -> None:
         self.first: dict[int, tuple[str, str]] = {}
+        self.seen = np.zeros(0, dtype=bool)  # row -> eligible once already
         self.points = 0
 
-    def mark(self, state: State, rows: list[int], ts_ms: int) -> None:
+    def mark(self, state: State, rows: np.ndarray, ts_ms: int) -> None:
+        if len(self.seen) < len(state.worker_ids):
+            grown = np.zeros(max(len(state.worker_ids), 2 * len(self.seen)), dtype=bool)
+            grown[: len(self.seen)] = self.seen
+            self.seen = grown
+        new = rows[~self.seen[rows]]
+        if len(new) == 0:
+            return
+        self.seen[new] = True
         year = local_year(ts_ms)
         birth = state.workers.birth_year
-        for row in rows:
-            if row not in self.first:
-                self.first[row] = (
-                    age_band(year - int(birth[row])),
-                    group_label(state.worker_priority_group(row)),
-                )
+        for row in new.tolist():
+            self.first[row] = (
+                age_band(year - int(birth[row])),
+                group_label(state.worker_priority_group(row)),
+            )
 
     def probe(self, state: State, seq: int, rec: e.Record, point: DecisionPoint) -> bool:
         ts = rec.events[0].ts_ms
         self.points += 1
-        self.mark(state, [state.worker_rows[o.worker_id] for o in point.offers], ts)
+        offered = [state.worker_rows[o.worker_id] for o in point.offers]
+        self.mark(state, np.asarray(offered, dtype=np.int64), ts)
         if point.kind == "checkin":
             return False
         rows = bell_rows(state, point.scope) if point.kind == "bell" else None
         for job_id in point.job_ids:
             job = state.jobs[job_id]
-            cand_rows = rows
-            if cand_rows is None:
-                _, policy = state.policy_for(job.region)
-                cand_rows = state.checked_in.query(job.lat, job.lng, _radius(policy, ts))
-            if len(cand_rows) == 0:
+            vec = job_vectors(state, job, ts)
+            if vec.skill_bit is None:
                 continue
-            ranked = matcher.rank_for_job(state, job, ts, len(cand_rows), cand_rows)
-            self.mark(state, [c.row for c in ranked], ts)
+            cand = (
+                rows
+                if rows is not None
+                else state.checked_in.query(job.lat, job.lng, query_radius_m(vec.pol))
+            )
+            if len(cand) == 0:
+                continue
+            # every row passing the filters (k = all); previously offered rows stay in
+            eligible = rank_workers_from(
+                state.workers,
+                cand,
+                vec.job,
+                vec.pol,
+                vec.weights,
+                vec.accept_coef,
+                len(cand),
+                _NONE,
+            )[0]
+            self.mark(state, np.asarray(eligible, dtype=np.int64), ts)
         return False
 
 
-def _radius(policy: e.Policy, now_ms: int) -> float:
-    return query_radius_m(policy_params(policy, now_ms))
+_NONE = np.empty(0, dtype=np.int64)
 
 
 def _interesting(rec: e.Record) -> bool:

@@ -55,6 +55,9 @@ def test_no_pii_anywhere(env: Env) -> None:
            "skill": "moving", "headcount": 1, "pay_fen": 28000, "start_ms": 1795392000000,
            "end_ms": 1795413600000, "location": {"lat": 32.0093, "lng": 112.1222},
            "address": f"襄城区 {EMP_MOBILE}"}  # fmt: skip
+    refused = keep(c.post("/jobs", json=job, headers=fe))  # contact details in posting text
+    assert refused.status_code == 422 and refused.json()["rule"] == "no_personal_data"
+    job = {**job, "title": "搬家 2人", "description": "日结", "address": "襄城区"}
     posted = keep(c.post("/jobs", json=job, headers=fe))
     assert posted.status_code == 201, posted.text
     offers = keep(c.get("/workers/WP1/offers", headers=fe)).json()
