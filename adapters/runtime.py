@@ -18,6 +18,7 @@ Limits: `max_batch` commands per group commit (default 2,048).
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -87,6 +88,10 @@ class Runtime:
         self.subscribers: list[Subscriber] = []
         self.stopped: Exception | None = None
         self.engine = self._recover()
+        # the recovered state is long-lived: keep it out of the cyclic collector's full
+        # passes, whose pauses otherwise set the worst-case decision latency
+        gc.collect()
+        gc.freeze()
         self._since_snapshot = 0
         self._tick_seq = 0
         self._pending: list[tuple[int, e.Record]] = []

@@ -50,9 +50,37 @@ def _sorted_rows(rows: list[int]) -> np.ndarray:
     return np.unique(np.asarray(rows, dtype=np.int64))
 
 
+_VECTOR_CACHE: dict[int, tuple[object, int, tuple]] = {}
+MAX_VECTOR_CACHE = 256
+
+
+def policy_vectors(policy, now_ms: int):  # noqa: ANN001, ANN201
+    """(pol, weights, coef, query radius, reach by mode) for a policy on a local day.
+
+    Cached per policy object and day (the object is kept in the entry and compared by
+    identity, so a recycled id can never return another policy's vectors).
+    """
+    day = (now_ms + 8 * 3_600_000) // 86_400_000
+    hit = _VECTOR_CACHE.get(id(policy))
+    if hit is not None and hit[0] is policy and hit[1] == day:
+        return hit[2]
+    pol = policy_params(policy, now_ms)
+    out = (
+        pol,
+        weights_array(policy.weights),
+        accept_coef_array(policy),
+        query_radius_m(pol),
+        reach_m(pol),
+    )
+    if len(_VECTOR_CACHE) >= MAX_VECTOR_CACHE:
+        _VECTOR_CACHE.clear()
+    _VECTOR_CACHE[id(policy)] = (policy, day, out)
+    return out
+
+
 def _job_vectors(state: State, job: Job, now_ms: int):
     _, policy = state.policy_for(job.region)
-    pol = policy_params(policy, now_ms)
+    pol = policy_vectors(policy, now_ms)[0]
     bit = state.skills.bit(job.skill)
     jp = job_params(
         lat=job.lat,
@@ -73,17 +101,11 @@ def rank_for_job(
     policy, pol, jp, bit = _job_vectors(state, job, now_ms)
     if bit is None or k <= 0:
         return []
+    _, weights, coef, radius_m, _ = policy_vectors(policy, now_ms)
     if rows is None:
-        rows = state.checked_in.query(job.lat, job.lng, query_radius_m(pol), tag_mask=1 << bit)
+        rows = state.checked_in.query(job.lat, job.lng, radius_m, tag_mask=1 << bit)
     out_rows, scores, dist, travel, feats = rank_workers_from(
-        state.workers,
-        rows,
-        jp,
-        pol,
-        weights_array(policy.weights),
-        accept_coef_array(policy),
-        k,
-        _sorted_rows(job.offered_rows),
+        state.workers, rows, jp, pol, weights, coef, k, _sorted_rows(job.offered_rows)
     )
     return [
         Candidate(
@@ -101,8 +123,8 @@ def best_jobs_for_worker(state: State, row: int, now_ms: int) -> list[tuple[int,
     """Open jobs near a checked-in worker, best first, that have not offered to them."""
     w = state.workers
     _, policy = state.policy_for(state.worker_region[row])
-    pol = policy_params(policy, now_ms)
-    radius = float(reach_m(pol)[int(w.mode[row])])
+    pol, _, _, _, reach = policy_vectors(policy, now_ms)
+    radius = float(reach[int(w.mode[row])])
     mask = int(w.skills[row])
     if mask == 0:
         return []

@@ -11,6 +11,7 @@ Limits: the snapshot holds everything in memory once (about the size of the stat
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import msgspec
@@ -129,6 +130,7 @@ def restore_state(body: bytes) -> State:
     s.offer_expiries = [tuple(x) for x in snap.offer_expiries]  # type: ignore[misc]
     s.job_expiries = [tuple(x) for x in snap.job_expiries]  # type: ignore[misc]
     s.checkout_due = [tuple(x) for x in snap.checkout_due]  # type: ignore[misc]
+    s.commands = OrderedDict(snap.commands)
     s.worker_rows = {wid: row for row, wid in enumerate(snap.worker_ids)}
     s.skills = SkillCodes(snap.skills)
     s.workers = WorkerArrays.from_columns(_unpack(snap.workers))

@@ -17,6 +17,7 @@ that is treated as new. Hires per worker at once: `BUSY_SLOTS` of `WorkerArrays`
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 
 import msgspec
 import numpy as np
@@ -147,7 +148,8 @@ class State:
         self.job_expiries: list[tuple[int, str]] = []
         self.checkout_due: list[tuple[int, int]] = []
         self.bells: dict[str, int] = {}  # open bell windows: scope -> closes at ms
-        self.commands: dict[str, int] = {}  # command id -> seq of its record
+        # command id -> seq of its record, oldest first (O(1) eviction)
+        self.commands: OrderedDict[str, int] = OrderedDict()
         self.last_seq = 0
         self.last_ts_ms = 0
         self.events_applied = 0
@@ -203,7 +205,7 @@ class State:
         if not cmd_id or cmd_id in self.commands:
             return
         if len(self.commands) >= MAX_REMEMBERED_COMMANDS:
-            del self.commands[next(iter(self.commands))]
+            self.commands.popitem(last=False)
         self.commands[cmd_id] = seq
 
     # ------------------------------------------------------------ digest ------------

@@ -15,6 +15,7 @@ Limits: none beyond the subcommands'.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,10 +28,14 @@ from replay.source import ReplayError, log_dir, parse_until
 
 
 def _emit(args: argparse.Namespace, obj: Any, text: Callable[[], str]) -> None:
-    if args.json:
-        sys.stdout.write(msgspec.json.encode(obj).decode() + "\n")
-    else:
-        print(text())
+    try:
+        if args.json:
+            sys.stdout.write(msgspec.json.encode(obj).decode() + "\n")
+        else:
+            print(text())
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
