@@ -45,7 +45,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=Tru
 # ---------------------------------------------------------------- policy -----------
 
 
-class Weights(msgspec.Struct, frozen=True, kw_only=True):
+class Weights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Score weights; each component is normalised to [0, 1] (exposure to [-1, 0])."""
 
     travel: float = 1.0
@@ -57,7 +57,7 @@ class Weights(msgspec.Struct, frozen=True, kw_only=True):
     acceptance: float = 0.0
 
 
-class Policy(msgspec.Struct, frozen=True, kw_only=True):
+class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Matching and review policy of one region (a `PolicySet` carries one)."""
 
     # review of postings
@@ -369,7 +369,6 @@ FACT_TYPES: tuple[type[Event], ...] = (
     StationStatusChanged,
     EmployerRegistered,
     EmployerFlagged,
-    EmployerCleared,
     WorkerRegistered,
     WorkerUpdated,
     WorkerErased,
@@ -403,6 +402,7 @@ DECISION_TYPES: tuple[type[Event], ...] = (
     HireConfirmed,
     PushSent,
     BellClosed,
+    EmployerCleared,
 )
 
 ALL_TYPES = FACT_TYPES + DECISION_TYPES

@@ -169,7 +169,13 @@ def push_rows(state: State, job: Job, now_ms: int) -> list[tuple[int, int]]:
         end_ms=job.end_ms,
         now_ms=now_ms,
     )
-    cands = state.push_index.query(job.lat, job.lng, float(policy.push_radius_m), tag_mask=1 << bit)
+    # the kernel takes the nearer of a worker's home and current position, so the
+    # candidates are opted-in homes near the job plus checked-in workers near it
+    radius_m = float(policy.push_radius_m)
+    cands = np.union1d(
+        state.push_index.query(job.lat, job.lng, radius_m, tag_mask=1 << bit),
+        state.checked_in.query(job.lat, job.lng, radius_m, tag_mask=1 << bit),
+    )
     rows, dist = push_candidates_from(state.workers, cands, push, _sorted_rows(job.offered_rows))
     return [(int(rows[i]), int(round(float(dist[i])))) for i in range(len(rows))]
 

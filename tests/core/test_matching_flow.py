@@ -143,3 +143,23 @@ def test_erasing_a_worker_with_a_live_offer_withdraws_it() -> None:
     assert [ev.offer_id for ev in withdrawn] == [made[0].offer_id]
     assert w.state.offers[made[0].offer_id].status == "withdrawn"
     assert w.state.jobs["J1"].live_offers == []
+
+
+def test_push_reaches_a_checked_in_opted_in_worker_whose_home_is_far() -> None:
+    w = world(0)
+    w.worker("P-away", push=True, where=near(4000.0, 0.0))  # home far from the job
+    w.now = at(9)
+    # standing near the job now, but only until before it starts: no offer, a push
+    w.run(
+        c.CheckIn(
+            command_id=cid(),
+            ts_ms=w.now,
+            worker_id="P-away",
+            location=near(300.0, 0.0),
+            available_until_ms=w.now + 1_800_000,
+        )
+    )
+    out = w.post("J1", heads=1, skill="moving", where=near(0.0, 0.0))
+    assert not [ev for ev in out.events if isinstance(ev, e.OfferMade)]
+    pushed = [ev for ev in out.events if isinstance(ev, e.PushSent)]
+    assert [p.worker_id for p in pushed] == ["P-away"] and pushed[0].distance_m <= 310
