@@ -1,7 +1,8 @@
 """Policy arithmetic shared by review and matching.
 
 Owns: converting posted pay to a daily figure, the local pay level of a skill, the
-review verdict of a posting, travel speeds by mode and the offer count of a wave.
+review verdict of a posting, the names of travel modes and priority groups, and the offer
+count of a wave. Travel speeds and the detour factor live in `engine.matching.params`.
 
 Invariants: pure functions of their arguments; integer fen in, integer fen out.
 Limits: none.
@@ -14,8 +15,6 @@ import math
 from engine.events import Policy
 
 TRAVEL_MODES = ("walk", "bike", "ebike", "bus", "car")
-SPEEDS_MPS = (1.25, 3.5, 5.0, 5.5, 8.3)  # door-to-door average, urban China
-DETOUR = 1.3  # street distance / great-circle distance
 PRIORITY_GROUPS = ("", "hardship", "low_income", "disabled", "veteran", "zero_employment_family")
 
 
