@@ -10,22 +10,28 @@ Limits: the morning is bounded by the sizes given; one timed pass plus one warm-
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from bench.morning import Morning, Sizes
 from engine import events as e
-from engine.commands import Refusal
+from engine.commands import Command, Refusal
 from engine.core import Engine, make_record
 
 
-def morning_records(*, workers: int, postings: int, seed: int = 7) -> tuple[list[e.Record], str]:
-    """Records of one morning executed in memory, and the final state digest."""
-    morning = Morning(
-        seed=seed, sizes=Sizes(workers=workers, postings=postings, employers=max(10, postings // 4))
-    )
+def execute_morning(
+    morning: Morning, transform: Callable[[Command], Command] | None = None
+) -> tuple[Engine, list[e.Record]]:
+    """Run `morning` through an in-memory engine; people answer what it decides.
+
+    `transform` may rewrite each command before it runs (property tests use it).
+    Returns the engine and the record of every accepted command, in seq order.
+    """
     engine = Engine()
     records: list[e.Record] = []
 
-    def run(cmd) -> None:
+    def run(cmd: Command) -> None:
+        if transform is not None:
+            cmd = transform(cmd)
         try:
             out = engine.execute(cmd)
         except Refusal:
@@ -42,6 +48,15 @@ def morning_records(*, workers: int, postings: int, seed: int = 7) -> tuple[list
         run(cmd)
     for due in morning.drain():
         run(due)
+    return engine, records
+
+
+def morning_records(*, workers: int, postings: int, seed: int = 7) -> tuple[list[e.Record], str]:
+    """Records of one morning executed in memory, and the final state digest."""
+    morning = Morning(
+        seed=seed, sizes=Sizes(workers=workers, postings=postings, employers=max(10, postings // 4))
+    )
+    engine, records = execute_morning(morning)
     return records, engine.digest()
 
 

@@ -7,11 +7,11 @@ import random
 
 import msgspec
 
+from bench.fold_bench import execute_morning
 from bench.morning import Morning, Sizes, make_id_number
 from engine import commands as c
 from engine import events as e
-from engine.commands import Refusal
-from engine.core import Engine, make_record
+from engine.core import Engine
 from engine.geo import haversine_m
 from engine.matching.params import DETOUR, SPEEDS_MPS
 
@@ -19,29 +19,7 @@ SIZES = Sizes(workers=400, postings=80, employers=20, stations_per_city=4, tick_
 
 
 def run_morning(transform=None, seed: int = 3) -> tuple[Engine, list[e.Record]]:  # noqa: ANN001
-    morning = Morning(seed=seed, sizes=SIZES)
-    engine = Engine()
-    records: list[e.Record] = []
-
-    def run(cmd: c.Command) -> None:
-        if transform is not None:
-            cmd = transform(cmd)
-        try:
-            out = engine.execute(cmd)
-        except Refusal:
-            return
-        records.append(make_record(cmd.command_id, out.events))
-        morning.respond(out.events)
-
-    for cmd in morning.setup():
-        run(cmd)
-    for ts, cmd in morning.timeline():
-        for due in morning.pop_due(ts):
-            run(due)
-        run(cmd)
-    for due in morning.drain():
-        run(due)
-    return engine, records
+    return execute_morning(Morning(seed=seed, sizes=SIZES), transform)
 
 
 def offers_of(records: list[e.Record]) -> list[e.OfferMade]:
