@@ -47,6 +47,22 @@ class SystemClock:
         return time.time_ns() // 1_000_000
 
 
+class ManualClock:
+    """A clock that moves only when told (tests, the simulator, replays of a morning)."""
+
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def now_ms(self) -> int:
+        return self.ms
+
+    def set(self, ms: int) -> None:
+        self.ms = ms
+
+    def advance(self, ms: int) -> None:
+        self.ms += ms
+
+
 class RuntimeStopped(Exception):
     """The runtime stopped after a log failure; restart to recover from the log."""
 

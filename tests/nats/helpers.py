@@ -10,11 +10,13 @@ from pathlib import Path
 import msgspec
 import nats
 
-from adapters.runtime import Result, Runtime
+from adapters.runtime import Clock, ManualClock, Result, Runtime
 from adapters.service import EngineService
 from bench.morning import Morning, Sizes
 from engine import commands as c
 from engine import events as e
+
+T_DEFAULT = 1_795_000_000_000  # a fixed instant (2026-11-18 UTC): tests never read the wall clock
 
 SMALL = Sizes(stations_per_city=4, workers=60, employers=10, postings=24, tick_ms=60_000)
 
@@ -56,8 +58,9 @@ def morning_commands(
     return sent
 
 
-def engine_service(data_dir: Path, log=None) -> EngineService:
-    runtime = Runtime(data_dir, log=log, fsync=False)
+def engine_service(data_dir: Path, log=None, clock: Clock | None = None) -> EngineService:
+    """An engine service whose time is `clock` (a fixed test time; never the wall clock)."""
+    runtime = Runtime(data_dir, log=log, fsync=False, clock=clock or ManualClock(T_DEFAULT))
     return EngineService(runtime, tick_ms=0).start()
 
 

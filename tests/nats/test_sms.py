@@ -15,6 +15,7 @@ from adapters.nats import sms_text as tx
 from adapters.nats.bridge import NatsBridge
 from adapters.nats.conn import LoopThread
 from adapters.nats.sms import REPLY_SUBJECT, FileGateway, SmsPusher
+from adapters.runtime import ManualClock
 from bench.morning import local_midnight_ms
 from engine import commands as c
 from tests.nats.helpers import connect, engine_service, hiring_scenario, near
@@ -57,7 +58,8 @@ def test_texts_once_across_publisher_restart_and_replies_accept(
         SmsPusher(server.url, FileGateway(outbox), clock=lambda: now["ms"], since_s=3600)
         for _ in range(2)  # two pushers in the queue group share the work
     ]
-    service = engine_service(tmp_path / "engine")
+    # the engine's clock: SMS replies carry no time, the service stamps it from here
+    service = engine_service(tmp_path / "engine", clock=ManualClock(T0 + 61_000))
     bridge = None
     try:
         for p in pushers:
