@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/lingong demo --data .data/demo
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -p no:cacheprovider --benchmark-disable
 
 bench: $(STAMP)

@@ -17,12 +17,12 @@ import time
 
 import numpy as np
 
-from bench.morning import SKILLS, local_midnight_ms
 from engine import commands as c
 from engine import matcher
 from engine.core import Engine
 from engine.events import Policy
 from engine.matching.bell import greedy_assign, total_score
+from sim.morning import SKILLS, local_midnight_ms
 
 
 def _market(workers: int, jobs: int, seed: int) -> tuple[Engine, int]:

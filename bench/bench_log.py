@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.filelog import FileLog
-from adapters.ports import chain_of
+from adapters.log.filelog import FileLog
+from adapters.log.ports import chain_of
 from bench.log_bench import bench_payload, make_filler, run_log_bench
 
 pytestmark = pytest.mark.benchmark(group="log")

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from bench import cli
-from bench.morning import Crowd, Morning, Sizes
 from bench.morning_bench import checkin_fact, curve_point, engine_executor
 from engine import commands as c
 from engine.core import Engine, make_record
+from sim.morning import Crowd, Morning, Sizes
 
 pytestmark = pytest.mark.benchmark(group="morning")
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from adapters.log.ports import chain_of
 from adapters.nats.jslog import JetStreamLog
-from adapters.ports import chain_of
-from bench.morning import Sizes
 from bench.nats_bench import morning_payloads, run_fanout_bench, run_micro_bench
+from sim.morning import Sizes
 from tests.nats.servers import NatsServer, start_server
 
 pytestmark = pytest.mark.benchmark(group="nats")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.demo import run_demo
-from bench.morning import Sizes
 from bench.replay_bench import run_replay_bench
 from replay.rebuild import rebuild
 from replay.verify import verify
+from sim.demo import run_demo
+from sim.morning import Sizes
 
 pytestmark = pytest.mark.benchmark(group="replay")
 

@@ -1,6 +1,6 @@
 """`lingong bench morning` and `lingong bench peers`: the peak-morning load benchmarks.
 
-Owns: their argument parsing (added to the `bench` group that `adapters.cli` builds, or
+Owns: their argument parsing (added to the `bench` group that `lingong.cli` builds, or
 a new one), the text report, the `--json FILE` document and the `--png FILE` chart
 (matplotlib, Agg backend). The work lives in `bench.morning_bench` and `bench.peers`.
 

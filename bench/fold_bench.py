@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench.morning import Morning, Sizes
 from engine import events as e
 from engine.commands import Command, Refusal
 from engine.core import Engine, make_record
+from sim.morning import Morning, Sizes
 
 
 def execute_morning(

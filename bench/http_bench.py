@@ -58,9 +58,9 @@ def _near(rng: random.Random, spread_m: float) -> tuple[float, float]:
 def seed(data_dir: Path, workers: int, *, fsync: bool, seed_: int = 7) -> str:
     """Stations, employers and `workers` workers in a new log; returns an admin token."""
     from adapters.http.tokens import TokenStore
-    from adapters.runtime import Runtime
-    from bench.morning import make_uscc
+    from adapters.shell.runtime import Runtime
     from engine import commands as c
+    from sim.morning import make_uscc
 
     rng = random.Random(seed_)
     with Runtime(data_dir, fsync=fsync) as rt:
@@ -100,8 +100,8 @@ def serve(data_dir: str, port: int, fsync: bool) -> None:
 
     from adapters.http.app import create_app
     from adapters.http.auth import Limits
-    from adapters.runtime import Runtime
-    from adapters.service import EngineService
+    from adapters.shell.runtime import Runtime
+    from adapters.shell.service import EngineService
 
     runtime = Runtime(data_dir, fsync=fsync)
     service = EngineService(runtime, tick_ms=0).start()

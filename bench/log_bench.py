@@ -27,7 +27,7 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
-from adapters.filelog import DEFAULT_SEGMENT_BYTES, FileLog
+from adapters.log.filelog import DEFAULT_SEGMENT_BYTES, FileLog
 
 
 def bench_payload(seq: int, filler: bytes) -> bytes:

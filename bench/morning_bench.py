@@ -1,6 +1,6 @@
 """Peak-morning load benchmark: a generated crowd morning through the engine.
 
-Owns: `run_morning` (one morning of `bench.morning.Morning(crowd=Crowd())` executed in
+Owns: `run_morning` (one morning of `sim.morning.Morning(crowd=Crowd())` executed in
 process and again through the file log with group commit, same seed: throughput,
 per-command decision latency, peak RSS, engine state bytes per registered worker),
 `curve_point` / `run_curve` (the scaling curve: each point in its own process), and the
@@ -61,11 +61,11 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from bench.morning import SCALES, Arrivals, Crowd, Morning, Sizes
 from engine import commands as c
 from engine import events as e
 from engine.commands import Refusal
 from engine.core import Engine, make_record
+from sim.morning import SCALES, Arrivals, Crowd, Morning, Sizes
 
 WORKERS_PER_CITY = 20_000
 POSTINGS_PER_WORKER = 0.2
@@ -281,7 +281,7 @@ def through_log(
     morning: Morning, data_dir: Path, *, batch: int, fsync: bool, budget_s: float = BUDGET_S
 ) -> dict[str, Any]:
     """The same morning through `Runtime` (file log, group commit every `batch` commands)."""
-    from adapters.runtime import Runtime
+    from adapters.shell.runtime import Runtime
 
     with Runtime(data_dir, fsync=fsync, max_batch=batch + 1) as rt:
 

@@ -38,19 +38,19 @@ from typing import Any
 import msgspec
 from nats.js.api import DeliverPolicy
 
+from adapters.log.ports import chain_of
 from adapters.nats import cloudevents as ce
 from adapters.nats.bridge import NatsBridge
 from adapters.nats.jslog import JetStreamLog
 from adapters.nats.micro import ResultWire, api_subject
 from adapters.nats.publisher import EventPublisher
 from adapters.nats.streams import auto_replicas, ensure_stream
-from adapters.ports import chain_of
-from adapters.runtime import Runtime
-from adapters.service import EngineService
-from bench.morning import Morning, Sizes
+from adapters.shell.runtime import Runtime
+from adapters.shell.service import EngineService
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine
+from sim.morning import Morning, Sizes
 
 BENCH_SIZES = Sizes(stations_per_city=6, workers=2000, employers=120, postings=400)
 
@@ -64,11 +64,11 @@ def _pct(values: list[float], q: float) -> float:
 
 def morning_payloads(sizes: Sizes = BENCH_SIZES, seed: int = 7) -> tuple[list[bytes], int]:
     """The records of a synthetic morning (encoded) and how many events they hold."""
-    from adapters.demo import run_demo
+    from sim.demo import run_demo
 
     with tempfile.TemporaryDirectory(prefix="lingong-natsbench-") as tmp:
         run_demo(tmp, sizes=sizes, seed=seed, fsync=False)
-        from adapters.filelog import FileLog
+        from adapters.log.filelog import FileLog
 
         with FileLog(Path(tmp) / "log", fsync=False) as log:
             payloads = [p for _, p in log.read()]
@@ -284,7 +284,7 @@ async def _subscribe_all(
 def run_fanout_bench(
     url: str, data_dir: str | Path, *, subscribers: int = 4, sizes: Sizes = BENCH_SIZES
 ) -> dict[str, Any]:
-    from adapters.filelog import FileLog
+    from adapters.log.filelog import FileLog
     from adapters.nats.conn import LoopThread
 
     payloads, events = morning_payloads(sizes)

@@ -18,12 +18,12 @@ import time
 
 import numpy as np
 
-from bench.morning import SKILLS, local_midnight_ms
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine
 from engine.fold import apply
 from engine.matching.params import query_radius_m
+from sim.morning import SKILLS, local_midnight_ms
 
 MAX_WORKERS = 10_000_000
 CENTRE = (32.009, 112.122)

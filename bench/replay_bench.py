@@ -1,6 +1,6 @@
 """Replay benchmark: how fast `verify` and `rebuild` go over a synthetic morning, and why.
 
-Owns: `run_replay_bench(data_dir)`, which (generating the morning with `adapters.demo`
+Owns: `run_replay_bench(data_dir)`, which (generating the morning with `sim.demo`
 first when `data_dir` has no log) times, on the same log:
 
 - reading frames (crc + seq; then with the hash chain too), decoding records
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adapters.filelog import read_log_batches
+from adapters.log.filelog import read_log_batches
 from engine import events as e
 from engine.core import Engine
 from replay.rebuild import rebuild
@@ -76,8 +76,8 @@ def _top(profile: cProfile.Profile, n: int = 15) -> list[str]:
 
 
 def generate(data_dir: Path, *, workers: int, postings: int, scale: str, seed: int = 7) -> dict:
-    from adapters.demo import run_demo
-    from bench.morning import Sizes
+    from sim.demo import run_demo
+    from sim.morning import Sizes
 
     sizes = Sizes(workers=workers, postings=postings, employers=max(10, postings // 4))
     s = run_demo(data_dir, sizes=sizes, scale=scale, seed=seed, fsync=False)

@@ -37,15 +37,15 @@ from typing import Any
 
 import msgspec
 
-from adapters.demo import run_demo
-from adapters.filelog import read_log_batches
+from adapters.log.filelog import read_log_batches
 from adapters.stores.backend import Backend, DuckDBBackend, SQLiteBackend
 from adapters.stores.projector import REGISTRY, REPORTING, Projection, project
 from adapters.stores.render import write_report
 from adapters.stores.report_model import Period, Scope
 from adapters.stores.reports import REPORTS, build
-from bench.morning import Sizes
 from engine.events import decode_record
+from sim.demo import run_demo
+from sim.morning import Sizes
 
 DATE = "2026-11-23"
 

@@ -8,7 +8,7 @@ Invariants:
   fact, the rest are the decisions `react` derived from it, in order.
 - A refused command raises `Refusal` and changes nothing (decide runs before apply).
 - A repeated `command_id` returns the first result's seq and appends nothing.
-- No I/O, no clock, no randomness: the shell (adapters.runtime) appends records and
+- No I/O, no clock, no randomness: the shell (adapters.shell.runtime) appends records and
   seals personal data; replay folds records with `apply_record`.
 
 Limits: see `engine.rules` (request sizes) and `engine.state` (remembered commands).

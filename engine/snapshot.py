@@ -1,7 +1,7 @@
 """Snapshots of the state: encode a `State` to bytes and back.
 
 Owns: `snapshot_state(state) -> bytes` and `restore_state(bytes) -> State`. The runtime
-writes the bytes to disk (adapters.snapshots); this module never touches files.
+writes the bytes to disk (adapters.log.snapshots); this module never touches files.
 
 Invariants: `restore_state(snapshot_state(s)).digest() == s.digest()`, and folding the
 log after the snapshot's seq gives the same digest as a full replay. Derived structures

@@ -1,9 +1,9 @@
 """`lingong replay verify|rebuild|explain|whatif|fairness`: audits of an event log.
 
-Owns: the argument parsers (added to `lingong` through `adapters.cli.SUBCOMMAND_MODULES`)
+Owns: the argument parsers (added to `lingong` through `lingong.cli.SUBCOMMAND_MODULES`)
 and turning results and errors into output and exit codes.
 
-Invariants (those of `adapters.cli`): exit 0 on success, 1 on a failed check (a verify
+Invariants (those of `lingong.cli`): exit 0 on success, 1 on a failed check (a verify
 failure, a damaged log, a record that does not fold), 2 on bad usage (missing folder,
 unreadable policy file, bad --until); `--json` prints one JSON document to stdout.
 Progress bars go to stderr, only on a terminal, never with --quiet. LOG is the log folder
@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from adapters.ports import LogCorrupt
+from adapters.log.ports import LogCorrupt
 from replay.source import ReplayError, log_dir, parse_until
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import msgspec
 
-from adapters.snapshots import list_snapshots, scan_snapshots
+from adapters.log.snapshots import list_snapshots, scan_snapshots
 from engine.core import Engine
 from engine.fold import InconsistentLog
 from engine.snapshot import restore_state

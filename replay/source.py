@@ -1,7 +1,7 @@
 """Reading a log for replay: records in batches, with progress on stderr.
 
 Owns: finding the log folder (`DATA` or `DATA/log`), reading frames read-only through
-`adapters.filelog.read_log_batches` (never takes the writer lock, never modifies a file),
+`adapters.log.filelog.read_log_batches` (never takes the writer lock, never modifies a file),
 decoding them a batch at a time, `bulk()` (no GC pauses during a replay), the `--until
 SEQ|TIME` parser, the progress bar, and `ReplayError` (a record that cannot be decoded or
 folded).
@@ -9,7 +9,7 @@ folded).
 Invariants:
 - Records come in seq order, contiguous from `from_seq`, never past `stop_seq`.
 - Every frame's crc32 and seq are checked by the reader; the hash chain too when
-  `verify_chain` is asked for. Damage raises `adapters.ports.LogCorrupt` naming the
+  `verify_chain` is asked for. Damage raises `adapters.log.ports.LogCorrupt` naming the
   segment file and byte offset.
 - `decode_batch` gives exactly the records `engine.events.decode_record` gives (same
   type, same upcast); a payload that does not decode is named by its seq.
@@ -33,7 +33,7 @@ from typing import Any
 
 import msgspec
 
-from adapters.filelog import read_log_batches
+from adapters.log.filelog import read_log_batches
 from engine import events as e
 
 BATCH_FRAMES = 4096
@@ -186,7 +186,10 @@ class Progress:
     def __init__(self, total_bytes: int, desc: str, *, quiet: bool = False) -> None:
         self._bar: Any = None
         if not quiet and sys.stderr.isatty():
-            from tqdm import tqdm
+            try:
+                from tqdm import tqdm
+            except ModuleNotFoundError:  # the `bench` extra is not installed: no bar
+                return
 
             self._bar = tqdm(
                 total=total_bytes,

@@ -3,7 +3,7 @@
 Owns: `verify(directory)`, which checks, in order and stopping at the first failure:
 
 1. the file log: every segment header, every frame's crc32, seq continuity and hash
-   chain link (`adapters.filelog.verify_log`), an unfinished tail of the last segment,
+   chain link (`adapters.log.filelog.verify_log`), an unfinished tail of the last segment,
    and optional external anchors (`expect_last_seq`, `expect_head`: a head hash published
    or kept elsewhere is the only way to notice whole appends cut off the end);
 2. every record's shape: the first event is a fact type carrying the record's command id,
@@ -35,8 +35,8 @@ from typing import Any
 
 import msgspec
 
-from adapters.filelog import verify_log
-from adapters.ports import LogCorrupt
+from adapters.log.filelog import verify_log
+from adapters.log.ports import LogCorrupt
 from engine import events as e
 from engine.core import Engine
 from engine.state import State

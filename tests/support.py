@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 
-from bench.morning import local_midnight_ms, make_id_number, make_uscc
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine, Outcome, make_record
 from engine.events import Policy
+from sim.morning import local_midnight_ms, make_id_number, make_uscc
 
 DAY0 = local_midnight_ms("2026-11-23")
 XY = (32.0090, 112.1220)  # Xiangyang centre

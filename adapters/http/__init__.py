@@ -5,7 +5,7 @@ what), `problems` (RFC 9457 errors), `context` (commands and queries through the
 service), `scope` (the region/station index), the route modules (`routes_*`, `board`),
 `metrics` and `logs`, and `cli` (`lingong token ...`).
 
-Invariants: the API reaches the engine only through `adapters.service.EngineService`;
+Invariants: the API reaches the engine only through `adapters.shell.service.EngineService`;
 responses, logs and metric labels never carry unmasked personal data, except the one
 route that reveals an employer's contact to the worker of a confirmed hire.
 Limits: see `adapters.http.auth.Limits`.

@@ -48,7 +48,7 @@ from adapters.http.logs import make_logger, request_record
 from adapters.http.metrics import UNMATCHED_ROUTE, Metrics
 from adapters.http.problems import problem_handler
 from adapters.http.tokens import TokenStore
-from adapters.service import EngineService
+from adapters.shell.service import EngineService
 
 API_VERSION = "1.0.0"
 DESCRIPTION = """lingong 零工: instant-hire matching for public gig-labour markets.

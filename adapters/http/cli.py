@@ -1,6 +1,6 @@
 """`lingong token create | revoke | list`: bearer tokens of a data folder.
 
-Owns: the `token` subcommand (registered through `adapters.cli.SUBCOMMAND_MODULES`).
+Owns: the `token` subcommand (registered through `lingong.cli.SUBCOMMAND_MODULES`).
 
 Invariants: `create` prints the token string exactly once (stdout) and stores only its
 digest; `list` never prints tokens or digests; exit 0 on success, 1 when revoking an

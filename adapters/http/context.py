@@ -37,7 +37,7 @@ from adapters.http.problems import ApiError
 from adapters.http.scope import ScopeIndex
 from adapters.http.tokens import TokenStore
 from adapters.http.views import CommandAccepted, Subject, clean_events
-from adapters.service import EngineService
+from adapters.shell.service import EngineService
 from engine import commands as c
 from engine.state import State
 

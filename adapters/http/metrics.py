@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from adapters.service import EngineService
+from adapters.shell.service import EngineService
 
 LATENCY_BUCKETS_S = (
     0.0005,

@@ -33,8 +33,8 @@ from litestar.exceptions import (
 )
 from litestar.openapi.datastructures import ResponseSpec
 
-from adapters.runtime import RuntimeStopped
-from adapters.service import ServiceBusy
+from adapters.shell.runtime import RuntimeStopped
+from adapters.shell.service import ServiceBusy
 from engine.idnumbers import find_unmasked_pii, mask_id_number, mask_mobile
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"

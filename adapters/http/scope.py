@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from adapters.runtime import Result
+from adapters.shell.runtime import Result
 from engine import events as e
 from engine.commands import Command
 from engine.state import State

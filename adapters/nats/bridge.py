@@ -30,7 +30,7 @@ from adapters.nats.conn import LoopThread, close_quietly, connect
 from adapters.nats.jslog import JetStreamLog
 from adapters.nats.micro import CommandService
 from adapters.nats.publisher import EventPublisher
-from adapters.service import EngineService
+from adapters.shell.service import EngineService
 
 LOCAL_PARTITION = "local"
 log = logging.getLogger("lingong.nats.bridge")

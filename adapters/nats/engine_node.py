@@ -18,8 +18,8 @@ import threading
 from pathlib import Path
 
 from adapters.nats.bridge import NatsBridge, open_jetstream_log
-from adapters.runtime import Runtime
-from adapters.service import EngineService
+from adapters.shell.runtime import Runtime
+from adapters.shell.service import EngineService
 
 EXIT_OK = 0
 EXIT_LOST = 3

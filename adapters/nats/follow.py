@@ -29,11 +29,11 @@ import nats.errors
 import nats.js.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from adapters.log.ports import GENESIS_HASH, LogCorrupt, chain_hash
 from adapters.nats.conn import LoopThread, close_quietly, connect
 from adapters.nats.frames import log_subject, read_headers, unpack
 from adapters.nats.jslog import STREAM
 from adapters.nats.streams import locate
-from adapters.ports import GENESIS_HASH, LogCorrupt, chain_hash
 
 
 class LogFollower:

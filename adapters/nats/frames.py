@@ -7,7 +7,7 @@ One message on `lingong.log.<partition>` carries the frames of (part of) one app
     body                  frames back to back, each: u32 little-endian length, payload
     Lingong-Seq: <n>      seq of the message's first frame
     Lingong-Count: <k>    frames in the message (>= 1)
-    Lingong-Chain: <hex>  chain value after the message's last frame (adapters.ports)
+    Lingong-Chain: <hex>  chain value after the message's last frame (adapters.log.ports)
 A reader recomputes the chain over every frame and compares it at each message's end, and
 checks that each message starts where the previous one ended.
 
@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from adapters.ports import LogCorrupt, chain_hash
+from adapters.log.ports import LogCorrupt, chain_hash
 
 SUBJECT_PREFIX = "lingong.log"
 HDR_SEQ = "Lingong-Seq"

@@ -52,6 +52,7 @@ from collections.abc import Iterator, Sequence
 import nats.errors
 import nats.js.errors
 
+from adapters.log.ports import GENESIS_HASH, LogCorrupt, LogError, LogFailed, chain_hash
 from adapters.nats.conn import LoopThread, close_quietly, connect
 from adapters.nats.frames import (
     LEN_BYTES,
@@ -70,7 +71,6 @@ from adapters.nats.frames import SUBJECT_PREFIX as SUBJECT_PREFIX
 from adapters.nats.lease import BUCKET as LEASE_BUCKET
 from adapters.nats.lease import LeaseLost, PartitionLease
 from adapters.nats.streams import PullReader, auto_replicas, ensure_stream, locate
-from adapters.ports import GENESIS_HASH, LogCorrupt, LogError, LogFailed, chain_hash
 
 STREAM = "LINGONG_LOG"
 HEADER_ALLOWANCE = 1024

@@ -37,7 +37,7 @@ from nats.js.api import KeyValueConfig, StorageType
 from nats.js.client import JetStreamContext
 from nats.js.kv import KeyValue
 
-from adapters.ports import LogLocked
+from adapters.log.ports import LogLocked
 
 BUCKET = "LINGONG_LEASE"
 DEFAULT_TTL_S = 15.0

@@ -14,7 +14,7 @@ Endpoints (request body -> reply body, JSON):
     q.hall              {"location": Point, "radius_m", "skill", "keyword",
                          "min_day_pay_fen", "sort", "limit"}              -> [{job, distance_m}]
     q.nav               {"job_id", "origin": Point | null, "mode"}       -> navigation links
-A `Result` is `adapters.runtime.Result` exactly as the in-process API returns it.
+A `Result` is `adapters.shell.runtime.Result` exactly as the in-process API returns it.
 
 Errors: the reply carries `Nats-Service-Error: <field>: <message> [<rule>]` and
 `Nats-Service-Error-Code`: 400 malformed or schema-invalid input, 422 a command refused
@@ -45,8 +45,8 @@ from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import Service
 
-from adapters.runtime import Result, RuntimeStopped
-from adapters.service import EngineService, ServiceBusy
+from adapters.shell.runtime import Result, RuntimeStopped
+from adapters.shell.service import EngineService, ServiceBusy
 from engine import commands as c
 from engine import events as e
 from engine.geo import check_point

@@ -43,10 +43,10 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, StorageType
 
+from adapters.log.ports import GENESIS_HASH, EventLog, chain_hash
 from adapters.nats import cloudevents as ce
 from adapters.nats.conn import LoopThread, close_quietly, connect
 from adapters.nats.streams import auto_replicas, ensure_stream
-from adapters.ports import GENESIS_HASH, EventLog, chain_hash
 from engine import events as e
 
 POSITION_BUCKET = "LINGONG_PUB"

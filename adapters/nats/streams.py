@@ -31,8 +31,8 @@ from nats.js.api import (
     StreamConfig,
 )
 
+from adapters.log.ports import LogCorrupt
 from adapters.nats.frames import read_headers
-from adapters.ports import LogCorrupt
 
 READER_IDLE_S = 30.0
 

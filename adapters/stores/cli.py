@@ -1,7 +1,7 @@
 """`lingong report ...` and `lingong project ...`: the stores' command-line subcommands.
 
 Owns: the argparse definitions and handlers of the two subcommands, registered into the
-main CLI with `adapters.cli.register(add_parsers)` when this module is imported, and a
+main CLI by `lingong.cli` (which imports this module), and a
 standalone `main()` (`python -m adapters.stores ...`) with the same subcommands.
 
     lingong project --data DIR [--rebuild] [--pg-dsn DSN] [--only registry|reporting]
@@ -22,7 +22,6 @@ import json
 import sys
 from collections.abc import Sequence
 
-from adapters import cli as _main_cli
 from adapters.stores.report_model import LEVELS
 from adapters.stores.reports import REPORTS
 
@@ -128,9 +127,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--no-catch-up", action="store_true", help="do not read the log first")
     rp.add_argument("--json", action="store_true")
     rp.set_defaults(func=_report)
-
-
-_main_cli.register(add_parsers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,8 +46,10 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.chart svg{max-width:100
 @lru_cache(maxsize=1)
 def cjk_font() -> str:
     """The family name of an installed CJK font, or "" when there is none."""
-    from matplotlib import font_manager
-
+    try:
+        from matplotlib import font_manager
+    except ModuleNotFoundError:
+        return ""
     names = {f.name for f in font_manager.fontManager.ttflist}
     return next((fam for fam in CJK_FAMILIES if fam in names), "")
 
@@ -65,8 +67,11 @@ def _categories(section: Section, chart: Chart) -> list[dict[str, Any]]:
 
 
 def chart_svg(section: Section, chart: Chart, thresholds: list[float] | None = None) -> str:
-    import matplotlib
-    from matplotlib.figure import Figure
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+    except ModuleNotFoundError:  # the `charts` extra is not installed: tables only
+        return ""
 
     rows = _categories(section, chart)
     if not rows:

@@ -1,7 +1,7 @@
 """Reading the event log for projections, without the writer's lock.
 
 Owns: `read_records(log_dir, from_seq, max_frames)`, batches of decoded `(seq, Record,
-payload hash)` read through `adapters.filelog.read_log_batches` (the read-only reader
+payload hash)` read through `adapters.log.filelog.read_log_batches` (the read-only reader
 that never takes the writer lock, never modifies the directory, and stops before an
 unfinished tail), and `payload_hash`, the fingerprint a projection keeps of the last
 record it applied.
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from hashlib import blake2b
 from pathlib import Path
 
-from adapters.filelog import read_log_batches
+from adapters.log.filelog import read_log_batches
 from engine.events import Record, decode_record
 
 

@@ -8,12 +8,12 @@ import random
 import msgspec
 
 from bench.fold_bench import execute_morning
-from bench.morning import Morning, Sizes, make_id_number
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine
 from engine.geo import haversine_m
 from engine.matching.params import DETOUR, SPEEDS_MPS
+from sim.morning import Morning, Sizes, make_id_number
 
 SIZES = Sizes(workers=400, postings=80, employers=20, stations_per_city=4, tick_ms=30_000)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.demo import run_demo
-from adapters.policy_train import fit, train, training_set
-from adapters.runtime import Runtime
-from bench.morning import Sizes
+from adapters.shell.runtime import Runtime
 from engine import events as e
+from replay.train import fit, train, training_set
+from sim.demo import run_demo
+from sim.morning import Sizes
 
 SIZES = Sizes(workers=400, postings=120, employers=20, stations_per_city=4, tick_ms=30_000)
 

@@ -275,7 +275,7 @@ def test_worker_id_number_and_mobile_are_validated(w: World) -> None:
 def test_abolished_region_code_in_old_id_stays_valid(w: World) -> None:
     import random
 
-    from bench.morning import make_id_number
+    from sim.morning import make_id_number
 
     idn = make_id_number(random.Random(1), "110104", 1960)  # 宣武区, merged in 2010
     out = w.run(

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.demo import run_demo
-from adapters.runtime import Runtime, RuntimeStopped
-from bench.morning import Sizes
+from adapters.shell.runtime import Runtime, RuntimeStopped
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine
 from engine.idnumbers import find_unmasked_pii
+from sim.demo import run_demo
+from sim.morning import Sizes
 from tests.support import at, cid, near
 
 SMALL = Sizes(workers=300, postings=60, employers=20, stations_per_city=4, tick_ms=30_000)
@@ -81,7 +81,7 @@ def test_records_are_durable_sealed_and_recovered(tmp_path: Path) -> None:
         }
         rt.submit(c.EraseWorker(command_id=cid(), ts_ms=at(6), worker_id="W1"))
         assert rt.unseal_worker("W1", ev.sealed) is None
-    from adapters.filelog import verify_log
+    from adapters.log.filelog import verify_log
 
     assert verify_log(tmp_path / "log").problem is None
 
@@ -105,7 +105,7 @@ def test_snapshot_plus_tail_equals_full_replay(tmp_path: Path) -> None:
         full = rt.engine.digest()
         assert full == summary.state_digest
     # snapshot in the middle, then recover from snapshot + tail
-    from adapters.filelog import FileLog
+    from adapters.log.filelog import FileLog
 
     log = FileLog(tmp_path / "a" / "log", fsync=False)
     records = list(log.read())
@@ -114,7 +114,7 @@ def test_snapshot_plus_tail_equals_full_replay(tmp_path: Path) -> None:
     eng = Engine()
     for seq, payload in records[:half]:
         eng.apply_record(seq, e.decode_record(payload))
-    from adapters.snapshots import write_snapshot
+    from adapters.log.snapshots import write_snapshot
     from engine.snapshot import restore_state, snapshot_state
 
     body = snapshot_state(eng.state)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.runtime import Runtime, RuntimeStopped
-from adapters.service import EngineService
+from adapters.shell.runtime import Runtime, RuntimeStopped
+from adapters.shell.service import EngineService
 from engine import commands as c
 from tests.support import at, near
 

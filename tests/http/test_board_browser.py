@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from adapters.http.tokens import TokenStore
-from adapters.runtime import Runtime
-from bench.morning import make_uscc
+from adapters.shell.runtime import Runtime
 from engine import commands as c
 from engine.idnumbers import find_unmasked_pii
+from sim.morning import make_uscc
 from tests.http.browser import Chromium, ensure_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "adapters.cli", "serve", "--data", str(data),
+            [sys.executable, "-m", "lingong.cli", "serve", "--data", str(data),
              "--host", "127.0.0.1", "--port", str(port), "--tick-ms", "1000"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import random
 
-from bench.morning import make_id_number
 from engine.idnumbers import find_unmasked_pii
+from sim.morning import make_id_number
 from tests.http.world import Env, q
 
 ID_NUMBER = make_id_number(random.Random(5), "420602", 1968)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters import cli
 from adapters.http import tokens as tk
+from lingong import cli
 from tests.http.world import Env
 
 

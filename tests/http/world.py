@@ -22,10 +22,10 @@ from litestar.testing import TestClient
 from adapters.http.app import create_app
 from adapters.http.auth import Limits
 from adapters.http.tokens import TokenStore
-from adapters.runtime import Runtime
-from adapters.service import EngineService
-from bench.morning import make_id_number, make_uscc
+from adapters.shell.runtime import Runtime
+from adapters.shell.service import EngineService
 from engine import commands as c
+from sim.morning import make_id_number, make_uscc
 from tests.support import XY, at, near
 
 WUHAN = (30.5930, 114.3050)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.ports import GENESIS_HASH, EventLog, chain_hash, chain_of
+from adapters.log.ports import GENESIS_HASH, EventLog, chain_hash, chain_of
 
 
 def payload_for(seq: int, rng: random.Random | None = None) -> bytes:

@@ -21,7 +21,7 @@ from pathlib import Path
 if __name__ == "__main__":  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from adapters.filelog import FileLog  # noqa: E402
+from adapters.log.filelog import FileLog  # noqa: E402
 
 
 def payload(seq: int) -> bytes:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.filelog import (
+from adapters.log.filelog import (
     FRAME_HEADER_BYTES,
     SEGMENT_HEADER_BYTES,
     FileLog,

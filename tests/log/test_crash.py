@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.filelog import FileLog, read_log_batches, verify_log
+from adapters.log.filelog import FileLog, read_log_batches, verify_log
 from tests.log.crash_writer import payload
 
 WRITER = Path(__file__).with_name("crash_writer.py")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import adapters.filelog as filelog
-from adapters.filelog import (
+import adapters.log.filelog as filelog
+from adapters.log.filelog import (
     FRAME_HEADER_BYTES,
     SEGMENT_HEADER_BYTES,
     FileLog,
@@ -24,7 +24,7 @@ from adapters.filelog import (
     segment_name,
     verify_log,
 )
-from adapters.ports import GENESIS_HASH, chain_of
+from adapters.log.ports import GENESIS_HASH, chain_of
 from tests.log.contract import EventLogContract, payload_for
 
 SMALL_SEGMENT_BYTES = 1024

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.snapshots import (
+from adapters.log.snapshots import (
     HEADER_BYTES,
     Snapshot,
     latest_snapshot,

@@ -10,11 +10,11 @@ from pathlib import Path
 import msgspec
 import nats
 
-from adapters.runtime import Clock, ManualClock, Result, Runtime
-from adapters.service import EngineService
-from bench.morning import Morning, Sizes
+from adapters.shell.runtime import Clock, ManualClock, Result, Runtime
+from adapters.shell.service import EngineService
 from engine import commands as c
 from engine import events as e
+from sim.morning import Morning, Sizes
 
 T_DEFAULT = 1_795_000_000_000  # a fixed instant (2026-11-18 UTC): tests never read the wall clock
 
@@ -106,7 +106,7 @@ def hiring_scenario(t0: int, tag: str = "") -> list[c.Command]:
     the last quiet from t0 + 1 min), and one posting for two movers at t0."""
     import random
 
-    from bench.morning import make_id_number, make_uscc
+    from sim.morning import make_id_number, make_uscc
 
     n = iter(range(1, 1000))
 

@@ -26,9 +26,9 @@ import nats.errors
 from adapters.nats import cloudevents as ce
 from adapters.nats.jslog import STREAM, JetStreamLog
 from adapters.nats.micro import ResultWire, api_subject
-from bench.morning import Morning, Sizes
 from engine import commands as c
 from engine import events as e
+from sim.morning import Morning, Sizes
 from tests.nats.helpers import connect, replay_digest
 from tests.nats.servers import start_cluster
 
@@ -51,7 +51,7 @@ class Engine:
         cmd = [
             sys.executable,
             "-m",
-            "adapters.cli",
+            "lingong.cli",
             "nats-engine",
             "--nats",
             url,

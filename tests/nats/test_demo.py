@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.demo import run_demo
-from adapters.nats.demo import format_nats_summary, run_demo_nats
 from adapters.nats.jslog import JetStreamLog
+from sim.demo import run_demo
+from sim.demo_nats import format_nats_summary, run_demo_nats
 from tests.nats.helpers import SMALL, replay_digest
 from tests.nats.servers import NatsServer
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.log.ports import EventLog
 from adapters.nats.jslog import JetStreamLog
-from adapters.ports import EventLog
 from tests.log.contract import EventLogContract
 from tests.nats.servers import NatsServer
 
@@ -65,8 +65,8 @@ def test_messages_carry_seq_count_and_chain_an_outside_reader_can_verify(
 ) -> None:
     import asyncio
 
+    from adapters.log.ports import GENESIS_HASH, chain_hash
     from adapters.nats.frames import unpack
-    from adapters.ports import GENESIS_HASH, chain_hash
 
     log = JetStreamLog(nats_server.url, partition_for(tmp_path))
     try:
@@ -96,7 +96,7 @@ def test_messages_carry_seq_count_and_chain_an_outside_reader_can_verify(
 def test_a_second_owner_is_refused_while_the_lease_is_held(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    from adapters.ports import LogLocked
+    from adapters.log.ports import LogLocked
 
     log = JetStreamLog(nats_server.url, partition_for(tmp_path))
     try:
@@ -115,7 +115,7 @@ def test_a_second_owner_is_refused_while_the_lease_is_held(
 
 def test_a_zombie_writer_cannot_fork_the_log(nats_server: NatsServer, tmp_path: Path) -> None:
     """The lease expired under a paused owner; its next append must fail, not interleave."""
-    from adapters.ports import LogFailed, chain_of
+    from adapters.log.ports import LogFailed, chain_of
 
     part = partition_for(tmp_path)
     zombie = JetStreamLog(nats_server.url, part)
@@ -185,7 +185,7 @@ async def _stop_renewing(log: JetStreamLog) -> None:
 def test_reader_detects_a_forged_frame(nats_server: NatsServer, tmp_path: Path) -> None:
     import asyncio
 
-    from adapters.ports import LogCorrupt
+    from adapters.log.ports import LogCorrupt
 
     log = JetStreamLog(nats_server.url, partition_for(tmp_path))
     try:

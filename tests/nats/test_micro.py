@@ -12,7 +12,7 @@ import pytest
 
 from adapters.nats.bridge import NatsBridge
 from adapters.nats.micro import ResultWire, api_subject
-from adapters.runtime import Runtime
+from adapters.shell.runtime import Runtime
 from engine import commands as c
 from tests.nats.helpers import connect, engine_service, morning_commands, run, strip_sealed, unique
 from tests.nats.servers import NatsServer

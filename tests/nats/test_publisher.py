@@ -12,7 +12,7 @@ import pytest
 
 from adapters.nats import cloudevents as ce
 from adapters.nats.bridge import NatsBridge
-from adapters.runtime import Runtime
+from adapters.shell.runtime import Runtime
 from engine import events as e
 from tests.nats.helpers import connect, engine_service, morning_commands, run
 from tests.nats.servers import NatsServer, start_server

@@ -15,9 +15,9 @@ from adapters.nats import sms_text as tx
 from adapters.nats.bridge import NatsBridge
 from adapters.nats.conn import LoopThread
 from adapters.nats.sms import REPLY_SUBJECT, FileGateway, SmsPusher
-from adapters.runtime import ManualClock
-from bench.morning import local_midnight_ms
+from adapters.shell.runtime import ManualClock
 from engine import commands as c
+from sim.morning import local_midnight_ms
 from tests.nats.helpers import connect, engine_service, hiring_scenario, near
 from tests.nats.servers import NatsServer, start_server
 

@@ -75,7 +75,7 @@ def test_another_process_with_another_hash_seed(demo) -> None:
 
 
 def test_rebuild_from_a_snapshot(demo, tmp_path: Path) -> None:
-    from adapters.snapshots import write_snapshot
+    from adapters.log.snapshots import write_snapshot
     from engine.snapshot import snapshot_state
 
     recs = records(demo[0])

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from adapters.filelog import verify_log
+from adapters.log.filelog import verify_log
 from engine import events as e
 from replay.cli import main
 from replay.verify import verify

@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from adapters.filelog import FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, FileLog, read_log_batches
+from adapters.log.filelog import FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, FileLog, read_log_batches
 from engine import events as e
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_SIZES = {"workers": 500, "postings": 100, "employers": 25}
 _WRITE_DEMO = (
     "import json, sys\n"
-    "from adapters.demo import run_demo\n"
-    "from bench.morning import Sizes\n"
+    "from sim.demo import run_demo\n"
+    "from sim.morning import Sizes\n"
     "s = run_demo(sys.argv[1], sizes=Sizes(**json.loads(sys.argv[2])), fsync=False)\n"
     "print(json.dumps({'digest': s.state_digest, 'records': s.records, 'events': s.events}))\n"
 )

@@ -25,10 +25,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from adapters.demo import run_demo
 from adapters.stores.backend import Backend, DuckDBBackend, SQLiteBackend
 from adapters.stores.pg import PostgresBackend
-from bench.morning import Sizes
+from sim.demo import run_demo
+from sim.morning import Sizes
 from tests.pg import admin_dsn, drop_database, fresh_database
 
 DEMO_SIZES = Sizes(workers=600, postings=120, employers=30, stations_per_city=4, tick_ms=30_000)

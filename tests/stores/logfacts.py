@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from adapters.filelog import read_log_batches
+from adapters.log.filelog import read_log_batches
 from engine import events as e
 
 CST = dt.timezone(dt.timedelta(hours=8))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.filelog import FileLog, read_log_batches
+from adapters.log.filelog import FileLog, read_log_batches
 from adapters.stores import registry
 from adapters.stores.backend import Backend, StalePosition
 from adapters.stores.changes import Changes

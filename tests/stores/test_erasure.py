@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.filelog import FileLog
+from adapters.log.filelog import FileLog
 from adapters.stores import project_data_dir, registry_store, reporting_store
 from adapters.stores.report_model import Period, Scope
 from adapters.stores.reports import build

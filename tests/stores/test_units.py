@@ -11,8 +11,8 @@ from adapters.stores.report_model import Column, Period, Scope
 from adapters.stores.report_stars import score_item
 from adapters.stores.reporting import day_of, work_days
 from adapters.stores.schema import REGISTRY_TABLES, REPORTING_TABLES, ddl
-from bench.morning import local_midnight_ms
 from engine import events as e
+from sim.morning import local_midnight_ms
 
 
 @pytest.mark.parametrize("module", [registry, reporting], ids=["registry", "reporting"])
@@ -94,11 +94,10 @@ def test_yuan_and_percent_display():
 
 
 def test_subcommands_register_into_the_main_cli():
-    import adapters.cli
-    import adapters.stores.cli  # noqa: F401  (registers report and project)
+    import lingong.cli
 
-    args = adapters.cli.build_parser().parse_args(
+    args = lingong.cli.build_parser().parse_args(
         ["report", "wages", "--data", "d", "--format", "csv", "--out", "o.csv", "--region", "45"]
     )
     assert (args.name, args.region, args.format) == ("wages", "45", "csv")
-    assert adapters.cli.build_parser().parse_args(["project", "--data", "d", "--rebuild"]).rebuild
+    assert lingong.cli.build_parser().parse_args(["project", "--data", "d", "--rebuild"]).rebuild

@@ -1,4 +1,4 @@
-"""adapters.pii: per-person keys outside the log, AES-GCM sealing, erasure by key deletion."""
+"""adapters.shell.pii: per-person keys outside the log, AES-GCM sealing, erasure by key deletion."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.pii import (
+from adapters.shell.pii import (
     KEY_BYTES,
     MAX_SUBJECT_ID_CHARS,
     KeyStore,
@@ -204,7 +204,7 @@ def test_round_trip_any_fields(sealer: Sealer, subject: str, fields: dict[str, s
 
 
 def test_deferred_sync_makes_keys_durable_in_one_pass(tmp_path) -> None:  # noqa: ANN001
-    from adapters.pii import KeyStore
+    from adapters.shell.pii import KeyStore
 
     ks = KeyStore(tmp_path / "keys", sync="deferred")
     for i in range(5):

@@ -98,7 +98,7 @@ def fit(ts: TrainingSet) -> tuple[tuple[float, ...], dict[str, float]]:
 
 
 def train(data_dir: Path, *, region: str = "", weight: float = 0.5, dry_run: bool = False) -> dict:
-    from adapters.runtime import Runtime
+    from adapters.shell.runtime import Runtime
     from engine.commands import SetPolicy
 
     with Runtime(data_dir) as rt:

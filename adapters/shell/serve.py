@@ -16,8 +16,8 @@ import contextlib
 import signal
 from pathlib import Path
 
-from adapters.runtime import Runtime
-from adapters.service import EngineService
+from adapters.shell.runtime import Runtime
+from adapters.shell.service import EngineService
 
 
 def open_runtime(data_dir: Path, nats_url: str | None, partition: str | None) -> Runtime:

@@ -1,12 +1,12 @@
 """Segment and frame format of the file log: encoding, scanning, lock-free reading.
 
-Owns: the on-disk layout described in `adapters.filelog` (segment header, frame header,
+Owns: the on-disk layout described in `adapters.log.filelog` (segment header, frame header,
 END_OF_APPEND flag), scanning segments for damage (torn tail vs corruption, named by
 segment and offset), `verify_log`, `inspect_log` and `read_log_batches` (readers that take
 no writer lock and stop before an unfinished tail).
 
 Invariants: reading never modifies a file; the chain is recomputed exactly as
-`adapters.ports.chain_hash` defines it.
+`adapters.log.ports.chain_hash` defines it.
 Limits: `MAX_PAYLOAD_BYTES` per frame, `MAX_FRAMES_PER_APPEND` per append.
 """
 
@@ -20,7 +20,7 @@ from hashlib import blake2b
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from adapters.ports import (
+from adapters.log.ports import (
     GENESIS_HASH,
     HASH_BYTES,
     LogCorrupt,

@@ -1,6 +1,6 @@
 """`lingong demo`: a synthetic morning through the real runtime and file log.
 
-Owns: driving `bench.morning.Morning` through a `Runtime` in time order (people answer
+Owns: driving `sim.morning.Morning` through a `Runtime` in time order (people answer
 the offers the engine really makes), group-committing every `batch` commands, and the
 summary a person or a machine reads afterwards.
 
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import msgspec
 
-from adapters.runtime import Runtime
-from bench.morning import Morning, Sizes
+from adapters.shell.runtime import Runtime
 from engine import commands as c
 from engine import events as e
+from sim.morning import Morning, Sizes
 
 
 class DemoSummary(msgspec.Struct, kw_only=True):

@@ -26,10 +26,10 @@ from typing import Protocol
 
 import msgspec
 
-from adapters.filelog import FileLog
-from adapters.pii import KeyStore, Sealer
-from adapters.ports import EventLog
-from adapters.snapshots import latest_snapshot, write_snapshot
+from adapters.log.filelog import FileLog
+from adapters.log.ports import EventLog
+from adapters.log.snapshots import latest_snapshot, write_snapshot
+from adapters.shell.pii import KeyStore, Sealer
 from engine import events as e
 from engine.commands import Advance, Command, Refusal
 from engine.core import Engine, Outcome, make_record

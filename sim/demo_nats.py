@@ -1,6 +1,6 @@
 """`lingong demo --nats URL`: the synthetic morning through the JetStream log and publisher.
 
-Owns: `run_demo_nats`, which runs `adapters.demo.run_demo` (the same morning, the same
+Owns: `run_demo_nats`, which runs `sim.demo.run_demo` (the same morning, the same
 summary) with the partition's `JetStreamLog` as the runtime's log and an `EventPublisher`
 publishing every event of the morning to `LINGONG_EVT`, then waits until all of them are
 acknowledged by the stream.
@@ -12,8 +12,8 @@ Invariants:
   running the demo again into the same folder continues that log, as the file-log demo
   does; a new folder starts a new log.
 
-Limits: while `adapters.demo.run_demo` has no `log` parameter, the runtime is injected by
-swapping `adapters.demo.Runtime` for the duration of the call (under a lock; the demo is
+Limits: while `sim.demo.run_demo` has no `log` parameter, the runtime is injected by
+swapping `sim.demo.Runtime` for the duration of the call (under a lock; the demo is
 not meant to run twice at once in one process).
 """
 
@@ -27,12 +27,12 @@ from typing import Any
 
 import msgspec
 
-from adapters import demo as demo_module
-from adapters.demo import DemoSummary
 from adapters.nats.jslog import JetStreamLog
 from adapters.nats.publisher import EventPublisher, PublisherStats
-from adapters.runtime import Runtime
-from bench.morning import CITIES
+from adapters.shell.runtime import Runtime
+from sim import demo as demo_module
+from sim.demo import DemoSummary
+from sim.morning import CITIES
 
 _swap_lock = threading.Lock()
 
@@ -73,7 +73,7 @@ def run_demo_nats(
     publish_timeout_s: float = 120.0,
     **kwargs: Any,
 ) -> NatsDemoSummary:
-    """`adapters.demo.run_demo(data_dir, **kwargs)` on the JetStream log, all events published."""
+    """`sim.demo.run_demo(data_dir, **kwargs)` on the JetStream log, all events published."""
     scale = kwargs.get("scale", "city")
     partition = partition or default_partition(data_dir, scale)
     region = CITIES[0][1] if scale == "city" else ""

@@ -1,7 +1,7 @@
 """The `EventLog` port: what the runtime needs from an append-only event log.
 
 Owns: the `EventLog` Protocol that every log backend implements (the embedded file log in
-`adapters.filelog`, later a NATS JetStream log), the errors they raise, and the definition
+`adapters.log.filelog`, later a NATS JetStream log), the errors they raise, and the definition
 of the hash chain, so that a chain computed by one backend or process verifies in another.
 
 Invariants every implementation keeps:

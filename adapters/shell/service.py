@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from adapters.runtime import Result, Runtime, RuntimeStopped
+from adapters.shell.runtime import Result, Runtime, RuntimeStopped
 from engine.commands import Command
 from engine.state import State
 

@@ -1,8 +1,9 @@
-"""The `lingong` command line.
+"""The `lingong` command line: the root of every subcommand.
 
 Owns: argument parsing and dispatch for every subcommand; each subcommand's work lives
 in its own module (demo, log, replay, report, bench, serve ...), imported lazily so a
-small command starts fast.
+small command starts fast. This is the top layer: it may import every package below it
+(`bench`, `sim`, `replay`, `adapters`, `engine`); nothing imports it.
 
 Invariants: exit 0 on success, 1 on a failed check (verify divergence, corrupt log),
 2 on bad usage; machine output (`--json`) goes to stdout as one JSON document.
@@ -24,8 +25,8 @@ Handler = Callable[[argparse.Namespace], int]
 _EXTRA: list[Callable[[argparse._SubParsersAction], None]] = []
 # modules that add subcommands through `add_parsers(sub)` (imported when the parser is built)
 SUBCOMMAND_MODULES = (
-    "adapters.serve",
-    "adapters.policy_train",
+    "adapters.shell.serve",
+    "replay.train",
     "adapters.stores.cli",
     "adapters.http.cli",
     "adapters.nats.cli",
@@ -47,8 +48,8 @@ def _print_json(obj: object) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from adapters.demo import format_summary, run_demo
-    from bench.morning import Sizes
+    from sim.demo import format_summary, run_demo
+    from sim.morning import Sizes
 
     data = args.data or tempfile.mkdtemp(prefix="lingong-demo-")
     sizes = Sizes(
@@ -58,7 +59,7 @@ def _demo(args: argparse.Namespace) -> int:
         stations_per_city=args.stations,
     )
     if args.nats:  # the JetStream log, every event published (the stores need DATA/log)
-        from adapters.nats.demo import format_nats_summary, run_demo_nats
+        from sim.demo_nats import format_nats_summary, run_demo_nats
 
         nsum = run_demo_nats(
             args.nats, data, date=args.date, seed=args.seed, scale=args.scale, sizes=sizes
@@ -95,7 +96,7 @@ def _project_stores(data: str) -> dict:
 
 
 def _log_inspect(args: argparse.Namespace) -> int:
-    from adapters.filelog import inspect_log
+    from adapters.log.filelog import inspect_log
 
     info = inspect_log(args.path)
     print(json.dumps(info, default=_plain, ensure_ascii=False, indent=None if args.json else 2))

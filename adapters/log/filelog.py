@@ -63,7 +63,7 @@ Limits: payloads up to `MAX_PAYLOAD_BYTES` (16 MiB), appends up to
 whole segment at a time into memory (64 MiB by default). Linux/POSIX only (fcntl).
 
 The format, segment scanning and the lock-free readers (`verify_log`, `inspect_log`,
-`read_log_batches`) live in `adapters.logformat` and are re-exported here.
+`read_log_batches`) live in `adapters.log.logformat` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ from collections.abc import Callable, Iterator, Sequence
 from hashlib import blake2b
 from pathlib import Path
 
-from adapters.logformat import (  # the format, scanning and readers
+from adapters.log.logformat import (  # the format, scanning and readers
     _FLAGS_LEN,
     DEFAULT_SEGMENT_BYTES,
     END_OF_APPEND,
@@ -104,7 +104,7 @@ from adapters.logformat import (  # the format, scanning and readers
     segment_name,
     verify_log,
 )
-from adapters.ports import (
+from adapters.log.ports import (
     GENESIS_HASH,
     LogCorrupt,
     LogError,

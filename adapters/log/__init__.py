@@ -1,0 +1,1 @@
+"""The log: segmented file log, its format and readers, snapshots, the EventLog port."""

@@ -1,0 +1,1 @@
+"""The shell around the core: runtime (engine + log + keys + clock), service, sealing, serve."""

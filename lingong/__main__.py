@@ -1,0 +1,7 @@
+"""`python -m lingong`: the command line."""
+
+import sys
+
+from lingong.cli import main
+
+sys.exit(main())
