@@ -7,6 +7,7 @@ On-disk format (all integers little-endian):
 
     directory/
       LOCK                        flock'ed by the one writer; holds its pid (diagnostics)
+      quarantine/                 torn tails cut off on open, kept for inspection
       00000000000000000001.seg    segment files, named by the seq of their first frame
       00000000000000004097.seg
       ...
@@ -39,17 +40,23 @@ Invariants:
   and the directory fsynced, before any frame goes into them. A new segment is started
   when the current one holds frames and the next append would take it past
   `segment_bytes`; a single append larger than that gets a segment of its own.
-- Recovery on open (the writer only): every segment is read and every frame's crc, seq
-  and chain checked. In the LAST segment, a first bad frame that fails only physically
-  (incomplete header or payload, impossible length, crc mismatch) and after which no
-  crc-valid frame starts anywhere is a torn tail: the segment is truncated back to the
-  last END_OF_APPEND frame before it and the truncation fsynced. Anything else (a bad frame
-  followed by a valid one, a crc-valid frame with the wrong seq or chain, any problem in
-  an earlier segment, a missing segment) raises `LogCorrupt(segment, offset, seq, reason)`.
-  Consequences, stated plainly: damage confined to the very last append of the log is
-  indistinguishable from a torn write and is cut off rather than reported; and whole
-  segments missing from the END of the log cannot be noticed from the directory alone
-  (compare `last_seq`/`head_hash` with an external anchor: a snapshot, a published head).
+- Recovery on open (the writer only) tells a torn write from corruption. Every segment is
+  read and every frame's crc, seq and chain checked. A TORN WRITE is what an interrupted
+  append leaves past the last complete frame of the LAST segment: an incomplete frame (the
+  file ends inside its header or payload), complete frames after the last END_OF_APPEND,
+  or a zero-filled tail (all zeros from some offset, or the frame's bytes up to a sector
+  boundary and zeros after: file systems that extend a file before its data are on disk).
+  A torn tail is never acknowledged data; it is copied to `quarantine/<segment>-<offset>-
+  <ts>.bin` (fsynced, with the folder) BEFORE the segment is cut back to its last complete
+  append (ftruncate, fsynced); the cut is logged (logger "lingong.log"), returned as
+  `FileLog.recovery` and counted by `FileLog.metrics()`. CORRUPTION is everything else: a
+  complete frame whose crc fails (anywhere, the last frame of the log included), a length
+  field that a crc check shows damaged, a crc-valid frame with the wrong seq or chain, any
+  problem in an earlier segment, a missing segment. It raises `LogCorrupt(segment, offset,
+  seq, reason, advice)` and nothing is modified: an acknowledged append is never dropped
+  silently. Limit, stated plainly: whole segments missing from the END of the log cannot
+  be noticed from the directory alone (compare `last_seq`/`head_hash` with an external
+  anchor: a signed checkpoint, a snapshot, a published head).
 - An I/O error while appending (write, fsync, creating a segment) puts the log into the
   failed state: that append and every later one raise `LogFailed`. After a failed fsync
   the page cache cannot be trusted, so the only way on is to reopen (normally: restart).
@@ -59,7 +66,8 @@ Invariants:
   never modify anything and stop at (do not report as corrupt) an unfinished tail.
 
 Limits: payloads up to `MAX_PAYLOAD_BYTES` (16 MiB), appends up to
-`MAX_FRAMES_PER_APPEND` (65,536) frames; both can be lowered per log. Reading loads one
+`MAX_FRAMES_PER_APPEND` (65,536) frames; both can be lowered per log. The quarantine
+folder keeps the newest `MAX_QUARANTINE_FILES` (256) cut tails, each at most one append. Reading loads one
 whole segment at a time into memory (64 MiB by default). Linux/POSIX only (fcntl).
 
 The format, segment scanning and the lock-free readers (`verify_log`, `inspect_log`,
@@ -72,12 +80,15 @@ import bisect
 import errno
 import fcntl
 import itertools
+import logging
 import os
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from hashlib import blake2b
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from adapters.log.logformat import (  # the format, scanning and readers
     _FLAGS_LEN,
@@ -124,12 +135,55 @@ __all__ = [
     "LogFailed",
     "LogLocked",
     "Problem",
+    "Recovery",
     "VerifyReport",
     "inspect_log",
     "read_log_batches",
     "segment_name",
     "verify_log",
 ]
+
+
+QUARANTINE_DIR = "quarantine"
+MAX_QUARANTINE_FILES = 256  # the oldest quarantined tails beyond this many are deleted
+
+logger = logging.getLogger("lingong.log")
+
+
+class Recovery(NamedTuple):
+    """What opening the log for writing cut off: a torn, never-acknowledged tail.
+
+    `offset` is where the cut starts in `segment` (the end of the last complete append),
+    `seq` the first seq that was cut, `cut_bytes` how many bytes went, and
+    `quarantine_path` the file that holds them (written and fsynced before the cut).
+    """
+
+    segment: str
+    offset: int
+    seq: int
+    reason: str
+    cut_bytes: int
+    quarantine_path: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+def _corrupt_advice(directory: Path, problem: Problem, last_segment: str) -> str:
+    """What an operator can do about corruption found on open (nothing was modified)."""
+    text = (
+        f"The log was not modified and does not open for writing: this is damage, not a "
+        f"torn write, so nothing is cut off. Keep a copy of {directory}; restore segment "
+        f"{problem.segment} from a replica or a backup (`lingong log inspect {directory}` "
+        f"shows the damage)."
+    )
+    if problem.segment == last_segment and problem.offset > 0:
+        text += (
+            f" If no copy exists and losing every record from seq {problem.seq} on is "
+            f"accepted, copy the segment aside and truncate it at byte offset "
+            f"{problem.offset}."
+        )
+    return text
 
 
 class _Segment:
@@ -158,8 +212,9 @@ class FileLog:
     the seam where tests inject I/O errors; the module-level `_fsync_file`/`_fsync_dir`
     are the defaults and are looked up on every call).
 
-    After opening, `recovered_tail` describes what recovery cut off the last segment
-    (None when nothing) and `recovered_tail_bytes` how many bytes that was.
+    After opening, `recovery` (a `Recovery`, None when nothing) says what opening cut off
+    the last segment and where the cut bytes were kept; `metrics()` gives the same as
+    counters. Corruption found on open raises `LogCorrupt` (segment, offset, what to do).
     """
 
     def __init__(
@@ -196,7 +251,8 @@ class FileLog:
         self._lock_fd = -1
         self._last_seq = 0
         self._head = GENESIS_HASH
-        self.recovered_tail: Problem | None = None  # what open cut off, if anything
+        self.recovery: Recovery | None = None  # what open cut off, if anything
+        self.recovered_tail: Problem | None = None  # (older names of the same)
         self.recovered_tail_bytes = 0
         try:
             self._open()
@@ -218,7 +274,11 @@ class FileLog:
                 os.unlink(entry.path)  # a segment whose creation never completed
         scan = _scan_log(self._directory, verify_chain=True)
         if scan.problem is not None:
-            raise scan.problem.error()
+            p = scan.problem
+            last_name = scan.segments[-1].name if scan.segments else p.segment
+            raise LogCorrupt(
+                p.segment, p.offset, p.seq, p.reason, _corrupt_advice(self._directory, p, last_name)
+            )
         for s in scan.segments:
             self._segments.append(_Segment(s.name, s.first_seq, s.last_seq, s.valid_bytes))
             self._segment_seqs.append(s.first_seq)
@@ -226,17 +286,64 @@ class FileLog:
         self._head = scan.head
         if scan.segments:
             last = scan.segments[-1]
-            if last.torn is not None:
-                self.recovered_tail = last.torn
-                self.recovered_tail_bytes = last.file_bytes - last.valid_bytes
-            self._fd = os.open(self._directory / last.name, os.O_WRONLY)
+            self._fd = os.open(self._directory / last.name, os.O_RDWR)
             if last.file_bytes != last.valid_bytes:
-                os.ftruncate(self._fd, last.valid_bytes)
-                if self._fsync_enabled:
-                    self._fsync_file(self._fd)
+                self._cut_torn_tail(last.name, last.valid_bytes, last.file_bytes, last.torn)
             os.lseek(self._fd, last.valid_bytes, os.SEEK_SET)
         else:
             self._new_segment(1, GENESIS_HASH)
+
+    def _cut_torn_tail(self, name: str, offset: int, file_bytes: int, torn: Problem | None) -> None:
+        """Copy the torn tail to the quarantine folder (durably), then cut it off."""
+        seq = torn.seq if torn is not None else self._last_seq + 1
+        reason = torn.reason if torn is not None else "bytes after the last complete append"
+        tail = os.pread(self._fd, file_bytes - offset, offset)
+        path = self._quarantine(name, offset, tail)
+        os.ftruncate(self._fd, offset)
+        if self._fsync_enabled:
+            self._fsync_file(self._fd)
+        self.recovery = Recovery(name, offset, seq, reason, file_bytes - offset, str(path))
+        self.recovered_tail = torn
+        self.recovered_tail_bytes = file_bytes - offset
+        logger.warning(
+            "event log %s: cut a torn tail of %d bytes from segment %s at offset %d (seq %d "
+            "on was never acknowledged: %s); the bytes are kept in %s",
+            self._directory,
+            file_bytes - offset,
+            name,
+            offset,
+            seq,
+            reason,
+            path,
+        )
+
+    def _quarantine(self, name: str, offset: int, data: bytes) -> Path:
+        """Write `data` to quarantine/<segment>-<offset>-<ts>.bin, fsynced; prune old files."""
+        folder = self._directory / QUARANTINE_DIR
+        if not folder.is_dir():
+            folder.mkdir()
+            if self._fsync_enabled:
+                self._fsync_dir(self._dir_fd)
+        stem = f"{name.removesuffix(SEGMENT_SUFFIX)}-{offset}-{time.time_ns() // 1_000_000}"
+        for n in itertools.count():
+            path = folder / (stem + (f"-{n}" if n else "") + ".bin")
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                continue
+            break
+        try:
+            _write_all(fd, data)
+            if self._fsync_enabled:
+                self._fsync_file(fd)
+        finally:
+            os.close(fd)
+        if self._fsync_enabled:
+            self._sync_dir(folder)
+        kept = sorted(folder.glob("*.bin"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        for old in kept[: max(0, len(kept) - MAX_QUARANTINE_FILES)]:
+            old.unlink(missing_ok=True)
+        return path
 
     def _fsync_file(self, fd: int) -> None:
         (self._fsync_fn or _fsync_file)(fd)  # looked up per call: the test seam
@@ -329,6 +436,15 @@ class FileLog:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def metrics(self) -> dict[str, int]:
+        """Counters for a metrics layer: torn tails cut on open and their bytes, last seq."""
+        r = self.recovery
+        return {
+            "log_torn_tails_cut_total": 0 if r is None else 1,
+            "log_torn_tail_bytes_cut_total": 0 if r is None else r.cut_bytes,
+            "log_last_seq": self._last_seq,
+        }
 
     @property
     def segments(self) -> list[str]:

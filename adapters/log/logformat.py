@@ -6,7 +6,9 @@ segment and offset), `verify_log`, `inspect_log` and `read_log_batches` (readers
 no writer lock and stop before an unfinished tail).
 
 Invariants: reading never modifies a file; the chain is recomputed exactly as
-`adapters.log.ports.chain_hash` defines it.
+`adapters.log.ports.chain_hash` defines it. A torn tail (`_torn_reason`) is only ever an
+incomplete frame, frames after the last END_OF_APPEND, or a zero-filled tail, in the last
+segment; a complete frame whose crc fails is corruption wherever it is.
 Limits: `MAX_PAYLOAD_BYTES` per frame, `MAX_FRAMES_PER_APPEND` per append.
 """
 
@@ -42,10 +44,6 @@ FRAME_HEADER_BYTES = _FRAME.size + HASH_BYTES  # 48
 _FLAGS_LEN = struct.Struct("<IQ")
 END_OF_APPEND = 0x8000_0000
 _LEN_MASK = 0x7FFF_FFFF
-
-# Problem kinds: a "physical" problem may be a torn write; a "logical" one never is.
-_PHYSICAL = "physical"
-_LOGICAL = "logical"
 
 
 def _fsync_file(fd: int) -> None:
@@ -228,6 +226,17 @@ def _check_segment_header(
     return None
 
 
+# Kinds of a stop in a scan. A "physical" stop may be a torn write (see `_torn_reason`);
+# a "logical" one (wrong seq, wrong chain in a crc-valid frame) never is.
+_INCOMPLETE_HEADER = "incomplete_header"  # the file ends inside a frame header
+_INCOMPLETE = "incomplete"  # the header's length reaches past the end of the file
+_BAD_LENGTH = "bad_length"  # a complete header with an impossible length
+_BAD_CRC = "bad_crc"  # a complete frame whose crc32 fails
+_PHYSICAL = (_INCOMPLETE_HEADER, _INCOMPLETE, _BAD_LENGTH, _BAD_CRC)
+_LOGICAL = "logical"
+SECTOR_BYTES = 512  # the smallest unit a file system zero-fills after a crash
+
+
 def _scan_frames(
     buf: bytes, pos: int, seq: int, prev: bytes, verify_chain: bool
 ) -> tuple[int, int, bytes, int, int, bytes, str | None, str | None]:
@@ -236,7 +245,7 @@ def _scan_frames(
     Returns (pos, seq, prev, commit_pos, commit_seq, commit_prev, reason, kind): where the
     scan stopped, the seq expected there and the chain value before it; the end, the next
     seq and the chain value after the last END_OF_APPEND frame; and why the scan stopped
-    (reason None when it reached the end of `buf` cleanly).
+    (reason None when it reached the end of `buf` cleanly; kind one of the kinds above).
     """
     end = len(buf)
     unpack = _FRAME.unpack_from
@@ -247,22 +256,22 @@ def _scan_frames(
     with memoryview(buf) as mv:
         while pos < end:
             if end - pos < FRAME_HEADER_BYTES:
-                reason, kind = f"incomplete frame header: {end - pos} bytes", _PHYSICAL
+                reason, kind = f"incomplete frame header: {end - pos} bytes", _INCOMPLETE_HEADER
                 break
             crc, flags_len, fseq = unpack(buf, pos)
             n = flags_len & _LEN_MASK
             fend = pos + FRAME_HEADER_BYTES + n
             if n > MAX_PAYLOAD_BYTES:
                 reason = f"frame length {n} exceeds the {MAX_PAYLOAD_BYTES} byte limit"
-                kind = _PHYSICAL
+                kind = _BAD_LENGTH
                 break
             if fend > end:
                 present = end - pos - FRAME_HEADER_BYTES
                 reason = f"incomplete frame: payload of {n} bytes, {present} present"
-                kind = _PHYSICAL
+                kind = _INCOMPLETE
                 break
             if crc32(mv[pos + 4 : fend]) != crc:
-                reason, kind = "frame crc32 mismatch", _PHYSICAL
+                reason, kind = "frame crc32 mismatch", _BAD_CRC
                 break
             if fseq != seq:
                 reason, kind = f"frame has seq {fseq} where seq {seq} was expected", _LOGICAL
@@ -300,6 +309,58 @@ def _valid_frame_after(buf: bytes, start: int, min_seq: int) -> bool:
             if crc32(mv[off + 4 : fend]) == crc:
                 return True
     return False
+
+
+def _zero_tail_start(buf: bytes, pos: int) -> int:
+    """The smallest offset >= pos from which `buf` holds only zero bytes (len(buf): none)."""
+    return max(pos, len(buf.rstrip(b"\0")))
+
+
+def _length_was_damaged(buf: bytes, pos: int) -> bool:
+    """Whether the frame at `pos` is complete up to the end of `buf` but for its length field.
+
+    A frame whose length field says it reaches past the end of the file is usually a torn
+    write; but a flipped length bit in the file's last (complete) frame looks the same.
+    The crc tells them apart: it matches when the length is put back to what is present.
+    """
+    crc, flags_len, fseq = _FRAME.unpack_from(buf, pos)
+    present = len(buf) - pos - FRAME_HEADER_BYTES
+    if present > MAX_PAYLOAD_BYTES:
+        return False
+    for flags in (flags_len & END_OF_APPEND, flags_len & END_OF_APPEND ^ END_OF_APPEND):
+        head = _FLAGS_LEN.pack(present | flags, fseq)
+        with memoryview(buf) as mv:
+            if zlib.crc32(mv[pos + 16 :], zlib.crc32(head)) == crc:
+                return True
+    return False
+
+
+def _torn_reason(buf: bytes, pos: int, kind: str, reason: str, seq: int) -> str | None:
+    """Why the bad frame at `pos` (the last segment's first bad one) is a torn write, or None.
+
+    A torn write is what an interrupted append leaves past the last complete frame: an
+    incomplete frame (the file ends inside it), or a zero-filled tail (some file systems
+    extend the file before its data reach the disk: the file then holds the frame's bytes
+    up to a sector boundary and zeros after it). Anything else, in particular a complete
+    frame whose crc32 fails, is corruption: it is never cut off.
+    """
+    end = len(buf)
+    zero_from = _zero_tail_start(buf, pos)
+    if zero_from == pos:
+        return f"zero-filled tail of {end - pos} bytes"
+    if kind == _INCOMPLETE_HEADER:
+        return reason
+    if kind == _INCOMPLETE:
+        if _length_was_damaged(buf, pos) or _valid_frame_after(buf, pos, seq):
+            return None
+        return reason
+    if kind == _BAD_CRC:
+        _, flags_len, _ = _FRAME.unpack_from(buf, pos)
+        fend = pos + FRAME_HEADER_BYTES + (flags_len & _LEN_MASK)
+        sector = -(-zero_from // SECTOR_BYTES) * SECTOR_BYTES
+        if sector < fend:  # written up to a sector boundary inside the frame, zeros after
+            return f"{reason}: zero-filled from offset {sector} on (an unfinished write)"
+    return None
 
 
 def _scan_segment(
@@ -348,11 +409,14 @@ def _scan_segment(
         else:
             scan.problem = Problem(name, commit_pos, commit_seq, reason)
         return scan
-    if is_last and kind == _PHYSICAL and not _valid_frame_after(buf, pos, seq):
-        scan.torn = Problem(name, commit_pos, commit_seq, f"torn tail at offset {pos}: {reason}")
+    torn = _torn_reason(buf, pos, kind, reason, seq) if is_last and kind in _PHYSICAL else None
+    if torn is not None:
+        scan.torn = Problem(name, commit_pos, commit_seq, f"torn tail at offset {pos}: {torn}")
         return scan
-    if is_last and kind == _PHYSICAL:
+    if is_last and kind == _INCOMPLETE and _valid_frame_after(buf, pos, seq):
         reason += " (and valid frames follow it)"
+    elif is_last and kind == _INCOMPLETE:
+        reason = "frame length field damaged (the frame is complete up to the end of the file)"
     scan.problem = Problem(name, pos, seq, reason)
     # Frames before the bad one are good; count them for the report.
     scan.frames = seq - first_seq

@@ -66,20 +66,23 @@ class LogCorrupt(LogError):
 
     Attributes: `segment` (segment file name, or the stream name for a remote log),
     `offset` (byte offset of the bad frame or header inside it), `seq` (the seq expected
-    at that place) and `reason` (what check failed).
+    at that place), `reason` (what check failed) and `advice` (what the operator can do;
+    may be empty).
     """
 
-    def __init__(self, segment: str, offset: int, seq: int, reason: str) -> None:
+    def __init__(self, segment: str, offset: int, seq: int, reason: str, advice: str = "") -> None:
         self.segment = segment
         self.offset = offset
         self.seq = seq
         self.reason = reason
+        self.advice = advice
         super().__init__(
             f"event log corrupt: segment {segment} at byte offset {offset} (seq {seq}): {reason}"
+            + (f". {advice}" if advice else "")
         )
 
     def __reduce__(self):  # keep the attributes when pickled (e.g. across processes)
-        return (type(self), (self.segment, self.offset, self.seq, self.reason))
+        return (type(self), (self.segment, self.offset, self.seq, self.reason, self.advice))
 
 
 @runtime_checkable

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -149,7 +150,7 @@ def test_flipped_byte_in_last_segment_with_valid_frames_after_it(
     frame = frames_in(segment)[0]
     assert len(frames_in(segment)) > 2
     flip(segment, frame.offset + FRAME_HEADER_BYTES)
-    expect_corrupt(path, segment.name, frame.offset, frame.seq, "valid frames follow")
+    expect_corrupt(path, segment.name, frame.offset, frame.seq, "crc32 mismatch")
 
 
 def test_deleted_frame_is_caught_by_seq(log_dir: tuple[Path, list[bytes]]) -> None:
@@ -282,7 +283,7 @@ def test_truncated_earlier_segment_is_not_a_torn_tail(log_dir: tuple[Path, list[
 
 
 def expect_recovered(path: Path, written: list[bytes], kept_frames: int) -> None:
-    """verify_log sees a torn tail without touching it; open cuts it; writing resumes."""
+    """verify_log sees a torn tail without touching it; open quarantines and cuts it."""
     before = file_state(path)
     report = verify_log(path)
     assert file_state(path) == before
@@ -291,18 +292,28 @@ def expect_recovered(path: Path, written: list[bytes], kept_frames: int) -> None
     readonly = [x for b in read_log_batches(path) for x in b]
     assert [p for _, p in readonly] == written[:kept_frames]
     last_segment = segment_files(path)[-1]
+    original = before[last_segment.name]
     with FileLog(path, segment_bytes=SEGMENT_BYTES) as log:
         assert log.last_seq == kept_frames
-        assert log.recovered_tail is not None
+        recovery = log.recovery
+        assert recovery is not None
+        assert (recovery.segment, recovery.seq) == (last_segment.name, kept_frames + 1)
+        assert recovery.cut_bytes == report.torn_tail_bytes
+        assert recovery.offset == len(original) - recovery.cut_bytes
+        # The cut bytes were copied to the quarantine folder before the cut.
+        kept = Path(recovery.quarantine_path)
+        assert kept.parent == path / "quarantine"
+        assert kept.name.startswith(f"{last_segment.stem}-{recovery.offset}-")
+        assert kept.read_bytes() == original[recovery.offset :]
+        assert log.metrics()["log_torn_tail_bytes_cut_total"] == recovery.cut_bytes
+        assert log.metrics()["log_torn_tails_cut_total"] == 1
         assert [p for _, p in log.read()] == written[:kept_frames]
-        assert last_segment.stat().st_size == before[last_segment.name].__len__() - (
-            report.torn_tail_bytes
-        )
+        assert last_segment.stat().st_size == recovery.offset
         assert log.append([b"resumed"]) == kept_frames + 1
     after = verify_log(path)
     assert after.ok and after.torn_tail is None and after.frames == kept_frames + 1
     with FileLog(path) as log:
-        assert log.recovered_tail is None
+        assert log.recovery is None and log.metrics()["log_torn_tails_cut_total"] == 0
         assert [p for _, p in log.read(kept_frames)] == [written[kept_frames - 1], b"resumed"]
 
 
@@ -341,14 +352,83 @@ def test_garbage_after_the_last_frame(log_dir: tuple[Path, list[bytes]], garbage
     expect_recovered(path, written, sum(APPENDS))
 
 
-def test_flipped_byte_in_the_final_frame_is_treated_as_torn(
+def test_zero_filled_tail_inside_the_last_append_is_torn(
     log_dir: tuple[Path, list[bytes]],
 ) -> None:
-    """Documented limit: damage confined to the final append looks like a torn write."""
+    """A file system that extends the file before its data reach the disk leaves the
+    append's bytes up to a sector boundary and zeros after it: a torn write."""
     path, written = log_dir
     segment = segment_files(path)[-1]
-    flip(segment, frames_in(segment)[-1].end - 1)
+    frames = frames_in(segment)
+    ends = [i for i, f in enumerate(frames[:-1]) if f.end_of_append]
+    first_of_last_append = frames[ends[-1] + 1 if ends else 0]
+    data = bytearray(segment.read_bytes())
+    # the first sector boundary after the first frame header of the last append
+    sector = -(-(first_of_last_append.offset + FRAME_HEADER_BYTES + 1) // 512) * 512
+    assert sector < frames[-1].end  # the boundary lies inside the last append
+    data[sector:] = bytes(len(data) - sector)
+    segment.write_bytes(bytes(data))
     expect_recovered(path, written, sum(APPENDS) - APPENDS[-1])
+
+
+def test_bit_flip_in_the_last_frame_of_an_acknowledged_append_is_corruption(
+    log_dir: tuple[Path, list[bytes]],
+) -> None:
+    """The audit's case: one flipped bit in the final, complete frame. It used to be taken
+    for a torn write and the whole acknowledged append was dropped on open; now the log
+    refuses to open and names the frame."""
+    path, written = log_dir
+    segment = segment_files(path)[-1]
+    frame = frames_in(segment)[-1]
+    assert frame.end_of_append and frame.length > 0
+    original = segment.read_bytes()
+    for where in (frame.end - 1, frame.offset + FRAME_HEADER_BYTES, frame.offset + 2, 20):
+        flip(segment, frame.offset + where if where == 20 else where)
+        err = expect_corrupt(path, segment.name, frame.offset, frame.seq, "crc32 mismatch")
+        assert "not a torn write" in str(
+            err
+        ) and f"truncate it at byte offset {frame.offset}" in str(err)
+        assert not (path / "quarantine").exists()
+        segment.write_bytes(original)
+    with FileLog(path) as log:
+        assert [p for _, p in log.read()] == written
+
+
+def test_bit_flip_in_an_earlier_frame_of_the_last_append_is_corruption(
+    log_dir: tuple[Path, list[bytes]],
+) -> None:
+    path, _ = log_dir
+    segment = segment_files(path)[-1]
+    frames = frames_in(segment)
+    assert not frames[-2].end_of_append  # the last append has several frames
+    frame = frames[-2]
+    flip(segment, frame.offset + FRAME_HEADER_BYTES)
+    expect_corrupt(path, segment.name, frame.offset, frame.seq, "crc32 mismatch")
+
+
+def test_damaged_length_of_the_last_frame_is_corruption(
+    log_dir: tuple[Path, list[bytes]],
+) -> None:
+    """A length bit flipped upwards makes the last frame look incomplete; its crc shows
+    that the frame is complete and only the length field is damaged."""
+    path, _ = log_dir
+    segment = segment_files(path)[-1]
+    frame = frames_in(segment)[-1]
+    data = bytearray(segment.read_bytes())
+    data[frame.offset + 5] ^= 0x10  # + 4096 bytes of length
+    segment.write_bytes(bytes(data))
+    expect_corrupt(path, segment.name, frame.offset, frame.seq, "length field damaged")
+
+
+def test_non_zero_garbage_that_is_not_a_frame_is_corruption(
+    log_dir: tuple[Path, list[bytes]],
+) -> None:
+    """An interrupted append leaves a prefix of itself or zeros, never an impossible frame."""
+    path, _ = log_dir
+    segment = segment_files(path)[-1]
+    end = segment.stat().st_size
+    segment.write_bytes(segment.read_bytes() + b"\xff" * 100)
+    expect_corrupt(path, segment.name, end, sum(APPENDS) + 1, "exceeds")
 
 
 def test_crc_valid_final_frame_with_wrong_chain_is_corruption_not_a_tear(
@@ -389,10 +469,9 @@ def test_read_detects_damage_made_after_open(log_dir: tuple[Path, list[bytes]]) 
 # -- any single flipped byte ---------------------------------------------------------
 
 
-def test_any_flipped_byte_is_refused_or_only_cuts_the_final_append(tmp_path: Path) -> None:
+def test_any_flipped_byte_is_refused(tmp_path: Path) -> None:
     original = tmp_path / "original"
-    written = build_log(original)
-    total = sum(APPENDS)
+    build_log(original)
     sizes = {p.name: p.stat().st_size for p in segment_files(original)}
     rng = random.Random(20240611)
     outcomes = {"corrupt": 0, "cut": 0}
@@ -408,11 +487,43 @@ def test_any_flipped_byte_is_refused_or_only_cuts_the_final_append(tmp_path: Pat
             outcomes["corrupt"] += 1
             assert err.segment in sizes
             continue
-        with log:
-            # Opening succeeded: only the final append may have gone, the rest is intact.
-            assert name == max(sizes)
-            assert log.last_seq == total - APPENDS[-1]
-            assert [p for _, p in log.read()] == written[: log.last_seq]
+        with log:  # opening succeeded: nothing was damaged (only a flip can do this)
             outcomes["cut"] += 1
         shutil.rmtree(damaged)
-    assert outcomes["corrupt"] > 200 and outcomes["cut"] > 0
+    # A flip makes a complete frame fail its crc (or its length field show damage): never
+    # taken for a torn write, so never an acknowledged append cut off.
+    assert outcomes == {"corrupt": 250, "cut": 0}
+
+
+def test_the_torn_tail_is_durable_in_quarantine_before_the_cut(
+    log_dir: tuple[Path, list[bytes]],
+) -> None:
+    path, _ = log_dir
+    segment = segment_files(path)[-1]
+    segment.write_bytes(segment.read_bytes() + b"\x07" * 11)  # an incomplete frame header
+    size = segment.stat().st_size
+    calls: list[tuple[str, int]] = []
+
+    def fsync_fn(fd: int) -> None:
+        calls.append((os.readlink(f"/proc/self/fd/{fd}"), os.fstat(fd).st_size))
+
+    with FileLog(path, segment_bytes=SEGMENT_BYTES, fsync_fn=fsync_fn) as log:
+        assert log.recovery is not None and log.recovery.cut_bytes == 11
+        kept = log.recovery.quarantine_path
+    names = [Path(p).name for p, _ in calls]
+    # the new folder's entry, the quarantine file, its folder, then the cut segment
+    assert names[:4] == ["log", Path(kept).name, "quarantine", segment.name]
+    assert calls[1][1] == 11 and calls[3][1] == size - 11
+
+
+def test_nothing_is_cut_when_the_tail_cannot_be_quarantined(
+    log_dir: tuple[Path, list[bytes]],
+) -> None:
+    path, _ = log_dir
+    segment = segment_files(path)[-1]
+    segment.write_bytes(segment.read_bytes() + bytes(30))
+    (path / "quarantine").write_bytes(b"not a folder")
+    before = segment.read_bytes()
+    with pytest.raises(OSError):
+        FileLog(path)
+    assert segment.read_bytes() == before
