@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from adapters.log.filelog import read_log_batches
+from adapters.log.reader import log_folder
 from engine import events as e
 from engine.core import Engine
 from replay.rebuild import rebuild
-from replay.source import bulk, decode_batch, log_dir
+from replay.source import bulk, decode_batch
 from replay.verify import verify
 
 
@@ -101,7 +102,7 @@ def run_replay_bench(
     written = None
     if not (data / "log").is_dir() and not any(data.glob("*.seg")):
         written = generate(data, workers=workers, postings=postings, scale=scale)
-    log = log_dir(data)
+    log = log_folder(data)
     out: dict[str, Any] = {"log": str(log), "generated": written}
 
     clock = _Clock()

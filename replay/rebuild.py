@@ -25,11 +25,21 @@ from pathlib import Path
 
 import msgspec
 
+from adapters.log.ports import LogReader
 from adapters.log.snapshots import list_snapshots, scan_snapshots
 from engine.core import Engine
 from engine.fold import InconsistentLog
 from engine.snapshot import restore_state
-from replay.source import Progress, ReplayError, Until, bulk, local_time, log_bytes, read_records
+from replay.source import (
+    Progress,
+    ReplayError,
+    Until,
+    bulk,
+    local_time,
+    open_reader,
+    read_records,
+    reads_log,
+)
 
 
 class Folded(msgspec.Struct, kw_only=True):
@@ -59,8 +69,9 @@ class RebuildReport(msgspec.Struct, kw_only=True):
     from_snapshot: int = 0
 
 
+@reads_log
 def fold(
-    directory: Path,
+    log: LogReader | str,
     until: Until | None = None,
     *,
     verify_chain: bool = False,
@@ -70,6 +81,7 @@ def fold(
 ) -> Folded:
     """Fold the log into `engine` (a fresh one, or one restored from `snapshots`)."""
     until = until or Until()
+    reader = open_reader(log)
     started_from = 0
     if engine is None and snapshots is not None:
         engine = _from_snapshot(snapshots, until)
@@ -84,9 +96,9 @@ def fold(
     last_ts = 0
     records = 0
     started = time.perf_counter()
-    with bulk(), Progress(log_bytes(directory), "rebuild", quiet=quiet) as bar:
+    with bulk(), Progress(reader.last_seq - seq, "rebuild", quiet=quiet) as bar:
         for batch in read_records(
-            directory,
+            reader,
             from_seq=seq + 1,
             stop_seq=until.seq,
             verify_chain=verify_chain,
@@ -141,8 +153,9 @@ def _from_snapshot(directory: Path, until: Until) -> Engine | None:
     return None
 
 
+@reads_log
 def rebuild(
-    directory: Path,
+    log: LogReader | str,
     until: Until | None = None,
     *,
     verify_chain: bool = False,
@@ -151,11 +164,12 @@ def rebuild(
 ) -> RebuildReport:
     """The state after the records kept by `until`: counts, digest and the fold rate."""
     until = until or Until()
-    folded = fold(directory, until, verify_chain=verify_chain, quiet=quiet, snapshots=snapshots)
+    reader = open_reader(log)
+    folded = fold(reader, until, verify_chain=verify_chain, quiet=quiet, snapshots=snapshots)
     state = folded.engine.state
     events = folded.events
     return RebuildReport(
-        log=str(directory),
+        log=reader.location,
         until=until.describe(),
         seq=folded.seq,
         time=local_time(folded.ts_ms) if folded.ts_ms else "",

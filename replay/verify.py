@@ -2,10 +2,12 @@
 
 Owns: `verify(directory)`, which checks, in order and stopping at the first failure:
 
-1. the file log: every segment header, every frame's crc32, seq continuity and hash
-   chain link (`adapters.log.filelog.verify_log`), an unfinished tail of the last segment,
-   and optional external anchors (`expect_last_seq`, `expect_head`: a head hash published
-   or kept elsewhere is the only way to notice whole appends cut off the end);
+1. the log, read once through the one read port (`adapters.log.reader.open_log_reader`:
+   a folder or a nats:// URL): an unfinished tail of the last segment and optional
+   external anchors (`expect_last_seq`, `expect_head`: a head hash published or kept
+   elsewhere is the only way to notice whole appends cut off the end) before reading;
+   then every segment header, every frame's integrity, seq continuity and hash chain link
+   as the frames are read, in the same pass that runs steps 2-4;
 2. every record's shape: the first event is a fact type carrying the record's command id,
    and no command id is recorded twice (the engine answers a retry with the first seq);
 3. every fact: rebuilt into its command and passed through the production rules
@@ -19,9 +21,9 @@ A failure names the seq, what was recorded and recomputed (and the fields that d
 and the policy version in force for the region concerned; log damage names the segment
 file and byte offset.
 
-Invariants: reads only (no lock, no writes). The frames re-executed are exactly those
-checked in step 1 (reading stops at its last seq) and are checked again (crc, seq, chain)
-as they are read.
+Invariants: reads only (no lock, no writes). The log is read once: the chain is checked
+in the pass that re-executes, and reading stops at the tail found when the log was
+opened (a live log grows behind it).
 
 Limits: a torn tail fails verification unless `allow_torn_tail` (a copy of a live or
 crashed log); the time to verify is dominated by re-running the matcher (see the bench).
@@ -30,18 +32,16 @@ crashed log); the time to verify is dominated by re-running the matcher (see the
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from adapters.log.filelog import verify_log
-from adapters.log.ports import LogCorrupt
+from adapters.log.ports import LogCorrupt, LogReader
 from engine import events as e
 from engine.core import Engine
 from engine.state import State
 from replay.facts import NOT_RECONSTRUCTIBLE, readmit
-from replay.source import Progress, ReplayError, bulk, local_time, log_bytes, read_records
+from replay.source import Progress, ReplayError, bulk, local_time, open_reader, read_records
 
 
 class Failure(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -217,7 +217,7 @@ def check_record(
 
 
 def verify(
-    directory: Path,
+    log: LogReader | str,
     *,
     expect_head: str | None = None,
     expect_last_seq: int | None = None,
@@ -225,49 +225,61 @@ def verify(
     check_facts: bool = True,
     quiet: bool = True,
 ) -> VerifyReport:
-    """Run every check on the log in `directory`; see the module docstring."""
+    """Run every check on the log (a reader, a folder or a URL); see the module docstring."""
     started = time.perf_counter()
-    phys = verify_log(directory)
+    try:
+        reader = open_reader(log)
+    except LogCorrupt as exc:  # the last segment is damaged
+        return VerifyReport(ok=False, log=str(log), failure=_corrupt(exc))
+    try:
+        return _verify(
+            reader, started, expect_head, expect_last_seq, allow_torn_tail, check_facts, quiet
+        )
+    finally:
+        if reader is not log:
+            reader.close()
+
+
+def _verify(
+    reader: LogReader,
+    started: float,
+    expect_head: str | None,
+    expect_last_seq: int | None,
+    allow_torn_tail: bool,
+    check_facts: bool,
+    quiet: bool,
+) -> VerifyReport:
+    last_seq = reader.last_seq
+    torn = getattr(reader, "torn_tail", None)
+    torn_bytes = int(getattr(reader, "torn_tail_bytes", 0))
     report = VerifyReport(
         ok=False,
-        log=str(directory),
-        segments=phys.segments,
-        last_seq=phys.last_seq,
-        head_hash=phys.head_hash.hex(),
-        torn_tail_bytes=phys.torn_tail_bytes,
+        log=reader.location,
+        segments=len(getattr(reader, "segments", ())),
+        last_seq=last_seq,
+        head_hash=reader.head_hash.hex(),
+        torn_tail_bytes=torn_bytes,
     )
-    if phys.problem is not None:
-        p = phys.problem
-        report.failure = Failure(
-            kind="corrupt",
-            message=f"segment {p.segment} at byte offset {p.offset} (seq {p.seq}): {p.reason}",
-            seq=p.seq,
-            segment=p.segment,
-            offset=p.offset,
-        )
-        return report
-    if phys.torn_tail is not None and not allow_torn_tail:
-        t = phys.torn_tail
+    if torn is not None and not allow_torn_tail:
         report.failure = Failure(
             kind="torn_tail",
-            message=f"{phys.torn_tail_bytes} bytes after seq {phys.last_seq} in segment "
-            f"{t.segment} from byte offset {t.offset} are not a finished append: {t.reason}",
-            seq=t.seq,
-            segment=t.segment,
-            offset=t.offset,
+            message=f"{torn_bytes} bytes after seq {last_seq} in segment "
+            f"{torn.segment} from byte offset {torn.offset} are not a finished append: "
+            f"{torn.reason}",
+            seq=torn.seq,
+            segment=torn.segment,
+            offset=torn.offset,
         )
         return report
-    anchor = _check_anchors(phys.last_seq, report.head_hash, expect_last_seq, expect_head)
+    anchor = _check_anchors(last_seq, report.head_hash, expect_last_seq, expect_head)
     if anchor is not None:
         report.failure = anchor
         return report
     engine = Engine()
-    checked = unchecked = records = 0
+    checked = unchecked = 0
     try:
-        with bulk(), Progress(log_bytes(directory), "verify", quiet=quiet) as bar:
-            for batch in read_records(
-                directory, stop_seq=phys.last_seq, verify_chain=True, progress=bar
-            ):
+        with bulk(), Progress(last_seq, "verify", quiet=quiet) as bar:
+            for batch in read_records(reader, stop_seq=last_seq, verify_chain=True, progress=bar):
                 for seq, rec in batch:
                     failure = check_record(engine, seq, rec, check_facts)
                     if failure is not None:
@@ -277,13 +289,10 @@ def verify(
                         unchecked += 1
                     else:
                         checked += 1
-                records += len(batch)
                 if report.failure is not None:
                     break
-    except LogCorrupt as exc:  # changed between the scan and the read
-        report.failure = Failure(
-            kind="corrupt", message=str(exc), seq=exc.seq, segment=exc.segment, offset=exc.offset
-        )
+    except LogCorrupt as exc:
+        report.failure = _corrupt(exc)
     except ReplayError as exc:
         report.failure = Failure(kind="record", message=str(exc), seq=exc.seq)
     elapsed = time.perf_counter() - started
@@ -295,16 +304,26 @@ def verify(
     report.elapsed_s = round(elapsed, 3)
     report.events_per_s = round(state.events_applied / elapsed, 1) if elapsed > 0 else 0.0
     if report.failure is None:
-        if state.last_seq != phys.last_seq:
+        if state.last_seq != last_seq:
             report.failure = Failure(
                 kind="corrupt",
-                message=f"read {state.last_seq} records, the scan found {phys.last_seq}",
+                message=f"read {state.last_seq} records, the log's tail is at seq {last_seq}",
                 seq=state.last_seq + 1,
             )
         else:
             report.ok = True
             report.digest = state.digest()
     return report
+
+
+def _corrupt(exc: LogCorrupt) -> Failure:
+    return Failure(
+        kind="corrupt",
+        message=f"segment {exc.segment} at byte offset {exc.offset} (seq {exc.seq}): {exc.reason}",
+        seq=exc.seq,
+        segment=exc.segment,
+        offset=exc.offset,
+    )
 
 
 def _check_anchors(

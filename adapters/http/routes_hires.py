@@ -46,7 +46,6 @@ from adapters.http.views import (
     offer_view,
 )
 from engine import commands as c
-from engine import events as e
 from engine.state import State
 
 Req = Request[Any, Any, Any]
@@ -191,15 +190,7 @@ async def hire_contact(
     index = ctx.index
     if employer_id not in index.employer_blob:
         log = ctx.service.runtime.log
-        last = log.last_seq
-
-        def records():
-            for seq, payload in log.read(1, verify_chain=False):
-                if seq > last:
-                    break
-                yield e.decode_record(payload)
-
-        await to_thread.run_sync(index.scan_log, records)
+        await to_thread.run_sync(index.scan_log, log, log.last_seq)
     blob = index.employer_blob.get(employer_id)
     plain = None
     if blob is not None:

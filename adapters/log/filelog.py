@@ -406,6 +406,10 @@ class FileLog:
         return self._directory
 
     @property
+    def location(self) -> str:
+        return str(self._directory)
+
+    @property
     def next_seq(self) -> int:
         return self._last_seq + 1
 

@@ -478,7 +478,9 @@ def _read_frames(
             if fend > end or crc32(mv[pos + 4 : fend]) != crc:
                 raise LogCorrupt(name, pos, seq, "frame crc32 mismatch or incomplete frame")
             if fseq != seq:
-                raise LogCorrupt(name, pos, seq, f"frame has seq {fseq} where {seq} was expected")
+                raise LogCorrupt(
+                    name, pos, seq, f"frame has seq {fseq} where seq {seq} was expected"
+                )
             payload = buf[pos + 48 : fend]
             if verify_chain:
                 chain = buf[pos + 16 : pos + 48]
@@ -503,7 +505,7 @@ def _skip_frames(buf: bytes, name: str, pos: int, seq: int, to_seq: int) -> tupl
             raise LogCorrupt(name, pos, seq, "segment ends before an acknowledged frame")
         _, flags_len, fseq = unpack(buf, pos)
         if fseq != seq:
-            raise LogCorrupt(name, pos, seq, f"frame has seq {fseq} where {seq} was expected")
+            raise LogCorrupt(name, pos, seq, f"frame has seq {fseq} where seq {seq} was expected")
         prev = buf[pos + 16 : pos + 48]
         pos += FRAME_HEADER_BYTES + (flags_len & _LEN_MASK)
         seq += 1
@@ -613,6 +615,45 @@ def inspect_log(directory: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
+class Tail(NamedTuple):
+    """Where a log folder ends, found by scanning its last segment (chain not recomputed).
+
+    `segments` are (first_seq, name) of every segment; the last one is read only up to
+    `valid_bytes` (the end of its last complete append).
+    """
+
+    segments: list[tuple[int, str]]
+    last_seq: int
+    head: bytes
+    valid_bytes: int  # of the last segment
+    torn: Problem | None
+    torn_bytes: int
+    log_bytes: int
+
+
+def scan_tail(path: Path, segments: list[tuple[int, str]]) -> Tail:
+    """The tail of the log in `path`; raises LogCorrupt if the last segment is damaged."""
+    if not segments:
+        return Tail([], 0, GENESIS_HASH, 0, None, 0, 0)
+    if segments[0][0] != 1:
+        raise LogCorrupt(segments[0][1], 0, 1, f"first segment starts at seq {segments[0][0]}")
+    first_seq, name = segments[-1]
+    scan = _scan_segment(path, name, first_seq, first_seq, None, True, False)
+    if scan.problem is not None:
+        raise scan.problem.error()
+    before = sum((path / n).stat().st_size for _, n in segments[:-1])
+    torn_bytes = scan.file_bytes - scan.valid_bytes if scan.torn is not None else 0
+    return Tail(
+        segments,
+        scan.last_seq,
+        scan.head,
+        scan.valid_bytes,
+        scan.torn,
+        torn_bytes,
+        before + scan.valid_bytes,
+    )
+
+
 def read_log_batches(
     directory: str | os.PathLike[str],
     from_seq: int = 1,
@@ -624,21 +665,23 @@ def read_log_batches(
 
     For other processes (audit, replay of a live or closed log). Stops before an
     unfinished tail of the last segment (so it never returns part of an append); raises
-    LogCorrupt for anything else.
+    LogCorrupt for anything else. (`adapters.log.reader.FileLogReader` is the same as a
+    `LogReader`.)
     """
     _check_read_args(from_seq, max_frames)
     path = Path(directory)
     if not path.is_dir():
         raise FileNotFoundError(f"no log directory at {path}")
-    return _iter_log_dir(path, from_seq, max_frames, verify_chain)
+    return _iter_log_dir(path, from_seq, max_frames, verify_chain, None)
 
 
 def _iter_log_dir(
-    path: Path, from_seq: int, max_frames: int, verify_chain: bool
+    path: Path, from_seq: int, max_frames: int, verify_chain: bool, tail: Tail | None
 ) -> Iterator[list[tuple[int, bytes]]]:
-    segments = _list_segments(path)
-    if segments and segments[0][0] != 1:
-        raise LogCorrupt(segments[0][1], 0, 1, f"first segment starts at seq {segments[0][0]}")
+    """Frames from `from_seq` up to `tail` (found now when None)."""
+    if tail is None:
+        tail = scan_tail(path, _list_segments(path))
+    segments = tail.segments
     prev_head: bytes | None = None
     for i, (first_seq, name) in enumerate(segments):
         if i + 1 < len(segments):
@@ -647,14 +690,10 @@ def _iter_log_dir(
                 continue
             buf = _read_file(path / name)
         else:
-            # The last segment may end in an unfinished append: find where to stop.
-            scan = _scan_segment(path, name, first_seq, first_seq, None, True, False)
-            if scan.problem is not None:
-                raise scan.problem.error()
-            last_seq = scan.last_seq
+            last_seq = tail.last_seq
             if last_seq < from_seq:
                 continue
-            buf = _read_file(path / name, scan.valid_bytes)
+            buf = _read_file(path / name, tail.valid_bytes)
         prev_head = yield from _iter_segment(
             buf, name, first_seq, last_seq, from_seq, prev_head, max_frames, verify_chain
         )

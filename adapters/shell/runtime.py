@@ -28,6 +28,7 @@ import msgspec
 
 from adapters.log.filelog import FileLog
 from adapters.log.ports import EventLog
+from adapters.log.records import read_records
 from adapters.log.snapshots import latest_snapshot, write_snapshot
 from adapters.shell.pii import KeyStore, Sealer
 from engine import events as e
@@ -122,9 +123,9 @@ class Runtime:
             engine = Engine(restore_state(body))
             if engine.digest() != digest:
                 raise RuntimeError(f"snapshot at seq {seq} does not match its digest")
-        for batch in self.log.read_batches(engine.state.last_seq + 1):
-            for seq, payload in batch:
-                engine.apply_record(seq, e.decode_record(payload))
+        for batch in read_records(self.log, engine.state.last_seq + 1):  # the one read port
+            for seq, record in batch.pairs():
+                engine.apply_record(seq, record)
         return engine
 
     # ------------------------------------------------------------ commands ----------
