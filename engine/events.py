@@ -11,18 +11,24 @@ Invariants:
 - Personal data (name, phone, ID number, employer contact) never appears in plain text:
   only `*_masked` strings and a `sealed` blob encrypted by the shell with a per-person key.
 - New fields are appended with defaults; a breaking change gets a new tag plus an upcaster
-  in `upcast()`. `SCHEMA_VERSION` is written in every record.
+  in `upcast()`. `SCHEMA_VERSION` is written in every record. The bytes of a record (schema
+  2: events as arrays with an integer tag, the command id once per record) are
+  `engine.record_codec`'s; schema 1 records (maps) are still read.
 
 Limits: none here; size limits are enforced where commands are validated (`engine.rules`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from engine.record_codec import RecordCodec
+
+SCHEMA_VERSION = 2  # 2: compact records (engine.record_codec); 1: events as maps
 
 StationKind = Literal["hub", "branch", "post"]  # 总站 / 分站 / 驿站
 MarketType = Literal["general", "industrial_park", "service_point"]  # 综合性 / 产业园区 / 服务站点
@@ -462,17 +468,24 @@ class Record(msgspec.Struct, frozen=True, array_like=True):
 
 
 _encoder = msgspec.msgpack.Encoder()
-_record_decoder = msgspec.msgpack.Decoder(Record)
 _event_decoder = msgspec.msgpack.Decoder(AnyEvent)
 _json_encoder = msgspec.json.Encoder()
 
 
+@functools.cache
+def record_codec() -> RecordCodec:
+    """The codec of `Record` (schema 2 written; schema 1 read), built on first use."""
+    from engine.record_codec import RecordCodec
+
+    return RecordCodec(Record, SCHEMA_VERSION)
+
+
 def encode_record(record: Record) -> bytes:
-    return _encoder.encode(record)
+    return record_codec().encode(record)
 
 
 def decode_record(payload: bytes) -> Record:
-    record = _record_decoder.decode(payload)
+    record = record_codec().decode(payload)
     if record.v != SCHEMA_VERSION:
         return upcast(record)
     return record
@@ -491,11 +504,17 @@ def to_json(obj: object) -> bytes:
 
 
 def upcast(record: Record) -> Record:
-    """Bring an older record to the current schema. Version 1 is the first."""
+    """Bring an older record to the current schema.
+
+    Schema 1 differs from 2 only in its bytes (events as maps, each with the command id):
+    decoded, its records are the same structs, so only `v` changes.
+    """
     if record.v > SCHEMA_VERSION:
         raise ValueError(
             f"record schema version {record.v} is newer than this engine ({SCHEMA_VERSION})"
         )
+    if record.v == 1:
+        return msgspec.structs.replace(record, v=SCHEMA_VERSION)
     return record
 
 

@@ -91,7 +91,7 @@ def read_records(
         reader, from_seq, stop_seq=stop_seq, max_frames=batch_frames, verify_chain=verify_chain
     ):
         if progress is not None:
-            progress.update(len(batch.frames))
+            progress.update(len(batch))
         yield batch.pairs()
 
 

@@ -31,15 +31,10 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from adapters.log.logformat import (
-    SEGMENT_SUFFIX,
-    Problem,
-    _check_read_args,
-    _iter_log_dir,
-    _list_segments,
-    scan_tail,
-)
+from adapters.log.format_v2 import Block
+from adapters.log.logformat import SEGMENT_SUFFIX, Problem, _check_read_args, _list_segments
 from adapters.log.ports import LogReader
+from adapters.log.scan import FrameBatch, iter_log, iter_log_blocks, scan_tail
 
 __all__ = ["FileLogReader", "LogReader", "log_folder", "open_log_reader", "parse_nats_url"]
 
@@ -129,10 +124,25 @@ class FileLogReader:
         _check_read_args(from_seq, max_frames)
         if self._closed:
             raise ValueError(f"log reader {self.directory} is closed")
+        self._tail_for_read()
+        return iter_log(self.directory, from_seq, max_frames, verify_chain, self._tail)
+
+    def read_blocks(
+        self, from_seq: int = 1, *, verify_chain: bool = True, max_frames: int = 4096
+    ) -> Iterator[Block | FrameBatch]:
+        """The frames from `from_seq` up to the tail, a block (one append) at a time (v1
+        segments: `max_frames` at a time); a block may start before `from_seq`. For
+        decoding many records in one call."""
+        _check_read_args(from_seq, max_frames)
+        if self._closed:
+            raise ValueError(f"log reader {self.directory} is closed")
+        self._tail_for_read()
+        return iter_log_blocks(self.directory, from_seq, verify_chain, self._tail, max_frames)
+
+    def _tail_for_read(self) -> None:
         if not self._fresh:  # the first read after open/refresh uses that tail
             self.refresh()
         self._fresh = False
-        return _iter_log_dir(self.directory, from_seq, max_frames, verify_chain, self._tail)
 
     def read(self, from_seq: int = 1, *, verify_chain: bool = True) -> Iterator[tuple[int, bytes]]:
         return (f for b in self.read_batches(from_seq, verify_chain=verify_chain) for f in b)

@@ -1,0 +1,211 @@
+"""The bytes of a log record: schema 2 (compact arrays) written, schema 1 (maps) still read.
+
+Owns: `RecordCodec` (built once for the engine's `Record` class): `encode` (schema 2),
+`decode` (schema 1 or 2, by the record's first field), `decode_array` (a msgpack array of
+records, e.g. one group commit of the file log, decoded by one msgspec call) and
+`EVENT_CODES`, the stable integer tag of every event type on the wire.
+
+Schema 2, the record as written:
+
+    [2, cmd_id, [event, ...], <the Record's further fields, in order>]
+    event = [code, ts_ms, <the event's fields after cmd_id, in order>]
+
+Events are arrays (no field names) tagged by a small integer, and carry no command id:
+every event of a record belongs to the record's command, so the id is written once, in
+the record, and given back to each event when it is decoded. Nested structs (a policy,
+its weights) stay maps. Schema 1 records are the engine structs as msgpack maps (string
+tag `type`, `cmd_id` in every event); they decode as they always did and are brought to
+schema 2 (`v`) by `upcast`.
+
+Invariants:
+- `decode(encode(r)) == r` for every record whose events carry its command id (or "");
+  `encode` refuses an event that carries another command's id (a bug upstream).
+- Codes in `EVENT_CODES` are never reused or renumbered: a new event type appends a code.
+  Fields are only ever appended with defaults (arrays shorter than the struct decode with
+  the defaults), as the engine's schema rule already requires.
+- Deterministic and pure: no clock, no I/O.
+
+Limits: a decoded schema 2 event is built twice (wire struct, then the engine struct):
+that conversion is the price of keeping the engine's structs as maps for JSON edges
+(`plain_converter` here; the log's bulk reader passes a generated, faster one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Union
+
+import msgspec
+
+from engine import events as e
+
+SCHEMA_V1 = 1  # events as maps with a string tag and a cmd_id each
+SCHEMA_V2 = 2  # events as tagged arrays, command id once per record
+
+# The wire tag of every event type. Append only: never reuse or renumber a code.
+EVENT_CODES: dict[str, int] = {
+    "PolicySet": 1,
+    "StationRegistered": 2,
+    "StationStatusChanged": 3,
+    "EmployerRegistered": 4,
+    "EmployerFlagged": 5,
+    "WorkerRegistered": 6,
+    "WorkerUpdated": 7,
+    "WorkerErased": 8,
+    "WorkerCheckedIn": 9,
+    "WorkerCheckedOut": 10,
+    "JobSubmitted": 11,
+    "JobReviewed": 12,
+    "JobCancelled": 13,
+    "Tick": 14,
+    "OfferAccepted": 15,
+    "OfferDeclined": 16,
+    "BellRung": 17,
+    "WorkerArrived": 18,
+    "NoShow": 19,
+    "WorkCompleted": 20,
+    "WagePaid": 21,
+    "ComplaintFiled": 22,
+    "ComplaintResolved": 23,
+    "RatingGiven": 24,
+    "JobPublished": 25,
+    "JobHeldForReview": 26,
+    "JobRejected": 27,
+    "JobExpired": 28,
+    "JobFilled": 29,
+    "OfferMade": 30,
+    "OfferExpired": 31,
+    "OfferWithdrawn": 32,
+    "HireConfirmed": 33,
+    "PushSent": 34,
+    "BellClosed": 35,
+    "EmployerCleared": 36,
+}
+
+_NO_DEFAULT = msgspec.NODEFAULT
+
+
+def _wire_field(f: msgspec.structs.FieldInfo, typ: Any = None) -> tuple[Any, ...]:
+    typ = f.type if typ is None else typ
+    if f.default_factory is not _NO_DEFAULT:
+        return (f.name, typ, msgspec.field(default_factory=f.default_factory))
+    if f.default is not _NO_DEFAULT:
+        return (f.name, typ, f.default)
+    return (f.name, typ)
+
+
+def _wire_struct(cls: type[e.Event]) -> type[msgspec.Struct]:
+    """The array form of an event class: same fields but `cmd_id`, an integer tag."""
+    fields = [_wire_field(f) for f in msgspec.structs.fields(cls) if f.name != "cmd_id"]
+    return msgspec.defstruct(
+        cls.__name__ + "Wire",
+        fields,
+        array_like=True,
+        tag=EVENT_CODES[cls.__name__],
+        frozen=True,
+        kw_only=True,
+    )
+
+
+Converter = Callable[[Any, str], e.Event]  # (wire event, cmd_id) -> engine event
+
+
+def plain_converter(cls: type[e.Event], wire: type[msgspec.Struct]) -> Converter:
+    """(wire event, cmd_id) -> the engine event, for any event type."""
+    names = tuple(f.name for f in msgspec.structs.fields(wire))
+    astuple = msgspec.structs.astuple
+
+    def convert(w: Any, cmd_id: str) -> e.Event:
+        return cls(cmd_id=cmd_id, **dict(zip(names, astuple(w), strict=True)))
+
+    return convert
+
+
+class RecordCodec:
+    """Encoder and decoders of one `Record` class (built once, at import of its module)."""
+
+    def __init__(
+        self,
+        record_cls: type[msgspec.Struct],
+        schema_version: int = SCHEMA_V2,
+        make_converter: Callable[[type[e.Event], type[msgspec.Struct]], Converter] = (
+            plain_converter
+        ),
+    ) -> None:
+        """`make_converter(engine class, wire class)` builds each type's wire -> engine
+        conversion; a bulk reader may pass a faster one that builds the same structs."""
+        self.record_cls = record_cls
+        self.schema_version = schema_version
+        missing = [c.__name__ for c in e.ALL_TYPES if c.__name__ not in EVENT_CODES]
+        if missing:
+            raise ValueError(f"event types without a wire code: {missing}")
+        self._code: dict[type, int] = {c: EVENT_CODES[c.__name__] for c in e.ALL_TYPES}
+        wires = {c: _wire_struct(c) for c in e.ALL_TYPES}
+        self._convert: dict[type, Converter] = {w: make_converter(c, w) for c, w in wires.items()}
+        rec_fields = msgspec.structs.fields(record_cls)
+        if [f.name for f in rec_fields[:3]] != ["v", "cmd_id", "events"]:
+            raise ValueError("a Record starts with v, cmd_id, events")
+        self._extra = [f.name for f in rec_fields[3:]]
+        any_wire = Union[tuple(wires.values())]  # noqa: UP007 (a runtime union of classes)
+        wire_record = msgspec.defstruct(
+            "RecordWire",
+            [_wire_field(f, list[any_wire] if f.name == "events" else None) for f in rec_fields],
+            array_like=True,
+            frozen=True,
+        )
+        self._wire_record = wire_record
+        self._encoder = msgspec.msgpack.Encoder()
+        self._v1 = msgspec.msgpack.Decoder(record_cls)
+        self._v2 = msgspec.msgpack.Decoder(wire_record)
+        self._v2_array = msgspec.msgpack.Decoder(list[wire_record])
+
+    # ------------------------------------------------------------ encoding ----------
+
+    def encode(self, record: Any) -> bytes:
+        """Schema 2 bytes of `record` (whatever its `v`: records are written as schema 2)."""
+        cmd_id = record.cmd_id
+        code = self._code
+        astuple = msgspec.structs.astuple
+        events = []
+        for ev in record.events:
+            t = astuple(ev)
+            if t[1] and t[1] != cmd_id:
+                raise ValueError(
+                    f"{type(ev).__name__} carries command id {t[1]!r} in a record of "
+                    f"{cmd_id!r}: every event of a record belongs to its command"
+                )
+            events.append((code[type(ev)], t[0], *t[2:]))
+        extra = [getattr(record, name) for name in self._extra]
+        return self._encoder.encode((self.schema_version, cmd_id, events, *extra))
+
+    # ------------------------------------------------------------ decoding ----------
+
+    def decode(self, payload: bytes | memoryview) -> Any:
+        """One record of schema 1 or 2, as the engine's `Record` (raises msgspec errors)."""
+        if _schema(payload) == SCHEMA_V1:
+            return self._v1.decode(payload)
+        return self._from_wire(self._v2.decode(payload))
+
+    def decode_array(self, data: bytes | memoryview) -> list[Any]:
+        """A msgpack array of schema 2 records in one call (raises if any is not one)."""
+        return [self._from_wire(w) for w in self._v2_array.decode(data)]
+
+    def _from_wire(self, w: Any) -> Any:
+        cmd_id = w.cmd_id
+        convert = self._convert
+        events = [convert[type(ev)](ev, cmd_id) for ev in w.events]
+        extra = {name: getattr(w, name) for name in self._extra}
+        return self.record_cls(v=w.v, cmd_id=cmd_id, events=events, **extra)
+
+    def wire_events(self, payload: bytes | memoryview) -> tuple[str, list[Any]]:
+        """(cmd_id, events as wire structs) of a schema 2 record, without the conversion
+        to engine structs: for bulk readers that only read fields (same names, no cmd_id)."""
+        w = self._v2.decode(payload)
+        return w.cmd_id, w.events
+
+
+def _schema(payload: bytes | memoryview) -> int:
+    """The `v` of a record: its first array element (a positive fixint)."""
+    if len(payload) < 2 or payload[0] & 0xF0 != 0x90:
+        raise msgspec.DecodeError("a record is a msgpack array of 3 to 15 fields")
+    return payload[1]
