@@ -18,8 +18,8 @@ Invariants:
 - The records equal what `engine.events.decode_record` gives for each payload (same
   type, same upcast); a payload that does not decode is named by its seq.
 
-Limits: a batch is one v2 block (one append: at most 65,536 records) or `max_frames`
-frames (v1 segments, frame readers).
+Limits: `max_frames` records per batch (4,096 by default); a v2 block is decoded whole
+(one append: at most 65,536 records).
 """
 
 from __future__ import annotations
@@ -63,20 +63,28 @@ class RecordError(Exception):
 
 
 class RecordBatch:
-    """Consecutive records from `first_seq`; their payloads are read on demand."""
+    """Consecutive records from `first_seq`; their payloads are read on demand.
 
-    __slots__ = ("first_seq", "records", "_source", "_skip")
+    `pieces` are (source, skip, n): n records of a source (a Block, a FrameBatch or a
+    frame list) starting at its record `skip`, in order.
+    """
 
-    def __init__(self, first_seq: int, records: list[e.Record], source: Any, skip: int) -> None:
+    __slots__ = ("first_seq", "records", "_pieces")
+
+    def __init__(
+        self, first_seq: int, records: list[e.Record], pieces: list[tuple[Any, int, int]]
+    ) -> None:
         self.first_seq = first_seq
         self.records = records
-        self._source = source  # a Block, FrameBatch or frame list
-        self._skip = skip  # records of the source before `first_seq`
+        self._pieces = pieces
 
     def payload(self, i: int) -> bytes:
         """The payload of record `i` of this batch."""
-        src = self._source
-        return src[self._skip + i][1] if isinstance(src, list) else src.payload(self._skip + i)
+        for src, skip, n in self._pieces:
+            if i < n:
+                return src[skip + i][1] if isinstance(src, list) else src.payload(skip + i)
+            i -= n
+        raise IndexError("record index out of range")
 
     @property
     def frames(self) -> list[tuple[int, bytes]]:
@@ -140,7 +148,7 @@ def read_records(
     read_blocks = getattr(reader, "read_blocks", None)
     if read_blocks is not None:
         blocks = read_blocks(from_seq, verify_chain=verify_chain, max_frames=max_frames)
-        yield from _from_blocks(blocks, from_seq, stop_seq)
+        yield from _from_blocks(blocks, from_seq, stop_seq, max_frames)
         return
     expect = from_seq
     for frames in reader.read_batches(from_seq, max_frames, verify_chain=verify_chain):
@@ -151,28 +159,38 @@ def read_records(
         if stop_seq is not None and frames[-1][0] > stop_seq:
             frames = frames[: stop_seq - frames[0][0] + 1]
         expect = frames[-1][0] + 1
-        yield RecordBatch(frames[0][0], decode_batch(frames), frames, 0)
+        yield RecordBatch(frames[0][0], decode_batch(frames), [(frames, 0, len(frames))])
         if stop_seq is not None and expect > stop_seq:
             return
 
 
 def _from_blocks(
-    blocks: Iterator[Any], from_seq: int, stop_seq: int | None
+    blocks: Iterator[Any], from_seq: int, stop_seq: int | None, max_frames: int
 ) -> Iterator[RecordBatch]:
-    expect = from_seq
+    """Blocks decoded whole, their records regrouped into batches of `max_frames` (the
+    last one of the read may be shorter)."""
+    expect = start = from_seq
+    records: list[e.Record] = []
+    pieces: list[tuple[Any, int, int]] = []
     for block in blocks:
         first, count = block.first_seq, block.count
         if first + count <= expect:
             continue
         if first > expect:
             raise RecordError(expect, f"the log reader skipped from seq {expect} to {first}")
-        records = decode_block(block)
-        skip = expect - first
+        decoded = decode_block(block)
+        at = expect - first
         end = count if stop_seq is None else min(count, stop_seq - first + 1)
-        if skip or end < count:
-            records = records[skip:end]
-        if records:
-            yield RecordBatch(expect, records, block, skip)
+        while at < end:
+            take = min(end - at, max_frames - len(records))
+            records.extend(decoded[at : at + take] if take < count else decoded)
+            pieces.append((block, at, take))
+            at += take
+            if len(records) == max_frames:
+                yield RecordBatch(start, records, pieces)
+                start, records, pieces = first + at, [], []
         expect = first + end
         if stop_seq is not None and expect > stop_seq:
-            return
+            break
+    if records:
+        yield RecordBatch(start, records, pieces)

@@ -126,3 +126,26 @@ def test_read_records_names_a_frame_that_does_not_decode(tmp_path: Path) -> None
         log.append([b"\x93\x01\xa1x\x90", b"not msgpack \xc1"])
         with pytest.raises(RecordError, match="record seq 2"):
             list(read_records(log))
+
+
+def test_read_records_regroups_whole_blocks_into_batches(tmp_path: Path) -> None:
+    """A v2 block (one append) is decoded whole; batches still hold max_frames records."""
+    from engine import events as e
+
+    records = [r for b in read_records(open_log_reader(V1_LOG), 1, stop_seq=120) for r in b.records]
+    payloads = [e.encode_record(r) for r in records]
+    with FileLog(tmp_path / "log", segment_bytes=4096) as log:
+        at = 0
+        for size in (1, 30, 2, 50, 7, 30):
+            log.append(payloads[at : at + size])
+            at += size
+    reader = open_log_reader(tmp_path / "log")
+    for from_seq, stop_seq, size in ((1, None, 7), (5, 100, 13), (31, 33, 1000), (2, 119, 1)):
+        batches = list(read_records(reader, from_seq, stop_seq=stop_seq, max_frames=size))
+        last = stop_seq or 120
+        assert [len(b) for b in batches[:-1]] == [size] * (len(batches) - 1)
+        got = [(s, r) for b in batches for s, r in b.pairs()]
+        assert got == list(
+            zip(range(from_seq, last + 1), records[from_seq - 1 : last], strict=True)
+        )
+        assert [p for b in batches for _, p in b.frames] == payloads[from_seq - 1 : last]
