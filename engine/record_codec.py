@@ -141,6 +141,7 @@ class RecordCodec:
             raise ValueError(f"event types without a wire code: {missing}")
         self._code: dict[type, int] = {c: EVENT_CODES[c.__name__] for c in e.ALL_TYPES}
         wires = {c: _wire_struct(c) for c in e.ALL_TYPES}
+        self.wire_of: dict[type, type] = wires  # engine event class -> its wire struct
         self._convert: dict[type, Converter] = {w: make_converter(c, w) for c, w in wires.items()}
         rec_fields = msgspec.structs.fields(record_cls)
         if [f.name for f in rec_fields[:3]] != ["v", "cmd_id", "events"]:
@@ -197,11 +198,10 @@ class RecordCodec:
         extra = {name: getattr(w, name) for name in self._extra}
         return self.record_cls(v=w.v, cmd_id=cmd_id, events=events, **extra)
 
-    def wire_events(self, payload: bytes | memoryview) -> tuple[str, list[Any]]:
-        """(cmd_id, events as wire structs) of a schema 2 record, without the conversion
-        to engine structs: for bulk readers that only read fields (same names, no cmd_id)."""
-        w = self._v2.decode(payload)
-        return w.cmd_id, w.events
+    def decode_array_wire(self, data: bytes | memoryview) -> list[Any]:
+        """A msgpack array of schema 2 records as wire structs, not converted: for a bulk
+        fold that only reads fields (the same names as the engine's, but no `cmd_id`)."""
+        return self._v2_array.decode(data)
 
 
 def _schema(payload: bytes | memoryview) -> int:

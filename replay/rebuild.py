@@ -1,8 +1,9 @@
 """`lingong replay rebuild`: the state at a point of the log, folded without deciding.
 
-Owns: `fold` (records -> a fresh `Engine` with `Engine.apply_record`, stopping at a seq or
-a time) and `rebuild` (the report: counts from `State.summary()`, the state digest, the
-fold rate).
+Owns: `fold` (records -> a fresh `Engine`, stopping at a seq or a time: a block at a
+time with `replay.fastfold` for the file log, record by record with `Engine.apply_record`
+otherwise) and `rebuild` (the report: counts from `State.summary()`, the state digest,
+the fold rate).
 
 Invariants:
 - Recorded decisions are applied, never re-derived: a rebuild shows what the engine knew
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -30,6 +32,7 @@ from adapters.log.snapshots import list_snapshots, scan_snapshots
 from engine.core import Engine
 from engine.fold import InconsistentLog
 from engine.snapshot import restore_state
+from replay.fastfold import FastFold
 from replay.source import (
     Progress,
     ReplayError,
@@ -78,8 +81,14 @@ def fold(
     quiet: bool = True,
     engine: Engine | None = None,
     snapshots: Path | None = None,
+    plain: bool = False,
 ) -> Folded:
-    """Fold the log into `engine` (a fresh one, or one restored from `snapshots`)."""
+    """Fold the log into `engine` (a fresh one, or one restored from `snapshots`).
+
+    A reader that hands over whole blocks (the file log) is folded by
+    `replay.fastfold.FastFold`; others, or `plain=True`, record by record with
+    `Engine.apply_record` (the reference the fast fold is tested against).
+    """
     until = until or Until()
     reader = open_reader(log)
     started_from = 0
@@ -90,37 +99,13 @@ def fold(
     events_before = engine.state.events_applied
     if until.seq == 0:
         return Folded(engine=engine, seq=0, ts_ms=0, records=0, elapsed_s=0.0)
-    apply_record = engine.apply_record
-    limit_ms = until.ts_ms
     seq = engine.state.last_seq
-    last_ts = 0
-    records = 0
     started = time.perf_counter()
     with bulk(), Progress(reader.last_seq - seq, "rebuild", quiet=quiet) as bar:
-        for batch in read_records(
-            reader,
-            from_seq=seq + 1,
-            stop_seq=until.seq,
-            verify_chain=verify_chain,
-            progress=bar,
-        ):
-            if limit_ms is not None:
-                cut = next(
-                    (i for i, (_, r) in enumerate(batch) if r.events[0].ts_ms > limit_ms), -1
-                )
-                if cut >= 0:
-                    batch = batch[:cut]
-                    limit_ms = -1  # stop after this batch
-            for seq, rec in batch:
-                try:
-                    apply_record(seq, rec)
-                except (InconsistentLog, ValueError, KeyError) as exc:
-                    raise ReplayError(seq, f"does not fold: {exc}") from exc
-            if batch:
-                last_ts = batch[-1][1].events[0].ts_ms
-                records += len(batch)
-            if limit_ms == -1:
-                break
+        if hasattr(reader, "read_blocks") and not plain:
+            engine, records, last_ts = _fold_blocks(engine, reader, until, verify_chain, bar)
+        else:
+            records, last_ts = _fold_records(engine, reader, until, verify_chain, bar)
     if until.seq is not None and engine.state.last_seq < until.seq:
         raise ReplayError(until.seq, f"the log ends at seq {engine.state.last_seq}")
     return Folded(
@@ -132,6 +117,65 @@ def fold(
         from_snapshot=started_from,
         events=engine.state.events_applied - events_before,
     )
+
+
+def _fold_blocks(
+    engine: Engine, reader: Any, until: Until, verify_chain: bool, bar: Progress
+) -> tuple[Engine, int, int]:
+    """The bulk fold: a block at a time (`replay.fastfold`). Returns (the folded engine,
+    records, last fact time)."""
+    ff = FastFold(engine)
+    start = engine.state.last_seq + 1
+    records = last_ts = 0
+    for block in reader.read_blocks(start, verify_chain=verify_chain):
+        first, count = block.first_seq, block.count
+        skip = max(0, engine.state.last_seq + 1 - first)
+        end = count if until.seq is None else min(count, until.seq - first + 1)
+        if skip >= end:
+            if end < count:
+                break
+            continue
+        recs = ff.records_of(block)[skip:end]
+        done = ff.fold(first + skip, recs, until.ts_ms)
+        records += done
+        bar.update(done)
+        if done:
+            last_ts = recs[done - 1].events[0].ts_ms
+        if done < len(recs) or end < count:
+            break
+    return ff.finish(), records, last_ts
+
+
+def _fold_records(
+    engine: Engine, reader: Any, until: Until, verify_chain: bool, bar: Progress
+) -> tuple[int, int]:
+    """The plain fold: record by record with `Engine.apply_record`."""
+    apply_record = engine.apply_record
+    limit_ms = until.ts_ms
+    last_ts = records = 0
+    for batch in read_records(
+        reader,
+        from_seq=engine.state.last_seq + 1,
+        stop_seq=until.seq,
+        verify_chain=verify_chain,
+        progress=bar,
+    ):
+        if limit_ms is not None:
+            cut = next((i for i, (_, r) in enumerate(batch) if r.events[0].ts_ms > limit_ms), -1)
+            if cut >= 0:
+                batch = batch[:cut]
+                limit_ms = -1  # stop after this batch
+        for seq, rec in batch:
+            try:
+                apply_record(seq, rec)
+            except (InconsistentLog, ValueError, KeyError) as exc:
+                raise ReplayError(seq, f"does not fold: {exc}") from exc
+        if batch:
+            last_ts = batch[-1][1].events[0].ts_ms
+            records += len(batch)
+        if limit_ms == -1:
+            break
+    return records, last_ts
 
 
 def _from_snapshot(directory: Path, until: Until) -> Engine | None:

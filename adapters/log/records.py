@@ -53,6 +53,11 @@ def _generated_converter(cls: type[e.Event], wire: type[msgspec.Struct]) -> Conv
 _codec = RecordCodec(e.Record, e.SCHEMA_VERSION, make_converter=_generated_converter)
 
 
+def bulk_codec() -> RecordCodec:
+    """The codec the bulk readers decode with (generated converters)."""
+    return _codec
+
+
 class RecordError(Exception):
     """A frame that does not decode as a record (or, for replay, does not fold)."""
 
