@@ -90,6 +90,8 @@ def _verify(args: argparse.Namespace) -> int:
         allow_torn_tail=args.allow_torn_tail,
         check_facts=not args.no_fact_check,
         quiet=args.quiet,
+        anchors=args.anchors,
+        anchor_key=_key_arg(args.anchor_key),
     )
     _emit(args, report, lambda: format_verify(report))
     return 0 if report.ok else 1
@@ -159,6 +161,19 @@ def _fairness(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_arg(value: str | None) -> str | None:
+    """A public key given as hex, or as a file holding it (signing-key.pub)."""
+    if value is None:
+        return None
+    text = Path(value).read_text(encoding="ascii") if Path(value).is_file() else value
+    text = text.strip().lower()
+    if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
+        raise ValueError(
+            f"--anchor-key: expected 64 hex digits or a file holding them, got {value!r}"
+        )
+    return text
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "log",
@@ -181,6 +196,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--allow-torn-tail",
         action="store_true",
         help="accept an unfinished last append (a copy of a live or crashed log)",
+    )
+    v.add_argument(
+        "--anchors",
+        metavar="FILE",
+        help="signed checkpoints (DATA/checkpoints/checkpoints.jsonl or a copy): prove no "
+        "record before one was deleted, reordered or forged since it was signed",
+    )
+    v.add_argument(
+        "--anchor-key",
+        metavar="HEX|FILE",
+        help="the public key the checkpoints must be signed by (default: the file's own)",
     )
     v.add_argument(
         "--no-fact-check",

@@ -5,7 +5,12 @@ Owns: `verify(directory)`, which checks, in order and stopping at the first fail
 1. the log, read once through the one read port (`adapters.log.reader.open_log_reader`:
    a folder or a nats:// URL): an unfinished tail of the last segment and optional
    external anchors (`expect_last_seq`, `expect_head`: a head hash published or kept
-   elsewhere is the only way to notice whole appends cut off the end) before reading;
+   elsewhere is the only way to notice whole appends cut off the end) before reading, and
+   `anchors`, a file of signed checkpoints (`adapters.log.checkpoints`: each pins the
+   chain head at a seq, signed with a key kept outside the log; the chain is followed
+   over the payloads up to the last checkpoint and compared as each seq goes by: a log
+   rewritten with a recomputed chain after a record was removed, reordered or forged
+   before a checkpoint fails there, naming it);
    then every segment header, every frame's integrity, seq continuity and hash chain link
    as the frames are read, in the same pass that runs steps 2-4;
 2. every record's shape: the first event is a fact type carrying the record's command id,
@@ -36,12 +41,14 @@ from typing import Any
 
 import msgspec
 
+from adapters.log.checkpoints import AnchorCheck, Checkpoint, CheckpointError, load_checkpoints
 from adapters.log.ports import LogCorrupt, LogReader
+from adapters.log.records import read_records as read_record_batches
 from engine import events as e
 from engine.core import Engine
 from engine.state import State
 from replay.facts import NOT_RECONSTRUCTIBLE, readmit
-from replay.source import Progress, ReplayError, bulk, local_time, open_reader, read_records
+from replay.source import Progress, ReplayError, bulk, local_time, open_reader
 
 
 class Failure(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -73,6 +80,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     torn_tail_bytes: int = 0
     facts_checked: int = 0
     facts_unchecked: int = 0
+    checkpoints_checked: int = 0
     digest: str = ""
     elapsed_s: float = 0.0
     events_per_s: float = 0.0
@@ -216,39 +224,49 @@ def check_record(
     return None
 
 
-def verify(
-    log: LogReader | str,
-    *,
-    expect_head: str | None = None,
-    expect_last_seq: int | None = None,
-    allow_torn_tail: bool = False,
-    check_facts: bool = True,
-    quiet: bool = True,
-) -> VerifyReport:
-    """Run every check on the log (a reader, a folder or a URL); see the module docstring."""
+class Options(msgspec.Struct, frozen=True, kw_only=True):
+    expect_head: str | None = None
+    expect_last_seq: int | None = None
+    allow_torn_tail: bool = False
+    check_facts: bool = True
+    quiet: bool = True
+    anchors: str | None = None  # a signed checkpoints file
+    anchor_key: str | None = None  # the public key (hex) the checkpoints must be signed by
+
+
+def verify(log: LogReader | str, **options: Any) -> VerifyReport:
+    """Run every check on the log (a reader, a folder or a URL); see the module docstring.
+
+    Options: `expect_head`, `expect_last_seq`, `allow_torn_tail`, `check_facts`, `quiet`,
+    `anchors` (a file of signed checkpoints: `adapters.log.checkpoints`) and `anchor_key`.
+    Raises FileNotFoundError for a missing log or anchors file.
+    """
+    opts = Options(**options)
     started = time.perf_counter()
+    checkpoints = None
+    if opts.anchors is not None:
+        try:
+            checkpoints = load_checkpoints(opts.anchors, opts.anchor_key)
+        except CheckpointError as exc:
+            return VerifyReport(
+                ok=False, log=str(log), failure=Failure(kind="anchor", message=str(exc))
+            )
     try:
         reader = open_reader(log)
     except LogCorrupt as exc:  # the last segment is damaged
         return VerifyReport(ok=False, log=str(log), failure=_corrupt(exc))
     try:
-        return _verify(
-            reader, started, expect_head, expect_last_seq, allow_torn_tail, check_facts, quiet
-        )
+        return _verify(reader, started, opts, checkpoints)
     finally:
         if reader is not log:
             reader.close()
 
 
 def _verify(
-    reader: LogReader,
-    started: float,
-    expect_head: str | None,
-    expect_last_seq: int | None,
-    allow_torn_tail: bool,
-    check_facts: bool,
-    quiet: bool,
+    reader: LogReader, started: float, opts: Options, checkpoints: list[Checkpoint] | None
 ) -> VerifyReport:
+    expect_head, expect_last_seq = opts.expect_head, opts.expect_last_seq
+    allow_torn_tail, check_facts, quiet = opts.allow_torn_tail, opts.check_facts, opts.quiet
     last_seq = reader.last_seq
     torn = getattr(reader, "torn_tail", None)
     torn_bytes = int(getattr(reader, "torn_tail_bytes", 0))
@@ -272,6 +290,18 @@ def _verify(
         )
         return report
     anchor = _check_anchors(last_seq, report.head_hash, expect_last_seq, expect_head)
+    signed = AnchorCheck(checkpoints or [])
+    if anchor is None and signed.bad is not None:
+        anchor = Failure(kind="anchor", message=signed.describe_mismatch(signed.bad), seq=0)
+    if anchor is None and signed.last_seq > last_seq:
+        cp = signed.pending[-1]
+        anchor = Failure(
+            kind="anchor",
+            message=f"the log ends at seq {last_seq}, before the {cp.describe()}: records "
+            "were cut off the end after it was signed",
+            seq=last_seq + 1,
+            time=local_time(cp.ts_ms),
+        )
     if anchor is not None:
         report.failure = anchor
         return report
@@ -279,8 +309,19 @@ def _verify(
     checked = unchecked = 0
     try:
         with bulk(), Progress(last_seq, "verify", quiet=quiet) as bar:
-            for batch in read_records(reader, stop_seq=last_seq, verify_chain=True, progress=bar):
-                for seq, rec in batch:
+            for batch in read_record_batches(reader, stop_seq=last_seq, verify_chain=True):
+                bar.update(len(batch))
+                for i, (seq, rec) in enumerate(batch.pairs()):
+                    if seq <= signed.last_seq:
+                        bad = signed.feed(seq, batch.payload(i))
+                        if bad is not None:
+                            report.failure = Failure(
+                                kind="anchor",
+                                message=signed.describe_mismatch(bad),
+                                seq=bad.seq,
+                                time=local_time(bad.ts_ms),
+                            )
+                            break
                     failure = check_record(engine, seq, rec, check_facts)
                     if failure is not None:
                         report.failure = failure
@@ -301,6 +342,7 @@ def _verify(
     report.events = state.events_applied
     report.facts_checked = checked
     report.facts_unchecked = unchecked
+    report.checkpoints_checked = signed.checked
     report.elapsed_s = round(elapsed, 3)
     report.events_per_s = round(state.events_applied / elapsed, 1) if elapsed > 0 else 0.0
     if report.failure is None:
@@ -354,6 +396,11 @@ def format_verify(r: VerifyReport) -> str:
                 f"    facts: {r.facts_checked} re-admitted by the rules, {r.facts_unchecked} "
                 "registrations not re-checkable (sealed personal data)",
                 f"    decisions: every one re-derived identically; state digest {r.digest}",
+                *(
+                    [f"    signed checkpoints: {r.checkpoints_checked} matched the log's chain"]
+                    if r.checkpoints_checked
+                    else []
+                ),
                 f"    {r.elapsed_s:.2f} s, {r.events_per_s:,.0f} events/s"
                 + (
                     f"; ignored an unfinished tail of {r.torn_tail_bytes} bytes"

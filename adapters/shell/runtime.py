@@ -3,8 +3,10 @@
 Owns: recovery on start (latest snapshot + the log after it, digest checked), executing
 commands in batches with group commit (decide+apply each, seal personal data, append all
 records with one fsync, then acknowledge), erasing keys after a durable `WorkerErased`,
-periodic snapshots, `Tick` commands from the clock, and notifying subscribers
-(projections, publishers) of durable records.
+periodic snapshots, `Tick` commands from the clock, notifying subscribers
+(projections, publishers) of durable records, and signed checkpoints of the log's head
+(`adapters.log.checkpoints`: after the append that crosses a local day boundary, and
+`checkpoint()` on demand).
 
 Invariants:
 - The log is the authority: a command is acknowledged only after its record is durable.
@@ -26,6 +28,7 @@ from typing import Protocol
 
 import msgspec
 
+from adapters.log.checkpoints import Checkpoint, Checkpointer
 from adapters.log.filelog import FileLog
 from adapters.log.ports import EventLog
 from adapters.log.records import read_records
@@ -88,6 +91,7 @@ class Runtime:
         fsync: bool = True,
         snapshot_every: int = 0,
         max_batch: int = 2048,
+        checkpoint_key: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -104,6 +108,8 @@ class Runtime:
         self.max_batch = max_batch
         self.subscribers: list[Subscriber] = []
         self.stopped: Exception | None = None
+        # signed checkpoints of the log's head: each local day boundary, and `checkpoint()`
+        self.checkpoints = Checkpointer(self.data_dir, checkpoint_key)
         self.engine = self._recover()
         # the recovered state is long-lived: keep it out of the cyclic collector's full
         # passes, whose pauses otherwise set the worst-case decision latency
@@ -203,6 +209,7 @@ class Runtime:
         for seq, rec in records:
             for sub in self.subscribers:
                 sub(seq, rec)
+        self.checkpoints.after_append(last, self.log.head_hash, self.engine.state.last_ts_ms)
         self._since_snapshot += len(records)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
             self.snapshot()
@@ -224,6 +231,12 @@ class Runtime:
         write_snapshot(self.snapshot_dir, state.last_seq, state.digest(), snapshot_state(state))
         self._since_snapshot = 0
         return state.last_seq
+
+    def checkpoint(self) -> Checkpoint | None:
+        """A signed checkpoint of the log's head now (on demand); None if it failed."""
+        self.flush()
+        state = self.engine.state
+        return self.checkpoints.write(self.log.last_seq, self.log.head_hash, state.last_ts_ms)
 
     def unseal_worker(self, worker_id: str, blob: bytes) -> dict[str, str] | None:
         return self.sealer.unseal(worker_id, blob)
