@@ -1,64 +1,52 @@
 """The embedded event log: a directory of append-only segment files with a hash chain.
 
-Owns: the single writer of a file log (`FileLog`): its lock, appending (format v2: one
-block per append, `adapters.log.format_v2`), recovery of a torn tail on open, and reading
-inside the writer's process. Re-exports the lock-free tools (`verify_log`, `inspect_log`,
-`read_log_batches`) of `adapters.log.scan`.
-
-On-disk layout:
+Owns: the single writer of a file log (`FileLog`): its lock, appending, recovery of a torn
+tail on open, and reading inside the writer's process. Re-exports the lock-free tools of
+`adapters.log.scan` (`verify_log`, `inspect_log`, `read_log_batches`).
 
     directory/
       LOCK                        flock'ed by the one writer; holds its pid (diagnostics)
       quarantine/                 torn tails cut off on open, kept for inspection
       00000000000000000001.seg    segment files, named by the seq of their first frame
-      00000000000000004097.seg
-      ...
 
-Each segment starts with a 64-byte header carrying its format version
-(`adapters.log.logformat`); the writer writes version 2 (`adapters.log.format_v2`: a
-block per append, one pair of crc32s per block, the payloads of a block laid out as one
-msgpack array). Version 1 segments (`adapters.log.format_v1`: a 48-byte header and a crc
-per frame) are still read; a v1 log opened by this writer goes on in a new v2 segment.
+Each segment's 64-byte header names its format (`adapters.log.logformat`). The writer
+writes version 2 (`adapters.log.format_v2`): one block per append, one pair of crc32s per
+block, the block's payloads laid out as one msgpack array. Version 1 segments
+(`adapters.log.format_v1`, a crc per frame) are still read; a v1 log goes on in a new v2
+segment.
 
 Invariants:
 - Seqs start at 1 and are contiguous across segments; a segment's `first_seq` is the
   previous segment's last seq + 1 and its `chain_in` the previous segment's head.
-- One `append` call is one block, written with one write and made durable with one
-  fsync (fdatasync); it returns only after the fsync: that return is the acknowledgement.
-  A block is all-or-nothing across a crash.
+- One `append` is one block: one write, one fsync (fdatasync), then the return, which is
+  the acknowledgement. A block is all-or-nothing across a crash.
 - Segments are created as `<name>.tmp` (header written and fsynced), renamed into place
-  and the directory fsynced, before any block goes into them. A new segment is started
-  when the current one holds blocks and the next would take it past `segment_bytes`; a
-  single append larger than that gets a segment of its own.
-- Recovery on open tells a torn write from corruption. Every segment is read and every
-  block's crcs, seq and chain checked. A TORN WRITE is what an interrupted append leaves
-  after the last complete block of the LAST segment: an incomplete block, or a
-  zero-filled tail (all zeros from some offset, or the block's bytes up to a sector
-  boundary and zeros after it: file systems that extend a file before its data are on
-  disk). A torn tail was never acknowledged; it is copied to `quarantine/<segment>-
-  <offset>-<ts>.bin` (fsynced, with the folder) BEFORE the segment is cut back to its last
-  complete block (ftruncate, fsynced); the cut is logged (logger "lingong.log"),
-  returned as `FileLog.recovery` and counted by `FileLog.metrics()`. CORRUPTION is
-  everything else: a complete block whose crc fails (anywhere, the last one included), a
-  crc-valid block with the wrong seq, layout or chain, any problem in an earlier segment,
-  a missing segment. It raises `LogCorrupt(segment, offset, seq, reason, advice)` and
-  nothing is modified: an acknowledged append is never dropped silently. Limit, stated
-  plainly: whole segments missing from the END of the log cannot be noticed from the
-  directory alone (compare `last_seq`/`head_hash` with an external anchor: a signed
-  checkpoint, a snapshot, a published head).
-- An I/O error while appending (write, fsync, creating a segment) puts the log into the
-  failed state: that append and every later one raise `LogFailed`. After a failed fsync
-  the page cache cannot be trusted, so the only way on is to reopen (normally: restart).
-- One writer per directory, enforced by `fcntl.flock` on LOCK (`LogLocked` otherwise).
-  Readers inside the writer's process use `FileLog.read*` and see acknowledged frames
-  only; other processes use `adapters.log.reader.FileLogReader` (or `read_log_batches`,
-  `verify_log`, `inspect_log`), which never modify anything and stop at (do not report
-  as corrupt) an unfinished tail.
+  and the directory fsynced before any block goes in. A new segment starts when the next
+  block would take the current one past `segment_bytes` (a bigger block gets its own).
+- Recovery on open tells a torn write from corruption (every block's crcs, seq and chain
+  are checked). A TORN WRITE is what an interrupted append leaves after the last complete
+  block of the LAST segment: an incomplete block, or a zero-filled tail (from the block,
+  or from a sector boundary inside it: file systems that extend a file before its data
+  are on disk). It was never acknowledged; it is copied to `quarantine/<segment>-<offset>-
+  <ts>.bin` (fsynced, with the folder) BEFORE the segment is cut back (ftruncate,
+  fsynced), and the cut is logged (logger "lingong.log"), returned as `FileLog.recovery`
+  and counted by `FileLog.metrics()`. CORRUPTION is everything else: a complete block
+  whose crc fails (the last one included), a crc-valid block with the wrong seq, layout
+  or chain, a damaged earlier segment, a missing segment. It raises `LogCorrupt(segment,
+  offset, seq, reason, advice)` and nothing is modified: an acknowledged append is never
+  dropped silently. Whole segments missing from the END cannot be noticed from the folder
+  alone: compare with an anchor (a signed checkpoint, a published head).
+- An I/O error while appending puts the log into the failed state: that append and every
+  later one raise `LogFailed` (after a failed fsync the page cache cannot be trusted:
+  reopen, normally by restarting).
+- One writer per directory (`fcntl.flock` on LOCK, else `LogLocked`). Readers in the
+  writer's process use `FileLog.read*` (acknowledged frames only); other processes use
+  `adapters.log.reader.FileLogReader`, which never modifies anything.
 
 Limits: payloads up to `MAX_PAYLOAD_BYTES` (16 MiB), appends up to `MAX_FRAMES_PER_APPEND`
 (65,536) frames and `MAX_APPEND_BYTES` (256 MiB); the first two can be lowered per log.
-Reading loads one whole segment at a time into memory (64 MiB by default). The quarantine
-folder keeps the newest 256 cut tails. Linux/POSIX only (fcntl).
+Reading loads one segment at a time (64 MiB by default). The quarantine keeps the newest
+256 cut tails. Linux/POSIX only (fcntl).
 """
 
 from __future__ import annotations
