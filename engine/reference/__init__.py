@@ -1,0 +1,1 @@
+"""Reference data generated from vendored public sources (see each module's header)."""
