@@ -47,7 +47,8 @@ def run_engine_node(
         partition=partition,
         lease_ttl_s=lease_ttl_s,
         on_standby=lambda holder: print(
-            f"lingong engine: partition {partition} standing by ({holder or 'owned'})", flush=True
+            f"lingong engine: partition {partition} standing by (held by {holder or '?'})",
+            flush=True,
         ),
     )
     runtime = Runtime(data_dir, log=jlog, snapshot_every=snapshot_every)
