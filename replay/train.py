@@ -24,12 +24,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import numpy as np
 
 from engine import events as e
 from engine.matching.params import FEATURE_NAMES, N_FEATURES
+
+if TYPE_CHECKING:
+    from adapters.shell.runtime import Clock
 
 MIN_SAMPLES = 50
 MAX_SAMPLES = 2_000_000
@@ -97,11 +101,20 @@ def fit(ts: TrainingSet) -> tuple[tuple[float, ...], dict[str, float]]:
     return coef, {"samples": float(len(y)), "accept_rate": float(y.mean()), "accuracy": accuracy}
 
 
-def train(data_dir: Path, *, region: str = "", weight: float = 0.5, dry_run: bool = False) -> dict:
+def train(
+    data_dir: Path,
+    *,
+    region: str = "",
+    weight: float = 0.5,
+    dry_run: bool = False,
+    clock: Clock | None = None,
+) -> dict:
+    """Fit on the log in `data_dir` and record the policy (stamped by `clock`, the system
+    clock by default, never before the log's last event)."""
     from adapters.shell.runtime import Runtime
     from engine.commands import SetPolicy
 
-    with Runtime(data_dir) as rt:
+    with Runtime(data_dir, clock=clock) as rt:
         records = [(seq, e.decode_record(p)) for seq, p in rt.log.read(verify_chain=False)]
         ts = training_set(records, region)
         coef, figures = fit(ts)

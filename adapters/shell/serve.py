@@ -5,7 +5,9 @@ Owns: wiring one `Runtime` (embedded file log by default, the NATS JetStream log
 uvicorn) and, with `--nats`, the NATS publisher and micro service.
 
 Invariants: exactly one writer per data folder / partition; the service stops (and the
-log is closed) on exit, after in-flight commands are flushed.
+log is closed) on exit, after in-flight commands are flushed. Time is the system clock's;
+the hidden test option `--clock-ms` fixes it (a `ManualClock`) so that a browser test of a
+real server does not depend on today's date.
 Limits: see `EngineService` (queue, batch) and the transports.
 """
 
@@ -16,17 +18,19 @@ import contextlib
 import signal
 from pathlib import Path
 
-from adapters.shell.runtime import Runtime
+from adapters.shell.runtime import Clock, ManualClock, Runtime
 from adapters.shell.service import EngineService
 
 
-def open_runtime(data_dir: Path, nats_url: str | None, partition: str | None) -> Runtime:
+def open_runtime(
+    data_dir: Path, nats_url: str | None, partition: str | None, clock: Clock | None = None
+) -> Runtime:
     if nats_url:
         from adapters.nats.bridge import open_jetstream_log
 
         log = open_jetstream_log(nats_url, data_dir=data_dir, partition=partition)
-        return Runtime(data_dir, log=log)
-    return Runtime(data_dir)
+        return Runtime(data_dir, log=log, clock=clock)
+    return Runtime(data_dir, clock=clock)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -35,7 +39,8 @@ def serve(args: argparse.Namespace) -> int:
     from adapters.http.app import create_app
 
     data_dir = Path(args.data)
-    runtime = open_runtime(data_dir, args.nats, args.partition)
+    clock = ManualClock(args.clock_ms) if args.clock_ms is not None else None
+    runtime = open_runtime(data_dir, args.nats, args.partition, clock)
     service = EngineService(runtime, tick_ms=args.tick_ms).start()
     closers = []
     if args.nats:
@@ -66,6 +71,16 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01 UTC
+
+
+def _epoch_ms(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < MAX_EPOCH_MS:
+        raise argparse.ArgumentTypeError("clock-ms: epoch milliseconds before the year 2100")
+    return value
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run the engine with the HTTP API and the station board")
     p.add_argument("--data", default=".data/serve", help="data folder (log, keys, stores)")
@@ -74,4 +89,5 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tick-ms", type=int, default=1000, help="time between Tick events")
     p.add_argument("--nats", help="NATS URL: JetStream log, publisher and micro service")
     p.add_argument("--partition", help="city region code (4 digits) this engine owns")
+    p.add_argument("--clock-ms", type=_epoch_ms, default=None, help=argparse.SUPPRESS)  # tests
     p.set_defaults(func=serve)
