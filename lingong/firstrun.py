@@ -35,8 +35,8 @@ KERNELS = (
     ("engine.matching.topk", "heap_drain"),
 )
 NOTICE = (
-    "lingong: first run on this machine: compiling the matching kernels (numba, "
-    "about 15 s; cached for later runs)"
+    "lingong: first run on this machine: compiling the matching kernels (numba, about "
+    "15 s on an idle machine; cached for later runs)"
 )
 
 
