@@ -3,10 +3,15 @@
 Owns: argument parsing and dispatch for every subcommand; each subcommand's work lives
 in its own module (demo, log, replay, report, bench, serve ...), imported lazily so a
 small command starts fast. This is the top layer: it may import every package below it
-(`bench`, `sim`, `replay`, `adapters`, `engine`); nothing imports it.
+(`bench`, `sim`, `replay`, `adapters`, `engine`); nothing below it imports it.
 
 Invariants: exit 0 on success, 1 on a failed check (verify divergence, corrupt log),
-2 on bad usage; machine output (`--json`) goes to stdout as one JSON document.
+2 on bad usage; machine output (`--json`, always a flag) goes to stdout as one JSON
+document and nothing else does: without it, output is text for people. Readers never
+create a folder (a missing one is exit 2). Before a subcommand that runs the engine,
+`lingong.firstrun` says on stderr when numba has to compile, and compiles. `lingong demo`
+refuses a folder that is not empty unless `--continue`; its date defaults to today in
+Asia/Shanghai (this layer may read the clock; the engine never does).
 Limits: none beyond the subcommands'.
 """
 

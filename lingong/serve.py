@@ -153,6 +153,7 @@ def _serve_demo(args: argparse.Namespace) -> int:
     note = (
         f"demo clock: {date} {args.demo_from} (Asia/Shanghai) running at {args.demo_speed:g}x; "
         f"{state.last_seq} records so far, the rest of the morning happens live"
+        + ("; the hubs' opening bell closes at 06:00" if (hh, mm) < (6, 0) else "")
     )
 
     def live(service):  # type: ignore[no-untyped-def]
