@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,13 +155,38 @@ def train(
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    if not (Path(args.data) / "log").is_dir():  # never create a data folder to train on
+        print(f"lingong policy train: no log (log/) in {args.data}", file=sys.stderr)
+        return 2
     try:
         out = train(Path(args.data), region=args.region, weight=args.weight, dry_run=args.dry_run)
     except ValueError as exc:
-        print(f"lingong policy train: {exc}")
+        print(f"lingong policy train: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(format_training(out))
     return 0
+
+
+def format_training(out: dict) -> str:
+    """What `policy train` did, for people (`--json` gives the same as one document)."""
+    coef = ", ".join(f"{k} {v:+.3f}" for k, v in out["coefficients"].items())
+    done = (
+        f"recorded as policy version {out.get('version')} at seq {out.get('seq')}"
+        if out.get("recorded")
+        else "not recorded (--dry-run)"
+    )
+    return "\n".join(
+        [
+            f"acceptance model for region {out['region'] or '(national default)'}: {done}",
+            f"  trained on {int(out['samples'])} decided offers of {out['offers_seen']} "
+            f"({out['withdrawn_left_out']} withdrawn left out); accept rate "
+            f"{out['accept_rate']:.1%}, accuracy {out['accuracy']:.1%}",
+            f"  weight {out['weight']:g}; coefficients {coef}",
+        ]
+    )
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

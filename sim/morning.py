@@ -201,6 +201,7 @@ class Morning:
         decline_p: float = 0.25,
         with_mistakes: bool = True,
         crowd: Crowd | None = None,
+        job_prefix: str = "J",
     ) -> None:
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {sorted(SCALES)}")
@@ -216,6 +217,7 @@ class Morning:
         self.accept_p = accept_p
         self.decline_p = decline_p
         self.with_mistakes = with_mistakes
+        self.job_prefix = job_prefix  # another morning into the same log needs new job ids
         self.stations: list[tuple[str, str, float, float]] = []  # id, region, lat, lng
         self.workers: list[tuple[str, int]] = []  # id, home station index
         self.homes: list[tuple[float, float]] = []  # home (lat, lng) of self.workers[i]
@@ -386,11 +388,12 @@ class Morning:
         start = t + rng.randint(20, 120) * MIN_MS
         lat, lng = _offset(rng, slat, slng, 0.8)
         heads = rng.choices((1, 2, 3, 5, 8), (5, 4, 3, 2, 1))[0]
-        self._jobs[f"J{j:07d}"] = (sid, eid)
+        job_id = f"{self.job_prefix}{j:07d}"
+        self._jobs[job_id] = (sid, eid)
         return c.SubmitJob(
             command_id=self._cid("jb"),
             ts_ms=t,
-            job_id=f"J{j:07d}",
+            job_id=job_id,
             employer_id=eid,
             station_id=sid,
             title=f"{title} {heads}人",
