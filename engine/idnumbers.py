@@ -322,3 +322,14 @@ def find_unmasked_pii(text: str) -> list[str]:
             hits.append((match.start(), match.group(0)))
     hits.sort()
     return [found for _, found in hits]
+
+
+def mask_pii_in_text(text: str) -> str:
+    """`text` with every mobile and ID number `find_unmasked_pii` would find masked.
+
+    Mobiles become '138****1234', ID numbers '110**************X' (the same masks as the
+    registry's); the masked forms contain '*' and are never found again.
+    """
+    mobile, id_number = PII_PATTERNS
+    text = id_number.sub(lambda m: mask_id_number(m.group(0)), text)
+    return mobile.sub(lambda m: mask_mobile(m.group(0)), text)

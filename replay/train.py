@@ -99,7 +99,11 @@ def fit(ts: TrainingSet) -> tuple[tuple[float, ...], dict[str, float]]:
 
 def train(data_dir: Path, *, region: str = "", weight: float = 0.5, dry_run: bool = False) -> dict:
     from adapters.shell.runtime import Runtime
+    from engine.authz import Caller
     from engine.commands import SetPolicy
+
+    # an operator on this machine, acting for the whole country (the CLI's caller)
+    trainer = Caller(actor_id="cli:policy-train", role="admin", nationwide=True)
 
     with Runtime(data_dir) as rt:
         records = [(seq, e.decode_record(p)) for seq, p in rt.log.read(verify_chain=False)]
@@ -130,7 +134,8 @@ def train(data_dir: Path, *, region: str = "", weight: float = 0.5, dry_run: boo
                 region=region,
                 policy=policy,
                 note=f"learned acceptance model from {int(figures['samples'])} offers",
-            )
+            ),
+            trainer,
         )
         if not res.ok:
             raise ValueError(f"policy refused: {res.refusal}")

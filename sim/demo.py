@@ -20,6 +20,7 @@ import msgspec
 from adapters.shell.runtime import Runtime
 from engine import commands as c
 from engine import events as e
+from sim.callers import caller_for
 from sim.morning import Morning, Sizes
 
 
@@ -84,7 +85,7 @@ def run_demo(
         def run(cmd: c.Command) -> None:
             nonlocal n_commands, slots
             n_commands += 1
-            res = rt.execute(cmd)
+            res = rt.execute(cmd, caller_for(rt.engine.state, cmd))
             if not res.ok:
                 assert res.refusal is not None
                 key = f"{type(cmd).__name__}:{res.refusal['rule']}"
