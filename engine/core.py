@@ -5,9 +5,9 @@ digest, turning an accepted command into one log `Record`, and re-executing reco
 facts for audits.
 
 Invariants:
-- Order of checks: bounds (`engine.commands.check`), the caller's role
-  (`engine.authz.check_role`), idempotency, the caller's scope against the real state
-  (`engine.authz.check_scope`), then `engine.rules.decide_checked`.
+- Order of checks: bounds (`engine.commands.check`), the free-text screen, the caller's
+  role (`engine.authz.check_role`), idempotency, the caller's scope against the real
+  state (`engine.authz.check_scope`), then `engine.rules.decide_checked`.
 - One record per accepted command, seq = previous seq + 1; `record.events[0]` is the
   fact, the rest are the decisions `react` derived from it, in order.
 - A refused command raises `Refusal` and changes nothing (decide runs before apply).
@@ -31,7 +31,7 @@ from engine.commands import Command, Refusal, check
 from engine.fold import apply
 from engine.react import react
 from engine.record import Record, command_digest, make_record, recorded_command
-from engine.rules import decide_checked
+from engine.rules import decide_checked, screen_free_text
 from engine.state import State
 
 
@@ -81,6 +81,7 @@ class Engine:
         """Authorise and decide `cmd`; apply its fact and the decisions following it."""
         state = self.state
         cmd = check(cmd)
+        screen_free_text(cmd)
         check_role(caller, cmd)
         digest = command_digest(cmd)
         first = state.commands.get(cmd.command_id)

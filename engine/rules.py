@@ -32,7 +32,7 @@ from engine.commands import Refusal
 from engine.rules_common import Decided, screen_free_text
 from engine.state import State
 
-__all__ = ["Decided", "decide", "decide_checked"]
+__all__ = ["Decided", "decide", "decide_checked", "screen_free_text"]
 
 _DECIDERS: dict[type, Callable[[State, Any, int], Decided]] = {
     c.SetPolicy: r.set_policy,
@@ -64,15 +64,17 @@ _DECIDERS: dict[type, Callable[[State, Any, int], Decided]] = {
 
 def decide(state: State, cmd: c.Command) -> Decided:
     """The facts `cmd` produces in `state`, or a `Refusal`. Never mutates `state`."""
-    return decide_checked(state, c.check(cmd))
+    cmd = c.check(cmd)
+    screen_free_text(cmd)
+    return decide_checked(state, cmd)
 
 
 def decide_checked(state: State, cmd: c.Command) -> Decided:
-    """`decide` for a command whose bounds `engine.commands.check` has checked."""
+    """`decide` for a command already bounds-checked (`engine.commands.check`) and
+    screened (`screen_free_text`): `Engine.execute` does both before authorising."""
     decider = _DECIDERS.get(type(cmd))
     if decider is None:
         raise Refusal("type", "known_command", f"unknown command {c.clip(type(cmd).__name__)}")
-    screen_free_text(cmd)
     decided = decider(state, cmd, cmd.ts_ms)
     if len(decided.facts) != 1:
         raise AssertionError(f"{type(cmd).__name__} must yield exactly one fact")

@@ -148,3 +148,96 @@ def market() -> Market:
         "skill": ["moving", "cleaning", "welding"],
     }
     return Market(snapshot=snapshot_state(w.state), now=w.now, ids=ids)
+
+
+def _hire_ids() -> tuple[str, str]:
+    confirmed, completed = market().ids["hire_id"][:2]
+    return confirmed, completed
+
+
+def command(name: str, caller: Caller = ADMIN_ALL, n: int = 0) -> c.Command:
+    """A command of type `name` aimed at Xiangyang resources bound to station S1, which
+    `caller` stamps as a transport would (`staff_id`); valid in `market()`'s state."""
+    m = market()
+    confirmed, completed = _hire_ids()
+    base: dict[str, object] = {"command_id": f"test:{name}:{n}", "ts_ms": m.now + 60_000}
+    here = c.Point(lat=32.0095, lng=112.1225)
+    fields: dict[str, dict[str, object]] = {
+        "SetPolicy": {"region": "4206", "policy": e.Policy(radius_m=2000), "note": "试行"},
+        "RegisterStation": {
+            "station_id": f"SN{n}",
+            "name": "新站",
+            "kind": "branch",
+            "parent_id": "S1",
+            "region": "420602",
+            "location": here,
+            "address": "长虹路",
+        },
+        "ChangeStationStatus": {"station_id": "S1", "status": "suspended", "reason": "整改"},
+        "RegisterEmployer": {
+            "employer_id": f"EN{n}",
+            "kind": "person",
+            "name": "王五",
+            "region": "420602",
+            "contact": c.Personal(name="王五", mobile="13700001111"),
+        },
+        "FlagEmployer": {"employer_id": "E1", "reason": "fraud", "staff_id": caller.actor_id},
+        "RegisterWorker": {
+            "worker_id": f"WN{n}",
+            "region": "420602",
+            "personal": c.Personal(mobile="13812341234"),
+            "skills": ("moving",),
+            "min_pay_fen": 10000,
+            "birth_year": 1980,
+            "home": here,
+            "station_id": "S1",
+        },
+        "UpdateWorker": {"worker_id": "W1", "min_pay_fen": 12000},
+        "EraseWorker": {"worker_id": "W1", "reason": "本人申请删除"},
+        "CheckIn": {"worker_id": "W2", "station_id": "S1"},
+        "CheckOut": {"worker_id": "W2"},
+        "SubmitJob": {
+            "job_id": f"JN{n}",
+            "employer_id": "E1",
+            "station_id": "S1",
+            "title": "仓库搬运",
+            "description": "自带手套",
+            "skill": "moving",
+            "headcount": 1,
+            "pay_fen": 30000,
+            "start_ms": m.now + 3_600_000,
+            "end_ms": m.now + 5 * 3_600_000,
+            "location": here,
+            "address": "长虹路1号",
+        },
+        "ReviewJob": {
+            "job_id": "JH",
+            "staff_id": caller.actor_id,
+            "station_id": caller.station_id or "S1",
+            "approve": True,
+            "note": "核实",
+        },
+        "CancelJob": {"job_id": "J1", "reason": "不需要了"},
+        "Advance": {},
+        "AcceptOffer": {"offer_id": m.ids["offer_id"][0], "worker_id": "W2"},
+        "DeclineOffer": {"offer_id": m.ids["offer_id"][0], "worker_id": "W2", "reason": "太远"},
+        "RingBell": {"station_id": "S1", "staff_id": caller.actor_id},
+        "ConfirmArrival": {"hire_id": confirmed},
+        "ReportNoShow": {"hire_id": confirmed},
+        "CompleteWork": {"hire_id": confirmed},
+        "PayWage": {"hire_id": completed, "amount_fen": 30000},
+        "FileComplaint": {
+            "complaint_id": f"CN{n}",
+            "kind": "wage_arrears",
+            "employer_id": "E1",
+            "hire_id": confirmed,
+            "text": "未结工资",
+        },
+        "ResolveComplaint": {"complaint_id": "C1", "upheld": False, "note": "已调解"},
+        "Rate": {"hire_id": completed, "by": "worker", "stars": 5},
+    }
+    if name == "Advance":
+        base["ts_ms"] = m.now + 60_000
+    if name == "ReportNoShow":
+        base["ts_ms"] = at(6) + 60_000  # after the hire's start
+    return c.COMMAND_TYPES[name](**base, **fields[name])  # type: ignore[arg-type]
