@@ -32,6 +32,9 @@ Invariants:
 - Scope checks read only what never changes once recorded (regions, collecting stations,
   registering stations, hire parties) except where staff act on a worker present at their
   station (check-out, answering an offer), so a retry of an accepted command passes again.
+  A worker checked in at a station is checked out only by its staff (or by non-staff
+  callers of the region); one checked in by location, or not at all, by any staff of the
+  region (the rules refuse the latter).
 
 Limits: one dict lookup per resource named by the command; no iteration over the state.
 """
@@ -259,7 +262,8 @@ def _check_in(state: State, caller: Caller, cmd: c.CheckIn) -> None:
 
 def _check_out(state: State, caller: Caller, cmd: c.CheckOut) -> None:
     row = _worker(state, caller, cmd.worker_id)
-    _at_station(caller, state.worker_station[row], "worker_id")
+    if state.worker_station[row]:  # checked in at a station: only its staff (or others)
+        _at_station(caller, state.worker_station[row], "worker_id")
 
 
 def _submit_job(state: State, caller: Caller, cmd: c.SubmitJob) -> None:

@@ -199,4 +199,6 @@ def readmit(state: State, fact: e.Event, cmd_id: str) -> tuple[e.Event | None, R
     again = decided.facts[0]
     if isinstance(again, e.ComplaintFiled) and isinstance(fact, e.ComplaintFiled):
         again = msgspec.structs.replace(again, sealed=fact.sealed)  # sealed by the shell
+    if isinstance(again, e.WorkerErased) and isinstance(fact, e.WorkerErased) and not fact.reason:
+        again = msgspec.structs.replace(again, reason="")  # recorded before reasons were
     return again, None
