@@ -5,7 +5,8 @@ Owns: wiring one `Runtime` (embedded file log by default, the NATS JetStream log
 uvicorn) and, with `--nats`, the NATS publisher and micro service.
 
 Invariants: exactly one writer per data folder / partition; the service stops (and the
-log is closed) on exit, after in-flight commands are flushed.
+log is closed) on exit, after in-flight commands are flushed; a log with a record that
+cannot be replayed is not served (exit 2, the message names the record and what to do).
 Limits: see `EngineService` (queue, batch) and the transports.
 """
 
@@ -14,9 +15,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
+import sys
 from pathlib import Path
 
-from adapters.shell.runtime import Runtime
+from adapters.shell.runtime import ReplayFailed, Runtime
 from adapters.shell.service import EngineService
 
 
@@ -35,7 +37,11 @@ def serve(args: argparse.Namespace) -> int:
     from adapters.http.app import create_app
 
     data_dir = Path(args.data)
-    runtime = open_runtime(data_dir, args.nats, args.partition)
+    try:
+        runtime = open_runtime(data_dir, args.nats, args.partition)
+    except ReplayFailed as exc:  # the log holds a record this engine cannot replay
+        print(f"lingong serve: {exc}", file=sys.stderr)
+        return 2
     service = EngineService(runtime, tick_ms=args.tick_ms).start()
     closers = []
     if args.nats:

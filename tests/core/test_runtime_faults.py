@@ -211,3 +211,20 @@ def test_a_snapshot_of_another_version_is_ignored_not_fatal(tmp_path: Path) -> N
     write_snapshot(tmp_path / "snapshots", seq, "0" * 64, old)
     with Runtime(tmp_path) as rt:
         assert rt.engine.digest() == digest
+
+
+def test_serve_refuses_a_log_it_cannot_replay(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    import argparse
+
+    from adapters.shell.serve import serve
+
+    with Runtime(tmp_path) as rt:
+        _setup(rt)
+    bad = make_record("forged", [e.WorkerErased(ts_ms=at(6), cmd_id="forged", worker_id="NOBODY")])
+    log = FileLog(tmp_path / "log")
+    log.append([encode_record(bad)])
+    log.close()
+    args = argparse.Namespace(data=str(tmp_path), nats=None, partition=None, tick_ms=0)
+    assert serve(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lingong serve: record 6 cannot be replayed") and "replay verify" in err
