@@ -12,9 +12,12 @@ Invariants:
 - The recorded command carries no plain personal data: `personal` and `contact` are
   emptied (their sealed blob is in the event), a person employer's name is masked, and
   complaint text keeps phone and ID numbers masked (the full text is sealed in the event).
-- `command_digest` is BLAKE2b-64 of the canonical msgpack (sorted map keys) of the command
-  with `command_id` "" and `ts_ms` 0: the same request retried has the same digest,
-  another request (other fields, or another command type) has another.
+- `command_digest` is BLAKE2b-64 of the canonical msgpack (sorted map keys) of the
+  recorded command with `command_id` "" and `ts_ms` 0: the same request retried has the
+  same digest, another request (other fields, or another command type) has another. The
+  plain personal data does not enter it: the digest stays in the log after an erasure,
+  and a hash of a phone number can be reversed by trying them all. Two requests that
+  differ only in personal data therefore count as the same request.
 
 Limits: the size of a record is bounded by the command bounds (`engine.bounds`) and the
 per-command work limits of `engine.react`; the log refuses frames above its own limit.
@@ -88,9 +91,9 @@ def upcast(record: Record) -> Record:
 
 
 def command_digest(cmd: c.Command) -> bytes:
-    """BLAKE2b-64 of `cmd` without its id and time: what an idempotency key is bound to."""
-    body = _canonical.encode(msgspec.structs.replace(cmd, command_id="", ts_ms=0))
-    return hashlib.blake2b(body, digest_size=DIGEST_BYTES).digest()
+    """BLAKE2b-64 of `cmd` as recorded, without its id and time (see the invariants)."""
+    bare = msgspec.structs.replace(recorded_command(cmd), command_id="", ts_ms=0)
+    return hashlib.blake2b(_canonical.encode(bare), digest_size=DIGEST_BYTES).digest()
 
 
 def recorded_command(cmd: c.Command) -> c.Command:

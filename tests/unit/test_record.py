@@ -83,6 +83,17 @@ def test_the_digest_ignores_id_and_time_and_sees_everything_else() -> None:
     assert command_digest(a) == command_digest(b)  # canonical: map keys sorted
 
 
+def test_the_digest_does_not_carry_personal_data() -> None:
+    """A digest stays in the log after erasure: it must not be a hash of a phone number."""
+    worker = mk.command("RegisterWorker")
+    assert isinstance(worker, c.RegisterWorker)
+    other = msgspec.structs.replace(worker, personal=c.Personal(mobile="13900000000"))
+    assert command_digest(worker) == command_digest(other)
+    assert command_digest(worker) != command_digest(
+        msgspec.structs.replace(worker, region="420606")
+    )
+
+
 def test_same_key_same_request_is_a_duplicate_another_request_is_refused() -> None:
     m = mk.market()
     engine = m.fresh()
