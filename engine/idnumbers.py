@@ -6,7 +6,9 @@ Owns:
 - `check_uscc`: the 18-character 统一社会信用代码 of GB 32100-2015 (MOD 31 check);
 - `check_mobile`: mainland mobile numbers (`1[3-9]` + 9 digits);
 - masking (`mask_mobile`, `mask_id_number`, `mask_name`) for events, reports and responses;
-- `PII_PATTERNS` / `find_unmasked_pii`, which tests use to scan outputs for leaks.
+- `PII_PATTERNS` / `find_unmasked_pii`: the one detector of unmasked phone and ID numbers
+  (the engine screens every free-text field with it; tests scan outputs and logs with it)
+  and `mask_pii_in_text`, which masks what it finds (complaint text kept in events).
 
 Invariants:
 - Pure functions: no clock (the caller passes `now_ms`), no I/O, no randomness.
