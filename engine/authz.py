@@ -28,7 +28,9 @@ Invariants:
 - Pure and deterministic; fails closed: a resource that does not exist is refused
   ("exists"), never let through; a staff caller's own station must exist in its region.
 - Refusals: `Refusal(field, rule, message)` with rule "role", "region", "station",
-  "exists" or "actor" (a `staff_id` that is not the caller's own actor id).
+  "exists" or "actor" (a `staff_id` that is not the caller's own actor id); a caller
+  whose actor id is not 1-128 characters is refused "role", one that is a phone or ID
+  number "no_personal_data" (the actor id is written into every record).
 - Scope checks read only what never changes once recorded (regions, collecting stations,
   registering stations, hire parties) except where staff act on a worker present at their
   station (check-out, answering an offer), so a retry of an accepted command passes again.
@@ -48,8 +50,9 @@ from typing import Any, Literal
 import msgspec
 
 from engine import commands as c
-from engine.bounds import REGION_PREFIX_PATTERN
+from engine.bounds import MAX_COMMAND_ID, REGION_PREFIX_PATTERN
 from engine.commands import Refusal
+from engine.idnumbers import find_unmasked_pii
 from engine.state import State
 
 Role = Literal["front_end", "station_staff", "auditor", "admin", "sms_gateway", "system"]
@@ -128,6 +131,10 @@ def check_role(caller: Caller, cmd: c.Command) -> None:
     """The static part: a well-formed caller whose role may send this command type."""
     if not isinstance(caller, Caller):
         raise Refusal("caller", "role", "no authenticated caller")
+    if not 0 < len(caller.actor_id) <= MAX_COMMAND_ID:
+        raise Refusal("caller", "role", f"an actor id has 1 to {MAX_COMMAND_ID} characters")
+    if find_unmasked_pii(caller.actor_id):  # it is written into every record it sends
+        raise Refusal("caller", "no_personal_data", "an actor id must not be a phone or ID number")
     if caller.nationwide:
         if caller.role not in ("admin", "system"):
             raise Refusal("caller", "region", "only admin callers may be nationwide")
