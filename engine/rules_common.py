@@ -47,7 +47,7 @@ class Decided(msgspec.Struct, kw_only=True):
 # ------------------------------------------------------------------ free text ------
 
 # fields that carry personal data on purpose: the shell seals them, events mask them
-_SEALED_FIELDS: dict[type, frozenset[str]] = {
+SEALED_FIELDS: dict[type, frozenset[str]] = {
     c.RegisterWorker: frozenset({"personal"}),
     c.RegisterEmployer: frozenset({"contact"}),
     c.FileComplaint: frozenset({"text"}),
@@ -62,7 +62,7 @@ def screen_free_text(cmd: c.Command) -> None:
     cls = type(cmd)
     names = _FIELDS.get(cls)
     if names is None:
-        skip = _SEALED_FIELDS.get(cls, frozenset())
+        skip = SEALED_FIELDS.get(cls, frozenset())
         names = _FIELDS[cls] = tuple(n for n in cls.__struct_fields__ if n not in skip)
     for name in names:
         value = getattr(cmd, name)

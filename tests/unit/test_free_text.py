@@ -17,7 +17,7 @@ import pytest
 from engine import commands as c
 from engine import events as e
 from engine.commands import Refusal
-from engine.rules_common import _SEALED_FIELDS
+from engine.rules_common import SEALED_FIELDS
 from tests.property import market as mk
 
 PHONE = "13812341234"
@@ -52,7 +52,7 @@ CASES = [
     (name, field, many, pii)
     for name, cls in sorted(c.COMMAND_TYPES.items())
     for field, t, many in _string_fields(cls)
-    if field not in _SEALED_FIELDS.get(cls, ())
+    if field not in SEALED_FIELDS.get(cls, ())
     for pii in (PHONE, ID_NUMBER)
     if _with_pii(t, pii) is not None
 ]
