@@ -60,6 +60,7 @@ def seed(data_dir: Path, workers: int, *, fsync: bool, seed_: int = 7) -> str:
     from adapters.http.tokens import TokenStore
     from adapters.shell.runtime import Runtime
     from engine import commands as c
+    from sim.callers import OPERATOR
     from sim.morning import make_uscc
 
     rng = random.Random(seed_)
@@ -88,7 +89,7 @@ def seed(data_dir: Path, workers: int, *, fsync: bool, seed_: int = 7) -> str:
                                          skills=("moving",), min_pay_fen=10000,
                                          home=c.Point(lat=lat, lng=lng)))  # fmt: skip
         for start in range(0, len(cmds), 1000):
-            for res in rt.submit_many(cmds[start : start + 1000]):
+            for res in rt.submit_many(cmds[start : start + 1000], OPERATOR):
                 assert res.ok, res.refusal
     token, _ = TokenStore(data_dir).create("admin", "", note="http bench")
     return token

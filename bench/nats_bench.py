@@ -50,6 +50,7 @@ from adapters.shell.service import EngineService
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine
+from sim.callers import caller_for
 from sim.morning import Morning, Sizes
 
 BENCH_SIZES = Sizes(stations_per_city=6, workers=2000, employers=120, postings=400)
@@ -205,7 +206,7 @@ def run_micro_bench(
     bridge = NatsBridge(service, url, partition=partition, publish=publish)
     try:
         for cmd in morning.setup():  # registrations: in process, not timed
-            morning.respond(service.execute(cmd).events)
+            morning.respond(service.execute(cmd, caller_for(runtime.engine.state, cmd)).events)
         bridge.start()
         ctx = multiprocessing.get_context("spawn")  # the front end: its own process and GIL
         with ctx.Pool(1) as pool:

@@ -56,14 +56,18 @@ def _print_urls(data: Path, station: str, region: str, clock_note: str = ""):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from adapters.shell.runtime import ManualClock
+    from adapters.shell.runtime import ManualClock, ReplayFailed
     from adapters.shell.serve import board_station, open_runtime, run_server
 
     if args.demo:
         return _serve_demo(args)
     data = Path(args.data or DEFAULT_DATA)
     clock = ManualClock(args.clock_ms) if args.clock_ms is not None else None
-    runtime = open_runtime(data, args.nats, args.partition, clock)
+    try:
+        runtime = open_runtime(data, args.nats, args.partition, clock)
+    except ReplayFailed as exc:  # the log holds a record this engine cannot replay
+        print(f"lingong serve: {exc}", file=sys.stderr)
+        return 2
     state = runtime.engine.state
     if not state.stations:
         print(

@@ -113,7 +113,11 @@ def train(
     """Fit on the log in `data_dir` and record the policy (stamped by `clock`, the system
     clock by default, never before the log's last event)."""
     from adapters.shell.runtime import Runtime
+    from engine.authz import Caller
     from engine.commands import SetPolicy
+
+    # an operator on this machine, acting for the whole country (the CLI's caller)
+    trainer = Caller(actor_id="cli:policy-train", role="admin", nationwide=True)
 
     with Runtime(data_dir, clock=clock) as rt:
         records = [(seq, e.decode_record(p)) for seq, p in rt.log.read(verify_chain=False)]
@@ -144,7 +148,8 @@ def train(
                 region=region,
                 policy=policy,
                 note=f"learned acceptance model from {int(figures['samples'])} offers",
-            )
+            ),
+            trainer,
         )
         if not res.ok:
             raise ValueError(f"policy refused: {res.refusal}")

@@ -39,6 +39,7 @@ from adapters.shell.runtime import Result, Runtime
 from engine import commands as c
 from engine import events as e
 from engine.geo import local_day
+from sim.callers import caller_for
 from sim.demo_text import REFUSAL_KINDS, format_summary
 from sim.morning import Morning, Sizes, local_midnight_ms
 
@@ -242,7 +243,7 @@ class DemoRun:
     def run(self, cmd: c.Command) -> Result:
         if self.namespace:
             cmd = msgspec.structs.replace(cmd, command_id=self.namespace + cmd.command_id)
-        res = self.rt.execute(cmd)
+        res = self.rt.execute(cmd, caller_for(self.rt.engine.state, cmd))
         self.tally.add(cmd, res)
         if res.ok:
             self.morning.respond(res.events)
@@ -444,7 +445,7 @@ def warm_up() -> None:
 
     def run(cmd: c.Command) -> None:
         try:
-            out = engine.execute(cmd)
+            out = engine.execute(cmd, caller_for(engine.state, cmd))
         except Refusal:
             return
         morning.respond(out.events)

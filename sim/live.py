@@ -29,6 +29,7 @@ from concurrent.futures import Future
 from adapters.shell.runtime import Clock, Result, RuntimeStopped
 from adapters.shell.service import EngineService, ServiceBusy
 from engine import commands as c
+from sim.callers import caller_for
 from sim.morning import Morning
 
 MAX_STEP = 10_000
@@ -111,7 +112,7 @@ class LiveMorning:
         self.last_sent = []
         for cmd in self.due(now):
             try:
-                fut = self.service.submit(cmd)
+                fut = self.service.submit(cmd, caller_for(self.service.runtime.engine.state, cmd))
             except ServiceBusy:
                 self.dropped += 1
                 continue

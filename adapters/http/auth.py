@@ -46,7 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # registry
     "register_worker": WRITERS,
     "update_worker": WRITERS,
-    "erase_worker": WRITERS,
+    "erase_worker": frozenset({"station_staff", "admin"}),  # PIPL art. 47, never a front end
     "register_employer": WRITERS,
     "flag_employer": frozenset({"station_staff", "admin"}),
     "register_station": frozenset({"admin"}),

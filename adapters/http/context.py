@@ -39,6 +39,7 @@ from adapters.http.tokens import TokenStore
 from adapters.http.views import CommandAccepted, Subject, clean_events
 from adapters.shell.service import EngineService
 from engine import commands as c
+from engine.authz import Caller
 from engine.state import State
 
 T = TypeVar("T")
@@ -110,7 +111,7 @@ class Api:
         kind = type(cmd).__name__
         request.scope.setdefault("state", {})["lingong_command"] = kind
         started = time.perf_counter()
-        result = await self.service.aexecute(cmd)
+        result = await self.service.aexecute(cmd, caller_of(who))
         self.metrics.command_seconds.labels(kind).observe(time.perf_counter() - started)
         if not result.ok:
             assert result.refusal is not None
@@ -153,3 +154,18 @@ class Api:
         if out is _DENIED:
             raise ApiError(403, "region", f"outside this token's region ({field})", field)
         return out  # type: ignore[return-value]
+
+
+def caller_of(who: Principal) -> Caller:
+    """The engine's caller for a verified token (engine.authz checks it again, fail closed).
+
+    Interim, until the gate (adapters/gate) builds callers: a token for region "" is
+    nationwide, which the engine accepts for admin tokens only.
+    """
+    return Caller(
+        actor_id=who.token_id,
+        role=who.role,  # type: ignore[arg-type]
+        region=who.region,
+        station_id=who.station_id,
+        nationwide=who.region == "",
+    )

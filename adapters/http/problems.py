@@ -63,6 +63,12 @@ RULE_STATUS = {
     "id_format": 400,
     "exists": 404,
     "unique": 409,
+    # engine.authz refusals (the engine checks the caller again, against its state)
+    "role": 403,
+    "region": 403,
+    "station": 403,
+    "actor": 403,
+    "internal_error": 500,
 }
 
 

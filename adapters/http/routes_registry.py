@@ -18,10 +18,10 @@ Limits: bodies are bounded by `adapters.http.bodies`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, delete, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from adapters.http.bodies import (
     EmployerIn,
@@ -74,6 +74,7 @@ async def register_worker(
             push_opt_in=data.push_opt_in,
             quiet_start_min=data.quiet_start_min,
             quiet_end_min=data.quiet_end_min,
+            station_id=who.station_id,  # staff register at their own station
         ),
         who,
         idempotency_key,
@@ -138,12 +139,14 @@ async def erase_worker(
     worker_id: FromPath[str],
     ctx: Ctx,
     who: Who,
+    reason: Annotated[str, QueryParameter(min_length=1, max_length=200)],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[CommandAccepted]:
+    """`reason` (PIPL art. 47: why) is recorded with the erasure."""
     ctx.gate.allow(who, "erase_worker", worker=worker_id)
     return await ctx.run(
         request,
-        lambda cid, ts: c.EraseWorker(command_id=cid, ts_ms=ts, worker_id=worker_id),
+        lambda cid, ts: c.EraseWorker(command_id=cid, ts_ms=ts, worker_id=worker_id, reason=reason),
         who,
         idempotency_key,
         Subject(worker=worker_id),

@@ -10,6 +10,7 @@ import pytest
 from adapters.shell.runtime import ManualClock, Runtime, RuntimeStopped
 from adapters.shell.service import EngineService
 from engine import commands as c
+from sim.callers import OPERATOR
 from tests.support import at, near
 
 HANG_S = 120.0  # a hang guard on event-driven waits, never reached on a healthy machine
@@ -28,12 +29,14 @@ def test_concurrent_commands_group_commit_and_queries(tmp_path: Path) -> None:
                     kind="hub",
                     region="420602",
                     location=near(),
-                )
+                ),
+                OPERATOR,
             )
             svc.execute(
                 c.ChangeStationStatus(
                     command_id="ap", ts_ms=at(5), station_id="S1", status="approved"
-                )
+                ),
+                OPERATOR,
             )
             # hold the writer in a query, so that 200 callers queue up behind it
             entered, release = threading.Event(), threading.Event()
@@ -59,7 +62,8 @@ def test_concurrent_commands_group_commit_and_queries(tmp_path: Path) -> None:
                         skills=("moving",),
                         min_pay_fen=10000,
                         home=near(),
-                    )
+                    ),
+                    OPERATOR,
                 )
 
             threads = [threading.Thread(target=register, args=(i,)) for i in range(200)]
@@ -79,7 +83,7 @@ def test_concurrent_commands_group_commit_and_queries(tmp_path: Path) -> None:
             assert svc.read(lambda s: len(s.worker_ids)) == 200
             assert rt.log.last_seq == 202
             bad = svc.execute(
-                c.CheckIn(command_id="x", ts_ms=at(6), worker_id="nope", station_id="S1")
+                c.CheckIn(command_id="x", ts_ms=at(6), worker_id="nope", station_id="S1"), OPERATOR
             )
             assert not bad.ok and bad.refusal["field"] == "worker_id"
             with pytest.raises(ZeroDivisionError):

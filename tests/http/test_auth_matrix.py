@@ -49,7 +49,14 @@ TABLE: list[Row] = [
     Row("register_worker", "POST", "/workers", _worker, WRITE, "own"),
     Row("get_worker", "GET", "/workers/W1", None, READ, "own"),
     Row("update_worker", "PATCH", "/workers/W1", lambda n: {"min_pay_fen": 15000}, WRITE, "own"),
-    Row("erase_worker", "DELETE", "/workers/WX", None, WRITE, "own"),
+    Row(
+        "erase_worker",
+        "DELETE",
+        "/workers/WX?reason=%E6%9C%AC%E4%BA%BA%E7%94%B3%E8%AF%B7",
+        None,
+        frozenset({"station_staff", "admin"}),
+        "own",
+    ),  # fmt: skip
     Row(
         "register_employer",
         "POST",

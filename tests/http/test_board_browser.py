@@ -25,6 +25,7 @@ from adapters.http.tokens import TokenStore
 from adapters.shell.runtime import ManualClock, Runtime
 from engine import commands as c
 from engine.idnumbers import find_unmasked_pii
+from sim.callers import OPERATOR
 from sim.morning import local_midnight_ms, make_uscc
 from tests.http.browser import HANG_S, Chromium, ensure_chromium
 
@@ -63,7 +64,7 @@ def _seed(data: Path) -> str:
                                uscc=make_uscc(random.Random(1), "420602"),
                                contact=c.Personal(name="李四", mobile=EMP_MOBILE)),
         ]  # fmt: skip
-        for res in rt.submit_many(cmds):
+        for res in rt.submit_many(cmds, OPERATOR):
             assert res.ok, res.refusal
     token, _ = TokenStore(data).create("front_end", "4206")
     return token

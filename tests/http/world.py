@@ -25,6 +25,7 @@ from adapters.http.tokens import TokenStore
 from adapters.shell.runtime import Runtime
 from adapters.shell.service import EngineService
 from engine import commands as c
+from sim.callers import OPERATOR
 from sim.morning import make_id_number, make_uscc
 from tests.support import XY, at, near
 
@@ -80,7 +81,7 @@ def _cid() -> str:
 
 
 def run(svc: EngineService, cmd: c.Command):
-    res = svc.execute(cmd)
+    res = svc.execute(cmd, OPERATOR)
     assert res.ok, (type(cmd).__name__, res.refusal)
     return res
 
@@ -97,11 +98,12 @@ def employer(svc, t, eid, region, mobile=E1_MOBILE):
                                 region=region, contact=c.Personal(name="李四", mobile=mobile)))  # fmt: skip
 
 
-def worker(svc, t, wid, region, where):
+def worker(svc, t, wid, region, where, station=""):
     idn = make_id_number(random.Random(wid), region, 1975)
     run(svc, c.RegisterWorker(command_id=_cid(), ts_ms=t, worker_id=wid, region=region,
                               personal=c.Personal(name="张三", mobile="13812341234", id_number=idn),
-                              skills=("moving",), min_pay_fen=15000, home=where))  # fmt: skip
+                              skills=("moving",), min_pay_fen=15000, home=where,
+                              station_id=station))  # fmt: skip
 
 
 def job(svc, t, jid, sid, eid, where, heads=1, pay=30000, title="搬家工"):
@@ -121,8 +123,8 @@ def build_world(svc: EngineService, clock: Clock) -> dict[str, str]:
     station(svc, t, "SW", "420102", near(base=WUHAN), name="武汉零工总站")
     employer(svc, t, "E1", "420602")
     employer(svc, t, "EW", "420102", mobile="13712345678")
-    for wid in ("W1", "W2", "WX"):
-        worker(svc, t, wid, "420602", near())
+    for wid in ("W1", "W2", "WX"):  # WX registered at S1: its staff may erase it
+        worker(svc, t, wid, "420602", near(), station="S1" if wid == "WX" else "")
     worker(svc, t, "WW", "420102", near(base=WUHAN))
     run(svc, c.CheckIn(command_id=_cid(), ts_ms=t, worker_id="W1", station_id="S1"))
     job(svc, t, "J1", "S1", "E1", near(100, 100))

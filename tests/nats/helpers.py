@@ -15,6 +15,8 @@ from adapters.shell.runtime import Clock, ManualClock, Result, Runtime
 from adapters.shell.service import EngineService
 from engine import commands as c
 from engine import events as e
+from engine.authz import Caller
+from sim.callers import caller_for
 from sim.morning import Morning, Sizes
 
 T_DEFAULT = 1_795_000_000_000  # a fixed instant (2026-11-18 UTC): tests never read the wall clock
@@ -63,10 +65,23 @@ def morning_commands(
     return sent
 
 
+class SimService(EngineService):
+    """An engine service whose in-process callers (the tests, the simulated morning) act as
+    the market's natural callers (`sim.callers`); transports pass their own caller."""
+
+    def submit(self, cmd: c.Command, caller: Caller | None = None):  # noqa: ANN201
+        if caller is None:
+            caller = caller_for(self.runtime.engine.state, cmd)
+        return super().submit(cmd, caller)
+
+    def execute(self, cmd: c.Command, caller: Caller | None = None, timeout_s: float = 30.0):  # noqa: ANN201
+        return self.submit(cmd, caller).result(timeout=timeout_s)
+
+
 def engine_service(data_dir: Path, log=None, clock: Clock | None = None) -> EngineService:
     """An engine service whose time is `clock` (a fixed test time; never the wall clock)."""
     runtime = Runtime(data_dir, log=log, fsync=False, clock=clock or ManualClock(T_DEFAULT))
-    return EngineService(runtime, tick_ms=0).start()
+    return SimService(runtime, tick_ms=0).start()
 
 
 class Tally:
