@@ -138,7 +138,7 @@ def test_bench_morning_cli_tiny(benchmark, tmp_path: Path) -> None:
     cli.add_parsers(sub)
     out_json, out_png = tmp_path / "morning.json", tmp_path / "morning.png"
     argv = ["bench", "morning", "--workers", "200", "--curve", "1500", "--window", "200"]
-    args = parser.parse_args(argv + ["--json", str(out_json), "--png", str(out_png)])
+    args = parser.parse_args(argv + ["--json-out", str(out_json), "--png", str(out_png)])
     code = benchmark.pedantic(args.func, args=(args,), rounds=1, iterations=1)
     assert code == 0
     out = json.loads(out_json.read_text())

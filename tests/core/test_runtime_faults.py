@@ -214,9 +214,7 @@ def test_a_snapshot_of_another_version_is_ignored_not_fatal(tmp_path: Path) -> N
 
 
 def test_serve_refuses_a_log_it_cannot_replay(tmp_path: Path, capsys) -> None:  # noqa: ANN001
-    import argparse
-
-    from adapters.shell.serve import serve
+    from lingong.cli import main
 
     with Runtime(tmp_path) as rt:
         _setup(rt)
@@ -224,7 +222,6 @@ def test_serve_refuses_a_log_it_cannot_replay(tmp_path: Path, capsys) -> None:  
     log = FileLog(tmp_path / "log")
     log.append([encode_record(bad)])
     log.close()
-    args = argparse.Namespace(data=str(tmp_path), nats=None, partition=None, tick_ms=0)
-    assert serve(args) == 2
+    assert main(["serve", "--data", str(tmp_path), "--tick-ms", "0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lingong serve: record 6 cannot be replayed") and "replay verify" in err
