@@ -38,6 +38,13 @@ class _Usage(Exception):
     pass
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text}")
+    return value
+
+
 def _caller():  # noqa: ANN202 - the gate's Caller
     from adapters.gate.a1_interface import Caller
 
@@ -226,8 +233,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--name", required=True, help="public name (shown on the board)")
     r.add_argument("--kind", required=True, choices=("hub", "branch", "post"))
     r.add_argument("--region", required=True, help="6-digit GB/T 2260 county code")
-    r.add_argument("--lat", required=True, type=float)
-    r.add_argument("--lng", required=True, type=float)
+    r.add_argument("--lat", required=True, type=_finite)
+    r.add_argument("--lng", required=True, type=_finite)
     r.add_argument("--datum", default="wgs84", choices=("wgs84", "gcj02", "bd09"))
     r.add_argument("--parent", default="", help="parent station id (branches, posts)")
     r.add_argument(
