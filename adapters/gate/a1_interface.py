@@ -20,8 +20,9 @@ both the employer's and the hire's region). Rules that need A1's new fields (era
 the worker's registering station with a reason, FileComplaint.hire_id required, the
 idempotency digest) are the engine's: their tests are marked `xfail` until `A1_LANDED`.
 
-Limits: the pre-A1 path authorises with one extra query on the writer thread per
-command (two queue round trips instead of one).
+Limits: before A1, a command travels as a writer-thread query that authorises and
+executes it in one step (so pipelined commands see each other, as the engine will), and
+the service's `on_result` listeners are called by the caller's thread once it is durable.
 """
 
 from __future__ import annotations
@@ -169,21 +170,25 @@ _RUNTIME_TAKES_CALLER = "caller" in inspect.signature(Runtime.execute).parameter
 
 
 async def aexecute_as(service: EngineService, cmd: Command, caller: Caller) -> Result:
-    """`service.aexecute(cmd, caller)`: authorised on the writer thread, then executed."""
+    """`service.aexecute(cmd, caller)`: authorised and executed in one step of the writer."""
     if _SERVICE_TAKES_CALLER:  # pragma: no cover - A1 landed
         return await service.aexecute(cmd, caller)  # type: ignore[call-arg]
+    runtime = service.runtime
 
-    def check(state: State) -> dict[str, str] | None:  # A1-INTERFACE
+    def step(state: State) -> Result:  # A1-INTERFACE: on the writer thread, as one step
         try:
             authorize(state, caller, cmd)
         except Refusal as ref:
-            return ref.as_dict()
-        return None
+            return Result(ok=False, refusal=ref.as_dict())
+        return runtime.execute(cmd)  # durable before the batch's callers are answered
 
-    refusal = await service.aread(check)
-    if refusal is not None:
-        return Result(ok=False, refusal=refusal)
-    return await service.aexecute(cmd)
+    result = await service.aread(step)
+    for listener in list(getattr(service, "_listeners", ())):  # on_result hooks, once durable
+        try:
+            listener(cmd, result)
+        except Exception:  # noqa: BLE001 - a listener never fails a command
+            pass
+    return result
 
 
 def execute_as(runtime: Runtime, cmd: Command, caller: Caller) -> Result:

@@ -229,3 +229,14 @@ def refusal_of(exc: msgspec.ValidationError, prefix: str = "") -> Refusal:
         field = f"{loc}.{key}" if loc else key
     field = (prefix + field if field else prefix.rstrip(".")) or "body"
     return Refusal(field[:80], rule, _cap(text))
+
+
+def request_of(cmd: Command, route: Route) -> bytes:
+    """The JSON body a client sends for `cmd` with the path fields in it (NATS, CLI).
+
+    The inverse of `Gate.admit(..., path=None)`: the command's fields minus what the
+    server sets (`command_id`, `ts_ms`, caller fields, hidden fields); a client uses
+    `cmd.command_id` as its Idempotency-Key.
+    """
+    names = body_fields(route, with_path=True)
+    return msgspec.json.encode({n: getattr(cmd, n) for n in names})

@@ -13,7 +13,8 @@ Invariants:
 - The file is replaced atomically (temporary file, fsync, rename, directory fsync) under
   an advisory lock (`tokens.lock`), so concurrent CLI runs and a running server never see
   a half-written file. A running server re-reads it when its mtime or size changes
-  (checked at most every `RELOAD_S`), so a revocation takes effect within that time.
+  (checked at most every `RELOAD_S`, and at once for an unknown token id), so a
+  revocation takes effect within that time and a new token works at once.
 - Grants: roles are `ROLES`; a region is a 2-, 4- or 6-digit GB/T 2260 prefix; only an
   admin token may be nationwide (region "") and only when created with `nationwide`; a
   `station_staff` token names an existing, not revoked station inside its region (checked
@@ -179,9 +180,10 @@ class TokenStore:
             return TokenFile()
         return msgspec.json.decode(raw, type=TokenFile)
 
-    def _refresh(self, force: bool = False) -> None:
+    def _refresh(self, force: bool = False, stat: bool = False) -> None:
+        """Re-read the file if it changed (checked at most every RELOAD_S unless `stat`)."""
         now = time.monotonic()
-        if not force and now - self._checked_s < RELOAD_S:
+        if not force and not stat and now - self._checked_s < RELOAD_S:
             return
         with self._lock:
             self._checked_s = now
@@ -204,6 +206,9 @@ class TokenStore:
             return None
         self._refresh()
         rec = self._by_id.get(m.group(1))
+        if rec is None:  # perhaps made since the last check: look at the file now (one stat)
+            self._refresh(stat=True)
+            rec = self._by_id.get(m.group(1))
         if rec is None or not rec.active:
             return None
         if not hmac.compare_digest(rec.digest, digest_of(token)):
