@@ -38,13 +38,15 @@ def serve(args: argparse.Namespace) -> int:
     runtime = open_runtime(data_dir, args.nats, args.partition)
     service = EngineService(runtime, tick_ms=args.tick_ms).start()
     closers = []
+    ready_checks = {}
     if args.nats:
         from adapters.nats.bridge import NatsBridge
 
         bridge = NatsBridge(service, args.nats, data_dir=data_dir, partition=args.partition)
         bridge.start()
         closers.append(bridge.close)
-    app = create_app(service, data_dir=data_dir)
+        ready_checks["nats"] = lambda: bridge.ready  # /readyz: the micro service is reachable
+    app = create_app(service, data_dir=data_dir, ready_checks=ready_checks)
     config = uvicorn.Config(
         app,
         host=args.host,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.gate.a1_interface import A1_LANDED
 from adapters.http.auth import Limits
 from tests.http.world import Env, make_env, q
 
@@ -352,3 +353,20 @@ def test_token_buckets_refill_and_stay_bounded() -> None:
     for i in range(10):
         b.take(f"ip{i}", now_s=100.0 + i * 2)  # each key idle >= 1 s when the next comes
     assert len(b._buckets) <= 4
+
+
+@pytest.mark.xfail(
+    not A1_LANDED, reason="A1-INTERFACE: the engine binds ids to digests", strict=True
+)
+def test_a_key_reused_with_another_request_is_refused(env: Env) -> None:
+    headers = {**env.auth("front_end/4206"), "Idempotency-Key": "reuse-1"}
+    assert env.client.post("/workers", json=_worker("WR1"), headers=headers).status_code == 201
+    seq = env.seq
+    for method, path, body in (
+        ("POST", "/workers", _worker("WR2")),  # another body
+        ("POST", "/workers/WR1/check-out", None),  # another endpoint
+    ):
+        resp = env.client.request(method, path, json=body, headers=headers)
+        assert resp.status_code == 422, resp.text
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert resp.json()["rule"] == "idempotency_key_reused" and env.seq == seq
