@@ -54,16 +54,19 @@ STATUS: dict[str, int] = {
     "role": 403,
     "region": 403,
     "station": 403,
+    "actor": 403,
     "exists": 404,
     "unique": 409,
     "json": 400,
     "depth": 400,
     "id_format": 400,
     "max_body_bytes": 413,
+    "record_size": 413,
     "content_type": 415,
     "rate_limit": 429,
     "busy": 503,
     "stopped": 503,
+    "internal_error": 500,  # the core raised: refused with an error id, engine serving on
 }
 
 

@@ -55,12 +55,18 @@ class Route:
 
 
 R = Route
+# A1-INTERFACE: staff register workers at their own station once the command has the field
+_AT_STATION = (
+    (("station_id", "station_id"),) if "station_id" in c.RegisterWorker.__struct_fields__ else ()
+)
 ROUTES: tuple[Route, ...] = (
     # registry
-    R(c.RegisterWorker, "POST", "/workers", "Register a worker", "registry"),
+    R(c.RegisterWorker, "POST", "/workers", "Register a worker", "registry",
+      caller_fields=_AT_STATION),
     R(c.UpdateWorker, "PATCH", "/workers/{worker_id}", "Update a worker", "registry", 200),
-    R(c.EraseWorker, "DELETE", "/workers/{worker_id}",
-      "Erase a worker (PIPL art. 47: crypto-shredding of the personal data)", "registry", 200),
+    R(c.EraseWorker, "POST", "/workers/{worker_id}/erasure",
+      "Erase a worker (PIPL art. 47: crypto-shredding of the personal data, with a reason)",
+      "registry", 200),
     R(c.RegisterEmployer, "POST", "/employers", "Register an employer", "registry"),
     R(c.FlagEmployer, "POST", "/employers/{employer_id}/flags", "Flag an employer", "registry",
       caller_fields=(("staff_id", "actor_id"),)),

@@ -127,9 +127,11 @@ class Api:
             refusal = result.refusal or {}
             rule = refusal.get("rule", "refused")
             self.metrics.refused(route.name, rule)
-            raise ApiError(
-                status_of(rule), rule, refusal.get("message", "refused"), refusal.get("field", "")
-            )
+            message = refusal.get("message", "refused")
+            error_id = getattr(result, "error_id", "")  # A1: set when the core raised
+            if error_id:
+                message = f"internal error {error_id} (logged); nothing was recorded"
+            raise ApiError(status_of(rule), rule, message, refusal.get("field", ""))
         events = result.events
         if result.duplicate:
             log = self.service.runtime.log

@@ -98,6 +98,7 @@ class ResultWire(msgspec.Struct, kw_only=True):
     duplicate: bool = False
     events: list[e.AnyEvent] = []
     refusal: dict[str, str] | None = None
+    error_id: str = ""  # with refusal rule "internal_error": the id in the server's log
 
 
 Id = Annotated[str, Meta(min_length=1, max_length=64)]

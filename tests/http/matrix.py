@@ -56,8 +56,8 @@ TABLE: list[Row] = [
     Row("update_worker", "PATCH", "/workers/W1", lambda n: {"min_pay_fen": 15000}, WRITE, "own"),
     Row(
         "erase_worker",
-        "DELETE",
-        "/workers/WX",
+        "POST",
+        "/workers/WX/erasure",
         lambda n: ERASE_BODY,
         frozenset({"station_staff", "admin"}),
         "own",

@@ -199,16 +199,17 @@ def test_complaint_names_its_hire(env: Env) -> None:
 
 
 def test_front_ends_never_erase(env: Env) -> None:
-    resp = env.client.delete("/workers/W1", headers=env.auth("front_end/4206"))
+    resp = env.client.post(
+        "/workers/W1/erasure", json={"reason": "x"}, headers=env.auth("front_end/4206")
+    )
     assert resp.status_code == 403 and resp.json()["rule"] == "role"
 
 
 @NEEDS_A1
 def test_erasure_by_the_workers_station_staff_only(env: Env) -> None:
     before = env.seq
-    resp = env.client.request(
-        "DELETE",
-        "/workers/W1",
+    resp = env.client.post(
+        "/workers/W1/erasure",
         json={"reason": "本人申请"},
         headers=env.auth("station_staff/4206/S2"),
     )
@@ -217,10 +218,10 @@ def test_erasure_by_the_workers_station_staff_only(env: Env) -> None:
 
 @NEEDS_A1
 def test_erasure_records_its_reason(env: Env) -> None:
-    resp = env.client.request("DELETE", "/workers/W2", headers=env.auth("admin/4206"))
+    resp = env.client.post("/workers/W2/erasure", headers=env.auth("admin/4206"))
     assert resp.status_code == 422 and resp.json()["field"] == "reason"
-    resp = env.client.request(
-        "DELETE", "/workers/W2", json={"reason": "本人申请删除"}, headers=env.auth("admin/4206")
+    resp = env.client.post(
+        "/workers/W2/erasure", json={"reason": "本人申请删除"}, headers=env.auth("admin/4206")
     )
     assert resp.status_code == 200, resp.text
     (erased,) = [ev for ev in resp.json()["events"] if ev["type"] == "WorkerErased"]

@@ -69,6 +69,8 @@ def strip_sealed(obj: object) -> object:
     data = msgspec.to_builtins(obj)
     for ev in data.get("events", []):
         ev.pop("sealed", None)
+    if not data.get("error_id", "x"):  # "" unless the core raised
+        data.pop("error_id")
     return data
 
 
