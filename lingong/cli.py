@@ -40,6 +40,7 @@ SUBCOMMAND_MODULES = (
     "adapters.nats.cli",
     "replay.cli",
     "bench.cli",
+    "lingong.operators",  # after replay.train: it adds `policy set|show` to that group
 )
 
 

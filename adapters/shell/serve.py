@@ -86,6 +86,7 @@ def run_server(
 
     service = EngineService(runtime, tick_ms=tick_ms).start()
     closers: list[Callable[[], None]] = []
+    ready_checks: dict[str, Callable[[], bool]] = {}
     try:
         if nats:
             from adapters.nats.bridge import NatsBridge
@@ -93,7 +94,8 @@ def run_server(
             bridge = NatsBridge(service, nats, data_dir=data_dir, partition=partition)
             bridge.start()
             closers.append(bridge.close)
-        app = create_app(service, data_dir=data_dir)
+            ready_checks["nats"] = lambda: bridge.ready  # /readyz: the micro service is reachable
+        app = create_app(service, data_dir=data_dir, ready_checks=ready_checks)
         if on_service is not None:
             closer = on_service(service)
             if closer is not None:

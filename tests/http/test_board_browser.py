@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.http.tokens import TokenStore
+from adapters.gate.tokens import TokenStore
 from adapters.shell.runtime import ManualClock, Runtime
 from engine import commands as c
 from engine.idnumbers import find_unmasked_pii

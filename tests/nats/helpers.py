@@ -113,6 +113,8 @@ def strip_sealed(obj: object) -> object:
     data = msgspec.to_builtins(obj)
     for ev in data.get("events", []):
         ev.pop("sealed", None)
+    if not data.get("error_id", "x"):  # "" unless the core raised
+        data.pop("error_id")
     return data
 
 
@@ -224,3 +226,60 @@ def hiring_scenario(t0: int, tag: str = "") -> list[c.Command]:
         )
     )
     return cmds
+
+
+class Tokens:
+    """Bearer tokens of an engine's data folder, made on first use (staff: once the
+    station is registered, as `lingong token create` requires)."""
+
+    def __init__(self, data_dir: Path, service: EngineService) -> None:
+        from adapters.gate.tokens import TokenStore
+
+        self.store = TokenStore(data_dir)
+        self.service = service
+        self._made: dict[tuple[str, str, str, bool], str] = {}
+
+    def token(
+        self, role: str, region: str = "", *, station: str = "", nationwide: bool = False
+    ) -> str:
+        key = (role, region, station, nationwide)
+        if key not in self._made:
+            stations = None
+            if station:
+                stations = self.service.read(
+                    lambda s: {sid: st.region for sid, st in s.stations.items()}
+                )
+            self._made[key], _ = self.store.create(
+                role, region, station, nationwide=nationwide, stations=stations
+            )
+        return self._made[key]
+
+    def caller(self, token: str):  # -> Caller
+        from adapters.gate.tokens import caller_of
+
+        rec = self.store.verify(token)
+        assert rec is not None
+        who = caller_of(rec)
+        assert who is not None
+        return who
+
+
+def ask(
+    url: str, subject: str, body: bytes, token: str | None = None, *, key: str | None = None
+) -> tuple[bytes, dict]:
+    """One request/reply with a bearer token (and an Idempotency-Key)."""
+    headers = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
+
+    async def go():
+        nc = await connect(url)
+        try:
+            msg = await nc.request(subject, body, timeout=10, headers=headers or None)
+            return msg.data, dict(msg.headers or {})
+        finally:
+            await nc.close()
+
+    return run(go())
