@@ -228,11 +228,11 @@ def _ahead(items: Iterator[Prepared], depth: int = PIPELINE_DEPTH) -> Iterator[P
 
     def produce() -> None:
         try:
-            for item in items:
-                if stop.is_set():
-                    return
+            while not stop.is_set():  # checked before reading and folding each batch
+                item = next(items, _DONE)
                 box.put(item)
-            box.put(_DONE)
+                if item is _DONE:
+                    return
         except BaseException as exc:  # handed to the consumer, raised there
             box.put(exc)
         finally:
