@@ -53,7 +53,10 @@ class Backend:
     # Fold the next batches in a worker thread while this store writes: pays where a write
     # releases the GIL for long stretches (DuckDB's engine, PostgreSQL's server)
     overlap_reads = True
-    batch_frames = 16_384  # records per transaction unless the caller says otherwise
+    # records per transaction unless the caller says otherwise; measured on a 86k-record
+    # morning against 16,384: ~25% less time into SQLite, ~35% less write CPU into DuckDB,
+    # fewer COPYs, temporary tables and commits into PostgreSQL; ~230 MB peak (registry)
+    batch_frames = 65_536
 
     def __init__(self) -> None:
         self.tables: tuple[Table, ...] = ()
@@ -269,7 +272,6 @@ class DuckDBBackend(Backend):
     """The reporting store's default: one DuckDB file. Bulk loads through numpy columns."""
 
     dialect = "duckdb"
-    batch_frames = 65_536  # fewer, larger INSERT ... SELECTs: measured ~35% less write CPU
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         import duckdb

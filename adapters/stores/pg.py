@@ -41,7 +41,6 @@ _COPY_TYPES = {"I": "int8", "T": "text", "R": "float8"}
 
 class PostgresBackend(Backend):
     dialect = "postgres"
-    batch_frames = 65_536  # fewer COPYs, temporary tables and commits per catch-up
 
     def __init__(self, dsn: str, schema: str) -> None:
         import psycopg
