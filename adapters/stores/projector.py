@@ -18,10 +18,10 @@ Invariants:
 - Only the calling thread touches the store; the worker only reads the log and folds. An
   error on either side stops both and is raised in the caller (the worker's first).
 
-Limits: `batch_frames` records per transaction (default `Backend.batch_frames`, 65,536:
-larger batches fold more updates into inserts and amortise each statement's cost); at
-most `PIPELINE_DEPTH` + 2 batches' changes are held in memory at once (~230 MB peak for
-the registry of a 86k-record morning).
+Limits: `batch_frames` records per transaction (default `Backend.batch_frames`: 16,384,
+65,536 for DuckDB; larger batches fold more updates into inserts and amortise each
+statement's cost); at most `PIPELINE_DEPTH` + 2 batches' changes are held in memory at
+once (~160 MB peak for the registry of a 86k-record morning at 16,384).
 """
 
 from __future__ import annotations
