@@ -2,9 +2,10 @@
 `lingong bench stores` (projection throughput into the stores).
 
 Owns: their argument parsing (added to the `bench` group that `lingong.cli` builds, or
-a new one), the text report, the `--json FILE` document and the `--png FILE` chart
-(matplotlib, Agg backend). The work lives in `bench.morning_bench`, `bench.peers` and
-`bench.stores_bench`.
+a new one), the text report (or with `--json` the JSON document instead, on stdout), the
+`--json-out FILE` document and the `--png FILE` chart (matplotlib, Agg backend). The work
+lives in `bench.morning_bench`, `bench.peers` and `bench.stores_bench`. `bench stores`
+also takes `--json FILE` (the form issue 13 names): the JSON on stdout, and in FILE.
 
 Invariants: imports are lazy (the parser is built on every `lingong` start); figures are
 printed as measured, never adjusted. Exit 0 on success, 1 when a check fails (a digest
@@ -55,7 +56,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--curve-scale", default="nation", choices=("city", "province", "nation"))
     m.add_argument("--window", type=int, default=20_000, help="commands per curve point")
     m.add_argument("--budget-s", type=float, default=1800.0, help="engine time cap per run")
-    m.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    m.add_argument("--json", action="store_true", help="the results as JSON on stdout")
+    m.add_argument("--json-out", metavar="FILE", help="also write the results as JSON")
     m.add_argument("--png", metavar="FILE", help="write a chart (PNG)")
     m.set_defaults(func=_morning)
     p = group.add_parser("peers", help="lingong against Redis, PostgreSQL, BallTree, numpy")
@@ -67,7 +69,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--peers", default="redis,postgres,postgis,balltree,numpy", help="comma-separated"
     )
     p.add_argument("--budget-s", type=float, default=1800.0, help="engine time cap per system")
-    p.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
+    p.add_argument("--json", action="store_true", help="the rows as a JSON list on stdout")
+    p.add_argument("--json-out", metavar="FILE", help="also write the rows as a JSON list")
     p.add_argument("--png", metavar="FILE", help="write a chart (PNG)")
     p.set_defaults(func=_peers)
     s = group.add_parser("stores", help="projection into SQLite, DuckDB and PostgreSQL")
@@ -81,7 +84,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     s.add_argument("--pg-dsn", help="PostgreSQL server (default: LINGONG_PG_DSN or embedded)")
     s.add_argument("--no-reports", action="store_true", help="skip building the reports")
-    s.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    s.add_argument(
+        "--json", nargs="?", const="", default=None, metavar="FILE",
+        help="the results as JSON on stdout (and in FILE when given)",
+    )  # fmt: skip
+    s.add_argument("--json-out", metavar="FILE", help="also write the results as JSON")
     s.set_defaults(func=_stores)
 
 
@@ -162,9 +169,14 @@ def _stores(args: argparse.Namespace) -> int:
         _say(f"bench stores: {exc}")
         return 1
     out["machine"] = info
-    print(format_text(out))
-    if args.json:
-        _write_json(args.json, {**out["headline"], **out})
+    doc = {**out["headline"], **{k: v for k, v in out.items() if k != "headline"}}
+    if args.json is not None:
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        print(format_text(out))
+    for path in (args.json, args.json_out):
+        if path:
+            _write_json(path, doc)
     return 0
 
 
@@ -192,9 +204,12 @@ def _morning(args: argparse.Namespace) -> int:
         budget_s=args.budget_s, progress=_say,
     )  # fmt: skip
     out["machine"] = info
-    print(format_morning(out))
     if args.json:
-        _write_json(args.json, out)
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(format_morning(out))
+    if args.json_out:
+        _write_json(args.json_out, out)
     if args.png:
         morning_chart(out, args.png)
     ok = out["replay_digest_matches"] and out.get("file_log", {}).get("digest_matches", True)
@@ -323,9 +338,13 @@ def _peers(args: argparse.Namespace) -> int:
         budget_s=args.budget_s,
         progress=_say,
     )
-    print(format_peers(rows, info))
+    doc = [{k: v for k, v in r.items() if k != "events_hash"} for r in rows]
     if args.json:
-        _write_json(args.json, [{k: v for k, v in r.items() if k != "events_hash"} for r in rows])
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        print(format_peers(rows, info))
+    if args.json_out:
+        _write_json(args.json_out, doc)
     if args.png:
         peers_chart(rows, args.png)
     bad = [r for r in rows if not r["same_offers"] and r["name"] not in OPTIONAL_PEERS]

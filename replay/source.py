@@ -58,7 +58,9 @@ def log_dir(path: str | os.PathLike[str]) -> Path:
     if not p.is_dir():
         raise FileNotFoundError(f"no log folder at {p}")
     if not any(p.glob("*.seg")) and (p / "log").is_dir():
-        return p / "log"
+        p = p / "log"
+    if not any(p.glob("*.seg")):  # a reader never takes a stray folder for an empty log
+        raise FileNotFoundError(f"no log at {p}: no segment files (*.seg)")
     return p
 
 

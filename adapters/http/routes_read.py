@@ -7,7 +7,7 @@ Owns the routes (all roles, results limited to the token's region)
     GET /stations                      stations as a GeoJSON FeatureCollection (RFC 7946)
     GET /stations/{station_id}         one station as a GeoJSON Feature
 Invariants: query points pass `engine.geo.check_point` (datum converted to WGS-84, inside
-China); GeoJSON positions are [lng, lat] WGS-84, media type `application/geo+json`.
+mainland China); GeoJSON positions are [lng, lat] WGS-84, media type `application/geo+json`.
 Limits: radius 1..20,000 m; `limit` <= 200 jobs (the matcher's `MAX_HALL`); GeoJSON pages
 of at most `Limits.max_geojson` features; keywords 1..32 characters. The hall asks the
 matcher for `MAX_HALL` jobs and keeps the region's, so near a region border a page can

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from adapters.nats.cloudevents import RegionMap, pad_region
@@ -43,12 +44,16 @@ def open_jetstream_log(
     partition: str | None,
     wait_lease_s: float | None = None,
     lease_ttl_s: float | None = None,
+    on_standby: Callable[[str], None] | None = None,
 ) -> JetStreamLog:
-    """The partition's JetStream log; waits (standby) until this process owns it."""
+    """The partition's JetStream log; waits (standby) until this process owns it
+    (`on_standby(holder)` is called once if it has to wait)."""
     if not partition:
         raise ValueError("--partition (the city region code this engine owns) is required")
     log.info("opening partition %s on %s (data %s)", partition, url, data_dir)
-    return JetStreamLog(url, partition, wait_lease_s=wait_lease_s, lease_ttl_s=lease_ttl_s)
+    return JetStreamLog(
+        url, partition, wait_lease_s=wait_lease_s, lease_ttl_s=lease_ttl_s, on_standby=on_standby
+    )
 
 
 def partition_of(service: EngineService, partition: str | None) -> str:

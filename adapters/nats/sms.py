@@ -27,6 +27,10 @@ Invariants:
   masked phones, so a real gateway resolves the number through an authorised look-up of
   the registry (the sealed contact), never from the event stream.
 
+Observing: `stats` counts outcomes; `on_outcome(event_id, outcome)` is called (on the
+pusher's loop) after each delivery is settled: acknowledged ("sent" or a skip reason) or
+handed back ("retry"), so a caller can wait for "everything given has been handled".
+
 Limits: `daily_cap` SMS per worker per day (10); reference caches of `cache_max` entries
 (200,000 each, oldest dropped); KV entries live `SMS_STATE_TTL_S` (3 days).
 """
@@ -99,6 +103,7 @@ class SmsPusher:
         since_s: float = 600.0,
         clock: Callable[[], int] | None = None,
         cache_max: int = 200_000,
+        on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
         self.url = url
         self.gateway = gateway
@@ -110,6 +115,7 @@ class SmsPusher:
         self.jobs: _Lru = _Lru(cache_max)
         self.quiet: _Lru = _Lru(cache_max)
         self.stats = PusherStats()
+        self.on_outcome = on_outcome
         self._nc = None
         self._kv = None
         self._subs: list = []
@@ -225,10 +231,12 @@ class SmsPusher:
         if outcome == "retry":
             self.stats.redelivered += 1
             await msg.nak(delay=1.0)
-            return
-        if outcome != "sent":
-            self.stats.skipped[outcome] = self.stats.skipped.get(outcome, 0) + 1
-        await msg.ack()
+        else:
+            if outcome != "sent":
+                self.stats.skipped[outcome] = self.stats.skipped.get(outcome, 0) + 1
+            await msg.ack()
+        if self.on_outcome is not None:
+            self.on_outcome((msg.headers or {}).get("ce-id", ""), outcome)
 
     async def _deliver(self, msg) -> str:
         hdr = msg.headers or {}

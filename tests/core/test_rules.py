@@ -316,7 +316,7 @@ def test_worker_field_rules(w: World) -> None:
     assert refused(w, reg(region="4206")).rule == "region_code"
     assert refused(w, reg(priority_group="ethnic")).rule == "known_group"
     assert refused(w, reg(quiet_start_min=1440)).field == "quiet_start_min"
-    assert refused(w, reg(home=c.Point(lat=48.85, lng=2.35))).rule == "china_bounds"
+    assert refused(w, reg(home=c.Point(lat=48.85, lng=2.35))).rule == "china_mainland"
     assert refused(w, reg(home=c.Point(lat=32.0, lng=112.0, datum="utm"))).field.endswith("datum")
 
 

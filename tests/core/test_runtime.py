@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.shell.runtime import Runtime, RuntimeStopped
+from adapters.shell.runtime import ManualClock, Runtime, RuntimeStopped
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine
@@ -48,14 +48,14 @@ def _register(rt: Runtime) -> None:
 
 
 def test_records_are_durable_sealed_and_recovered(tmp_path: Path) -> None:
-    with Runtime(tmp_path) as rt:
+    with Runtime(tmp_path, clock=ManualClock(at(5))) as rt:
         _register(rt)
         digest = rt.engine.digest()
         seq = rt.engine.state.last_seq
     raw = b"".join(p.read_bytes() for p in sorted((tmp_path / "log").glob("*.seg")))
     assert b"13812341234" not in raw and b"11010519491231002X" not in raw
     assert "张三".encode() not in raw
-    with Runtime(tmp_path) as rt:
+    with Runtime(tmp_path, clock=ManualClock(at(5))) as rt:
         assert rt.engine.state.last_seq == seq and rt.engine.digest() == digest
         again = rt.submit(
             c.RegisterWorker(
@@ -87,7 +87,7 @@ def test_records_are_durable_sealed_and_recovered(tmp_path: Path) -> None:
 
 
 def test_refusal_appends_nothing(tmp_path: Path) -> None:
-    with Runtime(tmp_path) as rt:
+    with Runtime(tmp_path, clock=ManualClock(at(5))) as rt:
         _register(rt)
         seq = rt.log.last_seq
         res = rt.submit(c.CheckIn(command_id=cid(), ts_ms=at(6), worker_id="W1", station_id="NOPE"))
@@ -136,7 +136,7 @@ def test_demo_json_fields_and_no_plain_pii(tmp_path: Path) -> None:
 
 
 def test_log_failure_stops_the_runtime(tmp_path: Path) -> None:
-    with Runtime(tmp_path) as rt:
+    with Runtime(tmp_path, clock=ManualClock(at(5))) as rt:
         _register(rt)
 
         def broken(payloads):  # noqa: ANN001

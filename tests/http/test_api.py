@@ -108,7 +108,11 @@ def test_page_size_is_bounded(env: Env) -> None:
     assert resp.status_code == 400 and resp.json()["field"] == "limit"
     resp = env.client.get("/hall?lat=32.009&lng=112.122&limit=1", headers=headers)
     assert resp.json()["count"] == 1
-    assert env.client.get("/hall?lat=1.0&lng=1.0", headers=headers).json()["rule"] == "china_bounds"
+    assert env.client.get("/hall?lat=1.0&lng=1.0", headers=headers).json()["rule"] == (
+        "china_mainland"
+    )
+    hong_kong = env.client.get("/hall?lat=22.28&lng=114.16", headers=headers).json()
+    assert hong_kong["rule"] == "china_mainland" and "港澳台" in hong_kong["detail"]
 
 
 def test_hall_search_and_navigation(env: Env) -> None:

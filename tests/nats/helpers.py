@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,6 +18,10 @@ from engine import events as e
 from sim.morning import Morning, Sizes
 
 T_DEFAULT = 1_795_000_000_000  # a fixed instant (2026-11-18 UTC): tests never read the wall clock
+
+# A hang guard for waits that are otherwise event-driven: it only turns a hang into a
+# failure, it is never what decides pass/fail on a healthy machine, however slow or loaded.
+HANG_S = 120.0
 
 SMALL = Sizes(stations_per_city=4, workers=60, employers=10, postings=24, tick_ms=60_000)
 
@@ -64,6 +69,30 @@ def engine_service(data_dir: Path, log=None, clock: Clock | None = None) -> Engi
     return EngineService(runtime, tick_ms=0).start()
 
 
+class Tally:
+    """Things noted from any thread (callbacks, subscriptions); `wait_until` sleeps on a
+    condition variable that every `note` wakes: no polling, no timing."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+        self._cond = threading.Condition()
+
+    def note(self, item: object) -> None:
+        with self._cond:
+            self.items.append(item)
+            self._cond.notify_all()
+
+    def wait_until(self, pred: Callable[[list], bool], hang_s: float = HANG_S) -> list:
+        """A copy of the items once `pred(items)` holds (raises after `hang_s`)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: pred(self.items), hang_s):
+                raise AssertionError(f"not reached in {hang_s} s (hang guard): {self.items!r}")
+            return list(self.items)
+
+    def wait_count(self, n: int, hang_s: float = HANG_S) -> list:
+        return self.wait_until(lambda items: len(items) >= n, hang_s)
+
+
 def strip_sealed(obj: object) -> object:
     """A Result/ResultWire as plain data without the (randomly encrypted) sealed blobs."""
     data = msgspec.to_builtins(obj)
@@ -77,7 +106,7 @@ def run(coro):
 
 
 async def connect(url: str) -> nats.aio.client.Client:
-    return await nats.connect(url.split(","), connect_timeout=5)
+    return await nats.connect(url.split(","), connect_timeout=HANG_S)
 
 
 def replay_digest(payloads: list[bytes]) -> str:
