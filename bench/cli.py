@@ -4,8 +4,7 @@
 Owns: their argument parsing (added to the `bench` group that `lingong.cli` builds, or
 a new one), the text report (or with `--json` the JSON document instead, on stdout), the
 `--json-out FILE` document and the `--png FILE` chart (matplotlib, Agg backend). The work
-lives in `bench.morning_bench`, `bench.peers` and `bench.stores_bench`. `bench stores`
-also takes `--json FILE` (the form issue 13 names): the JSON on stdout, and in FILE.
+lives in `bench.morning_bench`, `bench.peers` and `bench.stores_bench`.
 
 Invariants: imports are lazy (the parser is built on every `lingong` start); figures are
 printed as measured, never adjusted. Exit 0 on success, 1 when a check fails (a digest
@@ -84,10 +83,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     s.add_argument("--pg-dsn", help="PostgreSQL server (default: LINGONG_PG_DSN or embedded)")
     s.add_argument("--no-reports", action="store_true", help="skip building the reports")
-    s.add_argument(
-        "--json", nargs="?", const="", default=None, metavar="FILE",
-        help="the results as JSON on stdout (and in FILE when given)",
-    )  # fmt: skip
+    s.add_argument("--json", action="store_true", help="the results as JSON on stdout")
     s.add_argument("--json-out", metavar="FILE", help="also write the results as JSON")
     s.set_defaults(func=_stores)
 
@@ -170,13 +166,12 @@ def _stores(args: argparse.Namespace) -> int:
         return 1
     out["machine"] = info
     doc = {**out["headline"], **{k: v for k, v in out.items() if k != "headline"}}
-    if args.json is not None:
+    if args.json:
         print(json.dumps(doc, ensure_ascii=False))
     else:
         print(format_text(out))
-    for path in (args.json, args.json_out):
-        if path:
-            _write_json(path, doc)
+    if args.json_out:
+        _write_json(args.json_out, doc)
     return 0
 
 

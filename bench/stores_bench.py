@@ -21,7 +21,8 @@ by thread into `read_cpu_s` (log read + decode), `fold_cpu_s` and `write_cpu_s`;
 machine (read from /proc), else null.
 
     lingong bench stores [--workers N] [--postings N] [--log DIR] [--no-pg] [--pg-dsn DSN]
-                         [--no-reports] [--json FILE]      (or python -m bench.stores_bench)
+                         [--no-reports] [--json] [--json-out FILE]
+                         (or python -m bench.stores_bench ...)
 
 PostgreSQL: `--pg-dsn`, else `LINGONG_PG_DSN`, else a throwaway durable server from
 `tests.pg` (fsync on). Logs are generated on tmpfs (/dev/shm) when available: the
