@@ -1,9 +1,10 @@
-"""`lingong bench morning` and `lingong bench peers`: the peak-morning load benchmarks.
+"""`lingong bench morning` and `lingong bench peers` (the peak-morning load benchmarks) and
+`lingong bench stores` (projection throughput into the stores).
 
 Owns: their argument parsing (added to the `bench` group that `lingong.cli` builds, or
 a new one), the text report (or with `--json` the JSON document instead, on stdout), the
-`--json-out FILE` document and the `--png FILE` chart
-(matplotlib, Agg backend). The work lives in `bench.morning_bench` and `bench.peers`.
+`--json-out FILE` document and the `--png FILE` chart (matplotlib, Agg backend). The work
+lives in `bench.morning_bench`, `bench.peers` and `bench.stores_bench`.
 
 Invariants: imports are lazy (the parser is built on every `lingong` start); figures are
 printed as measured, never adjusted. Exit 0 on success, 1 when a check fails (a digest
@@ -71,6 +72,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json-out", metavar="FILE", help="also write the rows as a JSON list")
     p.add_argument("--png", metavar="FILE", help="write a chart (PNG)")
     p.set_defaults(func=_peers)
+    s = group.add_parser("stores", help="projection into SQLite, DuckDB and PostgreSQL")
+    s.add_argument("--workers", type=int, default=20_000, help="registered workers")
+    s.add_argument("--postings", type=int, default=4_000, help="expected postings")
+    s.add_argument("--employers", type=int, default=400)
+    s.add_argument("--stations", type=int, default=8, help="stations per city")
+    s.add_argument("--scale", default="province", choices=("city", "province", "nation"))
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--log", metavar="DIR", help="project this log instead of generating one")
+    s.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    s.add_argument("--pg-dsn", help="PostgreSQL server (default: LINGONG_PG_DSN or embedded)")
+    s.add_argument("--no-reports", action="store_true", help="skip building the reports")
+    s.add_argument("--json", action="store_true", help="the results as JSON on stdout")
+    s.add_argument("--json-out", metavar="FILE", help="also write the results as JSON")
+    s.set_defaults(func=_stores)
 
 
 def machine() -> dict[str, Any]:
@@ -130,6 +145,34 @@ def _write_json(path: str, obj: Any) -> None:
 
 def _fmt(x: float | None, nd: int = 0) -> str:
     return "-" if x is None else f"{x:,.{nd}f}"
+
+
+# ------------------------------------------------------------------ stores -----------
+
+
+def _stores(args: argparse.Namespace) -> int:
+    from bench.stores_bench import format_text, run
+
+    info = machine()
+    try:
+        out = run(
+            workers=args.workers, postings=args.postings, employers=args.employers,
+            stations_per_city=args.stations, scale=args.scale, seed=args.seed,
+            with_pg=not args.no_pg, pg_dsn=args.pg_dsn, log_dir=args.log,
+            formats=() if args.no_reports else ("xlsx", "html"), progress=_say,
+        )  # fmt: skip
+    except AssertionError as exc:  # a store's rows differ from the log's
+        _say(f"bench stores: {exc}")
+        return 1
+    out["machine"] = info
+    doc = {**out["headline"], **{k: v for k, v in out.items() if k != "headline"}}
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        print(format_text(out))
+    if args.json_out:
+        _write_json(args.json_out, doc)
+    return 0
 
 
 # ------------------------------------------------------------------ morning ----------
