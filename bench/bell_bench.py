@@ -22,6 +22,7 @@ from engine import matcher
 from engine.core import Engine
 from engine.events import Policy
 from engine.matching.bell import greedy_assign, total_score
+from sim.callers import caller_for
 from sim.morning import SKILLS, local_midnight_ms
 
 
@@ -34,7 +35,8 @@ def _market(workers: int, jobs: int, seed: int) -> tuple[Engine, int]:
     def run(cmd_cls, **kw):  # noqa: ANN001, ANN003
         nonlocal n
         n += 1
-        return eng.execute(cmd_cls(command_id=f"b{n}", ts_ms=t0, **kw))
+        cmd = cmd_cls(command_id=f"b{n}", ts_ms=t0, **kw)
+        return eng.execute(cmd, caller_for(eng.state, cmd))
 
     policy = Policy(local_day_pay_fen={s: p for s, _, p in SKILLS}, bell_window_ms=600_000)
     run(c.SetPolicy, region="", policy=policy)

@@ -21,7 +21,8 @@ from bench import cli
 from bench.morning_bench import checkin_fact, curve_point, engine_executor
 from engine import commands as c
 from engine.core import Engine, make_record
-from sim.morning import Crowd, Morning, Sizes
+from engine.geo import in_china
+from sim.morning import CITIES, Crowd, Morning, Sizes, mainland_mask
 
 pytestmark = pytest.mark.benchmark(group="morning")
 
@@ -51,6 +52,39 @@ def test_crowd_morning_is_reproducible_peaks_and_is_older() -> None:
     assert abs(postings - 300) < 5 * math.sqrt(300)  # Poisson with mean 300
     born = np.array([int(cmd.personal.id_number[6:10]) for cmd in regs])
     assert (born <= 1978).mean() > 0.6  # 大龄: most are 48 or older in 2026
+
+
+def _points(cmd: c.Command) -> list[tuple[float, float]]:
+    return [
+        (v.lat, v.lng) for f in cmd.__struct_fields__ if isinstance(v := getattr(cmd, f), c.Point)
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_generated_point_is_in_mainland_china(seed: int) -> None:
+    """Coastal cities (Qingdao, Quanzhou) once drew homes and stations in the sea."""
+    assert all(in_china(lat, lng) for _, _, lat, lng, _ in CITIES)
+    m = Morning(seed=seed, scale="nation", sizes=Sizes(workers=3000), crowd=Crowd())
+    cmds = list(m.setup()) + [cmd for _, cmd in m.timeline()]
+    pts = [p for cmd in cmds for p in _points(cmd)]
+    assert len(pts) > 3000
+    assert all(in_china(lat, lng) for lat, lng in pts)
+    for _ in m.bulk_workers(20_000, chunk=4096):
+        pass
+    _, lat, lng = m.bulk_home
+    arr = m.crowd_arrivals(*m.bulk_home)
+    assert mainland_mask(lat, lng).all() and mainland_mask(arr.lat, arr.lng).all()
+
+
+def test_mainland_mask_is_in_china() -> None:
+    g = np.random.default_rng(5)
+    lat = np.concatenate([g.uniform(17.0, 54.0, 3000), 36.0 + g.normal(0.0, 0.1, 3000)])
+    lng = np.concatenate([g.uniform(73.0, 136.0, 3000), 120.4 + g.normal(0.0, 0.1, 3000)])
+    mask = mainland_mask(lat, lng)
+    assert mask.tolist() == [
+        in_china(a, b) for a, b in zip(lat.tolist(), lng.tolist(), strict=True)
+    ]
+    assert 0 < mask.sum() < len(mask)
 
 
 def test_bulk_path_gives_the_state_of_decided_commands() -> None:
@@ -104,7 +138,7 @@ def test_bench_morning_cli_tiny(benchmark, tmp_path: Path) -> None:
     cli.add_parsers(sub)
     out_json, out_png = tmp_path / "morning.json", tmp_path / "morning.png"
     argv = ["bench", "morning", "--workers", "200", "--curve", "1500", "--window", "200"]
-    args = parser.parse_args(argv + ["--json", str(out_json), "--png", str(out_png)])
+    args = parser.parse_args(argv + ["--json-out", str(out_json), "--png", str(out_png)])
     code = benchmark.pedantic(args.func, args=(args,), rounds=1, iterations=1)
     assert code == 0
     out = json.loads(out_json.read_text())

@@ -49,7 +49,9 @@ def test_micro_service_bench_tiny(server: NatsServer, tmp_path: Path) -> None:
     """Commands through the micro service: all answered, digest equals a replay."""
     out = run_micro_bench(server.url, tmp_path, concurrency=16, sizes=TINY)
     assert out["verified"] is True
-    assert out["commands"] > 400 and out["commands_per_s"] > 0
+    # 80 timeline commands and the replies to offers (the 481 ticks are not sent: time
+    # passes by the server's clock, a NATS caller cannot send it)
+    assert out["commands"] > 80 and out["commands_per_s"] > 0, out
     assert 0 < out["latency_p50_ms"] <= out["latency_p99_ms"] <= out["latency_max_ms"]
 
 

@@ -16,5 +16,8 @@ def test_stores_tiny(benchmark) -> None:  # noqa: ANN001
     assert out["log"]["records"] > 1000
     for key in ("sqlite_registry", "duckdb_reporting", "postgres_registry", "postgres_reporting"):
         assert out[key]["to_seq"] == out["log"]["records"] and out[key]["rows"] > 0, key
+    head = out["headline"]
+    for name in ("sqlite", "duckdb", "pg"):
+        assert head[f"{name}_rows_per_s"] > 0 and head[f"{name}_cpu_s"] > 0, name
     for key in ("reports_duckdb", "reports_postgres"):
         assert out[key]["roster"]["rows"] > 0 and out[key]["supply-demand"]["rows"] > 0

@@ -1,8 +1,10 @@
-"""`lingong bench morning` and `lingong bench peers`: the peak-morning load benchmarks.
+"""`lingong bench morning` and `lingong bench peers` (the peak-morning load benchmarks) and
+`lingong bench stores` (projection throughput into the stores).
 
 Owns: their argument parsing (added to the `bench` group that `lingong.cli` builds, or
-a new one), the text report, the `--json FILE` document and the `--png FILE` chart
-(matplotlib, Agg backend). The work lives in `bench.morning_bench` and `bench.peers`.
+a new one), the text report (or with `--json` the JSON document instead, on stdout), the
+`--json-out FILE` document and the `--png FILE` chart (matplotlib, Agg backend). The work
+lives in `bench.morning_bench`, `bench.peers` and `bench.stores_bench`.
 
 Invariants: imports are lazy (the parser is built on every `lingong` start); figures are
 printed as measured, never adjusted. Exit 0 on success, 1 when a check fails (a digest
@@ -56,7 +58,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--curve-scale", default="nation", choices=("city", "province", "nation"))
     m.add_argument("--window", type=int, default=20_000, help="commands per curve point")
     m.add_argument("--budget-s", type=float, default=1800.0, help="engine time cap per run")
-    m.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    m.add_argument("--json", action="store_true", help="the results as JSON on stdout")
+    m.add_argument("--json-out", metavar="FILE", help="also write the results as JSON")
     m.add_argument("--png", metavar="FILE", help="write a chart (PNG)")
     m.set_defaults(func=_morning)
     p = group.add_parser("peers", help="lingong against Redis, PostgreSQL, BallTree, numpy")
@@ -68,9 +71,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--peers", default="redis,postgres,postgis,balltree,numpy", help="comma-separated"
     )
     p.add_argument("--budget-s", type=float, default=1800.0, help="engine time cap per system")
-    p.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
+    p.add_argument("--json", action="store_true", help="the rows as a JSON list on stdout")
+    p.add_argument("--json-out", metavar="FILE", help="also write the rows as a JSON list")
     p.add_argument("--png", metavar="FILE", help="write a chart (PNG)")
     p.set_defaults(func=_peers)
+    s = group.add_parser("stores", help="projection into SQLite, DuckDB and PostgreSQL")
+    s.add_argument("--workers", type=int, default=20_000, help="registered workers")
+    s.add_argument("--postings", type=int, default=4_000, help="expected postings")
+    s.add_argument("--employers", type=int, default=400)
+    s.add_argument("--stations", type=int, default=8, help="stations per city")
+    s.add_argument("--scale", default="province", choices=("city", "province", "nation"))
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--log", metavar="DIR", help="project this log instead of generating one")
+    s.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    s.add_argument("--pg-dsn", help="PostgreSQL server (default: LINGONG_PG_DSN or embedded)")
+    s.add_argument("--no-reports", action="store_true", help="skip building the reports")
+    s.add_argument("--json", action="store_true", help="the results as JSON on stdout")
+    s.add_argument("--json-out", metavar="FILE", help="also write the results as JSON")
+    s.set_defaults(func=_stores)
 
 
 def machine() -> dict[str, Any]:
@@ -132,6 +150,34 @@ def _fmt(x: float | None, nd: int = 0) -> str:
     return "-" if x is None else f"{x:,.{nd}f}"
 
 
+# ------------------------------------------------------------------ stores -----------
+
+
+def _stores(args: argparse.Namespace) -> int:
+    from bench.stores_bench import format_text, run
+
+    info = machine()
+    try:
+        out = run(
+            workers=args.workers, postings=args.postings, employers=args.employers,
+            stations_per_city=args.stations, scale=args.scale, seed=args.seed,
+            with_pg=not args.no_pg, pg_dsn=args.pg_dsn, log_dir=args.log,
+            formats=() if args.no_reports else ("xlsx", "html"), progress=_say,
+        )  # fmt: skip
+    except AssertionError as exc:  # a store's rows differ from the log's
+        _say(f"bench stores: {exc}")
+        return 1
+    out["machine"] = info
+    doc = {**out["headline"], **{k: v for k, v in out.items() if k != "headline"}}
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        print(format_text(out))
+    if args.json_out:
+        _write_json(args.json_out, doc)
+    return 0
+
+
 # ------------------------------------------------------------------ morning ----------
 
 
@@ -156,9 +202,12 @@ def _morning(args: argparse.Namespace) -> int:
         budget_s=args.budget_s, progress=_say,
     )  # fmt: skip
     out["machine"] = info
-    print(format_morning(out))
     if args.json:
-        _write_json(args.json, out)
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(format_morning(out))
+    if args.json_out:
+        _write_json(args.json_out, out)
     if args.png:
         morning_chart(out, args.png)
     ok = out["replay_digest_matches"] and out.get("file_log", {}).get("digest_matches", True)
@@ -287,9 +336,13 @@ def _peers(args: argparse.Namespace) -> int:
         budget_s=args.budget_s,
         progress=_say,
     )
-    print(format_peers(rows, info))
+    doc = [{k: v for k, v in r.items() if k != "events_hash"} for r in rows]
     if args.json:
-        _write_json(args.json, [{k: v for k, v in r.items() if k != "events_hash"} for r in rows])
+        print(json.dumps(doc, ensure_ascii=False))
+    else:
+        print(format_peers(rows, info))
+    if args.json_out:
+        _write_json(args.json_out, doc)
     if args.png:
         peers_chart(rows, args.png)
     bad = [r for r in rows if not r["same_offers"] and r["name"] not in OPTIONAL_PEERS]

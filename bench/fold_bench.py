@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from engine import events as e
 from engine.commands import Command, Refusal
-from engine.core import Engine, make_record
+from engine.core import Engine
+from sim.callers import caller_for
 from sim.morning import Morning, Sizes
 
 
@@ -33,11 +34,11 @@ def execute_morning(
         if transform is not None:
             cmd = transform(cmd)
         try:
-            out = engine.execute(cmd)
+            out = engine.execute(cmd, caller_for(engine.state, cmd))
         except Refusal:
             return
         if not out.duplicate:
-            records.append(make_record(cmd.command_id, out.events))
+            records.append(out.record())
             morning.respond(out.events)
 
     for cmd in morning.setup():

@@ -57,9 +57,10 @@ def _near(rng: random.Random, spread_m: float) -> tuple[float, float]:
 
 def seed(data_dir: Path, workers: int, *, fsync: bool, seed_: int = 7) -> str:
     """Stations, employers and `workers` workers in a new log; returns an admin token."""
-    from adapters.http.tokens import TokenStore
+    from adapters.gate.tokens import TokenStore
     from adapters.shell.runtime import Runtime
     from engine import commands as c
+    from sim.callers import OPERATOR
     from sim.morning import make_uscc
 
     rng = random.Random(seed_)
@@ -88,9 +89,9 @@ def seed(data_dir: Path, workers: int, *, fsync: bool, seed_: int = 7) -> str:
                                          skills=("moving",), min_pay_fen=10000,
                                          home=c.Point(lat=lat, lng=lng)))  # fmt: skip
         for start in range(0, len(cmds), 1000):
-            for res in rt.submit_many(cmds[start : start + 1000]):
+            for res in rt.submit_many(cmds[start : start + 1000], OPERATOR):
                 assert res.ok, res.refusal
-    token, _ = TokenStore(data_dir).create("admin", "", note="http bench")
+    token, _ = TokenStore(data_dir).create("admin", "", note="http bench", nationwide=True)
     return token
 
 

@@ -65,6 +65,7 @@ from engine import commands as c
 from engine import events as e
 from engine.commands import Refusal
 from engine.core import Engine, make_record
+from sim.callers import caller_for
 from sim.morning import SCALES, Arrivals, Crowd, Morning, Sizes
 
 WORKERS_PER_CITY = 20_000
@@ -224,7 +225,7 @@ def run_commands(
 def engine_executor(engine: Engine) -> Execute:
     def run(cmd: c.Command) -> list[e.Event] | None:
         try:
-            return engine.execute(cmd).events
+            return engine.execute(cmd, caller_for(engine.state, cmd)).events
         except Refusal:
             return None
 
@@ -286,7 +287,7 @@ def through_log(
     with Runtime(data_dir, fsync=fsync, max_batch=batch + 1) as rt:
 
         def ex(cmd: c.Command) -> list[e.Event] | None:
-            res = rt.execute(cmd)
+            res = rt.execute(cmd, caller_for(rt.engine.state, cmd))
             return res.events if res.ok else None
 
         setup, tally = Tally(), Tally()

@@ -9,7 +9,8 @@ Measures (each run also checks its answer and says so in `verified`):
   JetStream log in `batch`-frame appends (atomic batches, one ack per <= 1,000 frames);
   `frames_per_s`, `events_per_s` (frames/s x events per record of that mix) and the
   latency of one append call (p50/p99). Verified: read back, every frame equal, chain.
-- micro: the morning's commands through the micro service (`lingong.api.<p>.cmd`) with
+- micro: the morning's commands through the micro service (`lingong.api.<p>.cmd.<Type>`,
+  bearer tokens, server time following the morning; ticks are not sent) with
   `concurrency` requests in flight, sent by a front end in a child process, against an
   engine on the JetStream log; `commands_per_s` and request latency p50/p99/max as the
   front end sees it (acknowledged = durable in the stream). The registrations (setup) go
@@ -125,9 +126,15 @@ async def _drive(
     cmds: list[tuple[int, c.Command]],
     morning: Morning,
     concurrency: int,
+    tokens: dict[str, str],
 ) -> tuple[list[float], int, dict[str, int]]:
     """Send the timeline with `concurrency` requests in flight; people answer offers as
-    the results come back (so replies are paced like the real morning's)."""
+    the results come back (so replies are paced like the real morning's). Each command
+    goes to its route's endpoint (`cmd.<Type>`) with the token of its role (`tokens`:
+    "admin", "front_end", "staff:<station>"); the server stamps the time, so `Advance`
+    (time passing) is not sent."""
+    from adapters.gate.bodies import request_of
+    from adapters.gate.routes import route_of
     from adapters.nats.conn import close_quietly, connect
 
     nc = await connect(url, "lingong-bench-driver")
@@ -136,13 +143,23 @@ async def _drive(
     latencies: list[float] = []
     refusals: dict[str, int] = {}
     answered = 0
-    subject = api_subject(partition, "cmd")
+
+    def token_of(cmd: c.Command) -> str:
+        name = type(cmd).__name__
+        if name in ("SetPolicy", "RegisterStation", "ChangeStationStatus"):
+            return tokens["admin"]
+        if name in ("ReviewJob", "RingBell"):
+            return tokens[f"staff:{cmd.station_id}"]  # type: ignore[attr-defined]
+        return tokens["front_end"]
 
     async def one(cmd: c.Command) -> None:
         nonlocal answered
+        route = route_of(type(cmd).__name__)
+        subject = api_subject(partition, f"cmd.{route.name}")
+        headers = {"Authorization": f"Bearer {token_of(cmd)}", "Idempotency-Key": cmd.command_id}
         try:
             t = time.perf_counter()
-            msg = await nc.request(subject, msgspec.json.encode(cmd), timeout=30)
+            msg = await nc.request(subject, request_of(cmd, route), timeout=30, headers=headers)
             latencies.append(time.perf_counter() - t)
         finally:
             slots.release()
@@ -157,6 +174,10 @@ async def _drive(
             morning.respond(res.events)
 
     async def send(cmd: c.Command) -> None:
+        if _CLOCK and cmd.ts_ms > _CLOCK[0].value:
+            _CLOCK[0].value = cmd.ts_ms  # the morning's time moves on
+        if isinstance(cmd, c.Advance):
+            return
         await slots.acquire()
         tasks.append(asyncio.create_task(one(cmd)))
 
@@ -176,7 +197,7 @@ async def _drive(
 
 
 def _front_end(
-    url: str, partition: str, sizes: Sizes, concurrency: int
+    url: str, partition: str, sizes: Sizes, concurrency: int, tokens: dict[str, str]
 ) -> tuple[list[float], int, dict[str, int], float]:
     """The driver, in a child process: the same morning, set up without executing."""
     morning = Morning(seed=7, sizes=sizes)
@@ -185,9 +206,45 @@ def _front_end(
     timeline = morning.timeline()
     started = time.perf_counter()
     latencies, answered, refusals = asyncio.run(
-        _drive(url, partition, timeline, morning, concurrency)
+        _drive(url, partition, timeline, morning, concurrency, tokens)
     )
     return latencies, answered, refusals, time.perf_counter() - started
+
+
+class _MorningClock:
+    """The server's clock follows the morning: the front end moves it (commands carry no
+    time; the server stamps them, so the engine must live at the morning's hour)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def now_ms(self) -> int:
+        return int(self.value.value)
+
+
+_CLOCK: list[Any] = []
+
+
+def _share_clock(value: Any) -> None:
+    _CLOCK.append(value)
+
+
+def _tokens(data_dir: str | Path, service: EngineService, morning: Morning) -> dict[str, str]:
+    """Bearer tokens of the driver: an admin, a front end, the staff of every station."""
+    from adapters.gate.tokens import TokenStore
+
+    store = TokenStore(data_dir)
+    stations = service.read(lambda s: {sid: st.region for sid, st in s.stations.items()})
+    out = {
+        "admin": store.create("admin", "", nationwide=True, note="bench")[0],
+        "front_end": store.create("front_end", "42", note="bench")[0],
+    }
+    for sid, region in stations.items():
+        if region:
+            out[f"staff:{sid}"] = store.create("station_staff", region[:4], sid, stations=stations)[
+                0
+            ]
+    return out
 
 
 def run_micro_bench(
@@ -200,17 +257,19 @@ def run_micro_bench(
 ) -> dict[str, Any]:
     partition = f"bench-micro-{time.time_ns() % 10**9}"
     morning = Morning(seed=7, sizes=sizes)
-    runtime = Runtime(data_dir, log=JetStreamLog(url, partition))
+    ctx = multiprocessing.get_context("spawn")  # the front end: its own process and GIL
+    morning_ms = ctx.Value("q", morning.at(4))  # the morning's time, set by the front end
+    runtime = Runtime(data_dir, log=JetStreamLog(url, partition), clock=_MorningClock(morning_ms))
     service = EngineService(runtime, tick_ms=0).start()
-    bridge = NatsBridge(service, url, partition=partition, publish=publish)
+    bridge = NatsBridge(service, url, partition=partition, publish=publish, data_dir=data_dir)
     try:
         for cmd in morning.setup():  # registrations: in process, not timed
             morning.respond(service.execute(cmd).events)
+        tokens = _tokens(data_dir, service, morning)
         bridge.start()
-        ctx = multiprocessing.get_context("spawn")  # the front end: its own process and GIL
-        with ctx.Pool(1) as pool:
+        with ctx.Pool(1, initializer=_share_clock, initargs=(morning_ms,)) as pool:
             latencies, answered, refusals, elapsed = pool.apply(
-                _front_end, (url, partition, sizes, concurrency)
+                _front_end, (url, partition, sizes, concurrency, tokens)
             )
         digest = service.read(lambda st: (st.last_seq, st.digest()))
         replay = Engine()

@@ -23,6 +23,7 @@ from engine import events as e
 from engine.core import Engine
 from engine.fold import apply
 from engine.matching.params import query_radius_m
+from sim.callers import OPERATOR
 from sim.morning import SKILLS, local_midnight_ms
 
 MAX_WORKERS = 10_000_000
@@ -57,7 +58,7 @@ def build_city(workers: int, seed: int = 5) -> tuple[Engine, int]:
         ),
     ]
     for cmd in cmds:
-        eng.execute(cmd)
+        eng.execute(cmd, OPERATOR)
     codes = [s for s, _, _ in SKILLS]
     half_km = 10.0
     lat = CENTRE[0] + rng.uniform(-half_km, half_km, workers) / 111.195
@@ -126,7 +127,7 @@ def run_posting_bench(workers: int = 100_000, postings: int = 2000, seed: int = 
             ),
         )
         t = time.perf_counter_ns()
-        out = eng.execute(cmd)
+        out = eng.execute(cmd, OPERATOR)
         dt = (time.perf_counter_ns() - t) / 1000
         if j >= 50:  # the first 50 warm up numba and caches
             lat_us.append(dt)

@@ -1,24 +1,61 @@
-"""The commands front ends send (HTTP, NATS, CLI) and the typed refusal.
+"""The commands front ends send (HTTP, NATS, CLI), their bounds, and the typed refusal.
 
-Owns: command structs (one tagged union, `Command`), `Point` (coordinates with their
-datum), `Personal` (plain personal data, only ever inside a command) and `Refusal`.
+Owns: command structs (one tagged union, `AnyCommand`), `Point` (coordinates with their
+datum), `Personal` (plain personal data, only ever inside a command), `Refusal`, and the
+strict decoders: `admit(type, JSON bytes | builtins)` for transports and `check(cmd)` for
+commands built in-process.
 
 Invariants:
-- Every command carries a client `command_id` (idempotency key) and `ts_ms` (the time
-  it happened, from the caller or the runtime clock); the core never reads a clock.
-- Plain personal data lives only in commands; events carry masked strings and a blob
-  sealed by the shell.
-- A `Refusal` names the field and the rule; a refused command changes nothing.
+- Bounds are declared once, as msgspec constraints on the fields (`engine.bounds`); bodies
+  of HTTP/NATS requests are derived from these fields. Decoding is strict: no strings for
+  numbers, unknown fields refused, every number and string bounded.
+- Every command carries `command_id` (the idempotency key, "<caller namespace>:<key>")
+  and `ts_ms` (stamped by the server from its clock, never taken from a client); the core
+  never reads a clock.
+- Plain personal data lives only in commands; events and recorded commands carry masked
+  strings and a blob sealed by the shell (`engine.record.recorded_command`).
+- A `Refusal` names the field and the rule; a refused command changes nothing. Refusal
+  messages never echo more than `MAX_ECHO` characters of a value.
 
-Limits: string fields are bounded by `MAX_TEXT` / `MAX_ID` in `engine.rules`.
+Limits: see `engine.bounds`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
 import msgspec
 
+from engine.bounds import (
+    AreaM2,
+    BirthYear,
+    CommandId,
+    Contact,
+    DerivedId,
+    Fen,
+    Fen0,
+    Headcount,
+    Id,
+    Lat,
+    Lng,
+    Minute,
+    Ms,
+    Name,
+    Note,
+    OptId,
+    OptMs,
+    Reason,
+    Region,
+    RegionPrefix,
+    Short,
+    Skill,
+    Skills,
+    Stars,
+    Text,
+    Title,
+    Uscc,
+)
 from engine.events import (
     ComplaintKind,
     EmployerKind,
@@ -26,6 +63,7 @@ from engine.events import (
     MarketType,
     PayUnit,
     Policy,
+    PriorityGroup,
     StationKind,
     StationStatus,
     TravelMode,
@@ -33,135 +71,147 @@ from engine.events import (
 )
 
 Datum = Literal["wgs84", "gcj02", "bd09"]
+MAX_ECHO = 40  # characters of a value a refusal message may quote
 
 
-class Point(msgspec.Struct, frozen=True, kw_only=True):
-    lat: float
-    lng: float
+class Point(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    lat: Lat
+    lng: Lng
     datum: Datum = "wgs84"  # Amap/Tencent send GCJ-02, Baidu BD-09
 
 
-class Personal(msgspec.Struct, frozen=True, kw_only=True):
-    name: str = ""
-    mobile: str = ""
-    id_number: str = ""  # 公民身份号码 (GB 11643), optional
+class Personal(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Name = ""
+    mobile: Contact = ""
+    id_number: Contact = ""  # 公民身份号码 (GB 11643), optional
 
 
-class Command(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
-    command_id: str
-    ts_ms: int
+class Command(
+    msgspec.Struct,
+    frozen=True,
+    kw_only=True,
+    tag_field="type",
+    tag=True,
+    forbid_unknown_fields=True,
+):
+    command_id: CommandId
+    ts_ms: Ms
 
 
 class SetPolicy(Command, frozen=True, kw_only=True):
-    region: str
+    region: RegionPrefix  # "" national default, "42" province, "4206" city ...
     policy: Policy
-    note: str = ""
+    note: Short = ""
 
 
 class RegisterStation(Command, frozen=True, kw_only=True):
-    station_id: str
-    name: str
+    station_id: Id
+    name: Title
     kind: StationKind
     market_type: MarketType = "general"
-    parent_id: str = ""
-    region: str
+    parent_id: OptId = ""
+    region: Region
     location: Point
-    area_m2: int = 0
-    address: str = ""
+    area_m2: AreaM2 = 0
+    address: Short = ""
 
 
 class ChangeStationStatus(Command, frozen=True, kw_only=True):
-    station_id: str
+    station_id: Id
     status: StationStatus
-    reason: str = ""
+    reason: Note = ""
 
 
 class RegisterEmployer(Command, frozen=True, kw_only=True):
-    employer_id: str
+    employer_id: Id
     kind: EmployerKind
-    name: str  # organisation name, or a person's name (personal data)
-    uscc: str = ""  # required for organisations (GB 32100)
-    region: str
+    name: Title  # organisation name, or a person's name (personal data)
+    uscc: Uscc = ""  # required for organisations (GB 32100)
+    region: Region
     contact: Personal = Personal()
 
 
 class FlagEmployer(Command, frozen=True, kw_only=True):
-    employer_id: str
+    employer_id: Id
     reason: FlagReason
-    staff_id: str = ""
+    staff_id: OptId = ""  # stamped from the caller
 
 
 class RegisterWorker(Command, frozen=True, kw_only=True):
-    worker_id: str
-    region: str
+    worker_id: Id
+    region: Region
     personal: Personal
-    skills: tuple[str, ...]
-    min_pay_fen: int
-    birth_year: int = 0  # 0: taken from the ID number
-    priority_group: str = ""
+    skills: Skills
+    min_pay_fen: Fen0
+    birth_year: BirthYear = 0  # 0: taken from the ID number
+    priority_group: PriorityGroup = ""
     home: Point
     travel_mode: TravelMode = "walk"
     push_opt_in: bool = False
-    quiet_start_min: int = 22 * 60
-    quiet_end_min: int = 7 * 60
+    quiet_start_min: Minute = 22 * 60
+    quiet_end_min: Minute = 7 * 60
+    station_id: OptId = ""  # the registering station (its staff may erase the worker)
 
 
 class UpdateWorker(Command, frozen=True, kw_only=True):
     """Change some fields; `None` keeps the current value."""
 
-    worker_id: str
-    skills: tuple[str, ...] | None = None
-    min_pay_fen: int | None = None
-    priority_group: str | None = None
+    worker_id: Id
+    skills: Skills | None = None
+    min_pay_fen: Fen0 | None = None
+    priority_group: PriorityGroup | None = None
     home: Point | None = None
     travel_mode: TravelMode | None = None
     push_opt_in: bool | None = None
-    quiet_start_min: int | None = None
-    quiet_end_min: int | None = None
+    quiet_start_min: Minute | None = None
+    quiet_end_min: Minute | None = None
 
 
 class EraseWorker(Command, frozen=True, kw_only=True):
-    worker_id: str
+    """PIPL art. 47 erasure: by admin or the worker's registering station, with a reason."""
+
+    worker_id: Id
+    reason: Reason
 
 
 class CheckIn(Command, frozen=True, kw_only=True):
-    worker_id: str
-    station_id: str = ""  # "" when checking in at a location (app)
+    worker_id: Id
+    station_id: OptId = ""  # "" when checking in at a location (app)
     location: Point | None = None  # default: the station's location
-    available_until_ms: int = 0  # 0: end of the local day
+    available_until_ms: OptMs = 0  # 0: end of the local day
 
 
 class CheckOut(Command, frozen=True, kw_only=True):
-    worker_id: str
+    worker_id: Id
 
 
 class SubmitJob(Command, frozen=True, kw_only=True):
-    job_id: str
-    employer_id: str
-    station_id: str
-    title: str
-    description: str = ""
-    skill: str
-    headcount: int
-    pay_fen: int
+    job_id: Id
+    employer_id: Id
+    station_id: Id
+    title: Title
+    description: Text = ""
+    skill: Skill
+    headcount: Headcount
+    pay_fen: Fen
     pay_unit: PayUnit = "day"
-    start_ms: int
-    end_ms: int
+    start_ms: Ms
+    end_ms: Ms
     location: Point
-    address: str = ""
+    address: Short = ""
 
 
 class ReviewJob(Command, frozen=True, kw_only=True):
-    job_id: str
-    staff_id: str
-    station_id: str  # the reviewer's station: must be the collecting station
+    job_id: Id
+    staff_id: Id  # stamped from the caller
+    station_id: Id  # the reviewer's station: must be the collecting station
     approve: bool
-    note: str = ""
+    note: Note = ""
 
 
 class CancelJob(Command, frozen=True, kw_only=True):
-    job_id: str
-    reason: str = ""
+    job_id: Id
+    reason: Short = ""
 
 
 class Advance(Command, frozen=True, kw_only=True):
@@ -169,61 +219,63 @@ class Advance(Command, frozen=True, kw_only=True):
 
 
 class AcceptOffer(Command, frozen=True, kw_only=True):
-    offer_id: str
-    worker_id: str
+    offer_id: DerivedId
+    worker_id: Id
 
 
 class DeclineOffer(Command, frozen=True, kw_only=True):
-    offer_id: str
-    worker_id: str
-    reason: str = ""
+    offer_id: DerivedId
+    worker_id: Id
+    reason: Short = ""
 
 
 class RingBell(Command, frozen=True, kw_only=True):
     """Opening bell: match all open slots and waiting workers of a station or region."""
 
-    station_id: str = ""
-    region: str = ""
-    staff_id: str = ""
+    station_id: OptId = ""
+    region: RegionPrefix = ""
+    staff_id: OptId = ""  # stamped from the caller
 
 
 class ConfirmArrival(Command, frozen=True, kw_only=True):
-    hire_id: str
+    hire_id: DerivedId
 
 
 class ReportNoShow(Command, frozen=True, kw_only=True):
-    hire_id: str
+    hire_id: DerivedId
 
 
 class CompleteWork(Command, frozen=True, kw_only=True):
-    hire_id: str
+    hire_id: DerivedId
 
 
 class PayWage(Command, frozen=True, kw_only=True):
-    hire_id: str
-    amount_fen: int
+    hire_id: DerivedId
+    amount_fen: Fen
     method: WageMethod = "cash"
 
 
 class FileComplaint(Command, frozen=True, kw_only=True):
-    complaint_id: str
+    """A complaint names the hire it is about; its text may hold contact details (sealed)."""
+
+    complaint_id: Id
     kind: ComplaintKind
-    employer_id: str
-    worker_id: str = ""
-    hire_id: str = ""
-    text: str = ""
+    employer_id: Id
+    hire_id: DerivedId
+    worker_id: OptId = ""  # "" or the hire's worker (the complainant)
+    text: Text = ""
 
 
 class ResolveComplaint(Command, frozen=True, kw_only=True):
-    complaint_id: str
+    complaint_id: Id
     upheld: bool
-    note: str = ""
+    note: Note = ""
 
 
 class Rate(Command, frozen=True, kw_only=True):
-    hire_id: str
+    hire_id: DerivedId
     by: Literal["worker", "employer"]
-    stars: int
+    stars: Stars
 
 
 AnyCommand = (
@@ -283,17 +335,44 @@ COMMAND_TYPES: dict[str, type[Command]] = {
     )
 }
 
-_command_json = msgspec.json.Decoder(AnyCommand)
+# ------------------------------------------------------------------ refusals ------
 
 
-def command_from_json(data: bytes) -> Command:
-    """Decode a tagged JSON command; raises `Refusal` naming the bad field."""
-    try:
-        return _command_json.decode(data)
-    except msgspec.ValidationError as exc:
-        raise Refusal.from_validation(exc) from None
-    except msgspec.DecodeError as exc:
-        raise Refusal("body", "json", f"malformed JSON: {exc}") from None
+def clip(value: object, limit: int = MAX_ECHO) -> str:
+    """`value` as text of at most `limit` characters (what a refusal may echo)."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_AT = " - at `$"
+_QUOTED = re.compile(r"'([^']*)'")
+_MISSING_OR_UNKNOWN = re.compile(r"^Object (missing required|contains unknown) field `(.*)`$")
+_COMPARISON = re.compile(r"^Expected `\w+` (>=|<=|>|<) ")
+
+
+def _validation_rule(text: str, path: str) -> tuple[str, str]:
+    """(field, rule) of a msgspec validation message without its " - at `$...`" part."""
+    field = path or "body"
+    found = _MISSING_OR_UNKNOWN.match(text)
+    if found is not None:
+        name = clip(found.group(2))
+        field = f"{path}.{name}" if path else name
+        return field, "required" if found.group(1) == "missing required" else "unknown_field"
+    if "of length <=" in text:
+        return field, "max_length"
+    if "of length >=" in text:
+        return field, "min_length"
+    if "matching regex" in text:
+        return field, "pattern"
+    if _COMPARISON.match(text) or text.startswith("Number out of range"):
+        return field, "range"
+    if text.startswith("Expected") and ", got" in text:
+        return field, "type"
+    if text.startswith("Invalid enum value"):
+        return field, "enum"
+    if text.startswith("Invalid value"):
+        return field, "known_command" if field == "type" else "enum"
+    return field, "schema"
 
 
 class Refusal(Exception):
@@ -310,11 +389,86 @@ class Refusal(Exception):
 
     @classmethod
     def from_validation(cls, exc: msgspec.ValidationError) -> Refusal:
+        """Field path and rule ("type", "range", "max_length", "min_length", "pattern",
+        "enum", "required", "unknown_field", "known_command") of a decoding error."""
         text = str(exc)
-        field = "body"
-        marker = "at `$."
-        if marker in text:
-            field = text.split(marker, 1)[1].split("`", 1)[0]
-        elif "missing required field `" in text:
-            field = text.split("missing required field `", 1)[1].split("`", 1)[0]
-        return cls(field, "schema", text)
+        path = ""
+        if _AT in text:
+            text, _, at = text.rpartition(_AT)
+            path = at.rstrip("`").lstrip(".")
+        field, rule = _validation_rule(text, path)
+        found = _MISSING_OR_UNKNOWN.match(text)
+        if found is not None:
+            message = f"Object {found.group(1)} field `{clip(found.group(2))}`"
+        else:
+            message = _QUOTED.sub(lambda m: "'" + clip(m.group(1)) + "'", text)
+        return cls(clip(field, 80), rule, clip(message, 200))
+
+
+# ------------------------------------------------------------------ decoding ------
+
+MAX_DECODERS = 256  # JSON decoders cached per target type (commands and derived bodies)
+_json_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+_msgpack_encoder = msgspec.msgpack.Encoder()
+_msgpack_decoders: dict[type, msgspec.msgpack.Decoder[Any]] = {
+    cls: msgspec.msgpack.Decoder(cls) for cls in COMMAND_TYPES.values()
+}
+
+
+def _json_decoder(target: Any) -> msgspec.json.Decoder[Any]:
+    dec = _json_decoders.get(target)
+    if dec is None:
+        if len(_json_decoders) >= MAX_DECODERS:
+            _json_decoders.clear()
+        dec = _json_decoders[target] = msgspec.json.Decoder(target, strict=True)
+    return dec
+
+
+def admit(target: Any, data: bytes | bytearray | memoryview | str | object) -> Any:
+    """Decode `data` (JSON text/bytes, or builtins such as a dict) strictly into `target`
+    (a command class, `AnyCommand`, or any struct derived from the command fields).
+
+    Strict: no strings for numbers, unknown fields refused, every bound checked. Raises
+    `Refusal(field path, rule, message)`; the message never echoes a long value.
+    """
+    try:
+        if isinstance(data, bytes | bytearray | memoryview | str):
+            return _json_decoder(target).decode(data)
+        return msgspec.convert(data, type=target, strict=True)
+    except msgspec.ValidationError as exc:
+        raise Refusal.from_validation(exc) from None
+    except msgspec.DecodeError as exc:
+        raise Refusal("body", "json", clip(f"malformed JSON: {exc}", 200)) from None
+    except RecursionError:
+        raise Refusal("body", "depth", "nested too deeply") from None
+
+
+def command_from_json(data: bytes) -> Command:
+    """Decode a tagged JSON command (`{"type": "CheckIn", ...}`); see `admit`."""
+    return admit(AnyCommand, data)
+
+
+def check(cmd: Command) -> Command:
+    """`cmd` re-decoded with every bound checked (commands built in-process: tests, the
+    simulator, the CLI). The result is equal to `cmd` with sequences as tuples."""
+    decoder = _msgpack_decoders.get(type(cmd))
+    if decoder is None:
+        raise Refusal("type", "known_command", f"unknown command {clip(type(cmd).__name__)}")
+    try:
+        return decoder.decode(_msgpack_encoder.encode(cmd))
+    except msgspec.ValidationError as exc:
+        raise Refusal.from_validation(exc) from None
+    except OverflowError as exc:  # an int outside [-2**63, 2**64)
+        raise Refusal(_unencodable(cmd), "range", clip(f"out of range: {exc}", 200)) from None
+    except (TypeError, ValueError) as exc:  # not encodable (an object of another type)
+        raise Refusal(_unencodable(cmd), "type", clip(f"not a valid value: {exc}", 200)) from None
+
+
+def _unencodable(cmd: Command) -> str:
+    """The first field of `cmd` whose value msgpack cannot encode ("body" if none)."""
+    for name in cmd.__struct_fields__:
+        try:
+            _msgpack_encoder.encode(getattr(cmd, name))
+        except (TypeError, ValueError, OverflowError):
+            return name
+    return "body"

@@ -1,7 +1,9 @@
 """The event catalogue: every fact the engine accepts and every decision it makes.
 
-Owns: the msgspec structs of DESIGN.md section 3, one tagged union (`Event`), the log
-record envelope (`Record`) and the one Encoder/Decoder pair built at import.
+Owns: the msgspec structs of DESIGN.md section 3, one tagged union (`Event`), the policy
+structs (`Policy`, `Weights`) with their bounds, and the event Encoder/Decoder built at
+import. The log record envelope (`Record`) lives in `engine.record` (re-exported here
+for older imports).
 
 Invariants:
 - Events are frozen. Money is integer fen, time integer epoch ms UTC, coordinates WGS-84
@@ -11,22 +13,24 @@ Invariants:
 - Personal data (name, phone, ID number, employer contact) never appears in plain text:
   only `*_masked` strings and a `sealed` blob encrypted by the shell with a per-person key.
 - New fields are appended with defaults; a breaking change gets a new tag plus an upcaster
-  in `upcast()`. `SCHEMA_VERSION` is written in every record. The bytes of a record (schema
-  2: events as arrays with an integer tag, the command id once per record) are
-  `engine.record_codec`'s; schema 1 records (maps) are still read.
+  in `engine.record.upcast()`. `SCHEMA_VERSION` is written in every record. The bytes of a
+  record (schema 2: events as arrays with an integer tag, the command id once per record)
+  are `engine.record_codec`'s; schema 1 records (events as maps) are still read.
+- Every `Policy` and `Weights` field is bounded (`engine.bounds`); the cross-field checks
+  and the matcher's own acceptance of a policy are in `engine.policy.check_policy`.
 
-Limits: none here; size limits are enforced where commands are validated (`engine.rules`).
+Limits: event fields are not bounded here: events are built by the core from commands
+that were (`engine.bounds`); policies are decoded with their bounds, also from the log.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
-if TYPE_CHECKING:
-    from engine.record_codec import RecordCodec
+from engine.bounds import MAX_POLICY_SKILLS, MAX_RADIUS_M, Fen, Fen0, Skill
 
 SCHEMA_VERSION = 2  # 2: compact records (engine.record_codec); 1: events as maps
 
@@ -39,6 +43,12 @@ TravelMode = Literal["walk", "bike", "ebike", "bus", "car"]
 PayUnit = Literal["day", "hour", "piece"]
 ComplaintKind = Literal["wage_arrears", "safety", "fraud", "discrimination"]
 WageMethod = Literal["cash", "bank", "wechat", "alipay"]
+PriorityGroup = Literal[
+    "", "hardship", "low_income", "disabled", "veteran", "zero_employment_family"
+]
+
+Weight = Annotated[float, Meta(ge=0.0, le=100.0)]
+Coefficient = Annotated[float, Meta(ge=-1000.0, le=1000.0)]
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=True):
@@ -54,46 +64,58 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", tag=Tru
 class Weights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Score weights; each component is normalised to [0, 1] (exposure to [-1, 0])."""
 
-    travel: float = 1.0
-    waiting: float = 0.6
-    older: float = 0.5
-    hardship: float = 0.5
-    reliability: float = 0.4
-    exposure: float = 0.3
-    acceptance: float = 0.0
+    travel: Weight = 1.0
+    waiting: Weight = 0.6
+    older: Weight = 0.5
+    hardship: Weight = 0.5
+    reliability: Weight = 0.4
+    exposure: Weight = 0.3
+    acceptance: Weight = 0.0
+
+
+def _between(low: int, high: int) -> Meta:
+    return Meta(ge=low, le=high)
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Matching and review policy of one region (a `PolicySet` carries one)."""
+    """Matching and review policy of one region (a `PolicySet` carries one).
+
+    Each field is bounded; `engine.policy.check_policy` adds the cross-field rules and
+    runs the matcher's own parameter builders on it before a `SetPolicy` is accepted.
+    """
 
     # review of postings
-    local_day_pay_fen: dict[str, int] = {}  # skill code -> local daily pay level (fen)
-    default_day_pay_fen: int = 20000
-    pay_low_ratio: float = 0.5  # below ratio * local level -> held for review
-    pay_high_ratio: float = 3.0  # above ratio * local level -> held for review
-    min_day_pay_fen: int = 5000  # below this a posting is rejected outright
-    hours_per_day: int = 8  # converts hourly pay to a daily figure
+    # skill code -> local daily pay level (fen)
+    local_day_pay_fen: Annotated[dict[Skill, Fen], Meta(max_length=MAX_POLICY_SKILLS)] = {}
+    default_day_pay_fen: Fen = 20000
+    # below pay_low_ratio * local level, or above pay_high_ratio * it: held for review
+    pay_low_ratio: Annotated[float, Meta(gt=0.0, lt=1.0)] = 0.5
+    pay_high_ratio: Annotated[float, Meta(gt=1.0, le=100.0)] = 3.0
+    min_day_pay_fen: Fen0 = 5000  # below this a posting is rejected outright
+    hours_per_day: Annotated[int, _between(1, 12)] = 8  # hourly pay -> a daily figure
     # matching
-    radius_m: int = 1500  # everyone within this distance is reachable
-    travel_limit_s: int = 3600  # 1小时灵活就业圈: reachable by travel mode within this
-    max_reach_m: int = 5000  # cap of the travel-time reach (and of the search disk)
-    overbook: float = 1.5  # offers per open slot in a wave
-    offer_ttl_ms: int = 120_000
-    max_waves: int = 5
-    max_open_offers_per_worker: int = 3
-    wait_cap_ms: int = 3 * 3600 * 1000  # waiting component saturates here
-    older_age: int = 50  # 大龄
-    exposure_cap: int = 10  # offers in a day at which the exposure penalty saturates
+    radius_m: Annotated[int, _between(1, MAX_RADIUS_M)] = 1500  # all within it reachable
+    # 1小时灵活就业圈: reachable by travel mode within travel_limit_s, at most max_reach_m
+    travel_limit_s: Annotated[int, _between(60, 86_400)] = 3600
+    max_reach_m: Annotated[int, _between(1, MAX_RADIUS_M)] = 5000
+    overbook: Annotated[float, Meta(ge=1.0, le=5.0)] = 1.5  # offers per open slot
+    offer_ttl_ms: Annotated[int, _between(10_000, 3_600_000)] = 120_000
+    max_waves: Annotated[int, _between(1, 50)] = 5
+    max_open_offers_per_worker: Annotated[int, _between(1, 10)] = 3
+    wait_cap_ms: Annotated[int, _between(60_000, 86_400_000)] = 3 * 3600 * 1000
+    older_age: Annotated[int, _between(16, 100)] = 50  # 大龄
+    exposure_cap: Annotated[int, _between(1, 1000)] = 10  # offers/day: penalty saturates
     weights: Weights = Weights()
-    acceptance_coef: tuple[float, ...] = ()  # learned: intercept + one per feature
-    # job lifecycle
-    job_ttl_ms: int = 8 * 3600 * 1000  # an unfilled published job expires after this
+    # learned: intercept + one per feature
+    acceptance_coef: Annotated[tuple[Coefficient, ...], Meta(max_length=8)] = ()
+    # job lifecycle: an unfilled published job expires after job_ttl_ms
+    job_ttl_ms: Annotated[int, _between(60_000, 7 * 86_400_000)] = 8 * 3600 * 1000
     # pushes (1.5公里岗位推送)
-    push_radius_m: int = 1500
-    push_daily_cap: int = 5
-    max_pushes_per_job: int = 50
+    push_radius_m: Annotated[int, _between(0, MAX_RADIUS_M)] = 1500
+    push_daily_cap: Annotated[int, _between(0, 50)] = 5
+    max_pushes_per_job: Annotated[int, _between(0, 1000)] = 50
     # opening bell
-    bell_window_ms: int = 30_000
+    bell_window_ms: Annotated[int, _between(0, 3_600_000)] = 30_000
 
 
 class PolicySet(Event, frozen=True, kw_only=True):
@@ -163,6 +185,7 @@ class WorkerRegistered(Event, frozen=True, kw_only=True):
     phone_masked: str = ""
     id_masked: str = ""
     sealed: bytes = b""
+    station_id: str = ""  # the registering station ("" none): its staff may erase
 
 
 class WorkerUpdated(Event, frozen=True, kw_only=True):
@@ -182,6 +205,7 @@ class WorkerUpdated(Event, frozen=True, kw_only=True):
 
 class WorkerErased(Event, frozen=True, kw_only=True):
     worker_id: str
+    reason: str = ""  # why (PIPL art. 47); required of new commands
 
 
 # ---------------------------------------------------------------- the morning ------
@@ -352,9 +376,10 @@ class ComplaintFiled(Event, frozen=True, kw_only=True):
     complaint_id: str
     kind: ComplaintKind
     employer_id: str
-    worker_id: str = ""
+    worker_id: str = ""  # the complainant: the hire's worker
     hire_id: str = ""
-    text: str = ""
+    text: str = ""  # phone and ID numbers masked; the full text is in `sealed`
+    sealed: bytes = b""  # {"complaint_text": ...} under the complainant worker's key
 
 
 class ComplaintResolved(Event, frozen=True, kw_only=True):
@@ -455,40 +480,9 @@ AnyEvent = (
 )
 
 
-class Record(msgspec.Struct, frozen=True, array_like=True):
-    """One log frame's payload: the events one command produced, in order.
-
-    A command's events are one frame so a torn write can never keep a fact without the
-    decisions taken on it.
-    """
-
-    v: int
-    cmd_id: str
-    events: list[AnyEvent]
-
-
 _encoder = msgspec.msgpack.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(AnyEvent)
 _json_encoder = msgspec.json.Encoder()
-
-
-@functools.cache
-def record_codec() -> RecordCodec:
-    """The codec of `Record` (schema 2 written; schema 1 read), built on first use."""
-    from engine.record_codec import RecordCodec
-
-    return RecordCodec(Record, SCHEMA_VERSION)
-
-
-def encode_record(record: Record) -> bytes:
-    return record_codec().encode(record)
-
-
-def decode_record(payload: bytes) -> Record:
-    record = record_codec().decode(payload)
-    if record.v != SCHEMA_VERSION:
-        return upcast(record)
-    return record
 
 
 def encode_event(event: Event) -> bytes:
@@ -503,20 +497,17 @@ def to_json(obj: object) -> bytes:
     return _json_encoder.encode(obj)
 
 
-def upcast(record: Record) -> Record:
-    """Bring an older record to the current schema.
-
-    Schema 1 differs from 2 only in its bytes (events as maps, each with the command id):
-    decoded, its records are the same structs, so only `v` changes.
-    """
-    if record.v > SCHEMA_VERSION:
-        raise ValueError(
-            f"record schema version {record.v} is newer than this engine ({SCHEMA_VERSION})"
-        )
-    if record.v == 1:
-        return msgspec.structs.replace(record, v=SCHEMA_VERSION)
-    return record
-
-
 def type_name(event: Event) -> str:
     return type(event).__name__
+
+
+_RECORD_NAMES = frozenset({"Record", "encode_record", "decode_record", "upcast"})
+
+
+def __getattr__(name: str) -> Any:
+    """`engine.events.Record` & co. for older imports: they live in `engine.record`."""
+    if name in _RECORD_NAMES:
+        from engine import record
+
+        return getattr(record, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

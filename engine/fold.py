@@ -89,6 +89,7 @@ def _worker(state: State, ev: e.WorkerRegistered) -> None:
     state.worker_ids.append(ev.worker_id)
     state.worker_region.append(ev.region)
     state.worker_station.append("")
+    state.worker_registered_at.append(ev.station_id)
     if ev.push_opt_in:
         state.push_index.add(row, ev.home_lat, ev.home_lng, tag=int(state.workers.skills[row]))
 

@@ -4,7 +4,10 @@ Owns:
 - the datum conversions between WGS-84 (GPS, what the log stores), GCJ-02 (Amap, Tencent:
   the state-mandated offset datum) and BD-09 (Baidu: a further rotation of GCJ-02);
 - `check_point`, the one gate every inbound coordinate passes: finite, in range, a known
-  datum, inside China's bounding box; returns WGS-84 rounded to 7 decimals (~1 cm);
+  datum, the declared point in China's bounding box, the WGS-84 point inside mainland
+  China (`in_china`); returns WGS-84 rounded to 7 decimals (~1 cm);
+- `in_china`, the mainland-China test: the vendored boundary `engine.reference.china_land`
+  behind the grid index of `engine.landgrid` (`MAINLAND`);
 - `haversine_m`, the great-circle distance used everywhere outside the numba kernels;
 - local-time helpers for Asia/Shanghai (UTC+8 all year: China has had no DST since 1991).
 
@@ -24,8 +27,15 @@ Limits:
   ee = 0.00669342162296594323). The usual code makes GCJ-02 the identity outside China;
   here the formulas are applied everywhere and `check_point` refuses points outside China
   instead, so no stored point depends on that special case.
-- `in_china` is a bounding box (lat 3.86..53.56, lng 73.66..135.05), not a border: it
-  admits parts of neighbouring countries. It is a sanity gate, not a jurisdiction test.
+- `in_china` is mainland China's land boundary from Natural Earth 1:10m Admin 0 Countries
+  v4.1.0 (public domain; via npm world-atlas@2.0.2, generated into
+  engine/reference/china_land.py by tools/build_china_land.py), de facto boundaries,
+  accurate to a few hundred metres: a town's edge within ~1 km of a land border may fall
+  on the wrong side. Hong Kong, Macao and Taiwan are outside by policy (lingong serves
+  mainland 零工市场 only). Sea within ~5 km of the mainland coast and nearer to it than to
+  other land passes (piers, reclaimed land). The Paracels, the Spratlys and Scarborough
+  Reef pass (as drawn by Natural Earth); Arunachal Pradesh follows the line of actual
+  control. Cost: one string lookup, or at most ~80 edge tests in a boundary cell.
 - Local-time helpers assume the proleptic Gregorian calendar and years 1..9999.
 """
 
@@ -35,7 +45,9 @@ import math
 from collections.abc import Callable
 from typing import Literal
 
+from engine import landgrid
 from engine.commands import Refusal
+from engine.reference import china_land
 
 Datum = Literal["wgs84", "gcj02", "bd09"]
 DATUMS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
@@ -43,12 +55,32 @@ DATUMS: tuple[str, ...] = ("wgs84", "gcj02", "bd09")
 EARTH_RADIUS_M = 6371008.8  # IUGG mean Earth radius R1 (m)
 DEG_TO_RAD = math.pi / 180.0
 
-# China's bounding box (degrees): Zengmu Ansha in the south to Mohe in the north,
-# Pamirs in the west to the Heilong/Wusuli confluence in the east.
-CHINA_LAT_MIN_DEG = 3.86
-CHINA_LAT_MAX_DEG = 53.56
-CHINA_LNG_MIN_DEG = 73.66
-CHINA_LNG_MAX_DEG = 135.05
+
+def _decode_ring(text: str) -> tuple[float, ...]:
+    """A ring's "lat lng lat lng ..." integers (1e-5 degrees) as floats."""
+    return tuple(int(v) / china_land.COORD_SCALE for v in text.split())
+
+
+# Mainland China (see Limits): the accepted area and its grid index.
+MAINLAND = landgrid.PolygonGrid(
+    tuple(_decode_ring(r) for r in china_land.RINGS),
+    china_land.GRID_LAT0_DEG,
+    china_land.GRID_LNG0_DEG,
+    china_land.GRID_CELL_LAT_DEG,
+    china_land.GRID_CELL_LNG_DEG,
+    china_land.GRID_ROWS,
+    china_land.GRID_COLS,
+    landgrid.decode_cells(china_land.CELLS),
+)
+# Its bounding box (degrees): the Spratlys in the south to Mohe in the north, the Pamirs
+# in the west to the Heilong/Wusuli confluence in the east.
+CHINA_LAT_MIN_DEG = MAINLAND.lat_min_deg
+CHINA_LAT_MAX_DEG = MAINLAND.lat_max_deg
+CHINA_LNG_MIN_DEG = MAINLAND.lng_min_deg
+CHINA_LNG_MAX_DEG = MAINLAND.lng_max_deg
+# GCJ-02 and BD-09 points sit up to ~1.3 km from their WGS-84 place; the box test of a
+# declared (not yet converted) point allows this much slack.
+DATUM_SLACK_DEG = 0.02
 
 STORED_DECIMALS = 7  # 1e-7 deg is ~1.1 cm of latitude
 
@@ -178,12 +210,40 @@ def to_wgs84(lat: float, lng: float, datum: str) -> tuple[float, float]:
 # ------------------------------------------------------------------ validation -----
 
 
-def in_china(lat: float, lng: float) -> bool:
-    """True when (lat, lng) lies inside China's bounding box (inclusive)."""
+def in_china_box(lat: float, lng: float, slack_deg: float = DATUM_SLACK_DEG) -> bool:
+    """True when (lat, lng) lies in mainland China's bounding box grown by `slack_deg`."""
     return (
-        CHINA_LAT_MIN_DEG <= lat <= CHINA_LAT_MAX_DEG
-        and CHINA_LNG_MIN_DEG <= lng <= CHINA_LNG_MAX_DEG
+        CHINA_LAT_MIN_DEG - slack_deg <= lat <= CHINA_LAT_MAX_DEG + slack_deg
+        and CHINA_LNG_MIN_DEG - slack_deg <= lng <= CHINA_LNG_MAX_DEG + slack_deg
     )
+
+
+def in_china(lat: float, lng: float) -> bool:
+    """True when WGS-84 (lat, lng) lies in mainland China (see Limits; HK, MO, TW: False)."""
+    return MAINLAND.contains(lat, lng)
+
+
+def in_hk_mo_tw(lat: float, lng: float) -> bool:
+    """True when (lat, lng) is near Hong Kong, Macao or Taiwan's islands (boxes only).
+
+    Only words a refusal of a point `in_china` already refused; near Shenzhen or Zhuhai
+    the boxes also cover mainland land.
+    """
+    for lat_min, lat_max, lng_min, lng_max in china_land.HK_MO_TW_BOXES:
+        if lat_min <= lat <= lat_max and lng_min <= lng <= lng_max:
+            return True
+    return False
+
+
+def _outside(field: str, lat: float, lng: float, when: str) -> Refusal:
+    if in_hk_mo_tw(lat, lng):
+        return Refusal(
+            field,
+            "china_mainland",
+            f"point is in Hong Kong, Macao or Taiwan{when}: lingong serves mainland China"
+            " only (港澳台坐标不受理)",
+        )
+    return Refusal(field, "china_mainland", f"point is outside mainland China{when} (境外坐标)")
 
 
 def _is_number(value: object) -> bool:
@@ -196,8 +256,12 @@ def check_point(
     """Validate an inbound coordinate and return it as WGS-84 rounded to 7 decimals.
 
     Refusal rules: "finite" (not a finite number), "range" (|lat| > 90 or |lng| > 180),
-    "datum" (not wgs84/gcj02/bd09), "china_bounds" (outside China's bounding box, checked
-    on the declared point and on the converted WGS-84 point).
+    "datum" (not wgs84/gcj02/bd09), "china_mainland" (outside mainland China: abroad, or
+    in Hong Kong, Macao or Taiwan, which the message names). The declared point must lie
+    in China's bounding box (with `DATUM_SLACK_DEG`: a cheap gate before the conversion);
+    the converted, rounded WGS-84 point, the one stored, must pass `in_china`. Testing the
+    declared GCJ-02/BD-09 point against the WGS-84 boundary would misplace it by up to
+    ~1.3 km and refuse real places near a border.
     """
     for name, value in (("lat", lat), ("lng", lng)):
         if not _is_number(value) or not math.isfinite(value):
@@ -212,13 +276,13 @@ def check_point(
         raise Refusal(
             f"{field}.datum", "datum", f"datum must be one of {', '.join(DATUMS)} (坐标系)"
         )
-    if not in_china(lat, lng):
-        raise Refusal(field, "china_bounds", "point is outside China (境外坐标)")
+    if not in_china_box(lat, lng):
+        raise _outside(field, lat, lng, "")
     w_lat, w_lng = to_wgs84(lat, lng, datum)
     w_lat = round(w_lat, STORED_DECIMALS)
     w_lng = round(w_lng, STORED_DECIMALS)
     if not in_china(w_lat, w_lng):
-        raise Refusal(field, "china_bounds", "point is outside China after datum conversion")
+        raise _outside(field, w_lat, w_lng, "" if datum == "wgs84" else " (as WGS-84)")
     return w_lat, w_lng
 
 

@@ -6,7 +6,9 @@ Owns:
 - `check_uscc`: the 18-character 统一社会信用代码 of GB 32100-2015 (MOD 31 check);
 - `check_mobile`: mainland mobile numbers (`1[3-9]` + 9 digits);
 - masking (`mask_mobile`, `mask_id_number`, `mask_name`) for events, reports and responses;
-- `PII_PATTERNS` / `find_unmasked_pii`, which tests use to scan outputs for leaks.
+- `PII_PATTERNS` / `find_unmasked_pii`: the one detector of unmasked phone and ID numbers
+  (the engine screens every free-text field with it; tests scan outputs and logs with it)
+  and `mask_pii_in_text`, which masks what it finds (complaint text kept in events).
 
 Invariants:
 - Pure functions: no clock (the caller passes `now_ms`), no I/O, no randomness.
@@ -322,3 +324,14 @@ def find_unmasked_pii(text: str) -> list[str]:
             hits.append((match.start(), match.group(0)))
     hits.sort()
     return [found for _, found in hits]
+
+
+def mask_pii_in_text(text: str) -> str:
+    """`text` with every mobile and ID number `find_unmasked_pii` would find masked.
+
+    Mobiles become '138****1234', ID numbers '110**************X' (the same masks as the
+    registry's); the masked forms contain '*' and are never found again.
+    """
+    mobile, id_number = PII_PATTERNS
+    text = id_number.sub(lambda m: mask_id_number(m.group(0)), text)
+    return mobile.sub(lambda m: mask_mobile(m.group(0)), text)

@@ -6,6 +6,8 @@ writes the bytes to disk (adapters.log.snapshots); this module never touches fil
 Invariants: `restore_state(snapshot_state(s)).digest() == s.digest()`, and folding the
 log after the snapshot's seq gives the same digest as a full replay. Derived structures
 (spatial indexes, keyword index) are rebuilt from the stored columns, not stored.
+Snapshots of another version are refused with `SnapshotVersionError` (the runtime then
+replays the log from the start: a snapshot is only a cache).
 Limits: the snapshot holds everything in memory once (about the size of the state).
 """
 
@@ -23,13 +25,21 @@ from engine.matching.skills import SkillCodes
 from engine.matching.workers import WorkerArrays
 from engine.state import Complaint, Employer, Hire, Job, Offer, State, Station
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: commands carry their digest; workers their registering station
+
+
+class SnapshotVersionError(ValueError):
+    """The snapshot was written by another version of the engine."""
 
 
 class _Array(msgspec.Struct, array_like=True):
     dtype: str
     shape: list[int]
     data: bytes
+
+
+class _Version(msgspec.Struct):
+    version: int
 
 
 class _Snapshot(msgspec.Struct, kw_only=True):
@@ -40,6 +50,7 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     worker_ids: list[str]
     worker_region: list[str]
     worker_station: list[str]
+    worker_registered_at: list[str]
     priority_groups: dict[int, str]
     skills: list[str]
     workers: dict[str, _Array]
@@ -55,7 +66,7 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     offer_expiries: list[tuple[int, str]]
     job_expiries: list[tuple[int, str]]
     checkout_due: list[tuple[int, int]]
-    commands: dict[str, int]
+    commands: dict[str, tuple[int, bytes]]
     bells: dict[str, int]
     last_seq: int
     last_ts_ms: int
@@ -86,6 +97,7 @@ def snapshot_state(state: State) -> bytes:
         worker_ids=state.worker_ids,
         worker_region=state.worker_region,
         worker_station=state.worker_station,
+        worker_registered_at=state.worker_registered_at,
         priority_groups=state.priority_groups,
         skills=state.skills.to_list(),
         workers=_pack(state.workers.columns()),
@@ -112,14 +124,18 @@ def snapshot_state(state: State) -> bytes:
 
 
 def restore_state(body: bytes) -> State:
+    version = msgspec.msgpack.decode(body, type=_Version).version
+    if version != SNAPSHOT_VERSION:
+        raise SnapshotVersionError(
+            f"snapshot version {version}, this engine reads {SNAPSHOT_VERSION}"
+        )
     snap = msgspec.msgpack.decode(body, type=_Snapshot)
-    if snap.version != SNAPSHOT_VERSION:
-        raise ValueError(f"snapshot version {snap.version}, this engine reads {SNAPSHOT_VERSION}")
     s = State()
     plain: dict[str, Any] = {
         name: getattr(snap, name)
         for name in (
             "policies stations employers worker_ids worker_region worker_station "
+            "worker_registered_at "
             "priority_groups jobs job_ids offers hires hires_by_worker complaints "
             "jobs_by_employer live_by_worker offer_expiries job_expiries checkout_due "
             "commands bells last_seq last_ts_ms events_applied counts"
@@ -130,7 +146,7 @@ def restore_state(body: bytes) -> State:
     s.offer_expiries = [tuple(x) for x in snap.offer_expiries]  # type: ignore[misc]
     s.job_expiries = [tuple(x) for x in snap.job_expiries]  # type: ignore[misc]
     s.checkout_due = [tuple(x) for x in snap.checkout_due]  # type: ignore[misc]
-    s.commands = OrderedDict(snap.commands)
+    s.commands = OrderedDict((k, (seq, digest)) for k, (seq, digest) in snap.commands.items())
     s.worker_rows = {wid: row for row, wid in enumerate(snap.worker_ids)}
     s.skills = SkillCodes(snap.skills)
     s.workers = WorkerArrays.from_columns(_unpack(snap.workers))

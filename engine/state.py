@@ -10,8 +10,9 @@ Invariants:
   never over sets, so two processes folding the same log reach the same digest.
 - `digest()` covers every field that can change a later decision.
 
-Limits: `MAX_REMEMBERED_COMMANDS` command ids are remembered (FIFO); a retry older than
-that is treated as new. Hires per worker at once: `BUSY_SLOTS` of `WorkerArrays`.
+Limits: `MAX_REMEMBERED_COMMANDS` command ids are remembered (FIFO), each with the seq of
+its record and the digest of the command (`engine.record.command_digest`); a retry older
+than that is treated as new. Hires per worker at once: `BUSY_SLOTS` of `WorkerArrays`.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class State:
         self.worker_ids: list[str] = []
         self.worker_region: list[str] = []
         self.worker_station: list[str] = []  # station of the current check-in ("" none)
+        self.worker_registered_at: list[str] = []  # registering station ("" none)
         self.priority_groups: dict[int, str] = {}  # row -> group name, only when not ""
         self.workers = WorkerArrays()
         self.skills = SkillCodes()
@@ -148,8 +150,9 @@ class State:
         self.job_expiries: list[tuple[int, str]] = []
         self.checkout_due: list[tuple[int, int]] = []
         self.bells: dict[str, int] = {}  # open bell windows: scope -> closes at ms
-        # command id -> seq of its record, oldest first (O(1) eviction)
-        self.commands: OrderedDict[str, int] = OrderedDict()
+        # command id -> (seq of its record, command digest), oldest first (O(1) eviction);
+        # the digest is b"" for records written before digests existed
+        self.commands: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self.last_seq = 0
         self.last_ts_ms = 0
         self.events_applied = 0
@@ -201,12 +204,12 @@ class State:
     def worker_priority_group(self, row: int) -> str:
         return self.priority_groups.get(row, "")
 
-    def remember_command(self, cmd_id: str, seq: int) -> None:
+    def remember_command(self, cmd_id: str, seq: int, digest: bytes = b"") -> None:
         if not cmd_id or cmd_id in self.commands:
             return
         if len(self.commands) >= MAX_REMEMBERED_COMMANDS:
             self.commands.popitem(last=False)
-        self.commands[cmd_id] = seq
+        self.commands[cmd_id] = (seq, digest)
 
     # ------------------------------------------------------------ digest ------------
 
@@ -222,6 +225,7 @@ class State:
         h.update(enc.encode(self.worker_ids))
         h.update(enc.encode(self.worker_region))
         h.update(enc.encode(self.worker_station))
+        h.update(enc.encode(self.worker_registered_at))
         h.update(enc.encode(self.skills.to_list()))
         h.update(enc.encode(sorted(self.priority_groups.items())))
         for name, column in self.workers.columns().items():

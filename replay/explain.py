@@ -43,8 +43,9 @@ class Seen(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     worker_id: str
     eligible: bool
-    rank: int = 0  # among the eligible, 1 = best; 0 when not eligible
+    rank: int = 0  # among the eligible, by score: 1 = the best score; 0 when not eligible
     offered: bool = False
+    assigned_to: str = ""  # opening bell: the job the joint assignment gave this worker
     score: float | None = None
     components: dict[str, dict[str, float]] = {}
     reasons: list[str] = []
@@ -64,7 +65,12 @@ class PointView(msgspec.Struct, kw_only=True, omit_defaults=True):
     policy_region: str = ""
     policy_version: int = 0
     wanted: int = 0  # offers the wave asked the matcher for
-    offers: list[dict[str, Any]] = []  # the offers recorded at this point
+    # the offers recorded at this point, each with `score_rank`: its place among the
+    # job's eligible candidates by score (1 = best). For a wave `rank` (the log's) is the
+    # same; for a bell `rank` is the order the assignment gave the job its workers.
+    offers: list[dict[str, Any]] = []
+    bell_pairs: int = 0  # opening bell: workers assigned over the whole scope
+    bell_objective: float = 0.0  # opening bell: the total score the assignment maximised
     agrees: bool = True
     note: str = ""
     eligible: int = 0
@@ -145,7 +151,7 @@ def _job_point(
     if rows is None:
         rows = state.checked_in.query(job.lat, job.lng, query_radius_m(vec[1]))
     ranked = matcher.rank_for_job(state, job, ts, max(len(rows), 1), rows)
-    if point.kind in ("wave", "publish"):
+    if point.kind != "bell":  # a wave, or the first wave at publication
         view.wanted = wave_size(job.open_slots, policy.overbook) - len(job.live_offers)
         if job.wave >= policy.max_waves:
             view.note = f"no wave: the job had its {policy.max_waves} waves (policy max_waves)"
@@ -157,14 +163,23 @@ def _job_point(
         view.agrees = [(state.worker_ids[c.row], c.score, c.features) for c in again] == [
             (o.worker_id, o.score, o.features) for o in recorded
         ]
-    else:  # bell: one joint assignment over the scope's jobs
+    assigned: dict[int, str] = {}
+    if point.kind == "bell":  # one joint assignment over the scope's jobs
         pairs = matcher.bell_pairs(state, point.scope, ts)
         again = [(state.worker_ids[r], state.job_ids[j], c.score) for r, j, c in pairs]
         view.agrees = again == [(o.worker_id, o.job_id, o.score) for o in point.offers]
+        assigned = {r: state.job_ids[j] for r, j, _ in pairs}
+        view.bell_pairs = len(pairs)
+        view.bell_objective = sum(c.score for _, _, c in pairs)
         view.note = (
-            f"opening bell of {point.scope}: workers and slots assigned together by maximum "
-            "total score (each candidate's score below is the one the assignment used)"
+            f"opening bell of {point.scope}: {len(pairs)} workers assigned to "
+            f"{len({j for _, j, _ in pairs})} jobs at once by maximum total score (a worker "
+            "goes where they add most to the total); ranks are by score for this job, "
+            "'assigned #n' is the order the assignment gave this job its workers"
         )
+    score_rank = {c.row: n for n, c in enumerate(ranked, start=1)}
+    for o in view.offers:
+        o["score_rank"] = score_rank.get(state.worker_rows.get(o["worker_id"], -1), 0)
     offered = {state.worker_rows[o.worker_id] for o in recorded}
     eligible = {c.row for c in ranked}
     excluded = np.unique(np.asarray(job.offered_rows, dtype=np.int64))
@@ -173,6 +188,8 @@ def _job_point(
     for rank, cand in enumerate(ranked, start=1):
         s = _seen(state, ts, cand.row, vec, excluded, offered)
         s.rank = rank
+        if cand.row in assigned and cand.row not in offered:
+            s.assigned_to = assigned[cand.row]
         view.candidates.append(s)
     for row in rows.tolist():
         if row not in eligible:
@@ -326,10 +343,15 @@ def format_explanation(x: Explanation) -> str:
             else f"{p.eligible} eligible of {p.seen} workers considered"
         )
         lines.append(f"  re-asked matcher {verdict} the {len(p.offers)} recorded offer(s); {seen}")
-        for o in p.offers:
+        if p.kind == "bell":
             lines.append(
-                f"    offer {o['offer_id']}: rank {o['rank']}, score {o['score']:.4f}, "
-                f"{o['distance_m']} m, {o['travel_s'] // 60} min"
+                f"  the assignment: {p.bell_pairs} workers, total score {p.bell_objective:.4f}"
+            )
+        for o in sorted(p.offers, key=_by_score_rank):
+            order = f"; assigned #{o['rank']} to this job" if p.kind == "bell" else ""
+            lines.append(
+                f"    offer {o['offer_id']}: score {o['score']:.4f}, rank {o.get('score_rank')} "
+                f"by score{order}; {o['distance_m']} m, {o['travel_s'] // 60} min"
             )
         if p.jobs:
             lines.append("  open jobs ranked for the worker:")
@@ -349,6 +371,11 @@ def format_explanation(x: Explanation) -> str:
     return "\n".join(lines)
 
 
+def _by_score_rank(o: dict[str, Any]) -> tuple[int, str]:
+    rank = o.get("score_rank") or 0
+    return (rank if rank > 0 else 1 << 30, o["offer_id"])
+
+
 def _seen_line(s: Seen) -> str:
     who = f"{s.worker_id} ({s.age}, {s.priority_group})"
     if s.eligible:
@@ -356,5 +383,7 @@ def _seen_line(s: Seen) -> str:
             f"{name} {c['value']:.2f}x{c['weight']:g}" for name, c in s.components.items()
         )
         mark = "OFFERED" if s.offered else "not offered"
+        if s.assigned_to:
+            mark += f" (the bell assigned them to job {s.assigned_to})"
         return f"    #{s.rank} {who} score {s.score:.4f} {mark}; {s.distance_m} m; {parts}"
     return f"    {who} {s.distance_m} m: " + "; ".join(s.reasons)

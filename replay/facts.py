@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from engine import commands as c
 from engine import events as e
 from engine.commands import Refusal
@@ -75,7 +77,9 @@ _BUILDERS: dict[type, _Builder] = {
         quiet_start_min=f.quiet_start_min,
         quiet_end_min=f.quiet_end_min,
     ),
-    e.WorkerErased: lambda f, i: c.EraseWorker(command_id=i, ts_ms=f.ts_ms, worker_id=f.worker_id),
+    e.WorkerErased: lambda f, i: c.EraseWorker(
+        command_id=i, ts_ms=f.ts_ms, worker_id=f.worker_id, reason=f.reason or "(not recorded)"
+    ),
     e.WorkerCheckedIn: lambda f, i: c.CheckIn(
         command_id=i,
         ts_ms=f.ts_ms,
@@ -192,4 +196,9 @@ def readmit(state: State, fact: e.Event, cmd_id: str) -> tuple[e.Event | None, R
         decided = decide(state, cmd)
     except Refusal as ref:
         return None, ref
-    return decided.facts[0], None
+    again = decided.facts[0]
+    if isinstance(again, e.ComplaintFiled) and isinstance(fact, e.ComplaintFiled):
+        again = msgspec.structs.replace(again, sealed=fact.sealed)  # sealed by the shell
+    if isinstance(again, e.WorkerErased) and isinstance(fact, e.WorkerErased) and not fact.reason:
+        again = msgspec.structs.replace(again, reason="")  # recorded before reasons were
+    return again, None

@@ -16,7 +16,7 @@ How it differs from `Engine.apply_record` per record, and why the result is the 
   No applier reads them, so deferring them within that window changes nothing.
 - What `engine.fold.apply` does around each applier (the per-type counts,
   `events_applied`, `last_ts_ms`) is added up per block; `last_seq` and the remembered
-  command ids per record, as `apply_record` does.
+  command ids (with their digests) per record, as `apply_record` does.
 A test folds the same logs both ways and compares the state digests (the twin of the whole
 fold); another compares `apply_pushes` with `py_apply_pushes` on seeded random inputs.
 
@@ -132,7 +132,7 @@ class FastFold:
                     if ev.ts_ms > last_ts:
                         last_ts = ev.ts_ms
                 state.last_seq = seq
-                state.remember_command(rec.cmd_id, seq)
+                state.remember_command(rec.cmd_id, seq, rec.digest)
                 seq += 1
                 done += 1
             self.flush()

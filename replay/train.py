@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import numpy as np
 
 from engine import events as e
 from engine.matching.params import FEATURE_NAMES, N_FEATURES
+
+if TYPE_CHECKING:
+    from adapters.shell.runtime import Clock
 
 MIN_SAMPLES = 50
 MAX_SAMPLES = 2_000_000
@@ -97,11 +102,24 @@ def fit(ts: TrainingSet) -> tuple[tuple[float, ...], dict[str, float]]:
     return coef, {"samples": float(len(y)), "accept_rate": float(y.mean()), "accuracy": accuracy}
 
 
-def train(data_dir: Path, *, region: str = "", weight: float = 0.5, dry_run: bool = False) -> dict:
+def train(
+    data_dir: Path,
+    *,
+    region: str = "",
+    weight: float = 0.5,
+    dry_run: bool = False,
+    clock: Clock | None = None,
+) -> dict:
+    """Fit on the log in `data_dir` and record the policy (stamped by `clock`, the system
+    clock by default, never before the log's last event)."""
     from adapters.shell.runtime import Runtime
+    from engine.authz import Caller
     from engine.commands import SetPolicy
 
-    with Runtime(data_dir) as rt:
+    # an operator on this machine, acting for the whole country (the CLI's caller)
+    trainer = Caller(actor_id="cli:policy-train", role="admin", nationwide=True)
+
+    with Runtime(data_dir, clock=clock) as rt:
         records = [(seq, e.decode_record(p)) for seq, p in rt.log.read(verify_chain=False)]
         ts = training_set(records, region)
         coef, figures = fit(ts)
@@ -130,7 +148,8 @@ def train(data_dir: Path, *, region: str = "", weight: float = 0.5, dry_run: boo
                 region=region,
                 policy=policy,
                 note=f"learned acceptance model from {int(figures['samples'])} offers",
-            )
+            ),
+            trainer,
         )
         if not res.ok:
             raise ValueError(f"policy refused: {res.refusal}")
@@ -141,13 +160,38 @@ def train(data_dir: Path, *, region: str = "", weight: float = 0.5, dry_run: boo
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    if not (Path(args.data) / "log").is_dir():  # never create a data folder to train on
+        print(f"lingong policy train: no log (log/) in {args.data}", file=sys.stderr)
+        return 2
     try:
         out = train(Path(args.data), region=args.region, weight=args.weight, dry_run=args.dry_run)
     except ValueError as exc:
-        print(f"lingong policy train: {exc}")
+        print(f"lingong policy train: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(out, ensure_ascii=False, indent=None if args.json else 2))
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(format_training(out))
     return 0
+
+
+def format_training(out: dict) -> str:
+    """What `policy train` did, for people (`--json` gives the same as one document)."""
+    coef = ", ".join(f"{k} {v:+.3f}" for k, v in out["coefficients"].items())
+    done = (
+        f"recorded as policy version {out.get('version')} at seq {out.get('seq')}"
+        if out.get("recorded")
+        else "not recorded (--dry-run)"
+    )
+    return "\n".join(
+        [
+            f"acceptance model for region {out['region'] or '(national default)'}: {done}",
+            f"  trained on {int(out['samples'])} decided offers of {out['offers_seen']} "
+            f"({out['withdrawn_left_out']} withdrawn left out); accept rate "
+            f"{out['accept_rate']:.1%}, accuracy {out['accuracy']:.1%}",
+            f"  weight {out['weight']:g}; coefficients {coef}",
+        ]
+    )
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

@@ -19,7 +19,9 @@ Times are epoch ms of the morning's date in Asia/Shanghai. Only synthetic person
 (valid-format IDs and mobiles).
 
 Limits: `MAX_WORKERS` registered workers per generated morning; responses are scheduled
-only for offers and hires the engine actually made.
+only for offers and hires the engine actually made. Every generated point is in mainland
+China (`engine.geo.in_china`): a draw around a coastal city that lands in the sea stays at
+its anchor (city centre, station or home) instead.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 
 from engine import commands as c
 from engine import events as e
+from engine.geo import MAINLAND, in_china
 from engine.idnumbers import id_check_char, uscc_check_char
 
 MAX_WORKERS = 20_000_000
@@ -145,9 +148,43 @@ def make_uscc(rng: random.Random, region: str) -> str:
 
 
 def _offset(rng: random.Random, lat: float, lng: float, sd_km: float) -> tuple[float, float]:
+    """A point around the anchor (lat, lng) in mainland China.
+
+    Where the draw lands in the sea or abroad (which `check_point` refuses), the anchor
+    itself: no extra draw, so the random stream is the same as without the check.
+    """
     dlat = rng.gauss(0.0, sd_km) / 111.0
     dlng = rng.gauss(0.0, sd_km) / (111.0 * math.cos(math.radians(lat)))
-    return round(lat + dlat, 6), round(lng + dlng, 6)
+    out = round(lat + dlat, 6), round(lng + dlng, 6)
+    return out if in_china(*out) else (lat, lng)
+
+
+_MARKS = np.frombuffer(MAINLAND.cells.encode("ascii"), dtype=np.uint8)
+
+
+def mainland_mask(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
+    """`engine.geo.in_china` of every point.
+
+    The grid's clean cells are answered by numpy (the same cell arithmetic as
+    `PolygonGrid.contains`), points in boundary cells one at a time.
+    """
+    g = MAINLAND
+    out = np.zeros(len(lat), dtype=bool)
+    idx = np.flatnonzero(
+        (lat >= g.lat_min_deg)
+        & (lat <= g.lat_max_deg)
+        & (lng >= g.lng_min_deg)
+        & (lng <= g.lng_max_deg)
+    )
+    row = ((lat[idx] - g.lat0_deg) * (1.0 / g.cell_lat_deg)).astype(np.int64)
+    col = ((lng[idx] - g.lng0_deg) * (1.0 / g.cell_lng_deg)).astype(np.int64)
+    mark = _MARKS[row * g.cols + col]
+    out[idx] = mark == ord("#")
+    edge = idx[mark == ord("+")]
+    out[edge] = [
+        in_china(a, b) for a, b in zip(lat[edge].tolist(), lng[edge].tolist(), strict=True)
+    ]
+    return out
 
 
 class Morning:
@@ -164,6 +201,7 @@ class Morning:
         decline_p: float = 0.25,
         with_mistakes: bool = True,
         crowd: Crowd | None = None,
+        job_prefix: str = "J",
     ) -> None:
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {sorted(SCALES)}")
@@ -179,6 +217,7 @@ class Morning:
         self.accept_p = accept_p
         self.decline_p = decline_p
         self.with_mistakes = with_mistakes
+        self.job_prefix = job_prefix  # another morning into the same log needs new job ids
         self.stations: list[tuple[str, str, float, float]] = []  # id, region, lat, lng
         self.workers: list[tuple[str, int]] = []  # id, home station index
         self.homes: list[tuple[float, float]] = []  # home (lat, lng) of self.workers[i]
@@ -349,11 +388,12 @@ class Morning:
         start = t + rng.randint(20, 120) * MIN_MS
         lat, lng = _offset(rng, slat, slng, 0.8)
         heads = rng.choices((1, 2, 3, 5, 8), (5, 4, 3, 2, 1))[0]
-        self._jobs[f"J{j:07d}"] = (sid, eid)
+        job_id = f"{self.job_prefix}{j:07d}"
+        self._jobs[job_id] = (sid, eid)
         return c.SubmitJob(
             command_id=self._cid("jb"),
             ts_ms=t,
-            job_id=f"J{j:07d}",
+            job_id=job_id,
             employer_id=eid,
             station_id=sid,
             title=f"{title} {heads}人",
@@ -435,10 +475,15 @@ class Morning:
         st = home_station[come].astype(np.int64)
         s_lat = np.array([s[2] for s in self.stations])[st]
         s_lng = np.array([s[3] for s in self.stations])[st]
-        a_lat = home_lat[come] + g.normal(0.0, crowd.app_sd_km, m) / 111.0
-        a_lng = home_lng[come] + g.normal(0.0, crowd.app_sd_km, m) / (
-            111.0 * np.cos(np.radians(home_lat[come]))
+        a_lat = np.round(home_lat[come] + g.normal(0.0, crowd.app_sd_km, m) / 111.0, 6)
+        a_lng = np.round(
+            home_lng[come]
+            + g.normal(0.0, crowd.app_sd_km, m) / (111.0 * np.cos(np.radians(home_lat[come]))),
+            6,
         )
+        ok = mainland_mask(a_lat, a_lng)  # at sea or abroad: at home instead
+        a_lat = np.where(ok, a_lat, home_lat[come])
+        a_lng = np.where(ok, a_lng, home_lng[come])
         until = np.where(
             app, ts + g.integers(3, 7, m) * HOUR_MS, local_midnight_ms(self.date) + 24 * HOUR_MS - 1
         )
@@ -522,6 +567,8 @@ class Morning:
         s_lng = np.array([s[3] for s in self.stations])[home]
         lat = np.round(s_lat + g.normal(0.0, 1.5, n) / 111.0, 6)
         lng = np.round(s_lng + g.normal(0.0, 1.5, n) / (111.0 * np.cos(np.radians(s_lat))), 6)
+        ok = mainland_mask(lat, lng)  # at sea or abroad: at the station instead
+        lat, lng = np.where(ok, lat, s_lat), np.where(ok, lng, s_lng)
         self.bulk_home = (home, lat, lng)
         bw = np.asarray(BIRTH_WEIGHTS, dtype=np.float64)
         birth = np.asarray(BIRTH_DECADES)[g.choice(len(bw), size=n, p=bw / bw.sum())]

@@ -89,7 +89,7 @@ def _start(durable: bool) -> str:
         subprocess.run(
             [str(bins / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
              "--encoding=UTF8", "--no-sync"],
-            check=True, capture_output=True, env=env, timeout=120, **as_user,
+            check=True, capture_output=True, env=env, timeout=300, **as_user,
         )  # fmt: skip
         port = _free_port()
         opts = [
@@ -101,9 +101,9 @@ def _start(durable: bool) -> str:
             opts += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
             opts += ["-c", "full_page_writes=off"]
         subprocess.run(
-            [str(bins / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+            [str(bins / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "120",
              "-o", " ".join(opts), "start"],
-            check=True, capture_output=True, env=env, timeout=90, **as_user,
+            check=True, capture_output=True, env=env, timeout=180, **as_user,
         )  # fmt: skip
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
@@ -127,7 +127,8 @@ def _start(durable: bool) -> str:
     return dsn
 
 
-def _wait_ready(dsn: str, timeout_s: float = 30.0) -> None:
+def _wait_ready(dsn: str, timeout_s: float = 120.0) -> None:
+    """Poll until PostgreSQL accepts connections (`timeout_s` is a hang guard)."""
     import psycopg
 
     deadline = time.monotonic() + timeout_s
@@ -138,7 +139,7 @@ def _wait_ready(dsn: str, timeout_s: float = 30.0) -> None:
         except psycopg.OperationalError as exc:
             if time.monotonic() > deadline:
                 raise PostgresUnavailable(f"PostgreSQL at {dsn} not ready: {exc}") from exc
-            time.sleep(0.1)
+            time.sleep(0.1)  # sleep-ok: readiness poll of a starting server (hang-guarded)
 
 
 def admin_dsn(*, durable: bool = False) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 
 from engine import commands as c
-from engine import events as e
-from engine.core import Engine, Outcome, make_record
+from engine.authz import Caller
+from engine.core import Engine, Outcome
 from engine.events import Policy
+from engine.record import Record
+from sim.callers import caller_for
 from sim.morning import local_midnight_ms, make_id_number, make_uscc
 
 DAY0 = local_midnight_ms("2026-11-23")
@@ -37,7 +39,7 @@ class World:
 
     def __init__(self, policy: Policy | None = None) -> None:
         self.engine = Engine()
-        self.records: list[e.Record] = []  # every accepted command's record, in seq order
+        self.records: list[Record] = []  # every accepted command's record, in seq order
         self.now = at(5)
         self.run(
             c.SetPolicy(command_id=cid(), ts_ms=self.now, region="", policy=policy or Policy())
@@ -47,10 +49,11 @@ class World:
     def state(self):
         return self.engine.state
 
-    def run(self, cmd: c.Command) -> Outcome:
-        out = self.engine.execute(cmd)
+    def run(self, cmd: c.Command, caller: Caller | None = None) -> Outcome:
+        """Execute `cmd` as `caller` (default: the natural caller, `sim.callers`)."""
+        out = self.engine.execute(cmd, caller or caller_for(self.state, cmd))
         if not out.duplicate:
-            self.records.append(make_record(cmd.command_id, out.events))
+            self.records.append(out.record())
         return out
 
     def station(
@@ -181,6 +184,14 @@ class World:
         return self.run(
             c.AcceptOffer(command_id=cid(), ts_ms=ts or self.now, offer_id=offer_id, worker_id=wid)
         )
+
+    def hire(self, wid: str = "W1", jid: str = "JH1", **post) -> str:  # noqa: ANN003
+        """Check `wid` in, post `jid` near them and accept its offer: the hire id."""
+        self.check_in(wid)
+        made = [ev for ev in self.post(jid, **post).events if type(ev).__name__ == "OfferMade"]
+        offer = next(ev for ev in made if ev.worker_id == wid)
+        out = self.accept(offer.offer_id, wid)
+        return next(ev.hire_id for ev in out.events if type(ev).__name__ == "HireConfirmed")
 
     def tick(self, ts: int) -> Outcome:
         self.now = ts

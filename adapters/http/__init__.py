@@ -1,11 +1,14 @@
 """The HTTP API for regional front ends, station staff, auditors and the station board.
 
-Owns: nothing itself; see `app` (assembly, `create_app`), `auth` and `tokens` (who may do
-what), `problems` (RFC 9457 errors), `context` (commands and queries through the engine
-service), `scope` (the region/station index), the route modules (`routes_*`, `board`),
-`metrics` and `logs`, and `cli` (`lingong token ...`).
+Owns: nothing itself; see `app` (assembly, `create_app`), `commands` (the command
+endpoints, one factory over the gate's route table), `auth` (callers, read scopes, rate
+limits; tokens live in `adapters.gate.tokens`), `problems` (RFC 9457 errors), `context`
+(commands through the gate, queries through the engine service), `scope` (the
+region/station index of the reads and the board), the read modules (`routes_*`,
+`board`), `metrics` and `logs`, and `cli` (`lingong token ...`).
 
-Invariants: the API reaches the engine only through `adapters.shell.service.EngineService`;
+Invariants: the API reaches the engine only through `adapters.shell.service.EngineService`,
+and every command through `adapters.gate` (the same gate as NATS and the CLI);
 responses, logs and metric labels never carry unmasked personal data, except the one
 route that reveals an employer's contact to the worker of a confirmed hire.
 Limits: see `adapters.http.auth.Limits`.

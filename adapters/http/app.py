@@ -1,14 +1,16 @@
 """The HTTP application: `create_app(service, data_dir=...)` for `lingong serve`.
 
-Owns: assembling the Litestar app from the route modules, the OpenAPI 3.1 document
-(`/schema`, JSON at `/schema/openapi.json`, bearer security scheme), the problem+json
-exception handler, the request limits, the lifespan (load the `ScopeIndex`, attach the
-board hub) and `LingongApp`, which times every request for metrics and writes one JSON
-log line per request.
+Owns: assembling the Litestar app from the route modules (the command endpoints are made
+from the gate's route table by `commands`), the OpenAPI 3.1 document (`/schema`, JSON at
+`/schema/openapi.json`, bearer security scheme, request bodies generated from the
+structs the gate decodes), the problem+json exception handler, the request limits, the
+lifespan (load the `ScopeIndex`, attach the board hub, drain telemetry) and
+`LingongApp`, which times every request and queues its metrics and log line (written in
+batches off the request path).
 
 Ids in paths: engine ids may hold '/' (hire ids are `<job>/<worker>`); send it
 percent-encoded (`%2F`) or as '~' (never valid in an id). `LingongApp` routes such paths
-on their raw form and `_restore_slashes` gives handlers the real id.
+on their raw form and handlers read '~' as '/'.
 
 Invariants:
 - Every response to a bad request is RFC 9457 problem+json (see `problems`); a request
@@ -24,7 +26,10 @@ Tokens come from `DATA/tokens.json` (`lingong token create`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote
@@ -33,8 +38,10 @@ from litestar import Litestar, Request
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 
+from adapters.gate.tokens import TokenStore
 from adapters.http import (
     board,
+    commands,
     routes_hires,
     routes_morning,
     routes_ops,
@@ -42,21 +49,22 @@ from adapters.http import (
     routes_registry,
 )
 from adapters.http.auth import Limits
-from adapters.http.common import DEPENDENCIES
 from adapters.http.context import Api
-from adapters.http.logs import make_logger, request_record
-from adapters.http.metrics import UNMATCHED_ROUTE, Metrics
+from adapters.http.logs import AccessLog, make_logger, request_record
+from adapters.http.metrics import DRAIN_S, UNMATCHED_ROUTE, Metrics
 from adapters.http.problems import problem_handler
-from adapters.http.tokens import TokenStore
 from adapters.shell.service import EngineService
 
 API_VERSION = "1.0.0"
 DESCRIPTION = """lingong 零工: instant-hire matching for public gig-labour markets.
 
 Authenticate with `Authorization: Bearer <token>` (`lingong token create`). A token has a
-role (front_end, station_staff, auditor, admin) and a region prefix; it reads and writes
-only its region. Commands take an optional `Idempotency-Key`; the server sets the time.
-Errors are RFC 9457 `application/problem+json` with `field` and `rule`.
+role (front_end, station_staff, auditor, admin, sms_gateway) and a region prefix; it reads
+and writes only its region (only an admin token created `--nationwide` has none).
+Commands take an optional `Idempotency-Key` (an identical retry answers the first result;
+the same key with another request is refused); the server sets the time. Bodies are JSON
+(at most 64 KiB, nesting depth 32), strictly typed: no strings for numbers, no unknown
+fields. Errors are RFC 9457 `application/problem+json` with `field` and `rule`.
 Coordinates are WGS-84 unless a `datum` (gcj02, bd09) is given; money is integer fen.
 """
 
@@ -89,14 +97,20 @@ class LingongApp(Litestar):
         method = scope.get("method", "")
         api: Api | None = self.state.get("api")
         if api is not None:
-            api.metrics.requests.labels(route, method, str(status)).inc()
-            api.metrics.request_seconds.labels(route, method).observe(duration_s)
-        logger = self.state.get("logger")
-        if logger is not None:
+            api.metrics.request(route, method, status, duration_s)
+        access: AccessLog | None = self.state.get("access_log")
+        if access is not None:
             level = 40 if status >= 500 else 20
-            logger.log(
-                level, "request", extra={"fields": request_record(scope, route, status, duration_s)}
-            )
+            access.add(level, request_record(scope, route, status, duration_s))
+
+    def flush_telemetry(self) -> None:
+        """Write waiting request lines and fold waiting metrics (the drain task's work)."""
+        api: Api | None = self.state.get("api")
+        if api is not None:
+            api.metrics.drain()
+        access: AccessLog | None = self.state.get("access_log")
+        if access is not None:
+            access.drain()
 
 
 def _slash_path(raw: bytes) -> str:
@@ -115,6 +129,7 @@ async def _restore_slashes(request: Request[Any, Any, Any]) -> None:
 
 def _route_modules() -> list[Any]:
     modules: list[Any] = [
+        commands,
         routes_registry,
         routes_morning,
         routes_hires,
@@ -140,28 +155,45 @@ def create_app(
     tokens: TokenStore | None = None,
     limits: Limits | None = None,
     log_stream: IO[str] | None = None,
+    ready_checks: dict[str, Callable[[], bool]] | None = None,
 ) -> LingongApp:
-    """The API over `service`; tokens from `data_dir/tokens.json` unless given."""
+    """The API over `service`; tokens from `data_dir/tokens.json` unless given.
+
+    `ready_checks` (name -> callable) are asked by `/readyz` (e.g. the NATS micro
+    service's connection when `lingong serve --nats` runs one).
+    """
     limits = limits or Limits()
     if tokens is None:
         if data_dir is None:
             raise ValueError("give data_dir (for tokens.json) or a TokenStore")
         tokens = TokenStore(data_dir)
     metrics = Metrics()
-    metrics.bind(service)
     api = Api(service, tokens, limits, metrics, None if data_dir is None else Path(data_dir))
+    api.ready_checks.update(ready_checks or {})
+    metrics.bind(service, lambda: not _not_ready(api))
     service.on_result(api.index.listener)
     hub = board.BoardHub(api)
+    drainer: list[asyncio.Task[None]] = []
+
+    async def drain_forever() -> None:
+        while True:
+            await asyncio.sleep(DRAIN_S)
+            app.flush_telemetry()
 
     async def startup() -> None:
-        import asyncio
-
         hub.attach(asyncio.get_running_loop())
+        drainer.append(asyncio.get_running_loop().create_task(drain_forever()))
         await service.aread(api.index.load)
 
-    def shutdown() -> None:
+    async def shutdown() -> None:
         api.index.on_change = None
         hub.loop = None
+        for task in drainer:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        drainer.clear()
+        app.flush_telemetry()
 
     route_handlers = [h for module in _route_modules() for h in module.ROUTES]
     openapi = OpenAPIConfig(
@@ -188,12 +220,11 @@ def create_app(
             Tag(name="stations", description="stations and the e-map (GeoJSON)"),
             Tag(name="board", description="the station board (信息发布屏), public"),
             Tag(name="reports", description="bureau reports"),
-            Tag(name="ops", description="health and metrics"),
+            Tag(name="ops", description="liveness, readiness and metrics"),
         ],
     )
     app = LingongApp(
         route_handlers=route_handlers,
-        dependencies=DEPENDENCIES,
         exception_handlers={Exception: problem_handler},
         openapi_config=openapi,
         on_startup=[startup],
@@ -205,5 +236,14 @@ def create_app(
     )
     app.state["api"] = api
     app.state["board"] = hub
-    app.state["logger"] = make_logger(log_stream)
+    logger = make_logger(log_stream)
+    app.state["logger"] = logger
+    app.state["access_log"] = AccessLog(logger)
+    commands.document(app.openapi_schema)  # built now, served as built (cached)
     return app
+
+
+def _not_ready(api: Api) -> list[str]:
+    from adapters.http.routes_ops import not_ready
+
+    return not_ready(api)

@@ -1,26 +1,27 @@
-"""Who may do what: roles, region prefixes, stations, and the per-token rate limit.
+"""Who is calling and what they may read: bearer tokens, rate limits, read scopes.
 
-Owns: `Principal` (the verified caller), `PERMISSIONS` (action -> roles allowed, the one
-table the API and its authorisation tests read), `authenticate` (bearer token -> caller,
-rate limited), and `Gate`, which checks an action against the caller's role, region
-prefix and station.
+Owns: `authenticate` (Authorization header -> the engine's `Caller`, rate limited, once
+per request, no dependency injection), `covers`, `READS` (read action -> roles, the one
+table the read routes and their authorisation tests use), `ReadScope` (a read checked
+against the caller's role, region prefix and station) and the per-token rate limit.
 
-The model:
-- front_end: regional apps and kiosks; registers people, checks in, posts, answers offers,
-  follows hires, files complaints; reads its region.
-- station_staff: the same at one station (postings it collected, check-ins at it), plus
-  reviewing held postings of its own station (谁收集、谁发布、谁负责), the opening bell
-  and flagging employers.
-- auditor: reads only (views, hall, stations, reports); never writes.
-- admin: manages stations, policies and complaints and may do what front ends do; does
-  not review postings (only the collecting station does) and does not see contacts.
-- Region: a token for prefix P touches only workers registered in P, jobs whose
-  collecting station is in P, stations in P, employers registered in P (a posting needs
-  only the station in P: the job is that region's). "" is nationwide.
+Commands are not authorised here: the route table (`adapters.gate.routes`) and the gate
+check the role statically, and `authorize` checks region and station scope against the
+real state on the writer thread, failing closed.
+
+The read model:
+- front_end, station_staff (their whole region), auditor, admin read views, the hall,
+  stations; auditor and admin read reports and metrics; front_end and station_staff
+  (own station's hires) read an employer's contact for a hired worker;
+- sms_gateway reads nothing over HTTP.
+- Region: a caller for prefix P sees only resources registered in P; only an admin token
+  created with `--nationwide` sees every region.
 
 Invariants: denials raise `ApiError` 403 with rule `role`, `region` or `station`; a
-missing, malformed, unknown or revoked token is 401 `token`; an exhausted bucket is 429
-`rate_limit` with Retry-After. Token strings never reach logs: only `token_id`.
+missing, malformed, unknown, revoked or no-longer-valid token is 401 `token`; an exhausted
+bucket is 429 `rate_limit` with Retry-After. Token strings never reach logs: only ids.
+A read of a resource the scope index does not know is let through to the handler, whose
+query on the writer thread answers 404 (never data of another region).
 
 Limits: one token bucket per token id (`Limits.rate_per_s`, `Limits.burst`) and, for the
 public board routes, per client address (`Limits.public_rate_per_s`); at most
@@ -35,39 +36,17 @@ import time
 
 import msgspec
 
+from adapters.gate.a1_interface import Caller
+from adapters.gate.tokens import TokenStore, caller_of
 from adapters.http.problems import ApiError
 from adapters.http.scope import ScopeIndex
-from adapters.http.tokens import TokenStore
 
-WRITERS = frozenset({"front_end", "station_staff", "admin"})
 READERS = frozenset({"front_end", "station_staff", "auditor", "admin"})
-
-PERMISSIONS: dict[str, frozenset[str]] = {
-    # registry
-    "register_worker": WRITERS,
-    "update_worker": WRITERS,
-    "erase_worker": WRITERS,
-    "register_employer": WRITERS,
-    "flag_employer": frozenset({"station_staff", "admin"}),
-    "register_station": frozenset({"admin"}),
-    "change_station_status": frozenset({"admin"}),
-    "set_policy": frozenset({"admin"}),
-    # the morning
-    "check_in": WRITERS,
-    "check_out": WRITERS,
-    "submit_job": WRITERS,
-    "review_job": frozenset({"station_staff"}),
-    "cancel_job": WRITERS,
-    "ring_bell": frozenset({"station_staff", "admin"}),
-    # offers and hires
-    "answer_offer": WRITERS,
-    "hire_update": WRITERS,
-    "contact": frozenset({"front_end", "station_staff"}),
-    "file_complaint": WRITERS,
-    "resolve_complaint": frozenset({"admin"}),
-    # reads
+READS: dict[str, frozenset[str]] = {
     "read": READERS,
     "report": frozenset({"auditor", "admin"}),
+    "metrics": frozenset({"auditor", "admin"}),
+    "contact": frozenset({"front_end", "station_staff"}),
 }
 
 
@@ -85,14 +64,9 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
     board_keepalive_s: float = 15.0
 
 
-class Principal(msgspec.Struct, frozen=True, kw_only=True):
-    token_id: str
-    role: str
-    region: str
-    station_id: str = ""
-
-    def covers(self, region: str) -> bool:
-        return region.startswith(self.region)
+def covers(who: Caller, region: str) -> bool:
+    """Whether `who` may see a resource of `region` (fail closed on an empty grant)."""
+    return who.nationwide or (bool(who.region) and region.startswith(who.region))
 
 
 class TokenBuckets:
@@ -131,39 +105,34 @@ class TokenBuckets:
             del self._buckets[k]
 
 
-def authenticate(header: str | None, tokens: TokenStore, buckets: TokenBuckets) -> Principal:
+def authenticate(header: str | None, tokens: TokenStore, buckets: TokenBuckets) -> Caller:
     if not header:
         raise ApiError(401, "token", "send Authorization: Bearer <token>", "Authorization")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise ApiError(401, "token", "use the Bearer scheme", "Authorization")
     rec = tokens.verify(value.strip())
-    if rec is None:
-        raise ApiError(401, "token", "unknown or revoked token", "Authorization")
-    wait_s = buckets.take(rec.token_id)
+    who = None if rec is None else caller_of(rec)
+    if who is None:
+        raise ApiError(401, "token", "unknown, revoked or invalid token", "Authorization")
+    wait_s = buckets.take(who.actor_id)
     if wait_s > 0:
         retry = str(max(1, math.ceil(wait_s))) if math.isfinite(wait_s) else "60"
         raise ApiError(
             429, "rate_limit", "too many requests for this token", "", {"Retry-After": retry}
         )
-    return Principal(
-        token_id=rec.token_id, role=rec.role, region=rec.region, station_id=rec.station_id
-    )
+    return who
 
 
-class Gate:
-    """Checks one action against a caller; resources are looked up in the `ScopeIndex`.
-
-    A resource the index does not know is let through to the engine, which refuses it as
-    unknown (nothing is written); reads of unknown resources are 404 in the handlers.
-    """
+class ReadScope:
+    """Checks one read against a caller; resources are looked up in the `ScopeIndex`."""
 
     def __init__(self, index: ScopeIndex) -> None:
         self.index = index
 
     def allow(
         self,
-        who: Principal,
+        who: Caller,
         action: str,
         *,
         region: str | None = None,
@@ -172,42 +141,35 @@ class Gate:
         job: str | None = None,
         hire: str | None = None,
         employer: str | None = None,
-        complaint: str | None = None,
     ) -> None:
-        if who.role not in PERMISSIONS[action]:
-            raise ApiError(403, "role", f"role {who.role} may not {action.replace('_', ' ')}")
+        if who.role not in READS[action]:
+            raise ApiError(403, "role", f"role {who.role} may not {action}")
         ix = self.index
-        bound = action != "read"  # staff read their whole region, write at their station
         if region is not None:
             self._region(who, region, "region")
         if worker:
             self._region(who, ix.worker_region.get(worker), "worker_id")
         if employer:
             self._region(who, ix.employer_region.get(employer), "employer_id")
-        if complaint:
-            emp = ix.complaint_employer.get(complaint)
-            if emp is not None:
-                self._region(who, ix.employer_region.get(emp), "complaint_id")
         if station:
             self._region(who, ix.station_region.get(station), "station_id")
-            if bound:
+            if action == "report":
                 self._station(who, station, "station_id")
-        if hire and job is None:
+        if hire:
             job = ix.hire_job(hire)
-            field = "hire_id"
-        else:
-            field = "job_id"
-        if job:
-            self._region(who, ix.job_region(job), field)
-            if bound:
-                self._station(who, ix.job_station(job), field)
+            if job is not None:
+                self._region(who, ix.job_region(job), "hire_id")
+                if action == "contact":  # staff: hires of their own station's jobs only
+                    self._station(who, ix.job_station(job), "hire_id")
+        elif job:
+            self._region(who, ix.job_region(job), "job_id")
 
     @staticmethod
-    def _region(who: Principal, region: str | None, field: str) -> None:
-        if region is not None and not who.covers(region):
+    def _region(who: Caller, region: str | None, field: str) -> None:
+        if region is not None and not covers(who, region):
             raise ApiError(403, "region", f"outside this token's region ({field})", field)
 
     @staticmethod
-    def _station(who: Principal, station: str | None, field: str) -> None:
+    def _station(who: Caller, station: str | None, field: str) -> None:
         if who.role == "station_staff" and station is not None and station != who.station_id:
             raise ApiError(403, "station", f"not this token's station ({field})", field)

@@ -1,50 +1,52 @@
-"""The API's shared context: one per app, handed to every handler by dependency injection.
+"""The API's shared context: one per app, in `app.state["api"]`, read by every handler.
 
-Owns: `Api` (the engine service, the scope index, the gate, tokens, limits, metrics) and
-the two ways a handler reaches the engine: `run` (a command: id from the
-Idempotency-Key, time from the runtime clock, group commit, refusal -> problem) and
-`read` (a query on the writer thread).
+Owns: `Api` (the engine service, the inbound `Gate`, the scope index and read scopes,
+tokens, limits, telemetry) and the ways a handler reaches the engine: `caller` (the
+authenticated caller, resolved once per request without dependency injection),
+`command` (a route of the table: the gate builds the command, the writer authorises and
+executes it), `read` and `read_in_region` (queries on the writer thread).
 
 Idempotency: `Idempotency-Key` (1-55 chars of [A-Za-z0-9_.:/-]) becomes the command id
-`<token id>:<key>`, so keys of different tokens never collide; a repeated key returns the
-first result's seq with `duplicate: true` and status 200, appending nothing. Without the
-header the server makes a random id (`<token id>:h-<uuid4 hex>`), so a retry without a
-key is a new command; the id is returned in the body and in the `Idempotency-Key`
-response header, and a client that may retry should send it back.
+`<token id>:<key>`, so keys of different tokens never collide. The engine binds the id to
+the command's digest: an identical retry answers the original response (same status,
+`duplicate: true`, the original record's events read back from the log, header
+`Idempotent-Replayed: true`) and appends nothing; the same key with another request is
+422 `idempotency_key_reused`. Without the header the server makes a random id, returned
+in the body and in the `Idempotency-Key` response header.
 
-Invariants: `ts_ms` is always the runtime clock's (front ends never send time); a refused
-command raises `ApiError` carrying the refusal's field and rule; nothing is appended for
-it (the engine decides before it applies).
+Invariants: `ts_ms` is always the server's (runtime clock, never before the last event);
+a refused command raises `ApiError` with the refusal's field, rule and status; nothing is
+appended for it.
 
 Limits: see `Limits` in `adapters.http.auth`.
 """
 
 from __future__ import annotations
 
-import re
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from anyio import to_thread
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 
-from adapters.http.auth import Gate, Limits, Principal, TokenBuckets, authenticate
+from adapters.gate.a1_interface import Caller, aexecute_as
+from adapters.gate.gate import Gate, GateError, recorded_events, status_of
+from adapters.gate.routes import Route
+from adapters.gate.tokens import TokenStore
+from adapters.http.auth import Limits, ReadScope, TokenBuckets, authenticate, covers
 from adapters.http.metrics import Metrics
 from adapters.http.problems import ApiError
 from adapters.http.scope import ScopeIndex
-from adapters.http.tokens import TokenStore
 from adapters.http.views import CommandAccepted, Subject, clean_events
 from adapters.shell.service import EngineService
-from engine import commands as c
 from engine.state import State
 
 T = TypeVar("T")
 _DENIED = object()
-MAX_KEY_CHARS = 55
-_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+Req = Request[Any, Any, Any]
 
 
 class Api:
@@ -62,81 +64,97 @@ class Api:
         self.limits = limits
         self.metrics = metrics
         self.index = ScopeIndex()
-        self.gate = Gate(self.index)
+        self.scope = ReadScope(self.index)
+        self.gate = Gate(self.now_ms, max_body_bytes=limits.max_body_bytes)
         self.buckets = TokenBuckets(limits.rate_per_s, limits.burst)
         self.public_buckets = TokenBuckets(limits.public_rate_per_s, limits.public_burst)
+        self.ready_checks: dict[str, Callable[[], bool]] = {}
 
     # ------------------------------------------------------------ callers -----------
 
-    def principal(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-        try:
-            who = authenticate(connection.headers.get("authorization"), self.tokens, self.buckets)
-        except ApiError as err:
-            if err.status == 429:
-                self.metrics.rate_limited.inc()
-            raise
-        connection.scope.setdefault("state", {})["lingong_token"] = who.token_id
+    def caller(self, request: Req | ASGIConnection[Any, Any, Any, Any]) -> Caller:
+        """The authenticated caller (401/429 otherwise); once per request."""
+        state = request.scope.setdefault("state", {})
+        who = state.get("lingong_caller")
+        if who is None:
+            try:
+                who = authenticate(request.headers.get("authorization"), self.tokens, self.buckets)
+            except ApiError as err:
+                if err.status == 429:
+                    self.metrics.rate_limited.inc()
+                raise
+            state["lingong_caller"] = who
+            state["lingong_token"] = who.actor_id
+        return who
+
+    def reader(self, request: Req, action: str = "read", **resources: str | None) -> Caller:
+        """The caller, checked for a read of `resources` (role, region, station)."""
+        who = self.caller(request)
+        self.scope.allow(who, action, **resources)
         return who
 
     def now_ms(self) -> int:
-        return self.service.runtime.clock.now_ms()
-
-    def command_id(self, who: Principal, key: str | None) -> str:
-        if key is None or key == "":
-            return f"{who.token_id}:h-{uuid.uuid4().hex}"
-        if len(key) > MAX_KEY_CHARS or not _KEY.match(key):
-            raise ApiError(
-                400,
-                "id_format",
-                f"Idempotency-Key must be 1-{MAX_KEY_CHARS} chars of [A-Za-z0-9_.:/-]",
-                "Idempotency-Key",
-            )
-        return f"{who.token_id}:{key}"
+        """The server's time: the runtime clock, never before the last event."""
+        rt = self.service.runtime
+        return max(rt.clock.now_ms(), rt.engine.state.last_ts_ms)
 
     # ------------------------------------------------------------ the engine --------
 
-    async def run(
-        self,
-        request: Request[Any, Any, Any],
-        make: Callable[[str, int], c.Command],
-        who: Principal,
-        key: str | None,
-        subject: Subject | None = None,
-        status_new: int = 201,
-    ) -> Response[CommandAccepted]:
-        """Build the command (id, time) with `make(command_id, ts_ms)` and execute it."""
-        cmd_id = self.command_id(who, key)
-        cmd = make(cmd_id, self.now_ms())
-        kind = type(cmd).__name__
-        request.scope.setdefault("state", {})["lingong_command"] = kind
+    async def command(self, request: Req, route: Route) -> Response[CommandAccepted]:
+        """One command of the route table: gate, authorise + execute, answer."""
+        who = self.caller(request)
+        state = request.scope["state"]
+        state["lingong_command"] = route.name
+        headers = request.headers
+        path = {k: _slashes(v) for k, v in (request.scope.get("path_params") or {}).items()}
+        body = await request.body()
+        try:
+            cmd = self.gate.admit(
+                who,
+                route,
+                body,
+                path,
+                headers.get("idempotency-key"),
+                content_type=headers.get("content-type"),
+            )
+        except GateError as err:
+            self.metrics.refused(route.name, err.rule)
+            raise ApiError(err.status, err.rule, err.message, err.field) from None
         started = time.perf_counter()
-        result = await self.service.aexecute(cmd)
-        self.metrics.command_seconds.labels(kind).observe(time.perf_counter() - started)
+        result = await aexecute_as(self.service, cmd, who)
+        self.metrics.command_done(route.name, time.perf_counter() - started)
         if not result.ok:
-            assert result.refusal is not None
-            rule = result.refusal.get("rule", "refused")
-            self.metrics.refusals.labels(kind, rule).inc()
-            raise ApiError.from_refusal(result.refusal)
-        events, counts = clean_events(result.events, subject or Subject())
-        body = CommandAccepted(
-            command_id=cmd_id,
+            refusal = result.refusal or {}
+            rule = refusal.get("rule", "refused")
+            self.metrics.refused(route.name, rule)
+            message = refusal.get("message", "refused")
+            error_id = getattr(result, "error_id", "")  # A1: set when the core raised
+            if error_id:
+                message = f"internal error {error_id} (logged); nothing was recorded"
+            raise ApiError(status_of(rule), rule, message, refusal.get("field", ""))
+        events = result.events
+        if result.duplicate:
+            log = self.service.runtime.log
+            events = await to_thread.run_sync(recorded_events, log.read, result.seq)
+        shown, counts = clean_events(events, _subject(cmd))
+        body_out = CommandAccepted(
+            command_id=cmd.command_id,
             seq=result.seq,
             duplicate=result.duplicate,
-            events=events,
+            events=shown,
             counts=counts,
         )
-        return Response(
-            body,
-            status_code=200 if result.duplicate else status_new,
-            headers={"Idempotency-Key": cmd_id.split(":", 1)[1]},
-        )
+        out_headers = {"Idempotency-Key": cmd.command_id.split(":", 1)[1]}
+        if result.duplicate:
+            out_headers["Idempotent-Replayed"] = "true"
+        return Response(body_out, status_code=route.status, headers=out_headers)
 
     async def read(self, fn: Callable[[State], T]) -> T:
         return await self.service.aread(fn)
 
     async def read_in_region(
         self,
-        who: Principal,
+        who: Caller,
         field: str,
         region_of: Callable[[State], str | None],
         fn: Callable[[State], T],
@@ -145,7 +163,7 @@ class Api:
 
         def query(state: State) -> T | object:
             region = region_of(state)
-            if region is not None and not who.covers(region):
+            if region is not None and not covers(who, region):
                 return _DENIED
             return fn(state)
 
@@ -153,3 +171,16 @@ class Api:
         if out is _DENIED:
             raise ApiError(403, "region", f"outside this token's region ({field})", field)
         return out  # type: ignore[return-value]
+
+
+def _slashes(value: Any) -> Any:
+    """'~' in a path id stands for '/' (never valid in an id)."""
+    return value.replace("~", "/") if isinstance(value, str) else value
+
+
+def _subject(cmd: Any) -> Subject:
+    """Whose events the caller of `cmd` may see: its worker, job and offer."""
+    worker = getattr(cmd, "worker_id", "") or None
+    job = getattr(cmd, "job_id", "")
+    offer = getattr(cmd, "offer_id", "")
+    return Subject(worker=worker, jobs={job} if job else set(), offers={offer} if offer else set())

@@ -33,6 +33,7 @@ from litestar.exceptions import (
 )
 from litestar.openapi.datastructures import ResponseSpec
 
+from adapters.gate.gate import status_of
 from adapters.shell.runtime import RuntimeStopped
 from adapters.shell.service import ServiceBusy
 from engine.idnumbers import find_unmasked_pii, mask_id_number, mask_mobile
@@ -54,15 +55,6 @@ TITLES = {
     429: "Too many requests",
     500: "Internal error",
     503: "Unavailable",
-}
-
-# engine refusal rules with a more telling status than 422
-RULE_STATUS = {
-    "schema": 400,
-    "json": 400,
-    "id_format": 400,
-    "exists": 404,
-    "unique": 409,
 }
 
 
@@ -99,10 +91,7 @@ class ApiError(Exception):
     def from_refusal(cls, refusal: dict[str, str]) -> ApiError:
         rule = refusal.get("rule", "refused")
         return cls(
-            RULE_STATUS.get(rule, 422),
-            rule,
-            refusal.get("message", "refused"),
-            refusal.get("field", ""),
+            status_of(rule), rule, refusal.get("message", "refused"), refusal.get("field", "")
         )
 
 
@@ -191,7 +180,7 @@ def problem_handler(request: Request[Any, Any, Any], exc: Exception) -> Response
     return problem(500, "internal", "internal error; it has been logged", "")
 
 
-def _spec(status: int, description: str) -> ResponseSpec:
+def problem_spec(description: str) -> ResponseSpec:
     return ResponseSpec(
         data_container=Problem,
         description=description,
@@ -201,18 +190,18 @@ def _spec(status: int, description: str) -> ResponseSpec:
 
 
 PUBLIC_PROBLEMS: dict[int, ResponseSpec] = {
-    400: _spec(400, "Malformed request: `field` names the input, `rule` the check"),
-    404: _spec(404, "No such resource"),
-    405: _spec(405, "Method not allowed"),
-    429: _spec(429, "Too many requests (see Retry-After)"),
-    503: _spec(503, "The engine is busy or stopped"),
+    400: problem_spec("Malformed request: `field` names the input, `rule` the check"),
+    404: problem_spec("No such resource"),
+    405: problem_spec("Method not allowed"),
+    429: problem_spec("Too many requests (see Retry-After)"),
+    503: problem_spec("The engine is busy or stopped"),
 }
 
 PROBLEM_RESPONSES: dict[int, ResponseSpec] = {
     **PUBLIC_PROBLEMS,
-    401: _spec(401, "Missing, unknown or revoked bearer token"),
-    403: _spec(403, "The token's role, region or station does not allow this"),
-    409: _spec(409, "Conflict: the id is already taken"),
-    413: _spec(413, "Request body too large"),
-    422: _spec(422, "Refused by an engine rule (`rule`), nothing changed"),
+    401: problem_spec("Missing, unknown or revoked bearer token"),
+    403: problem_spec("The token's role, region or station does not allow this"),
+    409: problem_spec("Conflict: the id is already taken"),
+    413: problem_spec("Request body too large"),
+    422: problem_spec("Refused: a bound or an engine rule (`field`, `rule`); nothing changed"),
 }

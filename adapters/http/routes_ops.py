@@ -1,23 +1,29 @@
-"""Operations: health and Prometheus metrics (no login, no personal data).
+"""Operations: liveness, readiness and Prometheus metrics (no personal data).
 
 Owns the routes
-    GET /healthz    {"status": "ok", "seq": N} (503 `stopped` after a log failure)
-    GET /metrics    Prometheus text format, prefix `lingong_`
-Invariants: neither touches the writer thread (both read counters and the log's
-position), so they answer while the engine is busy.
+    GET /healthz    liveness: {"status": "ok", "seq", "commands", "batches"}; 200 while the
+                    process serves HTTP, whatever the engine's state (no login)
+    GET /readyz     readiness: 200 {"ready": true} when commands can be accepted; 503
+                    problem `not_ready` naming why (the log cannot be written, the runtime
+                    or the writer stopped, a transport such as the NATS micro service is
+                    disconnected) (no login)
+    GET /metrics    Prometheus text format, prefix `lingong_`: needs an auditor or admin
+                    bearer token (401/403 otherwise)
+Invariants: none of them touches the writer thread (they read counters, the log's
+position and flags), so they answer while the engine is busy.
 Limits: none.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request, Response, get
+from litestar import Response, get
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from adapters.gate.a1_interface import runtime_ready
+from adapters.http.common import BEARER, Req, api_of
 from adapters.http.context import Api
-from adapters.http.problems import PUBLIC_PROBLEMS, ApiError
+from adapters.http.problems import PROBLEM_RESPONSES, PUBLIC_PROBLEMS, ApiError
 
 
 class Health(msgspec.Struct, kw_only=True):
@@ -27,27 +33,64 @@ class Health(msgspec.Struct, kw_only=True):
     batches: int
 
 
-@get("/healthz", tags=["ops"], summary="Liveness and the log position", responses=PUBLIC_PROBLEMS)
-async def healthz(request: Request[Any, Any, Any]) -> Health:
-    api: Api = request.app.state["api"]
+class Ready(msgspec.Struct, kw_only=True):
+    ready: bool
+    seq: int
+
+
+def not_ready(api: Api) -> list[str]:
+    """Why the engine cannot accept commands now (empty: it can)."""
     svc = api.service
-    if svc.runtime.stopped is not None:
-        raise ApiError(503, "stopped", "the engine stopped after a log failure", "")
+    why = []
+    if not runtime_ready(svc.runtime):
+        why.append("log: the runtime stopped (the log cannot be written); restart to recover")
+    stop = getattr(svc, "_stop", None)  # EngineService has no public flag yet
+    if stop is not None and stop.is_set():
+        why.append("writer: the engine service stopped")
+    for name, check in api.ready_checks.items():
+        try:
+            ok = check()
+        except Exception:  # noqa: BLE001 - a failing check means not ready
+            ok = False
+        if not ok:
+            why.append(f"{name}: not connected")
+    return why
+
+
+@get("/healthz", tags=["ops"], summary="Liveness and the log position", responses=PUBLIC_PROBLEMS)
+async def healthz(request: Req) -> Health:
+    svc = api_of(request).service
     return Health(
         status="ok", seq=svc.runtime.log.last_seq, commands=svc.commands, batches=svc.batches
     )
 
 
 @get(
-    "/metrics",
+    "/readyz",
     tags=["ops"],
-    summary="Prometheus metrics (prefix lingong_)",
-    media_type="text/plain",
+    summary="Readiness: can the engine accept commands now",
     responses=PUBLIC_PROBLEMS,
 )
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    api: Api = request.app.state["api"]
+async def readyz(request: Req) -> Ready:
+    api = api_of(request)
+    why = not_ready(api)
+    if why:
+        raise ApiError(503, "not_ready", "; ".join(why), "")
+    return Ready(ready=True, seq=api.service.runtime.log.last_seq)
+
+
+@get(
+    "/metrics",
+    tags=["ops"],
+    summary="Prometheus metrics (prefix lingong_); auditor or admin token",
+    media_type="text/plain",
+    responses=PROBLEM_RESPONSES,
+    security=BEARER,
+)
+async def metrics(request: Req) -> Response[bytes]:
+    api = api_of(request)
+    api.reader(request, "metrics")
     return Response(api.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-ROUTES = [healthz, metrics]
+ROUTES = [healthz, readyz, metrics]

@@ -7,7 +7,7 @@ Owns the routes (all roles, results limited to the token's region)
     GET /stations                      stations as a GeoJSON FeatureCollection (RFC 7946)
     GET /stations/{station_id}         one station as a GeoJSON Feature
 Invariants: query points pass `engine.geo.check_point` (datum converted to WGS-84, inside
-China); GeoJSON positions are [lng, lat] WGS-84, media type `application/geo+json`.
+mainland China); GeoJSON positions are [lng, lat] WGS-84, media type `application/geo+json`.
 Limits: radius 1..20,000 m; `limit` <= 200 jobs (the matcher's `MAX_HALL`); GeoJSON pages
 of at most `Limits.max_geojson` features; keywords 1..32 characters. The hall asks the
 matcher for `MAX_HALL` jobs and keeps the region's, so near a region border a page can
@@ -21,7 +21,10 @@ from typing import Annotated, Literal
 from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from adapters.http.common import READ, Ctx, Who, not_found
+from adapters.gate.a1_interface import Caller
+from adapters.http.auth import covers
+from adapters.http.common import READ, Req, api_of, not_found
+from adapters.http.context import Api
 from adapters.http.problems import ApiError
 from adapters.http.scope import job_region_in, station_region_in
 from adapters.http.views import (
@@ -59,8 +62,8 @@ def _point(lat: float, lng: float, datum: str, field: str) -> tuple[float, float
 
 
 async def _hall(
-    ctx: Ctx,
-    who: Who,
+    ctx: Api,
+    who: Caller,
     lat: float,
     lng: float,
     datum: str,
@@ -71,7 +74,6 @@ async def _hall(
     sort: str,
     limit: int,
 ) -> JobList:
-    ctx.gate.allow(who, "read")
     w_lat, w_lng = _point(lat, lng, datum, "lat")
 
     def query(state: State) -> JobList:
@@ -86,7 +88,7 @@ async def _hall(
             sort=sort,
             limit=MAX_HALL,
         )
-        jobs = [job_view(state, job, d) for job, d in hits if who.covers(job.region)][:limit]
+        jobs = [job_view(state, job, d) for job, d in hits if covers(who, job.region)][:limit]
         return JobList(count=len(jobs), jobs=jobs)
 
     return await ctx.read(query)
@@ -94,8 +96,7 @@ async def _hall(
 
 @get("/hall", tags=["hall"], summary="Open jobs near a point (the job hall)", **READ)
 async def hall(
-    ctx: Ctx,
-    who: Who,
+    request: Req,
     lat: Lat,
     lng: Lng,
     datum: FromQuery[Datum] = "wgs84",
@@ -106,6 +107,8 @@ async def hall(
     sort: FromQuery[Sort] = "distance",
     limit: Limit = 50,
 ) -> JobList:
+    ctx = api_of(request)
+    who = ctx.reader(request)
     return await _hall(
         ctx, who, lat, lng, datum, radius_m, skill, min_day_pay_fen, keyword, sort, limit
     )
@@ -113,8 +116,7 @@ async def hall(
 
 @get("/search", tags=["hall"], summary="Keyword search over open jobs (关键字查找)", **READ)
 async def search(
-    ctx: Ctx,
-    who: Who,
+    request: Req,
     q: Annotated[str, QueryParameter(min_length=1, max_length=32, description="keywords")],
     lat: Lat,
     lng: Lng,
@@ -125,6 +127,8 @@ async def search(
     sort: FromQuery[Sort] = "distance",
     limit: Limit = 50,
 ) -> JobList:
+    ctx = api_of(request)
+    who = ctx.reader(request)
     if not q.strip():
         raise ApiError(400, "required", "give at least one keyword", "q")
     return await _hall(ctx, who, lat, lng, datum, radius_m, skill, min_day_pay_fen, q, sort, limit)
@@ -137,15 +141,15 @@ async def search(
     **READ,
 )
 async def navigation(
+    request: Req,
     job_id: FromPath[str],
-    ctx: Ctx,
-    who: Who,
     from_lat: Annotated[float | None, QueryParameter(ge=-90.0, le=90.0)] = None,
     from_lng: Annotated[float | None, QueryParameter(ge=-180.0, le=180.0)] = None,
     datum: FromQuery[Datum] = "wgs84",
     mode: FromQuery[Literal["walk", "bike", "ebike", "bus", "car"]] = "walk",
 ) -> NavView:
-    ctx.gate.allow(who, "read", job=job_id)
+    ctx = api_of(request)
+    who = ctx.reader(request, job=job_id)
     if (from_lat is None) != (from_lng is None):
         raise ApiError(
             400, "both_or_neither", "give both from_lat and from_lng, or neither", "from_lat"
@@ -188,21 +192,21 @@ async def navigation(
     **READ,
 )
 async def stations(
-    ctx: Ctx,
-    who: Who,
+    request: Req,
     status: FromQuery[Literal["any", "applied", "approved", "suspended", "revoked"]] = "approved",
     kind: FromQuery[Literal["any", "hub", "branch", "post"]] = "any",
     offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 1000,
 ) -> StationCollection:
-    ctx.gate.allow(who, "read")
+    ctx = api_of(request)
+    who = ctx.reader(request)
     limit = min(limit, ctx.limits.max_geojson)
 
     def query(state: State) -> StationCollection:
         feats: list[StationFeature] = []
         skipped = 0
         for sid, st in state.stations.items():
-            if not who.covers(st.region):
+            if not covers(who, st.region):
                 continue
             if (status != "any" and st.status != status) or (kind != "any" and st.kind != kind):
                 continue
@@ -226,8 +230,9 @@ async def stations(
     media_type=GEOJSON,
     **READ,
 )
-async def station(station_id: FromPath[str], ctx: Ctx, who: Who) -> StationFeature:
-    ctx.gate.allow(who, "read", station=station_id)
+async def station(request: Req, station_id: FromPath[str]) -> StationFeature:
+    ctx = api_of(request)
+    who = ctx.reader(request, station=station_id)
     feat = await ctx.read_in_region(
         who,
         "station_id",

@@ -25,7 +25,7 @@ from anyio import to_thread
 from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from adapters.http.common import READ, Ctx, Who
+from adapters.http.common import READ, Req, api_of
 from adapters.http.problems import ApiError, scrub
 
 ReportName = Literal["supply-demand", "wages", "roster", "progress", "stars", "directory"]
@@ -58,9 +58,8 @@ def _scrubbed(value: Any) -> Any:
     **READ,
 )
 async def report(
+    request: Req,
     name: FromPath[ReportName],
-    ctx: Ctx,
-    who: Who,
     month: Annotated[str | None, QueryParameter(pattern=r"^\d{4}-\d{2}$")] = None,
     date_from: Annotated[
         str | None, QueryParameter(name="from", pattern=r"^\d{4}-\d{2}-\d{2}$")
@@ -72,10 +71,12 @@ async def report(
     station: Annotated[str, QueryParameter(max_length=64)] = "",
     level: FromQuery[Literal["province", "city", "county"]] = "city",
 ) -> dict[str, Any]:
+    ctx = api_of(request)
+    who = ctx.caller(request)
     region = who.region if region is None else region
-    ctx.gate.allow(who, "report", region=region)
+    ctx.scope.allow(who, "report", region=region)
     if station:
-        ctx.gate.allow(who, "report", station=station)
+        ctx.scope.allow(who, "report", station=station)
     if ctx.data_dir is None:
         raise ApiError(404, "no_store", "this server has no data folder for reports", "name")
     options: dict[str, Any] = {"region": region, "station": station, "level": level}

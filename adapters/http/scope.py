@@ -4,7 +4,9 @@ Owns: `ScopeIndex`, a small in-memory projection kept next to the engine: the re
 every worker, station and employer, the region and collecting station of every job, the
 job and worker of every hire, the employer of every complaint, the live jobs each station
 collected (for the hall board), and the sealed contact blob of each employer (to reveal it
-to a hired worker). Authorisation reads it without a round trip to the writer thread.
+to a hired worker). Read scopes (`adapters.http.auth.ReadScope`) and the station board
+use it without a round trip to the writer thread; commands never do (they are
+authorised against the state itself, on the writer thread).
 
 Invariants:
 - Fed only from durable records: `listener` is registered with
@@ -12,8 +14,8 @@ Invariants:
   are answered), `load` runs as a query on the writer thread. Both therefore run in log
   order with each other; every update is idempotent.
 - Regions, collecting stations and hire parties never change once recorded, so a value
-  read on the event loop thread is never stale, only possibly absent (then the engine
-  refuses the command as unknown and nothing is written).
+  read on the event loop thread is never stale, only possibly absent (then the read's
+  own query on the writer thread decides: 404 or 403, never data of another region).
 - Employer blobs recorded before this process started come from one scan of the log
   (`scan_log`, run once, lazily, in a worker thread); newer ones come from the listener.
   A blob is sealed (AES-GCM); it is unsealed only for a hired worker's contact request.

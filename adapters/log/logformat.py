@@ -217,3 +217,15 @@ def _check_read_args(from_seq: int, max_frames: int) -> None:
         raise ValueError(f"from_seq must be >= 1, got {from_seq}")
     if max_frames < 1:
         raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+
+
+_MOVED_TO_SCAN = frozenset({"read_log_batches", "verify_log", "inspect_log"})
+
+
+def __getattr__(name: str) -> Any:
+    """The lock-free tools live in `adapters.log.scan` now (older imports still work)."""
+    if name in _MOVED_TO_SCAN:
+        from adapters.log import scan
+
+        return getattr(scan, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

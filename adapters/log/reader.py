@@ -47,12 +47,15 @@ _NATS_URL = re.compile(
 
 def log_folder(path: str | os.PathLike[str]) -> Path:
     """The log folder for `path`: itself when it holds segments, else `path/log` if that
-    exists. Never creates anything; a missing folder is a `FileNotFoundError`."""
+    exists. Never creates anything; a missing folder, or one without segment files (a
+    writer always creates the first), is a `FileNotFoundError`."""
     p = Path(path)
     if not p.is_dir():
         raise FileNotFoundError(f"no log folder at {p}")
     if not any(p.glob("*" + SEGMENT_SUFFIX)) and (p / "log").is_dir():
-        return p / "log"
+        p = p / "log"
+    if not any(p.glob("*" + SEGMENT_SUFFIX)):  # never take a stray folder for an empty log
+        raise FileNotFoundError(f"no log at {p}: no segment files (*{SEGMENT_SUFFIX})")
     return p
 
 

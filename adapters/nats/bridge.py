@@ -3,7 +3,8 @@ publisher and the micro service around one `EngineService`.
 
 Owns: `open_jetstream_log` (the partition's log; blocks as a standby until this process
 owns the partition) and `NatsBridge` (start/close of the publisher and micro service, and
-a watchdog that withdraws the micro service once the engine cannot append any more).
+a watchdog that withdraws the micro service once the engine cannot append any more;
+`ready` says whether the micro service can be reached now, for `/readyz`).
 
 Invariants:
 - The publisher is subscribed before any new record can be acknowledged after start; it
@@ -12,6 +13,8 @@ Invariants:
   so front ends' requests reach the partition's new owner instead of failing here.
 - Close order: micro service (no new commands), publisher (drains what is durable, within
   its timeout), connection.
+- The micro service authenticates callers with the data folder's tokens
+  (`DATA/tokens.json`); without a folder or a `TokenStore` it answers every request 401.
 
 Limits: `data_dir` is not used by the JetStream log (the stream is the storage); the
 runtime keeps keys and snapshots there. Personal-data keys are per machine: a standby on
@@ -23,8 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
+from adapters.gate.tokens import TokenStore
 from adapters.nats.cloudevents import RegionMap, pad_region
 from adapters.nats.conn import LoopThread, close_quietly, connect
 from adapters.nats.jslog import JetStreamLog
@@ -43,12 +49,16 @@ def open_jetstream_log(
     partition: str | None,
     wait_lease_s: float | None = None,
     lease_ttl_s: float | None = None,
+    on_standby: Callable[[str], None] | None = None,
 ) -> JetStreamLog:
-    """The partition's JetStream log; waits (standby) until this process owns it."""
+    """The partition's JetStream log; waits (standby) until this process owns it
+    (`on_standby(holder)` is called once if it has to wait)."""
     if not partition:
         raise ValueError("--partition (the city region code this engine owns) is required")
     log.info("opening partition %s on %s (data %s)", partition, url, data_dir)
-    return JetStreamLog(url, partition, wait_lease_s=wait_lease_s, lease_ttl_s=lease_ttl_s)
+    return JetStreamLog(
+        url, partition, wait_lease_s=wait_lease_s, lease_ttl_s=lease_ttl_s, on_standby=on_standby
+    )
 
 
 def partition_of(service: EngineService, partition: str | None) -> str:
@@ -68,10 +78,14 @@ class NatsBridge:
         partition: str | None = None,
         publish: bool = True,
         micro: bool = True,
+        tokens: TokenStore | None = None,
     ) -> None:
         self.service = service
         self.url = url
         self.data_dir = data_dir
+        if tokens is None and data_dir is not None:
+            tokens = TokenStore(data_dir)
+        self.tokens = tokens
         self.partition = partition_of(service, partition)
         self.publisher: EventPublisher | None = None
         self.micro: CommandService | None = None
@@ -80,6 +94,8 @@ class NatsBridge:
         self._lt: LoopThread | None = None
         self._nc = None
         self._watchdog: asyncio.Task | None = None
+        self.connection_changed = threading.Condition()  # notified on (re)connect/disconnect
+        self.disconnects = 0
 
     def start(self) -> NatsBridge:
         runtime = self.service.runtime
@@ -96,9 +112,22 @@ class NatsBridge:
             self._lt.run(self._start_micro(), None)
         return self
 
+    def _on_state(self, connected: bool) -> None:
+        with self.connection_changed:
+            if not connected:
+                self.disconnects += 1
+            self.connection_changed.notify_all()
+
+    def wait_ready(self, ready: bool, timeout_s: float) -> bool:
+        """Wait until `self.ready == ready` (connection events wake it); False on timeout."""
+        with self.connection_changed:
+            return self.connection_changed.wait_for(lambda: self.ready == ready, timeout_s)
+
     async def _start_micro(self) -> None:
-        self._nc = await connect(self.url, f"lingong-api-{self.partition}")
-        self.micro = await CommandService(self.service, self.partition).start(self._nc)
+        self._nc = await connect(self.url, f"lingong-api-{self.partition}", on_state=self._on_state)
+        self.micro = await CommandService(self.service, self.partition, tokens=self.tokens).start(
+            self._nc
+        )
         self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         log.info("micro service up on lingong.api.%s", self.partition)
 
@@ -119,6 +148,12 @@ class NatsBridge:
     @property
     def serving(self) -> bool:
         return self.micro is not None
+
+    @property
+    def ready(self) -> bool:
+        """The micro service is up and its connection is connected (not reconnecting)."""
+        micro = self.micro
+        return micro is not None and micro.connected
 
     def close(self) -> None:
         if self._lt is not None:

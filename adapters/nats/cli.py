@@ -4,7 +4,9 @@ Owns: argument parsing for the NATS programs; their work lives in `adapters.nats
 `adapters.nats.engine_node`.
 
 Invariants: exit 0 on a clean stop (SIGTERM / Ctrl-C), 2 on bad usage, 3 when an engine
-lost its partition (restart it: it comes back as a standby).
+lost its partition (restart it: it comes back as a standby). Tokens (`--token`, default
+the environment variable `LINGONG_TOKEN`, never logged) authenticate to the micro
+service: `sms-reply` and the pusher use an `sms_gateway` token.
 Limits: none beyond the programs'.
 """
 
@@ -14,8 +16,11 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
+
+TOKEN_ENV = "LINGONG_TOKEN"
 
 
 def _logging(verbose: bool) -> None:
@@ -48,6 +53,7 @@ def _sms_pusher(args: argparse.Namespace) -> int:
             queue=args.queue,
             daily_cap=args.daily_cap,
             since_s=args.since_s,
+            token=args.token or "",
         )
         await pusher.start()
         print(f"lingong sms-pusher: {args.durable} in queue group {args.queue}", flush=True)
@@ -71,11 +77,19 @@ def _sms_reply(args: argparse.Namespace) -> int:
     from adapters.nats.conn import close_quietly, connect
     from adapters.nats.sms import REPLY_SUBJECT
 
+    if not args.token:
+        print(f"lingong sms-reply: give --token or set {TOKEN_ENV} (an sms_gateway token)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+
     async def main() -> dict:
         nc = await connect(args.nats, "lingong-sms-reply")
         try:
             body = {"worker_id": args.worker_id, "text": args.text, "reply_id": args.reply_id}
-            msg = await nc.request(REPLY_SUBJECT, json.dumps(body).encode(), timeout=15)
+            headers = {"Authorization": f"Bearer {args.token}"}
+            msg = await nc.request(
+                REPLY_SUBJECT, json.dumps(body).encode(), timeout=15, headers=headers
+            )
             return json.loads(msg.data)
         finally:
             await close_quietly(nc)
@@ -108,6 +122,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--queue", default="sms-pushers", help="queue group shared by pushers")
     p.add_argument("--daily-cap", type=int, default=10, help="SMS per worker per day")
     p.add_argument("--since-s", type=float, default=600.0, help="first start: look back")
+    p.add_argument(
+        "--token", default=os.environ.get(TOKEN_ENV), help=f"sms_gateway token (or ${TOKEN_ENV})"
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=_sms_pusher)
 
@@ -116,6 +133,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("worker_id")
     r.add_argument("text", help='"1" accepts, "2" declines the last offer texted')
     r.add_argument("--reply-id", default="", help="the gateway's message id (idempotency)")
+    r.add_argument(
+        "--token", default=os.environ.get(TOKEN_ENV), help=f"sms_gateway token (or ${TOKEN_ENV})"
+    )
     r.set_defaults(func=_sms_reply)
 
     n = sub.add_parser("nats-engine", help="an engine node with NATS only (no HTTP)")

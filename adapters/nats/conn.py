@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -44,17 +44,32 @@ def split_urls(url: str | list[str]) -> list[str]:
     return urls
 
 
-async def connect(url: str | list[str], name: str, *, connect_timeout_s: float = 5.0) -> Client:
-    """A NATS connection that reconnects forever and logs (never prints) its troubles."""
+async def connect(
+    url: str | list[str],
+    name: str,
+    *,
+    connect_timeout_s: float = 5.0,
+    on_state: Callable[[bool], None] | None = None,
+) -> Client:
+    """A NATS connection that reconnects forever and logs (never prints) its troubles.
+
+    `on_state(connected)` is called on the connection's loop at every disconnect (False)
+    and reconnect (True): subscriptions (micro service endpoints included) are re-made by
+    the client on reconnect.
+    """
 
     async def on_error(exc: Exception) -> None:
-        log.warning("nats %s: %s", name, exc)
+        log.warning("nats %s: %s", name, str(exc)[:200])
 
     async def on_disconnect() -> None:
         log.info("nats %s: disconnected", name)
+        if on_state is not None:
+            on_state(False)
 
     async def on_reconnect() -> None:
         log.info("nats %s: reconnected", name)
+        if on_state is not None:
+            on_state(True)
 
     return await nats.connect(
         servers=split_urls(url),

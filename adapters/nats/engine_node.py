@@ -1,7 +1,7 @@
 """An engine node with NATS only: JetStream log, event publisher, micro service.
 
 Owns: `run_engine_node`, the process `lingong nats-engine` runs: wait (standby) for the
-partition's lease, recover the engine from the partition's log, serve the micro service
+partition's lease (printing `... standing by` once, then `... serving` when it owns it), recover the engine from the partition's log, serve the micro service
 and publish events until told to stop, or until the runtime stops (log failure, lease
 lost) — then exit with `EXIT_LOST` so a supervisor restarts it as a standby.
 
@@ -41,7 +41,16 @@ def run_engine_node(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    jlog = open_jetstream_log(url, data_dir=data_dir, partition=partition, lease_ttl_s=lease_ttl_s)
+    jlog = open_jetstream_log(
+        url,
+        data_dir=data_dir,
+        partition=partition,
+        lease_ttl_s=lease_ttl_s,
+        on_standby=lambda holder: print(
+            f"lingong engine: partition {partition} standing by (held by {holder or '?'})",
+            flush=True,
+        ),
+    )
     runtime = Runtime(data_dir, log=jlog, snapshot_every=snapshot_every)
     log.info("partition %s recovered at seq %d", partition, runtime.engine.state.last_seq)
     service = EngineService(runtime, tick_ms=tick_ms).start()

@@ -49,7 +49,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import nats.errors
 import nats.js.errors
@@ -105,6 +105,7 @@ class JetStreamLog:
         wait_lease_s: float | None = None,
         append_timeout_s: float = 20.0,
         max_frames_per_append: int = DEFAULT_MAX_FRAMES,
+        on_standby: Callable[[str], None] | None = None,
     ) -> None:
         self.partition = check_partition(partition)
         self.subject = log_subject(partition)
@@ -122,6 +123,7 @@ class JetStreamLog:
         self._nc = None
         self.lease: PartitionLease | None = None
         self._lease_bucket = lease_bucket
+        self._on_standby = on_standby
         try:
             self._lt.run(self._open(url, replicas, owner, lease_ttl_s, wait_lease_s), None)
         except BaseException:
@@ -160,6 +162,7 @@ class JetStreamLog:
                 owner=owner,
                 replicas=self.replicas,
                 bucket=self._lease_bucket,
+                on_standby=self._on_standby,
                 **kw,
             )
             await self.lease.acquire(wait_lease_s)

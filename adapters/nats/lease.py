@@ -30,6 +30,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 
 import nats.errors
 import nats.js.errors
@@ -64,6 +65,7 @@ class PartitionLease:
         replicas: int = 1,
         poll_s: float = 0.25,
         bucket: str = BUCKET,
+        on_standby: Callable[[str], None] | None = None,
     ) -> None:
         self.js = js
         self.bucket = bucket
@@ -76,6 +78,7 @@ class PartitionLease:
         self.valid_until = 0.0  # time.monotonic() after which we may not append
         self.lost: str | None = None
         self.holder = ""  # who held the key when we last found it taken
+        self.on_standby = on_standby  # called once with the holder when we start waiting
         self._kv: KeyValue | None = None
         self._renewer: asyncio.Task | None = None
 
@@ -134,6 +137,8 @@ class PartitionLease:
                 if not announced:
                     log.info("partition %s owned by %s: standing by", self.partition, self.holder)
                     announced = True
+                    if self.on_standby is not None:
+                        self.on_standby(self.holder)
             except (TimeoutError, nats.errors.Error) as exc:  # no leader now, reconnecting...
                 if time.monotonic() - warned >= 5.0:
                     log.warning(

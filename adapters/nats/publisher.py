@@ -35,7 +35,6 @@ import collections
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 
 import msgspec
@@ -120,7 +119,7 @@ class EventPublisher:
         self._ack_prefix = ""
         self._chunks: dict[str, _Chunk] = {}
         self._kv = None
-        self._idle = threading.Event()
+        self._progress = threading.Condition()  # notified whenever the loop made a pass
 
     # ------------------------------------------------------------ lifecycle ---------
 
@@ -208,14 +207,20 @@ class EventPublisher:
         await close_quietly(self._nc)
 
     def wait_idle(self, timeout_s: float = 10.0) -> bool:
-        """Wait until everything durable in the log so far is published (True) or timeout."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.stats.position >= self.log.last_seq and not self._buf:
-                return True
-            self._kick()
-            time.sleep(0.02)
-        return False
+        """Wait until everything durable in the log so far is published (True) or timeout.
+
+        Event-driven: the publishing loop notifies after every pass (and it makes one at
+        least every second), so this wakes when the position moves, never by polling."""
+        self._kick()
+        with self._progress:
+            return self._progress.wait_for(self._idle, timeout_s)
+
+    def _idle(self) -> bool:
+        return self.stats.position >= self.log.last_seq and not self._buf
+
+    def _notify_progress(self) -> None:
+        with self._progress:
+            self._progress.notify_all()
 
     # ------------------------------------------------------------ the runtime side ---
 
@@ -259,9 +264,10 @@ class EventPublisher:
                 raise
             except Exception:  # noqa: BLE001 - keep publishing; the log is the authority
                 log.exception("publisher %s: unexpected error; will catch up", self.partition)
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.5)  # sleep-ok: back-off before catching up from the log
                 self._emitted = self.stats.position
                 self._chunk = None
+            self._notify_progress()
 
     async def _publish_items(self, items: list[tuple[int, e.Record]]) -> None:
         if not self.epoch:
@@ -333,11 +339,12 @@ class EventPublisher:
             self.stats.retries += 1
             if self._stopping:
                 return
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5)  # sleep-ok: back-off before publishing the chunk again
         for subject, body, hdr in chunk.pushes:
             await self._nc.publish(subject, body, headers=hdr)
             self.stats.pushes += 1
         self.stats.position = chunk.last_seq
+        self._notify_progress()
         try:
             await self._kv.put(self._position_key(), str(chunk.last_seq).encode())
         except Exception as exc:  # noqa: BLE001 - the stream's dedup covers a lost position

@@ -12,9 +12,15 @@ How it runs:
   service (`q.job`, `q.worker`; the partition comes from `ce-source`), and if that fails
   too the event is redelivered later.
 - Replies: requests on `lingong.sms.reply` ({"worker_id", "text", "reply_id"}, what a
-  gateway's inbound webhook would publish), in the same queue group: "1" accepts and "2"
-  declines the last offer texted to that worker, sent to the micro service as
-  AcceptOffer/DeclineOffer with command id `sms-<reply_id>` (a gateway retry is a no-op).
+  gateway's inbound webhook would publish, with the header `Authorization: Bearer
+  <token>` of the SMS gateway's identity: an `sms_gateway` token), in the same queue
+  group: "1" accepts and "2" declines the last offer texted to that worker, sent to the
+  micro service (`cmd.AcceptOffer` / `cmd.DeclineOffer`) under the gateway's own token
+  with `Idempotency-Key: sms-<reply_id>` (a gateway retry is a no-op). The micro service
+  authenticates the token and authorises the command like any other: a reply without a
+  token, or with a token of another role or region, changes nothing and texts no one;
+  the offer must be addressed to the worker named.
+- The pusher's own look-ups (`q.job`, `q.worker`) use `token` (an sms_gateway token).
 
 Invariants:
 - At most one SMS per event id, across restarts and pushers: the id is claimed with a KV
@@ -26,6 +32,10 @@ Invariants:
 - Texts carry no personal data. Workers are addressed by worker id: events carry only
   masked phones, so a real gateway resolves the number through an authorised look-up of
   the registry (the sealed contact), never from the event stream.
+
+Observing: `stats` counts outcomes; `on_outcome(event_id, outcome)` is called (on the
+pusher's loop) after each delivery is settled: acknowledged ("sent" or a skip reason) or
+handed back ("retry"), so a caller can wait for "everything given has been handled".
 
 Limits: `daily_cap` SMS per worker per day (10); reference caches of `cache_max` entries
 (200,000 each, oldest dropped); KV entries live `SMS_STATE_TTL_S` (3 days).
@@ -39,6 +49,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -62,6 +73,7 @@ SMS_BUCKET = "LINGONG_SMS"
 SMS_STATE_TTL_S = 3 * 86400.0
 REPLY_SUBJECT = "lingong.sms.reply"
 DEFAULT_QUIET = (22 * 60, 7 * 60)
+_KEY = re.compile(r"^[A-Za-z0-9_.:/-]{1,50}$")
 log = logging.getLogger("lingong.nats.sms")
 
 
@@ -99,8 +111,11 @@ class SmsPusher:
         since_s: float = 600.0,
         clock: Callable[[], int] | None = None,
         cache_max: int = 200_000,
+        on_outcome: Callable[[str, str], None] | None = None,
+        token: str = "",
     ) -> None:
         self.url = url
+        self.token = token
         self.gateway = gateway
         self.durable = durable
         self.queue = queue
@@ -110,6 +125,7 @@ class SmsPusher:
         self.jobs: _Lru = _Lru(cache_max)
         self.quiet: _Lru = _Lru(cache_max)
         self.stats = PusherStats()
+        self.on_outcome = on_outcome
         self._nc = None
         self._kv = None
         self._subs: list = []
@@ -186,9 +202,13 @@ class SmsPusher:
             self.quiet.put(ev.worker_id, (ev.quiet_start_min, ev.quiet_end_min))
 
     async def _query(self, partition: str, endpoint: str, body: dict) -> dict | None:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
         try:
             msg = await self._nc.request(
-                api_subject(partition, endpoint), json.dumps(body).encode(), timeout=5
+                api_subject(partition, endpoint),
+                json.dumps(body).encode(),
+                timeout=5,
+                headers=headers,
             )
         except (TimeoutError, nats.errors.Error):
             return None
@@ -225,10 +245,12 @@ class SmsPusher:
         if outcome == "retry":
             self.stats.redelivered += 1
             await msg.nak(delay=1.0)
-            return
-        if outcome != "sent":
-            self.stats.skipped[outcome] = self.stats.skipped.get(outcome, 0) + 1
-        await msg.ack()
+        else:
+            if outcome != "sent":
+                self.stats.skipped[outcome] = self.stats.skipped.get(outcome, 0) + 1
+            await msg.ack()
+        if self.on_outcome is not None:
+            self.on_outcome((msg.headers or {}).get("ce-id", ""), outcome)
 
     async def _deliver(self, msg) -> str:
         hdr = msg.headers or {}
@@ -292,45 +314,64 @@ class SmsPusher:
 
     async def _on_reply(self, msg) -> None:
         self.stats.replies += 1
+        auth = (msg.headers or {}).get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            self.stats.reply_failed += 1
+            await _answer(msg, {"ok": False, "error": "unauthenticated: send the gateway's token"})
+            return
         try:
+            if len(msg.data) > 4096:
+                raise ValueError("too large")
             body = json.loads(msg.data)
-            worker_id, text = str(body["worker_id"]), str(body["text"])
+            worker_id, text = str(body["worker_id"])[:64], str(body["text"])[:160]
             reply_id = str(
                 body.get("reply_id") or hashlib.blake2b(msg.data, digest_size=8).hexdigest()
             )
         except (ValueError, KeyError, TypeError):
             await _answer(msg, {"ok": False, "error": "body must be {worker_id, text, reply_id}"})
             return
-        out = await self.handle_reply(worker_id, text, reply_id)
+        out = await self.handle_reply(worker_id, text, reply_id, auth)
         await _answer(msg, out)
 
-    async def handle_reply(self, worker_id: str, text: str, reply_id: str) -> dict:
-        """Turn an SMS reply into AcceptOffer/DeclineOffer and text the outcome back."""
+    async def handle_reply(self, worker_id: str, text: str, reply_id: str, auth: str) -> dict:
+        """Turn an SMS reply into AcceptOffer/DeclineOffer and text the outcome back.
+
+        `auth` is the gateway's `Authorization` header, passed on to the micro service. No
+        one is texted before the micro service has accepted the gateway's identity and
+        scope for this worker (`q.worker` under that token), so a forged reply texts no one.
+        """
         action = tx.parse_reply(text)
         event_id = f"reply-{reply_id}"
-        if action is None:
-            self.gateway.send(worker_id, tx.HELP_TEXT, event_id=event_id)
-            return {"ok": False, "error": "unknown reply"}
         try:
             entry = await self._kv.get(f"offer.{ce.token(worker_id)}")
             memo = json.loads(entry.value or b"{}")
         except nats.js.errors.KeyNotFoundError:
             memo = {}
         if not memo:
-            self.gateway.send(worker_id, tx.NOTHING_TEXT, event_id=event_id)
             return {"ok": False, "error": "no offer to answer"}
+        refused = await self._gateway_refused(memo["partition"], worker_id, auth)
+        if refused is not None:
+            self.stats.reply_failed += 1
+            return refused
+        if action is None:
+            self.gateway.send(worker_id, tx.HELP_TEXT, event_id=event_id)
+            return {"ok": False, "error": "unknown reply"}
         cls = c.AcceptOffer if action == "accept" else c.DeclineOffer
-        extra = {} if action == "accept" else {"reason": "sms"}
-        cmd = cls(
-            command_id=f"sms-{reply_id}",
-            ts_ms=0,
-            offer_id=memo["offer_id"],
-            worker_id=worker_id,
-            **extra,
+        body = {"offer_id": memo["offer_id"], "worker_id": worker_id}
+        if action == "decline":
+            body["reason"] = "sms"
+        key = (
+            reply_id
+            if _KEY.match(reply_id)
+            else hashlib.blake2b(reply_id.encode(), digest_size=8).hexdigest()
         )
+        headers = {"Authorization": auth, "Idempotency-Key": f"sms-{key}"}
         try:
             resp = await self._nc.request(
-                api_subject(memo["partition"], "cmd"), msgspec.json.encode(cmd), timeout=10
+                api_subject(memo["partition"], f"cmd.{cls.__name__}"),
+                json.dumps(body).encode(),
+                timeout=10,
+                headers=headers,
             )
         except (TimeoutError, nats.errors.Error) as exc:
             self.stats.reply_failed += 1
@@ -338,6 +379,9 @@ class SmsPusher:
         error = (resp.headers or {}).get("Nats-Service-Error")
         if error:
             self.stats.reply_failed += 1
+            code = (resp.headers or {}).get("Nats-Service-Error-Code", "")
+            if code in ("401", "403"):  # not the gateway's identity or scope: text no one
+                return {"ok": False, "error": error, "code": int(code)}
             message = json.loads(resp.data or b"{}").get("refusal", {}).get("message", error)
             self.gateway.send(worker_id, tx.failed_text(message), event_id=event_id)
             return {"ok": False, "error": error, "offer_id": memo["offer_id"]}
@@ -355,6 +399,27 @@ class SmsPusher:
             "offer_id": memo["offer_id"],
             "result": json.loads(resp.data),
         }
+
+    async def _gateway_refused(self, partition: str, worker_id: str, auth: str) -> dict | None:
+        """None when `auth` is the SMS gateway's and may act for `worker_id`, else the error."""
+        asks = (("q.caller", {}), ("q.worker", {"worker_id": worker_id}))
+        for endpoint, body in asks:
+            try:
+                resp = await self._nc.request(
+                    api_subject(partition, endpoint),
+                    json.dumps(body).encode(),
+                    timeout=10,
+                    headers={"Authorization": auth},
+                )
+            except (TimeoutError, nats.errors.Error) as exc:
+                return {"ok": False, "error": f"engine unreachable: {exc}", "retry": True}
+            code = (resp.headers or {}).get("Nats-Service-Error-Code", "")
+            if code:
+                error = (resp.headers or {}).get("Nats-Service-Error", "")
+                return {"ok": False, "error": error, "code": int(code) if code.isdigit() else 0}
+            if endpoint == "q.caller" and json.loads(resp.data).get("role") != "sms_gateway":
+                return {"ok": False, "error": "only the SMS gateway's token", "code": 403}
+        return None
 
 
 def _job_info(ev: e.JobSubmitted) -> tx.JobInfo:

@@ -1,8 +1,9 @@
 """Per-person encryption keys and sealed personal fields (crypto-shredding erasure).
 
 Owns:
-- `KeyStore`: one random AES-256 key per subject (worker or employer contact), kept in
-  its own directory OUTSIDE the event log, one small file per subject;
+- `KeyStore`: one random AES-256 key per subject (a worker: registration data and the
+  text of their complaints; an employer's contact), kept in its own directory OUTSIDE the
+  event log, one small file per subject;
 - `Sealer`: AES-256-GCM sealing of a subject's personal fields into the opaque blob that
   events carry, and unsealing for the few places that need the plain values (for example
   revealing an employer's contact to a worker after a confirmed hire).

@@ -1,26 +1,41 @@
 """The runtime: one engine wired to one log, a key store and a clock.
 
 Owns: recovery on start (latest snapshot + the log after it, digest checked), executing
-commands in batches with group commit (decide+apply each, seal personal data, append all
-records with one fsync, then acknowledge), erasing keys after a durable `WorkerErased`,
-periodic snapshots, `Tick` commands from the clock, notifying subscribers
-(projections, publishers) of durable records, and signed checkpoints of the log's head
-(`adapters.log.checkpoints`: after the append that crosses a local day boundary, and
-`checkpoint()` on demand).
+commands as their caller (`engine.authz.Caller`) in batches with group commit
+(authorise+decide+apply each, seal personal data, append all records with one fsync,
+then acknowledge), erasing keys after a durable `WorkerErased`, periodic snapshots,
+`Tick` commands from the clock, notifying subscribers (projections, publishers) of
+durable records, containing bugs of the core (internal errors), and signed checkpoints of
+the log's head (`adapters.log.checkpoints`: after the append that crosses a local day
+boundary, and `checkpoint()` on demand).
 
 Invariants:
 - The log is the authority: a command is acknowledged only after its record is durable.
-- If an append fails (fsync error) the runtime stops for good (`RuntimeStopped`): memory
-  is ahead of the log and cannot be trusted; a restart recovers from the log.
+- A record holds the command as `engine.record.recorded_command` made it (no plain
+  personal data), the caller's actor id and the command digest; personal data of the
+  command (registration data, employer contacts, complaint text) is sealed in its events.
+- If the core raises anything but a `Refusal` (a bug), or a record exceeds the log's frame
+  limit, the command is refused (`Result.error_id` "E-<seq>-<8 hex>", deterministic per
+  command and position), logged with its traceback, counted (`internal_errors`), and
+  never appended: the engine is restored to the last durable state (the same recovery
+  as on start) plus the pending records of the batch, and keeps serving.
+- If an append or the key store's sync fails (fsync error) the runtime stops for good
+  (`RuntimeStopped`, `ready` False): memory is ahead of the log and cannot be trusted; a
+  restart recovers from the log.
+- On start, a record that cannot be replayed stops the process (`ReplayFailed`, naming
+  the seq and what to do); nothing is written.
 - Subscribers see records in seq order, only after they are durable, each exactly once
   per process; they must be idempotent by seq across restarts.
 
-Limits: `max_batch` commands per group commit (default 2,048).
+Limits: `max_batch` commands per group commit (default 2,048); records up to the log's
+`max_payload_bytes`.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,15 +46,18 @@ import msgspec
 from adapters.log.checkpoints import Checkpoint, Checkpointer
 from adapters.log.filelog import FileLog
 from adapters.log.ports import EventLog
-from adapters.log.records import read_records
+from adapters.log.records import RecordError, read_records
 from adapters.log.snapshots import latest_snapshot, write_snapshot
 from adapters.shell.pii import KeyStore, Sealer
 from engine import events as e
-from engine.commands import Advance, Command, Refusal
-from engine.core import Engine, Outcome, make_record
-from engine.snapshot import restore_state, snapshot_state
+from engine.authz import SYSTEM, Caller
+from engine.commands import Advance, Command, Refusal, clip
+from engine.core import Engine, Outcome
+from engine.record import Record, command_digest, encode_record
+from engine.snapshot import SnapshotVersionError, restore_state, snapshot_state
 
-Subscriber = Callable[[int, e.Record], None]
+Subscriber = Callable[[int, Record], None]
+logger = logging.getLogger("lingong.runtime")
 
 
 class Clock(Protocol):
@@ -71,6 +89,20 @@ class RuntimeStopped(Exception):
     """The runtime stopped after a log failure; restart to recover from the log."""
 
 
+class ReplayFailed(RuntimeError):
+    """On start, the record `seq` of the log could not be replayed."""
+
+    def __init__(self, seq: int, log_dir: Path, exc: BaseException) -> None:
+        self.seq = seq
+        super().__init__(
+            f"record {seq} cannot be replayed: {type(exc).__name__}: {clip(str(exc), 300)}. "
+            f"Nothing was written: the log is as it was. Run `lingong replay verify {log_dir}` "
+            f"to check the log and re-run its decisions, and report record {seq} with this "
+            "message. The engine does not start on a log it cannot replay (a version of "
+            "lingong that replays it, such as the one that wrote it, can serve it)."
+        )
+
+
 class Result(msgspec.Struct, kw_only=True):
     """What a caller gets back for one command."""
 
@@ -79,6 +111,16 @@ class Result(msgspec.Struct, kw_only=True):
     duplicate: bool = False
     events: list[e.Event] = []
     refusal: dict[str, str] | None = None
+    error_id: str = ""  # set with refusal rule "internal_error": the id in the server log
+
+
+def error_id(seq: int, cmd: Command) -> str:
+    """ "E-<seq>-<8 hex>": the seq the command would have had and its digest's head."""
+    try:
+        head = command_digest(cmd)[:4].hex()
+    except Exception:  # noqa: BLE001 - a command the digest cannot encode still gets an id
+        head = hashlib.blake2b(type(cmd).__name__.encode(), digest_size=4).hexdigest()
+    return f"E-{seq}-{head}"
 
 
 class Runtime:
@@ -110,6 +152,8 @@ class Runtime:
         self.stopped: Exception | None = None
         # signed checkpoints of the log's head: each local day boundary, and `checkpoint()`
         self.checkpoints = Checkpointer(self.data_dir, checkpoint_key)
+        self.internal_errors = 0  # commands refused because the core raised (a bug)
+        self.subscriber_errors = 0  # subscriber calls that raised (records were durable)
         self.engine = self._recover()
         # the recovered state is long-lived: keep it out of the cyclic collector's full
         # passes, whose pauses otherwise set the worst-case decision latency
@@ -117,54 +161,127 @@ class Runtime:
         gc.freeze()
         self._since_snapshot = 0
         self._tick_seq = 0
-        self._pending: list[tuple[int, e.Record]] = []
+        self._pending: list[tuple[int, Record, bytes]] = []
+
+    @property
+    def ready(self) -> bool:
+        """False once the runtime has stopped (the log or key store cannot be written)."""
+        return self.stopped is None
 
     # ------------------------------------------------------------ recovery ----------
 
     def _recover(self) -> Engine:
+        """The engine at the log's last durable record: latest snapshot, then the tail."""
         engine = Engine()
         snap = latest_snapshot(self.snapshot_dir) if self.snapshot_dir.exists() else None
         if snap is not None and snap[0] <= self.log.last_seq:
             seq, digest, body = snap
-            engine = Engine(restore_state(body))
-            if engine.digest() != digest:
-                raise RuntimeError(f"snapshot at seq {seq} does not match its digest")
-        for batch in read_records(self.log, engine.state.last_seq + 1):  # the one read port
-            for seq, record in batch.pairs():
-                engine.apply_record(seq, record)
+            try:
+                engine = Engine(restore_state(body))
+            except SnapshotVersionError as exc:  # a cache of another version: replay all
+                logger.warning("ignoring the snapshot at seq %d: %s", seq, exc)
+            else:
+                if engine.digest() != digest:
+                    raise RuntimeError(f"snapshot at seq {seq} does not match its digest")
+        try:  # through the one read port: whole blocks decoded at once
+            for batch in read_records(self.log, engine.state.last_seq + 1):
+                for seq, record in batch.pairs():
+                    try:
+                        engine.apply_record(seq, record)
+                    except Exception as exc:
+                        raise ReplayFailed(seq, self.data_dir / "log", exc) from exc
+        except RecordError as exc:  # a payload that does not decode
+            raise ReplayFailed(exc.seq, self.data_dir / "log", exc) from exc
         return engine
+
+    def _restore(self) -> None:
+        """Back to the last durable state plus the pending records (after a core bug)."""
+        try:
+            engine = self._recover()
+            for seq, rec, _ in self._pending:
+                engine.apply_record(seq, rec)
+        except Exception as exc:
+            self.stopped = exc
+            raise RuntimeStopped(f"could not restore the engine, runtime stopped: {exc}") from exc
+        self.engine = engine
 
     # ------------------------------------------------------------ commands ----------
 
-    def submit(self, cmd: Command) -> Result:
-        return self.submit_many([cmd])[0]
+    def submit(self, cmd: Command, caller: Caller = SYSTEM) -> Result:
+        return self.submit_many([cmd], caller)[0]
 
-    def submit_many(self, cmds: Sequence[Command]) -> list[Result]:
-        """Execute `cmds` in order; one durable append for all accepted ones."""
+    def submit_many(self, cmds: Sequence[Command], caller: Caller = SYSTEM) -> list[Result]:
+        """Execute `cmds` in order as `caller`; one durable append for all accepted ones."""
         if len(cmds) > self.max_batch:
             raise ValueError(f"at most {self.max_batch} commands per batch")
-        results = [self.execute(cmd) for cmd in cmds]
+        results = [self.execute(cmd, caller) for cmd in cmds]
         self.flush()
         return results
 
-    def execute(self, cmd: Command) -> Result:
-        """Decide and apply `cmd`; its record waits for `flush` (group commit).
+    def execute(self, cmd: Command, caller: Caller = SYSTEM) -> Result:
+        """Authorise, decide and apply `cmd`; its record waits for `flush` (group commit).
 
-        The result is not acknowledged to anyone outside until `flush` returns.
+        The result is not acknowledged to anyone outside until `flush` returns. A bug in
+        the core refuses this command only (see the module's invariants).
         """
         if self.stopped is not None:
             raise RuntimeStopped(str(self.stopped))
+        seq = self.engine.state.last_seq + 1  # = durable seq + pending records + 1
         try:
-            out = self.engine.execute(cmd)
+            out = self.engine.execute(cmd, caller)
         except Refusal as ref:
             return Result(ok=False, refusal=ref.as_dict())
+        except Exception as exc:  # noqa: BLE001 - a bug in the core: contain it
+            return self._internal_error(seq, cmd, exc)
         if out.duplicate:
             return Result(ok=True, seq=out.seq, duplicate=True)
-        events = self._seal(out)
-        self._pending.append((out.seq, make_record(cmd.command_id, events)))
+        try:
+            events = self._seal(out)
+            record = out.record(events)
+            payload = encode_record(record)
+        except Exception as exc:  # noqa: BLE001 - sealing or encoding failed
+            return self._internal_error(seq, cmd, exc)
+        if len(payload) > self.log.max_payload_bytes:
+            self._restore()
+            return Result(
+                ok=False,
+                refusal={
+                    "field": "command",
+                    "rule": "record_size",
+                    "message": f"its record would exceed {self.log.max_payload_bytes} bytes",
+                },
+            )
+        self._pending.append((out.seq, record, payload))
         if len(self._pending) >= self.max_batch:
             self.flush()
         return Result(ok=True, seq=out.seq, events=events)
+
+    def _internal_error(self, seq: int, cmd: Command, exc: Exception) -> Result:
+        ident = error_id(seq, cmd)
+        self.internal_errors += 1
+        logger.error(
+            "internal error %s: %s %s raised; refused, not recorded",
+            ident,
+            type(cmd).__name__,
+            clip(getattr(cmd, "command_id", ""), 80),
+            exc_info=exc,
+        )
+        self._restore()
+        return Result(
+            ok=False,
+            error_id=ident,
+            refusal={
+                "field": "command",
+                "rule": "internal_error",
+                "message": f"internal error {ident}: the command was not recorded",
+            },
+        )
+
+    def halt(self, exc: Exception) -> None:
+        """Stop for good: nothing pending is appended (a caller was told it failed)."""
+        if self.stopped is None:
+            self.stopped = exc
+        self._pending = []
 
     def flush(self) -> None:
         """Append every pending record with one fsync; then notify subscribers."""
@@ -177,10 +294,14 @@ class Runtime:
             self.stopped = exc
             raise RuntimeStopped(f"key store sync failed, runtime stopped: {exc}") from exc
         self._append(records)
-        for _, rec in records:
+        for _, rec, _ in records:
             for ev in rec.events:
                 if isinstance(ev, e.WorkerErased):
-                    self.keys.erase(ev.worker_id)
+                    try:
+                        self.keys.erase(ev.worker_id)
+                    except OSError as exc:  # the record is durable; the key store is not
+                        logger.error("erasing the key of an erased worker failed: %s", exc)
+                        self.stopped = exc
 
     def _seal(self, out: Outcome) -> list[e.Event]:
         if not out.personal:
@@ -194,10 +315,13 @@ class Runtime:
                 subject = "employer:" + ev.employer_id
                 blob = self.sealer.seal(subject, out.personal[ev.employer_id])
                 events[i] = msgspec.structs.replace(ev, sealed=blob)
+            elif isinstance(ev, e.ComplaintFiled) and ev.worker_id in out.personal:
+                blob = self.sealer.seal(ev.worker_id, out.personal[ev.worker_id])
+                events[i] = msgspec.structs.replace(ev, sealed=blob)
         return events
 
-    def _append(self, records: list[tuple[int, e.Record]]) -> None:
-        payloads = [e.encode_record(rec) for _, rec in records]
+    def _append(self, records: list[tuple[int, Record, bytes]]) -> None:
+        payloads = [payload for _, _, payload in records]
         try:
             last = self.log.append(payloads)
         except Exception as exc:
@@ -206,9 +330,13 @@ class Runtime:
         if last != records[-1][0]:
             self.stopped = RuntimeError(f"log seq {last} != engine seq {records[-1][0]}")
             raise RuntimeStopped(str(self.stopped))
-        for seq, rec in records:
+        for seq, rec, _ in records:
             for sub in self.subscribers:
-                sub(seq, rec)
+                try:
+                    sub(seq, rec)
+                except Exception:  # noqa: BLE001 - durable already; a projection catches up
+                    self.subscriber_errors += 1
+                    logger.exception("subscriber %r failed on record %d", sub, seq)
         self.checkpoints.after_append(last, self.log.head_hash, self.engine.state.last_ts_ms)
         self._since_snapshot += len(records)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:

@@ -2,60 +2,121 @@
 
 Owns: wiring one `Runtime` (embedded file log by default, the NATS JetStream log with
 `--nats`) to one `EngineService`, then the HTTP API and station board (Litestar under
-uvicorn) and, with `--nats`, the NATS publisher and micro service.
+uvicorn) and, with `--nats`, the NATS publisher and micro service (`run_server`); and
+`server_urls`, the addresses a person opens first (board, map, API docs, metrics). The
+command line (`lingong serve`, with `--demo`) lives in `lingong.serve`.
 
 Invariants: exactly one writer per data folder / partition; the service stops (and the
-log is closed) on exit, after in-flight commands are flushed.
+log is closed) on exit, after in-flight commands are flushed; `on_started` runs once the
+socket listens (so a printed URL answers), with the port really bound (`--port 0`).
 Limits: see `EngineService` (queue, batch) and the transports.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import signal
+import socket
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from adapters.shell.runtime import Runtime
+from adapters.shell.runtime import Clock, Runtime
 from adapters.shell.service import EngineService
+from engine.state import State
 
 
-def open_runtime(data_dir: Path, nats_url: str | None, partition: str | None) -> Runtime:
+def open_runtime(
+    data_dir: Path, nats_url: str | None, partition: str | None, clock: Clock | None = None
+) -> Runtime:
     if nats_url:
         from adapters.nats.bridge import open_jetstream_log
 
         log = open_jetstream_log(nats_url, data_dir=data_dir, partition=partition)
-        return Runtime(data_dir, log=log)
-    return Runtime(data_dir)
+        return Runtime(data_dir, log=log, clock=clock)
+    return Runtime(data_dir, clock=clock)
 
 
-def serve(args: argparse.Namespace) -> int:
+def board_station(state: State) -> str:
+    """The station whose board to show first: an approved hub, else any approved one."""
+    approved = [sid for sid, st in state.stations.items() if st.status == "approved"]
+    hubs = [sid for sid in approved if state.stations[sid].kind == "hub"]
+    return (hubs or approved or [""])[0]
+
+
+def server_urls(base: str, station_id: str) -> list[tuple[str, str, str]]:
+    """(what, url, note) for the first things to open."""
+    board = f"{base}/board/{station_id}" if station_id else f"{base}/board/STATION_ID"
+    return [
+        ("board", board, "the hall screen of a station, live; no login"),
+        ("map", f"{base}/stations", "stations as GeoJSON for the e-map; needs a bearer token"),
+        ("API docs", f"{base}/schema", "OpenAPI 3.1 (also /schema/swagger, /schema/redoc)"),
+        ("metrics", f"{base}/metrics", "Prometheus"),
+    ]
+
+
+def _bound_port(server: Any, default: int) -> int:
+    for srv in getattr(server, "servers", []) or []:
+        for sock in srv.sockets or []:
+            if sock.family in (socket.AF_INET, socket.AF_INET6):
+                return int(sock.getsockname()[1])
+    return default
+
+
+def run_server(
+    runtime: Runtime,
+    *,
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    tick_ms: int = 1000,
+    nats: str | None = None,
+    partition: str | None = None,
+    on_service: Callable[[EngineService], Callable[[], None] | None] | None = None,
+    on_started: Callable[[str, int], None] | None = None,
+) -> int:
+    """Serve `runtime` until SIGTERM or Ctrl-C; closes it on the way out.
+
+    `on_service(service)` runs once the service has started (it may return a closer,
+    called before the service stops); `on_started(host, port)` once the socket listens.
+    """
     import uvicorn
 
     from adapters.http.app import create_app
 
-    data_dir = Path(args.data)
-    runtime = open_runtime(data_dir, args.nats, args.partition)
-    service = EngineService(runtime, tick_ms=args.tick_ms).start()
-    closers = []
-    if args.nats:
-        from adapters.nats.bridge import NatsBridge
-
-        bridge = NatsBridge(service, args.nats, data_dir=data_dir, partition=args.partition)
-        bridge.start()
-        closers.append(bridge.close)
-    app = create_app(service, data_dir=data_dir)
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
-    server = uvicorn.Server(config)
-    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
+    service = EngineService(runtime, tick_ms=tick_ms).start()
+    closers: list[Callable[[], None]] = []
+    ready_checks: dict[str, Callable[[], bool]] = {}
     try:
+        if nats:
+            from adapters.nats.bridge import NatsBridge
+
+            bridge = NatsBridge(service, nats, data_dir=data_dir, partition=partition)
+            bridge.start()
+            closers.append(bridge.close)
+            ready_checks["nats"] = lambda: bridge.ready  # /readyz: the micro service is reachable
+        app = create_app(service, data_dir=data_dir, ready_checks=ready_checks)
+        if on_service is not None:
+            closer = on_service(service)
+            if closer is not None:
+                closers.append(closer)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+
+        class Server(uvicorn.Server):
+            async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+                await super().startup(sockets=sockets)
+                if self.started and on_started is not None:
+                    on_started(host, _bound_port(self, port))
+
+        server = Server(config)
+        signal.signal(signal.SIGTERM, lambda *_: setattr(server, "should_exit", True))
         server.run()
     finally:
         for close in reversed(closers):
@@ -64,14 +125,3 @@ def serve(args: argparse.Namespace) -> int:
         service.stop()
         runtime.close()
     return 0
-
-
-def add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the engine with the HTTP API and the station board")
-    p.add_argument("--data", default=".data/serve", help="data folder (log, keys, stores)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--tick-ms", type=int, default=1000, help="time between Tick events")
-    p.add_argument("--nats", help="NATS URL: JetStream log, publisher and micro service")
-    p.add_argument("--partition", help="city region code (4 digits) this engine owns")
-    p.set_defaults(func=serve)

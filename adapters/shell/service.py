@@ -1,17 +1,21 @@
 """The engine service: many callers, one writer thread, group commit.
 
 Owns: `EngineService`, the only way transports (HTTP, NATS micro, SMS replies) reach a
-`Runtime`. Callers on any thread (or asyncio task) submit commands and read-only queries;
-one writer thread takes everything queued, executes the commands in order, appends all
-their records with ONE fsync (`Runtime.flush`), then resolves every caller's future. A
-ticker appends `Tick`s from the runtime clock so expiries are decided inside the log.
+`Runtime`. Callers on any thread (or asyncio task) submit commands, each with its
+authenticated `engine.authz.Caller`, and read-only queries; one writer thread takes
+everything queued, executes the commands in order, appends all their records with ONE
+fsync (`Runtime.flush`), then resolves every caller's future. A ticker appends `Tick`s
+from the runtime clock (as `SYSTEM`) so expiries are decided inside the log.
 
 Invariants:
 - A command's future resolves only after its record is durable (or with its refusal).
+- A bug in the core refuses only the command that hit it (the runtime contains it, see
+  `Runtime.execute`); the rest of the batch is appended and acknowledged.
+- Anything else that fails a batch (a log failure, a bug in the service) fails every
+  caller of the batch and halts the runtime, so nothing a caller was told failed is ever
+  appended later; pending and later calls fail with `RuntimeStopped`, `ready` is False.
 - Queries run on the writer thread between batches, so they see a consistent state that
   includes every acknowledged command.
-- After a log failure the service stops: pending and later calls fail with
-  `RuntimeStopped`.
 
 Limits: `max_queue` items waiting (callers get `ServiceBusy` beyond), `max_batch` items per
 group commit, `tick_ms` between ticks (0 disables the ticker).
@@ -27,6 +31,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from adapters.shell.runtime import Result, Runtime, RuntimeStopped
+from engine.authz import SYSTEM, Caller
 from engine.commands import Command
 from engine.state import State
 
@@ -38,10 +43,16 @@ class ServiceBusy(Exception):
 
 
 class _Item:
-    __slots__ = ("command", "query", "future")
+    __slots__ = ("command", "caller", "query", "future")
 
-    def __init__(self, command: Command | None, query: Callable[[State], Any] | None) -> None:
+    def __init__(
+        self,
+        command: Command | None,
+        query: Callable[[State], Any] | None,
+        caller: Caller = SYSTEM,
+    ) -> None:
         self.command = command
+        self.caller = caller
         self.query = query
         self.future: Future[Any] = Future()
 
@@ -86,26 +97,31 @@ class EngineService:
         if self._ticker.is_alive():
             self._ticker.join(timeout=5)
 
+    @property
+    def ready(self) -> bool:
+        """True while the service accepts commands: the writer runs and the log is writable."""
+        return self.runtime.ready and not self._stop.is_set() and self._writer.is_alive()
+
     def on_result(self, listener: Callable[[Command, Result], None]) -> None:
         """Called on the writer thread after each durable command (metrics, boards)."""
         self._listeners.append(listener)
 
     # ------------------------------------------------------------ calls -------------
 
-    def submit(self, cmd: Command) -> Future[Result]:
-        return self._put(_Item(cmd, None))
+    def submit(self, cmd: Command, caller: Caller = SYSTEM) -> Future[Result]:
+        return self._put(_Item(cmd, None, caller))
 
     def query(self, fn: Callable[[State], T]) -> Future[T]:
         return self._put(_Item(None, fn))
 
-    def execute(self, cmd: Command, timeout_s: float = 30.0) -> Result:
-        return self.submit(cmd).result(timeout=timeout_s)
+    def execute(self, cmd: Command, caller: Caller = SYSTEM, timeout_s: float = 30.0) -> Result:
+        return self.submit(cmd, caller).result(timeout=timeout_s)
 
     def read(self, fn: Callable[[State], T], timeout_s: float = 30.0) -> T:
         return self.query(fn).result(timeout=timeout_s)
 
-    async def aexecute(self, cmd: Command) -> Result:
-        return await asyncio.wrap_future(self.submit(cmd))
+    async def aexecute(self, cmd: Command, caller: Caller = SYSTEM) -> Result:
+        return await asyncio.wrap_future(self.submit(cmd, caller))
 
     async def aread(self, fn: Callable[[State], T]) -> T:
         return await asyncio.wrap_future(self.query(fn))
@@ -147,7 +163,7 @@ class EngineService:
         try:
             for item in batch:
                 if item.command is not None:
-                    done.append((item, rt.execute(item.command)))
+                    done.append((item, rt.execute(item.command, item.caller)))
                     continue
                 rt.flush()  # a query sees only durable state
                 try:
@@ -157,6 +173,7 @@ class EngineService:
                     done.append((item, exc))
             rt.flush()
         except Exception as exc:  # RuntimeStopped or a bug: nothing after it is trusted
+            rt.halt(exc)  # the batch's pending records are never appended
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(exc)

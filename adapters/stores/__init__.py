@@ -67,7 +67,7 @@ def project_data_dir(
     """
     import msgspec
 
-    from adapters.stores.projector import DEFAULT_BATCH_FRAMES, REGISTRY, REPORTING, project
+    from adapters.stores.projector import REGISTRY, REPORTING, project
 
     data = Path(data_dir)
     out: dict[str, Any] = {}
@@ -80,7 +80,7 @@ def project_data_dir(
                 proj,
                 log or (data / "log"),
                 rebuild=rebuild,
-                batch_frames=batch_frames or DEFAULT_BATCH_FRAMES,
+                batch_frames=batch_frames,
                 on_batch=(lambda seq, rows, _n=name: on_batch(_n, seq, rows)) if on_batch else None,
             )
         out[name] = msgspec.structs.asdict(stats)

@@ -12,7 +12,13 @@ Invariants:
   It moves the position only from the one the batch was read from (compare-and-set), so a
   second projector racing on the same store fails with `StalePosition` instead of
   writing the same rows twice.
-- Per batch, inserts come first, then column updates, then increments (see `Changes`).
+- Per batch, new rows come first (facts, then keyed rows), then one update per group of
+  older rows that change the same columns: sets and increments of a key in one statement.
+- Bulk paths: SQLite runs one prepared statement per table and group over all its rows
+  (`executemany`; updates in key order: measured ~1.4x faster than log order; many rows
+  per INSERT measured slower than one on these indexed tables); DuckDB scans typed
+  numpy columns (`INSERT ... SELECT`, `UPDATE ... FROM`); PostgreSQL uses binary COPY
+  (`adapters.stores.pg`).
 - Queries use `?` placeholders in every dialect; the PostgreSQL backend translates them.
   SQL text handed to `query()` must not contain a literal `%` or `?` otherwise.
 
@@ -43,6 +49,14 @@ class Backend:
 
     dialect = ""
     schema = ""  # PostgreSQL schema; "" for file databases
+    updates_by_key = False  # hand `_update_many` its rows sorted by key
+    # Fold the next batches in a worker thread while this store writes: pays where a write
+    # releases the GIL for long stretches (DuckDB's engine, PostgreSQL's server)
+    overlap_reads = True
+    # records per transaction unless the caller says otherwise (`--batch-frames`). Larger
+    # batches merge more updates into inserts: on a 86k-record morning 65,536 writes 68k
+    # registry rows instead of 94k, in ~15-25% less time, at ~230 MB peak instead of ~160
+    batch_frames = 16_384
 
     def __init__(self) -> None:
         self.tables: tuple[Table, ...] = ()
@@ -67,13 +81,17 @@ class Backend:
     def _rollback(self) -> None:
         self._exec("ROLLBACK")
 
-    def _insert_many(self, table: Table, rows: list[tuple] | list[list]) -> None:
+    def _insert_rows(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
         raise NotImplementedError
 
+    def _insert_columns(self, table: Table, columns: Sequence[Sequence[Any]]) -> None:
+        """New rows given as columns (facts); row-oriented dialects transpose them."""
+        self._insert_rows(table, list(zip(*columns, strict=True)))
+
     def _update_many(
-        self, table: Table, cols: tuple[str, ...], rows: list[tuple], *, add: bool
+        self, table: Table, sets: tuple[str, ...], incs: tuple[str, ...], rows: list[tuple]
     ) -> None:
-        """rows are (*values, *key); add=True adds the values instead of setting them."""
+        """rows are (*set values, *increments, *key): set `sets`, add to `incs`."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -124,18 +142,16 @@ class Backend:
         no longer `from_position`: another projector got there first."""
         self._begin()
         try:
-            for name, rows in changes.facts.items():
-                if rows:
-                    self._insert_many(changes.tables[name], rows)
+            tables = changes.tables
+            for name, columns in changes.facts.items():
+                if columns and len(columns[0]):
+                    self._insert_columns(tables[name], columns)
             for name, keyed in changes.inserts.items():
                 if keyed:
-                    self._insert_many(changes.tables[name], list(keyed.values()))
-            for name in changes.sets:
-                for cols, rows in changes.update_groups(name):
-                    self._update_many(changes.tables[name], cols, rows, add=False)
-            for name in changes.incs:
-                for cols, rows in changes.inc_groups(name):
-                    self._update_many(changes.tables[name], cols, rows, add=True)
+                    self._insert_rows(tables[name], list(keyed.values()))
+            for name in tables:
+                for sets, incs, rows in changes.update_groups(name, by_key=self.updates_by_key):
+                    self._update_many(tables[name], sets, incs, rows)
             self._set_position(projection, from_position, position, payload_hash, now_ms)
         except BaseException:
             self._rollback()
@@ -195,14 +211,16 @@ class Backend:
         self.close()
 
 
-def _set_clause(cols: tuple[str, ...], add: bool) -> str:
-    return ", ".join(f"{c} = {c} + ?" if add else f"{c} = ?" for c in cols)
+def _set_clause(sets: tuple[str, ...], incs: tuple[str, ...]) -> str:
+    return ", ".join([*(f"{c} = ?" for c in sets), *(f"{c} = {c} + ?" for c in incs)])
 
 
 class SQLiteBackend(Backend):
     """The registry's default store: one SQLite file (WAL)."""
 
     dialect = "sqlite"
+    updates_by_key = True  # measured: ~1.4x faster UPDATEs than in log order
+    overlap_reads = False  # sqlite3 drops the GIL per row: a worker only adds hand-offs
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
@@ -222,15 +240,15 @@ class SQLiteBackend(Backend):
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.conn.execute(sql, params).fetchall()
 
-    def _insert_many(self, table: Table, rows: list[tuple] | list[list]) -> None:
+    def _insert_rows(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
         marks = ", ".join("?" * len(table.columns))
         self.conn.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
 
     def _update_many(
-        self, table: Table, cols: tuple[str, ...], rows: list[tuple], *, add: bool
+        self, table: Table, sets: tuple[str, ...], incs: tuple[str, ...], rows: list[tuple]
     ) -> None:
         where = " AND ".join(f"{k} = ?" for k in table.key)
-        sql = f"UPDATE {table.name} SET {_set_clause(cols, add)} WHERE {where}"
+        sql = f"UPDATE {table.name} SET {_set_clause(sets, incs)} WHERE {where}"
         self.conn.executemany(sql, rows)
 
     def close(self) -> None:
@@ -240,13 +258,12 @@ class SQLiteBackend(Backend):
 _NP_TYPES = {"I": np.int64, "R": np.float64, "T": object}
 
 
-def _columns(
-    names: Sequence[str], codes: Sequence[str], rows: Sequence[Sequence[Any]]
+def _arrays(
+    names: Sequence[str], codes: Sequence[str], columns: Sequence[Sequence[Any]]
 ) -> dict[str, np.ndarray]:
-    """Row tuples -> a dict of typed numpy columns (what DuckDB scans fastest)."""
-    columns = zip(*rows, strict=True)
-    return {
-        name: np.array(values, dtype=_NP_TYPES[code])
+    """Columns -> a dict of typed numpy arrays (what DuckDB scans fastest)."""
+    return {  # fromiter: measured ~30% faster than np.array for these flat columns
+        name: np.fromiter(values, dtype=_NP_TYPES[code], count=len(values))
         for name, code, values in zip(names, codes, columns, strict=True)
     }
 
@@ -255,6 +272,7 @@ class DuckDBBackend(Backend):
     """The reporting store's default: one DuckDB file. Bulk loads through numpy columns."""
 
     dialect = "duckdb"
+    batch_frames = 65_536  # facts do not merge; fewer, larger INSERTs: ~35% less write CPU
 
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         import duckdb
@@ -281,32 +299,41 @@ class DuckDBBackend(Backend):
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self.conn.execute(sql, list(params)).fetchall()
 
-    def _scan(self, names: Sequence[str], codes: Sequence[str], rows: Sequence[Any]) -> str:
+    def _scan(
+        self, names: Sequence[str], codes: Sequence[str], columns: Sequence[Sequence[Any]]
+    ) -> str:
         self._n += 1
         view = f"_lingong_scan_{self._n}"
-        self.conn.register(view, _columns(names, codes, rows))
+        self.conn.register(view, _arrays(names, codes, columns))
         return view
 
-    def _insert_many(self, table: Table, rows: list[tuple] | list[list]) -> None:
-        view = self._scan(table.names, [code for _, code in table.columns], rows)
+    def _insert_columns(self, table: Table, columns: Sequence[Sequence[Any]]) -> None:
+        view = self._scan(table.names, [code for _, code in table.columns], columns)
         try:
             cols = ", ".join(table.names)
             self.conn.execute(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {view}")
         finally:
             self.conn.unregister(view)
 
+    def _insert_rows(self, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+        self._insert_columns(table, list(zip(*rows, strict=True)))
+
     def _update_many(
-        self, table: Table, cols: tuple[str, ...], rows: list[tuple], *, add: bool
+        self, table: Table, sets: tuple[str, ...], incs: tuple[str, ...], rows: list[tuple]
     ) -> None:
+        cols = sets + incs
         names = cols + tuple(f"k_{k}" for k in table.key)
         codes = [table.type_of(c) for c in (*cols, *table.key)]
-        view = self._scan(names, codes, rows)
+        view = self._scan(names, codes, list(zip(*rows, strict=True)))
         try:
-            sets = ", ".join(
-                f"{c} = {table.name}.{c} + u.{c}" if add else f"{c} = u.{c}" for c in cols
+            assign = ", ".join(
+                [
+                    *(f"{c} = u.{c}" for c in sets),
+                    *(f"{c} = {table.name}.{c} + u.{c}" for c in incs),
+                ]
             )
             where = " AND ".join(f"{table.name}.{k} = u.k_{k}" for k in table.key)
-            self.conn.execute(f"UPDATE {table.name} SET {sets} FROM {view} AS u WHERE {where}")
+            self.conn.execute(f"UPDATE {table.name} SET {assign} FROM {view} AS u WHERE {where}")
         finally:
             self.conn.unregister(view)
 

@@ -11,7 +11,9 @@ standalone `main()` (`python -m adapters.stores ...`) with the same subcommands.
                    [--rules FILE] [--manual FILE] [--no-catch-up]
 
 Invariants: exit 0 on success, 2 on bad usage or bad input (message on stderr), 1 when
-the store does not match the log (rebuild needed). `--json` prints one JSON document.
+the store does not match the log (rebuild needed). `--json` prints one JSON document
+and nothing else on stdout. Readers never create the data folder: one without `log/`
+is refused (exit 2) before any store is opened.
 Limits: none beyond the reports'.
 """
 
@@ -21,17 +23,32 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from adapters.stores.report_model import LEVELS
 from adapters.stores.reports import REPORTS
+
+
+def _no_log(command: str, data: str) -> int:
+    """Readers never create a data folder: a missing one is bad usage (exit 2)."""
+    what = "no data folder" if not Path(data).is_dir() else "no log (log/) in the data folder"
+    print(
+        f"lingong {command}: {what} at {data}; give the folder a demo or a server wrote "
+        "(e.g. lingong demo --data DIR, lingong serve --data DIR)",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def _project(args: argparse.Namespace) -> int:
     from adapters.stores import project_data_dir
     from adapters.stores.projector import StoreMismatch
 
-    def progress(name: str, seq: int, rows: int) -> None:
-        print(f"{name} seq={seq} rows={rows}", flush=True)
+    if not (Path(args.data) / "log").is_dir():
+        return _no_log("project", args.data)
+
+    def progress(name: str, seq: int, rows: int) -> None:  # stdout is for --json alone
+        print(f"{name} seq={seq} rows={rows}", flush=True, file=sys.stderr if args.json else None)
 
     which = (args.only,) if args.only else ("registry", "reporting")
     try:
@@ -71,6 +88,8 @@ def _report(args: argparse.Namespace) -> int:
     from adapters.stores.reports import build_report
 
     fmt = args.format
+    if not (args.no_catch_up and args.pg_dsn) and not (Path(args.data) / "log").is_dir():
+        return _no_log("report", args.data)
     try:
         report = build_report(
             args.name,

@@ -1,29 +1,33 @@
 """The registry projection: current state of stations, employers, workers, jobs, offers,
 hires and complaints, for front ends and station staff.
 
-Owns: the mapping from each event to registry row changes (written once, stored by any
+Owns: the mapping from events to registry row changes (written once, stored by any
 `Backend`: SQLite by default in `DATA/registry.sqlite`, PostgreSQL schema
-`lingong_registry`), and a few read helpers staff screens use.
+`lingong_registry`), and a few read helpers staff screens use. The fold is columnar:
+`apply_batch` sorts a batch's events by kind (`batch.bucket`), builds the new rows of each
+table in one pass, then applies each table's updates in log order.
 
 Invariants:
-- Rows change only through events, applied in log order; the same log gives the same
-  rows in every backend.
+- Rows change only through events, applied in log order per row; the same log gives the
+  same rows in every backend, whatever the batch size.
 - Personal data only masked (`phone_masked`, `id_masked`, `contact_masked`); sealed blobs
   are never stored or unsealed. A worker's home is kept rounded to 3 decimals (~100 m);
   check-in coordinates are not kept (行踪轨迹), only the station. `WorkerErased` blanks the
   masked strings and the home.
 - `jobs.hired` counts HireConfirmed; `hires.wage_paid_fen` sums WagePaid (partial
   payments add up).
+- Every event type is routed (`ROUTES`): to a fold, or explicitly skipped.
 
 Limits: no history (the log and the reporting store have it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from adapters.stores.backend import Backend
+from adapters.stores.batch import SKIP, Item, bucket, split
 from adapters.stores.changes import Changes
 from adapters.stores.schema import REGISTRY_TABLES
 from engine import events as e
@@ -32,121 +36,7 @@ NAME = "registry"
 TABLES = REGISTRY_TABLES
 HOME_DECIMALS = 3
 
-
-def _station(ch: Changes, seq: int, ev: e.StationRegistered) -> None:
-    ch.insert(
-        "stations",
-        [ev.station_id, ev.name, ev.kind, ev.market_type, ev.parent_id, ev.region, ev.lat,
-         ev.lng, ev.area_m2, ev.address, "applied", "", ev.ts_ms, ev.ts_ms],
-    )  # fmt: skip
-
-
-def _station_status(ch: Changes, seq: int, ev: e.StationStatusChanged) -> None:
-    ch.set(
-        "stations", (ev.station_id,), status=ev.status, status_reason=ev.reason,
-        updated_ts_ms=ev.ts_ms,
-    )  # fmt: skip
-
-
-def _employer(ch: Changes, seq: int, ev: e.EmployerRegistered) -> None:
-    ch.insert(
-        "employers",
-        [ev.employer_id, ev.kind, ev.display_name, ev.uscc, ev.region, ev.contact_masked, 0, 0,
-         ev.ts_ms, ev.ts_ms],
-    )  # fmt: skip
-
-
-def _flag(ch: Changes, seq: int, ev: e.EmployerFlagged | e.EmployerCleared) -> None:
-    value = 1 if isinstance(ev, e.EmployerFlagged) else 0
-    ch.set(
-        "employers", (ev.employer_id,), **{f"flag_{ev.reason}": value, "updated_ts_ms": ev.ts_ms}
-    )
-
-
-def _home(value: float) -> float:
-    return round(value, HOME_DECIMALS)
-
-
-def _worker(ch: Changes, seq: int, ev: e.WorkerRegistered) -> None:
-    ch.insert(
-        "workers",
-        [ev.worker_id, ev.region, ",".join(ev.skills), ev.min_pay_fen, ev.birth_year,
-         ev.priority_group, _home(ev.home_lat), _home(ev.home_lng), ev.travel_mode,
-         int(ev.push_opt_in), ev.quiet_start_min, ev.quiet_end_min, ev.phone_masked,
-         ev.id_masked, 0, 0, "", 0, 0, "", ev.ts_ms, ev.ts_ms],
-    )  # fmt: skip
-
-
-def _worker_updated(ch: Changes, seq: int, ev: e.WorkerUpdated) -> None:
-    ch.set(
-        "workers", (ev.worker_id,), skills=",".join(ev.skills), min_pay_fen=ev.min_pay_fen,
-        priority_group=ev.priority_group, home_lat=_home(ev.home_lat),
-        home_lng=_home(ev.home_lng), travel_mode=ev.travel_mode,
-        push_opt_in=int(ev.push_opt_in), quiet_start_min=ev.quiet_start_min,
-        quiet_end_min=ev.quiet_end_min, updated_ts_ms=ev.ts_ms,
-    )  # fmt: skip
-
-
-def _erased(ch: Changes, seq: int, ev: e.WorkerErased) -> None:
-    ch.set(
-        "workers", (ev.worker_id,), erased=1, phone_masked="", id_masked="", home_lat=0.0,
-        home_lng=0.0, checked_in=0, updated_ts_ms=ev.ts_ms,
-    )  # fmt: skip
-
-
-def _checkin(ch: Changes, seq: int, ev: e.WorkerCheckedIn) -> None:
-    ch.set(
-        "workers", (ev.worker_id,), checked_in=1, checkin_station_id=ev.station_id,
-        checkin_ts_ms=ev.ts_ms, available_until_ms=ev.available_until_ms, checkout_reason="",
-        updated_ts_ms=ev.ts_ms,
-    )  # fmt: skip
-
-
-def _checkout(ch: Changes, seq: int, ev: e.WorkerCheckedOut) -> None:
-    ch.set(
-        "workers", (ev.worker_id,), checked_in=0, checkout_reason=ev.reason or "left",
-        updated_ts_ms=ev.ts_ms,
-    )  # fmt: skip
-
-
-def _job(ch: Changes, seq: int, ev: e.JobSubmitted) -> None:
-    ch.insert(
-        "jobs",
-        [ev.job_id, ev.employer_id, ev.station_id, ev.region, ev.title, ev.skill, ev.headcount,
-         ev.pay_fen, ev.pay_unit, ev.start_ms, ev.end_ms, ev.lat, ev.lng, ev.address,
-         "submitted", "", "", 0, ev.ts_ms, 0, 0, ev.ts_ms],
-    )  # fmt: skip
-
-
-def _job_event(ch: Changes, seq: int, ev: Any) -> None:
-    key = (ev.job_id,)
-    if isinstance(ev, e.JobPublished):
-        ch.set("jobs", key, status="open", published_ts_ms=ev.ts_ms, updated_ts_ms=ev.ts_ms)
-        if ev.reviewed_by:
-            ch.set("jobs", key, reviewed_by=ev.reviewed_by)
-    elif isinstance(ev, e.JobHeldForReview):
-        ch.set(
-            "jobs", key, status="held", status_reasons=",".join(ev.reasons), updated_ts_ms=ev.ts_ms
-        )
-    elif isinstance(ev, e.JobReviewed):
-        ch.set("jobs", key, reviewed_by=ev.staff_id, updated_ts_ms=ev.ts_ms)
-    elif isinstance(ev, e.JobRejected):
-        ch.set(
-            "jobs", key, status="rejected", status_reasons=",".join(ev.reasons),
-            closed_ts_ms=ev.ts_ms, updated_ts_ms=ev.ts_ms,
-        )  # fmt: skip
-    else:
-        status = {e.JobCancelled: "cancelled", e.JobExpired: "expired", e.JobFilled: "filled"}
-        ch.set("jobs", key, status=status[type(ev)], closed_ts_ms=ev.ts_ms, updated_ts_ms=ev.ts_ms)
-
-
-def _offer(ch: Changes, seq: int, ev: e.OfferMade) -> None:
-    ch.insert(
-        "offers",
-        [ev.offer_id, ev.job_id, ev.worker_id, ev.score, ev.rank, ev.wave, ev.source,
-         ev.distance_m, ev.travel_s, ev.ts_ms, ev.expires_ms, "live", "", 0],
-    )  # fmt: skip
-
+Update = tuple[tuple, tuple[str, ...], tuple]  # (key, columns, values)
 
 _OFFER_STATUS = {
     e.OfferAccepted: "accepted",
@@ -154,106 +44,209 @@ _OFFER_STATUS = {
     e.OfferExpired: "expired",
     e.OfferWithdrawn: "withdrawn",
 }
+_JOB_CLOSED = {e.JobCancelled: "cancelled", e.JobExpired: "expired", e.JobFilled: "filled"}
 
-
-def _offer_closed(ch: Changes, seq: int, ev: Any) -> None:
-    ch.set(
-        "offers", (ev.offer_id,), status=_OFFER_STATUS[type(ev)],
-        reason=getattr(ev, "reason", ""), closed_ts_ms=ev.ts_ms,
-    )  # fmt: skip
-
-
-def _hire(ch: Changes, seq: int, ev: e.HireConfirmed) -> None:
-    ch.insert(
-        "hires",
-        [ev.hire_id, ev.job_id, ev.worker_id, ev.offer_id, ev.start_ms, ev.end_ms, ev.pay_fen,
-         ev.pay_unit, "confirmed", ev.ts_ms, 0, 0, 0, 0, 0, "", 0, 0, 0],
-    )  # fmt: skip
-    ch.inc("jobs", (ev.job_id,), "hired", 1)
-
-
-def _hire_event(ch: Changes, seq: int, ev: Any) -> None:
-    key = (ev.hire_id,)
-    if isinstance(ev, e.WorkerArrived):
-        ch.set("hires", key, status="arrived", arrived_ts_ms=ev.ts_ms)
-    elif isinstance(ev, e.NoShow):
-        ch.set("hires", key, status="no_show", no_show_ts_ms=ev.ts_ms)
-    elif isinstance(ev, e.WorkCompleted):
-        ch.set("hires", key, status="completed", completed_ts_ms=ev.ts_ms)
-    elif isinstance(ev, e.WagePaid):
-        ch.set("hires", key, wage_method=ev.method, paid_ts_ms=ev.ts_ms)
-        ch.inc("hires", key, "wage_paid_fen", ev.amount_fen)
-        ch.inc("hires", key, "wage_payments", 1)
-    elif isinstance(ev, e.RatingGiven):
-        ch.set("hires", key, **{f"{ev.by}_stars": ev.stars})
-
-
-def _complaint(ch: Changes, seq: int, ev: e.ComplaintFiled) -> None:
-    ch.insert(
-        "complaints",
-        [ev.complaint_id, ev.kind, ev.employer_id, ev.worker_id, ev.hire_id, ev.text, "open",
-         "", ev.ts_ms, 0],
-    )  # fmt: skip
-
-
-def _resolved(ch: Changes, seq: int, ev: e.ComplaintResolved) -> None:
-    ch.set(
-        "complaints", (ev.complaint_id,), status="upheld" if ev.upheld else "dismissed",
-        note=ev.note, resolved_ts_ms=ev.ts_ms,
-    )  # fmt: skip
-
-
-def _policy(ch: Changes, seq: int, ev: e.PolicySet) -> None:
-    ch.insert("policies", [seq, ev.region, ev.version, ev.note, ev.ts_ms])
-
-
-def _skip(ch: Changes, seq: int, ev: Any) -> None:
-    return None
-
-
-HANDLERS: dict[type, Callable[[Changes, int, Any], None]] = {
-    e.PolicySet: _policy,
-    e.StationRegistered: _station,
-    e.StationStatusChanged: _station_status,
-    e.EmployerRegistered: _employer,
-    e.EmployerFlagged: _flag,
-    e.EmployerCleared: _flag,
-    e.WorkerRegistered: _worker,
-    e.WorkerUpdated: _worker_updated,
-    e.WorkerErased: _erased,
-    e.WorkerCheckedIn: _checkin,
-    e.WorkerCheckedOut: _checkout,
-    e.JobSubmitted: _job,
-    e.JobPublished: _job_event,
-    e.JobHeldForReview: _job_event,
-    e.JobReviewed: _job_event,
-    e.JobRejected: _job_event,
-    e.JobCancelled: _job_event,
-    e.JobExpired: _job_event,
-    e.JobFilled: _job_event,
-    e.Tick: _skip,
-    e.BellRung: _skip,
-    e.BellClosed: _skip,
-    e.PushSent: _skip,
-    e.OfferMade: _offer,
-    e.OfferAccepted: _offer_closed,
-    e.OfferDeclined: _offer_closed,
-    e.OfferExpired: _offer_closed,
-    e.OfferWithdrawn: _offer_closed,
-    e.HireConfirmed: _hire,
-    e.WorkerArrived: _hire_event,
-    e.NoShow: _hire_event,
-    e.WorkCompleted: _hire_event,
-    e.WagePaid: _hire_event,
-    e.RatingGiven: _hire_event,
-    e.ComplaintFiled: _complaint,
-    e.ComplaintResolved: _resolved,
+ROUTES: dict[type, str] = {
+    e.PolicySet: "policy",
+    e.StationRegistered: "station",
+    e.StationStatusChanged: "station_update",
+    e.EmployerRegistered: "employer",
+    e.EmployerFlagged: "employer_update",
+    e.EmployerCleared: "employer_update",
+    e.WorkerRegistered: "worker",
+    e.WorkerUpdated: "worker_update",
+    e.WorkerErased: "worker_update",
+    e.WorkerCheckedIn: "worker_update",
+    e.WorkerCheckedOut: "worker_update",
+    e.JobSubmitted: "job",
+    e.JobPublished: "job_update",
+    e.JobHeldForReview: "job_update",
+    e.JobReviewed: "job_update",
+    e.JobRejected: "job_update",
+    **dict.fromkeys(_JOB_CLOSED, "job_update"),
+    e.Tick: SKIP,
+    e.BellRung: SKIP,
+    e.BellClosed: SKIP,
+    e.PushSent: SKIP,
+    e.OfferMade: "offer",
+    **dict.fromkeys(_OFFER_STATUS, "offer_update"),
+    e.HireConfirmed: "hire",
+    e.WorkerArrived: "hire_update",
+    e.NoShow: "hire_update",
+    e.WorkCompleted: "hire_update",
+    e.WagePaid: "hire_update",
+    e.RatingGiven: "hire_update",
+    e.ComplaintFiled: "complaint",
+    e.ComplaintResolved: "complaint_update",
 }
 
 
-def apply_record(ch: Changes, seq: int, record: e.Record) -> None:
-    for ev in record.events:
-        HANDLERS.get(type(ev), _skip)(ch, seq, ev)
+def _home(value: float) -> float:
+    return round(value, HOME_DECIMALS)
+
+
+# ---------------------------------------------------------------- new rows -----------
+
+
+def _new_rows(ch: Changes, b: dict[str, list[Item]]) -> None:
+    if b["policy"]:
+        rows = [[seq, ev.region, ev.version, ev.note, ev.ts_ms] for seq, _, ev in b["policy"]]
+        ch.insert_many("policies", rows)
+    ch.insert_many(
+        "stations",
+        [[ev.station_id, ev.name, ev.kind, ev.market_type, ev.parent_id, ev.region, ev.lat,
+          ev.lng, ev.area_m2, ev.address, "applied", "", ev.ts_ms, ev.ts_ms]
+         for _, _, ev in b["station"]],
+    )  # fmt: skip
+    ch.insert_many(
+        "employers",
+        [[ev.employer_id, ev.kind, ev.display_name, ev.uscc, ev.region, ev.contact_masked, 0, 0,
+          ev.ts_ms, ev.ts_ms] for _, _, ev in b["employer"]],
+    )  # fmt: skip
+    ch.insert_many(
+        "workers",
+        [[ev.worker_id, ev.region, ",".join(ev.skills), ev.min_pay_fen, ev.birth_year,
+          ev.priority_group, round(ev.home_lat, HOME_DECIMALS),
+          round(ev.home_lng, HOME_DECIMALS), ev.travel_mode, int(ev.push_opt_in),
+          ev.quiet_start_min, ev.quiet_end_min, ev.phone_masked, ev.id_masked, 0, 0, "", 0, 0,
+          "", ev.ts_ms, ev.ts_ms] for _, _, ev in b["worker"]],
+    )  # fmt: skip
+    ch.insert_many(
+        "jobs",
+        [[ev.job_id, ev.employer_id, ev.station_id, ev.region, ev.title, ev.skill, ev.headcount,
+          ev.pay_fen, ev.pay_unit, ev.start_ms, ev.end_ms, ev.lat, ev.lng, ev.address,
+          "submitted", "", "", 0, ev.ts_ms, 0, 0, ev.ts_ms] for _, _, ev in b["job"]],
+    )  # fmt: skip
+    ch.insert_many(
+        "offers",
+        [[ev.offer_id, ev.job_id, ev.worker_id, ev.score, ev.rank, ev.wave, ev.source,
+          ev.distance_m, ev.travel_s, ev.ts_ms, ev.expires_ms, "live", "", 0]
+         for _, _, ev in b["offer"]],
+    )  # fmt: skip
+    ch.insert_many(
+        "hires",
+        [[ev.hire_id, ev.job_id, ev.worker_id, ev.offer_id, ev.start_ms, ev.end_ms, ev.pay_fen,
+          ev.pay_unit, "confirmed", ev.ts_ms, 0, 0, 0, 0, 0, "", 0, 0, 0]
+         for _, _, ev in b["hire"]],
+    )  # fmt: skip
+    ch.insert_many(
+        "complaints",
+        [[ev.complaint_id, ev.kind, ev.employer_id, ev.worker_id, ev.hire_id, ev.text, "open",
+          "", ev.ts_ms, 0] for _, _, ev in b["complaint"]],
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------- updates ------------
+# One function per updating event type: (key, columns, values) of the row it changes.
+
+_CHECKED_IN = ("checked_in", "checkin_station_id", "checkin_ts_ms", "available_until_ms",
+               "checkout_reason", "updated_ts_ms")  # fmt: skip
+_CHECKED_OUT = ("checked_in", "checkout_reason", "updated_ts_ms")
+_WORKER_UPDATED = ("skills", "min_pay_fen", "priority_group", "home_lat", "home_lng",
+                   "travel_mode", "push_opt_in", "quiet_start_min", "quiet_end_min",
+                   "updated_ts_ms")  # fmt: skip
+_ERASED = ("erased", "phone_masked", "id_masked", "home_lat", "home_lng", "checked_in",
+           "updated_ts_ms")  # fmt: skip
+_OFFER_CLOSED = ("status", "reason", "closed_ts_ms")
+_PUBLISHED = ("status", "published_ts_ms", "updated_ts_ms")
+_STATION = ("status", "status_reason", "updated_ts_ms")
+
+
+def _worker_updated(ev: e.WorkerUpdated) -> Update:
+    vals = (",".join(ev.skills), ev.min_pay_fen, ev.priority_group, _home(ev.home_lat),
+            _home(ev.home_lng), ev.travel_mode, int(ev.push_opt_in), ev.quiet_start_min,
+            ev.quiet_end_min, ev.ts_ms)  # fmt: skip
+    return (ev.worker_id,), _WORKER_UPDATED, vals
+
+
+def _published(ev: e.JobPublished) -> Update:
+    if ev.reviewed_by:
+        cols = (*_PUBLISHED, "reviewed_by")
+        return (ev.job_id,), cols, ("open", ev.ts_ms, ev.ts_ms, ev.reviewed_by)
+    return (ev.job_id,), _PUBLISHED, ("open", ev.ts_ms, ev.ts_ms)
+
+
+def _resolved(ev: e.ComplaintResolved) -> Update:
+    status = "upheld" if ev.upheld else "dismissed"
+    return (ev.complaint_id,), ("status", "note", "resolved_ts_ms"), (status, ev.note, ev.ts_ms)
+
+
+def _job(status: str, cols: tuple[str, ...] = ("status", "closed_ts_ms", "updated_ts_ms")) -> Any:
+    return lambda ev: ((ev.job_id,), cols, (status, ev.ts_ms, ev.ts_ms))
+
+
+def _hire(status: str, at: str) -> Any:
+    return lambda ev: ((ev.hire_id,), ("status", at), (status, ev.ts_ms))
+
+
+def _flag(value: int) -> Any:
+    return lambda ev: ((ev.employer_id,), (f"flag_{ev.reason}", "updated_ts_ms"), (value, ev.ts_ms))
+
+
+def _offer(status: str) -> Any:
+    return lambda ev: ((ev.offer_id,), _OFFER_CLOSED, (status, getattr(ev, "reason", ""), ev.ts_ms))
+
+
+UPDATES: dict[type, Callable[[Any], Update]] = {
+    e.StationStatusChanged: lambda ev: (
+        (ev.station_id,), _STATION, (ev.status, ev.reason, ev.ts_ms)),
+    e.EmployerFlagged: _flag(1),
+    e.EmployerCleared: _flag(0),
+    e.WorkerUpdated: _worker_updated,
+    e.WorkerErased: lambda ev: ((ev.worker_id,), _ERASED, (1, "", "", 0.0, 0.0, 0, ev.ts_ms)),
+    e.WorkerCheckedIn: lambda ev: (
+        (ev.worker_id,), _CHECKED_IN,
+        (1, ev.station_id, ev.ts_ms, ev.available_until_ms, "", ev.ts_ms)),
+    e.WorkerCheckedOut: lambda ev: (
+        (ev.worker_id,), _CHECKED_OUT, (0, ev.reason or "left", ev.ts_ms)),
+    e.JobPublished: _published,
+    e.JobHeldForReview: lambda ev: (
+        (ev.job_id,), ("status", "status_reasons", "updated_ts_ms"),
+        ("held", ",".join(ev.reasons), ev.ts_ms)),
+    e.JobReviewed: lambda ev: (
+        (ev.job_id,), ("reviewed_by", "updated_ts_ms"), (ev.staff_id, ev.ts_ms)),
+    e.JobRejected: lambda ev: (
+        (ev.job_id,), ("status", "status_reasons", "closed_ts_ms", "updated_ts_ms"),
+        ("rejected", ",".join(ev.reasons), ev.ts_ms, ev.ts_ms)),
+    **{t: _job(status) for t, status in _JOB_CLOSED.items()},
+    **{t: _offer(status) for t, status in _OFFER_STATUS.items()},
+    e.WorkerArrived: _hire("arrived", "arrived_ts_ms"),
+    e.NoShow: _hire("no_show", "no_show_ts_ms"),
+    e.WorkCompleted: _hire("completed", "completed_ts_ms"),
+    e.WagePaid: lambda ev: ((ev.hire_id,), ("wage_method", "paid_ts_ms"), (ev.method, ev.ts_ms)),
+    e.RatingGiven: lambda ev: ((ev.hire_id,), (f"{ev.by}_stars",), (ev.stars,)),
+    e.ComplaintResolved: _resolved,
+}  # fmt: skip
+
+_UPDATE_STREAMS = (
+    ("stations", "station_update"),
+    ("employers", "employer_update"),
+    ("workers", "worker_update"),
+    ("jobs", "job_update"),
+    ("offers", "offer_update"),
+    ("hires", "hire_update"),
+    ("complaints", "complaint_update"),
+)
+
+
+def _updates(items: Sequence[Item]) -> Any:
+    updates = UPDATES
+    return (updates[type(ev)](ev) for _, _, ev in items)
+
+
+def apply_batch(ch: Changes, batch: Sequence[Sequence[Any]]) -> None:
+    """Fold a batch of records (items `(seq, record, ...)` in log order) into `ch`."""
+    b = bucket(batch, ROUTES)
+    _new_rows(ch, b)
+    for table, stream in _UPDATE_STREAMS:
+        if b[stream]:
+            ch.set_values(table, _updates(b[stream]))
+    if b["hire"]:
+        ch.inc_many("jobs", "hired", (((ev.job_id,), 1) for ev in split(b["hire"])[2]))
+    wages = [ev for _, _, ev in b["hire_update"] if type(ev) is e.WagePaid]
+    if wages:
+        ch.inc_many("hires", "wage_paid_fen", (((ev.hire_id,), ev.amount_fen) for ev in wages))
+        ch.inc_many("hires", "wage_payments", (((ev.hire_id,), 1) for ev in wages))
 
 
 # ---------------------------------------------------------------- read helpers -------

@@ -1,19 +1,22 @@
 """The reporting projection: append-only fact tables the bureaus' reports are built from.
 
-Owns: the mapping from each event to fact rows (check-ins, postings, job outcomes, offers
+Owns: the mapping from events to fact rows (check-ins, postings, job outcomes, offers
 and their outcomes, hires and what followed, wages, complaints, ratings, station status)
 and the three small dimension tables reports join (stations, employers, workers). Stored
 by any `Backend`: DuckDB by default in `DATA/reporting.duckdb`, PostgreSQL schema
-`lingong_reporting`.
+`lingong_reporting`. The fold is columnar: `apply_batch` sorts a batch's events by kind
+(`batch.bucket`) and builds each fact table's columns in a few C-level passes.
 
 Invariants:
 - Every fact row carries `(seq, idx)` (record seq, event index in the record), `ts_ms`
-  and `day`, the Asia/Shanghai calendar day as YYYYMMDD (`engine.geo.local_date`).
+  and `day`, the Asia/Shanghai calendar day as YYYYMMDD (`engine.geo.local_date`); the
+  rows of each table are added in log order.
 - Facts are only ever inserted; dimension rows are inserted once and updated only by
   `WorkerUpdated` (skills) and `WorkerErased` (masked strings blanked, `erased` = 1).
 - `f_hire.work_days` is the number of Asia/Shanghai days the work spans (>= 1); daily
   pay of a hire = wages paid for it / work_days.
 - No personal data beyond the masked phone and ID of `WorkerRegistered`.
+- Every event type is routed (`ROUTES`): to a fold, or explicitly skipped.
 
 Limits: a fact's region, station and skill come from the posting it belongs to (joined
 at report time); a worker's skills are the current ones.
@@ -21,9 +24,10 @@ at report time); a worker's skills are the current ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from adapters.stores.batch import SKIP, Item, bucket, columns, days_of, split, work_days_of
 from adapters.stores.changes import Changes
 from adapters.stores.schema import REPORTING_TABLES
 from engine import events as e
@@ -49,63 +53,6 @@ def work_days(start_ms: int, end_ms: int) -> int:
     return max(1, local_day_number(max(start_ms, end_ms - 1)) - local_day_number(start_ms) + 1)
 
 
-Handler = Callable[[Changes, int, int, Any], None]
-
-
-def _station(ch: Changes, seq: int, idx: int, ev: e.StationRegistered) -> None:
-    ch.insert(
-        "d_station",
-        [ev.station_id, ev.name, ev.kind, ev.market_type, ev.parent_id, ev.region, ev.lat,
-         ev.lng, ev.area_m2, ev.address, day_of(ev.ts_ms)],
-    )  # fmt: skip
-    ch.fact(
-        "f_station_status", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.station_id, "applied", "")
-    )
-
-
-def _station_status(ch: Changes, seq: int, idx: int, ev: e.StationStatusChanged) -> None:
-    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.station_id, ev.status, ev.reason)
-    ch.fact("f_station_status", row)
-
-
-def _employer(ch: Changes, seq: int, idx: int, ev: e.EmployerRegistered) -> None:
-    ch.insert(
-        "d_employer",
-        [ev.employer_id, ev.kind, ev.display_name, ev.uscc, ev.region, day_of(ev.ts_ms)],
-    )
-
-
-def _worker(ch: Changes, seq: int, idx: int, ev: e.WorkerRegistered) -> None:
-    ch.insert(
-        "d_worker",
-        [ev.worker_id, ev.region, ",".join(ev.skills), ev.birth_year, ev.priority_group,
-         ev.phone_masked, ev.id_masked, 0, day_of(ev.ts_ms)],
-    )  # fmt: skip
-
-
-def _worker_updated(ch: Changes, seq: int, idx: int, ev: e.WorkerUpdated) -> None:
-    ch.set(
-        "d_worker", (ev.worker_id,), skills=",".join(ev.skills), priority_group=ev.priority_group
-    )
-
-
-def _erased(ch: Changes, seq: int, idx: int, ev: e.WorkerErased) -> None:
-    ch.set("d_worker", (ev.worker_id,), phone_masked="", id_masked="", erased=1)
-
-
-def _checkin(ch: Changes, seq: int, idx: int, ev: e.WorkerCheckedIn) -> None:
-    ch.fact("f_checkin", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.worker_id, ev.station_id))
-
-
-def _posting(ch: Changes, seq: int, idx: int, ev: e.JobSubmitted) -> None:
-    ch.fact(
-        "f_posting",
-        (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.job_id, ev.employer_id, ev.station_id,
-         ev.region, ev.skill, ev.title, ev.headcount, ev.pay_fen, ev.pay_unit, ev.start_ms,
-         ev.end_ms),
-    )  # fmt: skip
-
-
 _JOB_KINDS = {
     e.JobPublished: "published",
     e.JobHeldForReview: "held",
@@ -115,107 +62,165 @@ _JOB_KINDS = {
     e.JobExpired: "expired",
     e.JobFilled: "filled",
 }
-
-
-def _job_event(ch: Changes, seq: int, idx: int, ev: Any) -> None:
-    actor = getattr(ev, "reviewed_by", "") or getattr(ev, "staff_id", "")
-    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.job_id, _JOB_KINDS[type(ev)], actor)
-    ch.fact("f_job_event", row)
-
-
-def _offer(ch: Changes, seq: int, idx: int, ev: e.OfferMade) -> None:
-    ch.fact(
-        "f_offer",
-        (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.offer_id, ev.job_id, ev.worker_id, ev.source,
-         ev.wave, ev.rank, ev.distance_m, ev.travel_s),
-    )  # fmt: skip
-
-
 _OFFER_OUTCOMES = {
     e.OfferAccepted: "accepted",
     e.OfferDeclined: "declined",
     e.OfferExpired: "expired",
     e.OfferWithdrawn: "withdrawn",
 }
-
-
-def _offer_outcome(ch: Changes, seq: int, idx: int, ev: Any) -> None:
-    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.offer_id, _OFFER_OUTCOMES[type(ev)],
-           getattr(ev, "reason", ""))  # fmt: skip
-    ch.fact("f_offer_outcome", row)
-
-
-def _hire(ch: Changes, seq: int, idx: int, ev: e.HireConfirmed) -> None:
-    ch.fact(
-        "f_hire",
-        (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.hire_id, ev.job_id, ev.worker_id, ev.offer_id,
-         ev.start_ms, ev.end_ms, ev.pay_fen, ev.pay_unit, work_days(ev.start_ms, ev.end_ms)),
-    )  # fmt: skip
-
-
 _HIRE_KINDS = {e.WorkerArrived: "arrived", e.NoShow: "no_show", e.WorkCompleted: "completed"}
 
-
-def _hire_event(ch: Changes, seq: int, idx: int, ev: Any) -> None:
-    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.hire_id, _HIRE_KINDS[type(ev)])
-    ch.fact("f_hire_event", row)
-
-
-def _wage(ch: Changes, seq: int, idx: int, ev: e.WagePaid) -> None:
-    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.hire_id, ev.amount_fen, ev.method)
-    ch.fact("f_wage", row)
-
-
-def _complaint(ch: Changes, seq: int, idx: int, ev: e.ComplaintFiled) -> None:
-    ch.fact(
-        "f_complaint",
-        (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.complaint_id, ev.kind, ev.employer_id,
-         ev.worker_id, ev.hire_id),
-    )  # fmt: skip
-
-
-def _resolved(ch: Changes, seq: int, idx: int, ev: e.ComplaintResolved) -> None:
-    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.complaint_id, int(ev.upheld))
-    ch.fact("f_complaint_resolved", row)
-
-
-def _rating(ch: Changes, seq: int, idx: int, ev: e.RatingGiven) -> None:
-    ch.fact("f_rating", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.hire_id, ev.by, ev.stars))
-
-
-def _skip(ch: Changes, seq: int, idx: int, ev: Any) -> None:
-    return None
-
-
-HANDLERS: dict[type, Handler] = {
-    e.PolicySet: _skip,
-    e.StationRegistered: _station,
-    e.StationStatusChanged: _station_status,
-    e.EmployerRegistered: _employer,
-    e.EmployerFlagged: _skip,
-    e.EmployerCleared: _skip,
-    e.WorkerRegistered: _worker,
-    e.WorkerUpdated: _worker_updated,
-    e.WorkerErased: _erased,
-    e.WorkerCheckedIn: _checkin,
-    e.WorkerCheckedOut: _skip,
-    e.JobSubmitted: _posting,
-    **dict.fromkeys(_JOB_KINDS, _job_event),
-    e.Tick: _skip,
-    e.BellRung: _skip,
-    e.BellClosed: _skip,
-    e.PushSent: _skip,
-    e.OfferMade: _offer,
-    **dict.fromkeys(_OFFER_OUTCOMES, _offer_outcome),
-    e.HireConfirmed: _hire,
-    **dict.fromkeys(_HIRE_KINDS, _hire_event),
-    e.WagePaid: _wage,
-    e.ComplaintFiled: _complaint,
-    e.ComplaintResolved: _resolved,
-    e.RatingGiven: _rating,
+ROUTES: dict[type, str] = {
+    e.PolicySet: SKIP,
+    e.StationRegistered: "station",
+    e.StationStatusChanged: "station",
+    e.EmployerRegistered: "employer",
+    e.EmployerFlagged: SKIP,
+    e.EmployerCleared: SKIP,
+    e.WorkerRegistered: "worker",
+    e.WorkerUpdated: "worker_update",
+    e.WorkerErased: "worker_update",
+    e.WorkerCheckedIn: "checkin",
+    e.WorkerCheckedOut: SKIP,
+    e.JobSubmitted: "posting",
+    **dict.fromkeys(_JOB_KINDS, "job_event"),
+    e.Tick: SKIP,
+    e.BellRung: SKIP,
+    e.BellClosed: SKIP,
+    e.PushSent: SKIP,
+    e.OfferMade: "offer",
+    **dict.fromkeys(_OFFER_OUTCOMES, "offer_outcome"),
+    e.HireConfirmed: "hire",
+    **dict.fromkeys(_HIRE_KINDS, "hire_event"),
+    e.WagePaid: "wage",
+    e.ComplaintFiled: "complaint",
+    e.ComplaintResolved: "complaint_resolved",
+    e.RatingGiven: "rating",
 }
 
 
-def apply_record(ch: Changes, seq: int, record: e.Record) -> None:
-    for idx, ev in enumerate(record.events):
-        HANDLERS.get(type(ev), _skip)(ch, seq, idx, ev)
+def _facts(
+    ch: Changes,
+    table: str,
+    items: Sequence[Item],
+    attrs: tuple[str, ...],
+    derived: tuple[Callable[[Any], Any], ...] = (),
+) -> None:
+    """Fact rows (seq, idx, ts_ms, day, *attrs, *derived(event)) of `items`, as columns."""
+    if not items:
+        return
+    seqs, idxs, evs = split(items)
+    cols = columns(evs, "ts_ms", *attrs)
+    more = [tuple(map(f, evs)) for f in derived]
+    ch.add_facts(table, [seqs, idxs, cols[0], days_of(cols[0]), *cols[1:], *more])
+
+
+def _stations(ch: Changes, items: Sequence[Item]) -> None:
+    rows: list[tuple] = []
+    for seq, idx, ev in items:
+        day = day_of(ev.ts_ms)
+        if isinstance(ev, e.StationRegistered):
+            ch.insert(
+                "d_station",
+                [ev.station_id, ev.name, ev.kind, ev.market_type, ev.parent_id, ev.region,
+                 ev.lat, ev.lng, ev.area_m2, ev.address, day],
+            )  # fmt: skip
+            rows.append((seq, idx, ev.ts_ms, day, ev.station_id, "applied", ""))
+        else:
+            rows.append((seq, idx, ev.ts_ms, day, ev.station_id, ev.status, ev.reason))
+    if rows:
+        ch.add_facts("f_station_status", list(zip(*rows, strict=True)))
+
+
+def _dimensions(ch: Changes, b: dict[str, list[Item]]) -> None:
+    if b["employer"]:
+        evs = split(b["employer"])[2]
+        ch.insert_many(
+            "d_employer",
+            [[ev.employer_id, ev.kind, ev.display_name, ev.uscc, ev.region, day]
+             for ev, day in zip(evs, days_of([ev.ts_ms for ev in evs]), strict=True)],
+        )  # fmt: skip
+    if b["worker"]:
+        evs = split(b["worker"])[2]
+        ch.insert_many(
+            "d_worker",
+            [[ev.worker_id, ev.region, ",".join(ev.skills), ev.birth_year, ev.priority_group,
+              ev.phone_masked, ev.id_masked, 0, day]
+             for ev, day in zip(evs, days_of([ev.ts_ms for ev in evs]), strict=True)],
+        )  # fmt: skip
+    ch.set_values("d_worker", (_worker_update(ev) for _, _, ev in b["worker_update"]))
+
+
+_UPDATED = ("skills", "priority_group")
+_ERASED = ("phone_masked", "id_masked", "erased")
+
+
+def _worker_update(ev: Any) -> tuple[tuple, tuple[str, ...], tuple]:
+    if isinstance(ev, e.WorkerUpdated):
+        return (ev.worker_id,), _UPDATED, (",".join(ev.skills), ev.priority_group)
+    return (ev.worker_id,), _ERASED, ("", "", 1)
+
+
+def _actor(ev: Any) -> str:
+    return getattr(ev, "reviewed_by", "") or getattr(ev, "staff_id", "")
+
+
+def _hires(ch: Changes, items: Sequence[Item]) -> None:
+    if not items:
+        return
+    seqs, idxs, evs = split(items)
+    attrs = ("ts_ms", "hire_id", "job_id", "worker_id", "offer_id", "start_ms", "end_ms",
+             "pay_fen", "pay_unit")  # fmt: skip
+    cols = columns(evs, *attrs)
+    start, end = cols[5], cols[6]
+    ch.add_facts(
+        "f_hire", [seqs, idxs, cols[0], days_of(cols[0]), *cols[1:], work_days_of(start, end)]
+    )
+
+
+def apply_batch(ch: Changes, batch: Sequence[Sequence[Any]]) -> None:
+    """Fold a batch of records (items `(seq, record, ...)` in log order) into `ch`."""
+    b = bucket(batch, ROUTES)
+    _stations(ch, b["station"])
+    _dimensions(ch, b)
+    _facts(ch, "f_checkin", b["checkin"], ("worker_id", "station_id"))
+    _facts(
+        ch, "f_posting", b["posting"],
+        ("job_id", "employer_id", "station_id", "region", "skill", "title", "headcount",
+         "pay_fen", "pay_unit", "start_ms", "end_ms"),
+    )  # fmt: skip
+    _facts(ch, "f_job_event", b["job_event"], ("job_id",), (_job_kind, _actor))
+    _facts(
+        ch, "f_offer", b["offer"],
+        ("offer_id", "job_id", "worker_id", "source", "wave", "rank", "distance_m", "travel_s"),
+    )  # fmt: skip
+    _facts(ch, "f_offer_outcome", b["offer_outcome"], ("offer_id",), (_outcome, _reason))
+    _hires(ch, b["hire"])
+    _facts(ch, "f_hire_event", b["hire_event"], ("hire_id",), (_hire_kind,))
+    _facts(ch, "f_wage", b["wage"], ("hire_id", "amount_fen", "method"))
+    _facts(
+        ch, "f_complaint", b["complaint"],
+        ("complaint_id", "kind", "employer_id", "worker_id", "hire_id"),
+    )  # fmt: skip
+    _facts(ch, "f_complaint_resolved", b["complaint_resolved"], ("complaint_id",), (_upheld,))
+    _facts(ch, "f_rating", b["rating"], ("hire_id", "by", "stars"))
+
+
+def _job_kind(ev: Any) -> str:
+    return _JOB_KINDS[type(ev)]
+
+
+def _outcome(ev: Any) -> str:
+    return _OFFER_OUTCOMES[type(ev)]
+
+
+def _reason(ev: Any) -> str:
+    return getattr(ev, "reason", "")
+
+
+def _hire_kind(ev: Any) -> str:
+    return _HIRE_KINDS[type(ev)]
+
+
+def _upheld(ev: Any) -> int:
+    return int(ev.upheld)

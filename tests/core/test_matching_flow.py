@@ -138,7 +138,7 @@ def test_erasing_a_worker_with_a_live_offer_withdraws_it() -> None:
     w.check_in("W0")
     made = offers(w.post("J1", heads=1))
     assert [o.worker_id for o in made] == ["W0"]
-    out = w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W0"))
+    out = w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W0", reason="本人申请"))
     withdrawn = [ev for ev in out.events if isinstance(ev, e.OfferWithdrawn)]
     assert [ev.offer_id for ev in withdrawn] == [made[0].offer_id]
     assert w.state.offers[made[0].offer_id].status == "withdrawn"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.shell.runtime import Runtime
+from adapters.shell.runtime import ManualClock, Runtime
 from engine import events as e
 from replay.train import fit, train, training_set
 from sim.demo import run_demo
@@ -24,7 +24,7 @@ def test_train_records_a_policy_that_the_kernel_then_uses(tmp_path: Path) -> Non
     }
     assert sum(ts.labels) <= len(accepted) and len(ts.labels) > 100
     coef_dry, figures = fit(ts)
-    out = train(tmp_path, weight=0.7)
+    out = train(tmp_path, weight=0.7, clock=ManualClock(0))  # stamped at the log's last time
     assert out["recorded"] and out["version"] >= 2
     assert tuple(out["coefficients"].values()) == coef_dry  # deterministic
     with Runtime(tmp_path, fsync=False) as rt:

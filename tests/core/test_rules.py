@@ -207,6 +207,7 @@ def test_employer_uscc_is_validated(w: World) -> None:
 
 
 def test_flagged_employer_postings_are_held_and_wage_arrears_flags(w: World) -> None:
+    hire_id = w.hire("W1", "J0", title="装卸")
     w.run(
         c.FileComplaint(
             command_id=cid(),
@@ -214,6 +215,7 @@ def test_flagged_employer_postings_are_held_and_wage_arrears_flags(w: World) -> 
             complaint_id="C1",
             kind="wage_arrears",
             employer_id="E1",
+            hire_id=hire_id,
             text="欠薪",
         )
     )
@@ -311,12 +313,14 @@ def test_worker_field_rules(w: World) -> None:
 
     assert refused(w, reg(worker_id="W1")).rule == "unique"
     assert refused(w, reg(skills=())).field == "skills"
-    assert refused(w, reg(skills=("Moving!",))).rule == "occupation_code"
-    assert refused(w, reg(min_pay_fen=-1)).rule == "fen_range"
-    assert refused(w, reg(region="4206")).rule == "region_code"
-    assert refused(w, reg(priority_group="ethnic")).rule == "known_group"
+    r = refused(w, reg(skills=("Moving!",)))
+    assert (r.field, r.rule) == ("skills[0]", "pattern")
+    assert refused(w, reg(skills=("moving", "moving"))).rule == "unique"
+    assert refused(w, reg(min_pay_fen=-1)).rule == "range"
+    assert refused(w, reg(region="4206")).rule == "pattern"
+    assert refused(w, reg(priority_group="ethnic")).rule == "enum"
     assert refused(w, reg(quiet_start_min=1440)).field == "quiet_start_min"
-    assert refused(w, reg(home=c.Point(lat=48.85, lng=2.35))).rule == "china_bounds"
+    assert refused(w, reg(home=c.Point(lat=48.85, lng=2.35))).rule == "china_mainland"
     assert refused(w, reg(home=c.Point(lat=32.0, lng=112.0, datum="utm"))).field.endswith("datum")
 
 
@@ -335,7 +339,10 @@ def test_update_and_erase_worker(w: World) -> None:
     out = w.run(c.UpdateWorker(command_id=cid(), ts_ms=w.now, worker_id="W1", min_pay_fen=22000))
     ev = out.events[0]
     assert ev.min_pay_fen == 22000 and ev.skills == ("moving",)
-    w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W1"))
+    r = refused(w, c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W1", reason=" "))
+    assert (r.field, r.rule) == ("reason", "required")
+    out = w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W1", reason="本人申请"))
+    assert out.events[0].reason == "本人申请"
     assert (
         refused(w, c.CheckIn(command_id=cid(), ts_ms=w.now, worker_id="W1", station_id="S1")).rule
         == "exists"
@@ -370,7 +377,7 @@ def test_review_only_by_collecting_station(w: World) -> None:
             command_id=cid(), ts_ms=w.now, job_id="J2", staff_id="u1", station_id="S2", approve=True
         ),
     )
-    assert (r.field, r.rule) == ("station_id", "collecting_station")
+    assert (r.field, r.rule) == ("job_id", "station")  # authz: staff of S2 cannot
     out = w.run(
         c.ReviewJob(
             command_id=cid(), ts_ms=w.now, job_id="J2", staff_id="u1", station_id="S1", approve=True
@@ -418,9 +425,12 @@ def test_posting_field_rules(w: World) -> None:
     assert refused(w, job(title="")).rule == "required"
     assert refused(w, job(title="长" * 101)).rule == "max_length"
     assert refused(w, job(employer_id="NOPE")).field == "employer_id"
-    assert refused(w, job(pay_fen=0)).rule == "fen_range"
+    assert refused(w, job(pay_fen=0)).rule == "range"
+    assert refused(w, job(pay_fen=2**64)).rule == "range"
+    assert refused(w, job(start_ms=2**63)).field == "start_ms"
     assert refused(w, job(location=c.Point(lat=30.0, lng=120.0))).rule == "near_station"
     assert refused(w, job(command_id="bad id!")).field == "command_id"
+    assert refused(w, job(headcount="1")).rule == "type"
     r = refused(w, job(title="搬家 联系13812341234"))
     assert (r.field, r.rule) == ("title", "no_personal_data")
     assert refused(w, job(description="身份证11010519491231002X")).field == "description"
@@ -526,14 +536,14 @@ def test_policy_is_validated_and_versioned(w: World) -> None:
     assert w.state.policy_for("450102")[1].radius_m == 1500
     assert (
         refused(w, c.SetPolicy(command_id=cid(), ts_ms=w.now, region="42x", policy=Policy())).rule
-        == "region_prefix"
+        == "pattern"
     )
 
 
 def test_json_command_decoding_names_the_field() -> None:
     with pytest.raises(Refusal) as info:
         c.command_from_json(b'{"type":"CheckIn","command_id":"a","ts_ms":"soon","worker_id":"W"}')
-    assert info.value.field == "ts_ms" and info.value.rule == "schema"
+    assert info.value.field == "ts_ms" and info.value.rule == "type"
     with pytest.raises(Refusal) as info:
         c.command_from_json(b"{not json")
     assert info.value.rule == "json"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from adapters.shell.runtime import Runtime, RuntimeStopped
+from adapters.shell.runtime import ManualClock, Runtime, RuntimeStopped
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine
 from engine.idnumbers import find_unmasked_pii
+from sim.callers import OPERATOR
 from sim.demo import run_demo
 from sim.morning import Sizes
 from tests.support import at, cid, near
@@ -28,50 +30,52 @@ def _register(rt: Runtime) -> None:
             kind="hub",
             region="420602",
             location=near(),
-        )
+        ),
+        OPERATOR,
     )
     rt.submit(
-        c.ChangeStationStatus(command_id=cid(), ts_ms=at(5), station_id="S1", status="approved")
+        c.ChangeStationStatus(command_id=cid(), ts_ms=at(5), station_id="S1", status="approved"),
+        OPERATOR,
     )
-    rt.submit(
-        c.RegisterWorker(
-            command_id="reg-w1",
-            ts_ms=at(5),
-            worker_id="W1",
-            region="420602",
-            personal=c.Personal(name="张三", mobile="13812341234", id_number="11010519491231002X"),
-            skills=("moving",),
-            min_pay_fen=10000,
-            home=near(),
-        )
-    )
+    rt.submit(REG_W1, OPERATOR)
+
+
+REG_W1 = c.RegisterWorker(
+    command_id="reg-w1",
+    ts_ms=at(5),
+    worker_id="W1",
+    region="420602",
+    personal=c.Personal(name="张三", mobile="13812341234", id_number="11010519491231002X"),
+    skills=("moving",),
+    min_pay_fen=10000,
+    home=near(),
+)
 
 
 def test_records_are_durable_sealed_and_recovered(tmp_path: Path) -> None:
-    with Runtime(tmp_path) as rt:
+    with Runtime(tmp_path, clock=ManualClock(at(5))) as rt:
         _register(rt)
         digest = rt.engine.digest()
         seq = rt.engine.state.last_seq
     raw = b"".join(p.read_bytes() for p in sorted((tmp_path / "log").glob("*.seg")))
     assert b"13812341234" not in raw and b"11010519491231002X" not in raw
     assert "张三".encode() not in raw
-    with Runtime(tmp_path) as rt:
+    with Runtime(tmp_path, clock=ManualClock(at(5))) as rt:
         assert rt.engine.state.last_seq == seq and rt.engine.digest() == digest
-        again = rt.submit(
-            c.RegisterWorker(
-                command_id="reg-w1",
-                ts_ms=at(5),
-                worker_id="W1",
-                region="420602",
-                personal=c.Personal(mobile="13812341234"),
-                skills=("moving",),
-                min_pay_fen=10000,
-                birth_year=1970,
-                home=near(),
-            )
-        )
+        # the retry after a restart (a later ts_ms) is the same request: the first seq
+        again = rt.submit(msgspec.structs.replace(REG_W1, ts_ms=at(6)), OPERATOR)
         assert again.ok and again.duplicate and again.seq == 3
+        other = msgspec.structs.replace(REG_W1, personal=c.Personal(mobile="13812341234"))
+        reused = rt.submit(msgspec.structs.replace(other, birth_year=1970), OPERATOR)
+        assert not reused.ok and reused.refusal is not None
+        assert (reused.refusal["field"], reused.refusal["rule"]) == (
+            "Idempotency-Key",
+            "idempotency_key_reused",
+        )
+        assert rt.log.last_seq == seq
         rec = e.decode_record(dict(rt.log.read())[3])
+        assert rec.actor == OPERATOR.actor_id and len(rec.digest) == 8
+        assert isinstance(rec.command, c.RegisterWorker) and rec.command.personal == c.Personal()
         ev = rec.events[0]
         assert isinstance(ev, e.WorkerRegistered)
         assert rt.unseal_worker("W1", ev.sealed) == {
@@ -79,7 +83,10 @@ def test_records_are_durable_sealed_and_recovered(tmp_path: Path) -> None:
             "mobile": "13812341234",
             "id_number": "11010519491231002X",
         }
-        rt.submit(c.EraseWorker(command_id=cid(), ts_ms=at(6), worker_id="W1"))
+        rt.submit(
+            c.EraseWorker(command_id=cid(), ts_ms=at(6), worker_id="W1", reason="本人申请"),
+            OPERATOR,
+        )
         assert rt.unseal_worker("W1", ev.sealed) is None
     from adapters.log.filelog import verify_log
 
@@ -87,10 +94,12 @@ def test_records_are_durable_sealed_and_recovered(tmp_path: Path) -> None:
 
 
 def test_refusal_appends_nothing(tmp_path: Path) -> None:
-    with Runtime(tmp_path) as rt:
+    with Runtime(tmp_path, clock=ManualClock(at(5))) as rt:
         _register(rt)
         seq = rt.log.last_seq
-        res = rt.submit(c.CheckIn(command_id=cid(), ts_ms=at(6), worker_id="W1", station_id="NOPE"))
+        res = rt.submit(
+            c.CheckIn(command_id=cid(), ts_ms=at(6), worker_id="W1", station_id="NOPE"), OPERATOR
+        )
         assert not res.ok and res.refusal == {
             "field": "station_id",
             "rule": "exists",
@@ -136,7 +145,7 @@ def test_demo_json_fields_and_no_plain_pii(tmp_path: Path) -> None:
 
 
 def test_log_failure_stops_the_runtime(tmp_path: Path) -> None:
-    with Runtime(tmp_path) as rt:
+    with Runtime(tmp_path, clock=ManualClock(at(5))) as rt:
         _register(rt)
 
         def broken(payloads):  # noqa: ANN001
@@ -144,8 +153,10 @@ def test_log_failure_stops_the_runtime(tmp_path: Path) -> None:
 
         rt.log.append = broken  # type: ignore[method-assign]
         with pytest.raises(RuntimeStopped):
-            rt.submit(c.CheckIn(command_id=cid(), ts_ms=at(6), worker_id="W1", station_id="S1"))
+            rt.submit(
+                c.CheckIn(command_id=cid(), ts_ms=at(6), worker_id="W1", station_id="S1"), OPERATOR
+            )
         with pytest.raises(RuntimeStopped):
-            rt.submit(c.CheckOut(command_id=cid(), ts_ms=at(6), worker_id="W1"))
+            rt.submit(c.CheckOut(command_id=cid(), ts_ms=at(6), worker_id="W1"), OPERATOR)
         rt.stopped = None  # let close() release the lock without flushing
         rt._pending = []

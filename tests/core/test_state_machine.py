@@ -89,7 +89,9 @@ class Market(RuleBasedStateMachine):
 
     @rule(i=st.integers(0, len(WORKERS) - 1))
     def erase(self, i: int) -> None:
-        self._run(c.EraseWorker(command_id=cid(), ts_ms=self.now, worker_id=WORKERS[i]))
+        self._run(
+            c.EraseWorker(command_id=cid(), ts_ms=self.now, worker_id=WORKERS[i], reason="本人申请")
+        )
 
     @rule(i=st.integers(0, len(WORKERS) - 1))
     def check_out(self, i: int) -> None:

@@ -4,7 +4,11 @@
 apt-get when `/usr/bin/chromium` is missing, and raises when it cannot: a browser test
 that cannot start its browser fails, it never skips.
 `Chromium` runs it with `--remote-debugging-pipe` (DevTools messages as NUL-terminated JSON
-on fds 3 and 4), so no websocket client is needed. Every wait is bounded.
+on fds 3 and 4), so no websocket client is needed.
+
+Waits are on events, never on a clock: `open` returns on the page's load event, `wait_for`
+resolves a promise in the page when a DOM mutation makes the expression true. Every wait
+has a hang guard (`HANG_S`) that only turns a hang into a failure.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
+HANG_S = 120.0  # a hang guard, never what decides pass/fail on a healthy machine
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -60,6 +65,18 @@ os.execv(sys.argv[3], sys.argv[3:])
 """
 
 
+_WAIT_FOR = """new Promise(function (resolve) {
+  function check() { try { return (%(expr)s); } catch (err) { return null; } }
+  var first = check();
+  if (first) { resolve(first); return; }
+  var obs = new MutationObserver(function () {
+    var value = check();
+    if (value) { obs.disconnect(); resolve(value); }
+  });
+  obs.observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+})"""
+
+
 class Chromium:
     """One headless browser driven over the DevTools pipe."""
 
@@ -84,6 +101,7 @@ class Chromium:
         self._buf = b""
         self._next_id = 0
         self.session: str | None = None
+        self.events: list[dict[str, Any]] = []  # DevTools events seen while waiting
 
     def _read(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buf:
@@ -99,7 +117,7 @@ class Chromium:
         raw, self._buf = self._buf.split(b"\0", 1)
         return json.loads(raw)
 
-    def send(self, method: str, params: dict | None = None, *, timeout_s: float = 20.0) -> dict:
+    def send(self, method: str, params: dict | None = None, *, timeout_s: float = HANG_S) -> dict:
         self._next_id += 1
         msg: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if self.session is not None and not method.startswith(("Target.", "Browser.")):
@@ -112,25 +130,53 @@ class Chromium:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
                 return reply.get("result", {})
+            if "method" in reply and len(self.events) < 1000:
+                self.events.append(reply)
+
+    def wait_event(self, method: str, timeout_s: float = HANG_S) -> dict[str, Any]:
+        """The first DevTools event `method` (already seen, or the next to arrive)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for i, ev in enumerate(self.events):
+                if ev.get("method") == method:
+                    del self.events[: i + 1]
+                    return ev.get("params", {})
+            self.events.clear()
+            reply = self._read(deadline)
+            if "method" in reply:
+                self.events.append(reply)
 
     def open(self, url: str) -> None:
-        target = self.send("Target.createTarget", {"url": url})["targetId"]
+        """Open `url` in a new tab and return once its load event fired."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         attached = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})
         self.session = attached["sessionId"]
         self.send("Runtime.enable")
+        self.send("Page.enable")
+        self.events.clear()
+        nav = self.send("Page.navigate", {"url": url})
+        if nav.get("errorText"):
+            raise RuntimeError(f"navigation to {url} failed: {nav['errorText']}")
+        while True:  # a late load event of about:blank is not the one we want
+            self.wait_event("Page.loadEventFired")
+            if self.evaluate("location.href") == url:
+                return
 
-    def evaluate(self, expression: str) -> Any:
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+    def evaluate(
+        self, expression: str, *, await_promise: bool = False, timeout_s: float = HANG_S
+    ) -> Any:
+        params = {"expression": expression, "returnByValue": True, "awaitPromise": await_promise}
+        result = self.send("Runtime.evaluate", params, timeout_s=timeout_s)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"page raised: {result['exceptionDetails']}")
         return result.get("result", {}).get("value")
 
-    def wait_for(self, expression: str, timeout_s: float) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            time.sleep(0.2)
-        raise TimeoutError(f"page never satisfied: {expression}")
+    def wait_for(self, expression: str, timeout_s: float = HANG_S) -> Any:
+        """The value of `expression` once it is truthy: checked in the page now and after
+        every DOM change (a MutationObserver), so the wait ends on the change itself."""
+        return self.evaluate(
+            _WAIT_FOR % {"expr": expression}, await_promise=True, timeout_s=timeout_s
+        )
 
     def log_tail(self) -> str:
         if self.log_path is None or not self.log_path.exists():

@@ -1,4 +1,4 @@
-"""`lingong token create | list | revoke` and the token file."""
+"""`lingong token create | list | revoke`, the token file and the grant rules."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.http import tokens as tk
+from adapters.gate import tokens as tk
 from lingong import cli
 from tests.http.world import Env
 
@@ -18,7 +18,21 @@ def _cli(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_create_list_revoke(tmp_path: Path, capsys) -> None:
+@pytest.fixture
+def folder(tmp_path: Path, capsys) -> Path:
+    """A data folder whose log registered S1 (420602) and S9 (revoked)."""
+    for sid in ("S1", "S9"):
+        code, _, err = _cli(capsys, "station", "register", "--data", str(tmp_path), "--id", sid,
+                            "--name", f"{sid}站", "--kind", "hub", "--region", "420602",
+                            "--lat", "32.009", "--lng", "112.122", "--approve")  # fmt: skip
+        assert code == 0, err
+    revoke = ("station", "status", "S9", "revoked", "--reason", "站点关闭", "--data", str(tmp_path))
+    assert _cli(capsys, *revoke)[0] == 0
+    return tmp_path
+
+
+def test_create_list_revoke(folder: Path, capsys) -> None:
+    tmp_path = folder
     code, out, _ = _cli(capsys, "token", "create", "--role", "station_staff", "--region", "4206",
                         "--station", "S1", "--note", "襄阳总站窗口", "--data", str(tmp_path))  # fmt: skip
     assert code == 0
@@ -49,22 +63,62 @@ def test_create_list_revoke(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "why"),
     [
-        ("--role", "station_staff", "--region", "4206"),  # staff without a station
-        ("--role", "admin", "--region", "42x"),
-        ("--role", "front_end", "--region", "4206", "--station", "S1"),
+        (("--role", "station_staff", "--region", "4206"), "needs --station"),
+        (("--role", "admin", "--region", "42x"), "region must be"),
+        (("--role", "front_end", "--region", "4206", "--station", "S1"), "only station_staff"),
+        (("--role", "station_staff", "--region", "4206", "--station", "S7"), "no station"),
+        (("--role", "station_staff", "--region", "4201", "--station", "S1"), "outside region"),
+        (("--role", "station_staff", "--region", "4206", "--station", "S9"), "revoked"),
+        (("--role", "admin", "--region", ""), "region must be"),  # nationwide needs the flag
+        (("--role", "admin",), "give --region"),
+        (("--role", "front_end", "--nationwide"), "only admin"),
+        (("--role", "auditor", "--nationwide"), "only admin"),
+        (("--role", "admin", "--nationwide", "--region", "42"), "no region"),
     ],
-)
-def test_bad_grants_are_refused(tmp_path: Path, capsys, argv) -> None:
-    code, out, err = _cli(capsys, "token", "create", *argv, "--data", str(tmp_path))
-    assert code == 2 and out == "" and err
-    assert not (tmp_path / "tokens.json").exists()
+)  # fmt: skip
+def test_bad_grants_are_refused(folder: Path, capsys, argv, why: str) -> None:
+    code, out, err = _cli(capsys, "token", "create", *argv, "--data", str(folder))
+    assert code == 2 and out == "" and why in err, err
+    assert not (folder / "tokens.json").exists()
+
+
+def test_nationwide_admin_and_sms_gateway(folder: Path, capsys) -> None:
+    code, out, _ = _cli(capsys, "token", "create", "--role", "admin", "--nationwide",
+                        "--data", str(folder), "--json")  # fmt: skip
+    made = json.loads(out)
+    assert code == 0 and made["nationwide"] is True and made["region"] == ""
+    who = tk.caller_of(tk.TokenStore(folder).verify(made["token"]))
+    assert who is not None and who.nationwide and who.role == "admin"
+    code, out, _ = _cli(capsys, "token", "create", "--role", "sms_gateway", "--region", "4206",
+                        "--data", str(folder))  # fmt: skip
+    who = tk.caller_of(tk.TokenStore(folder).verify(out.strip()))
+    assert code == 0 and who is not None and who.role == "sms_gateway" and not who.nationwide
+
+
+def test_token_create_works_as_the_readme_writes_it(tmp_path: Path, capsys, monkeypatch) -> None:
+    """No --data: the folder `lingong serve` uses by default."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _cli(capsys, "token", "create", "--role", "front_end", "--region", "4206")
+    assert code == 0, err
+    assert tk.TokenStore(tmp_path / ".data/serve").verify(out.strip()) is not None
+
+
+def test_an_older_grant_without_the_flag_authenticates_nobody(tmp_path: Path) -> None:
+    """Fail closed: a token file from before the rules held a region-less front end."""
+    store = tk.TokenStore(tmp_path)
+    token, rec = store.create("admin", "", nationwide=True)
+    raw = json.loads((tmp_path / "tokens.json").read_text())
+    raw["tokens"][0].update(role="front_end", nationwide=False)
+    (tmp_path / "tokens.json").write_text(json.dumps(raw))
+    rec = tk.TokenStore(tmp_path).verify(token)
+    assert rec is not None and tk.caller_of(rec) is None
 
 
 def test_forged_token_with_known_id_is_refused(tmp_path: Path) -> None:
     store = tk.TokenStore(tmp_path)
-    token, rec = store.create("admin", "")
+    token, rec = store.create("admin", "", nationwide=True)
     forged = f"lg1.{rec.token_id}.{'A' * 43}"
     assert store.verify(forged) is None and store.verify(token) is not None
 

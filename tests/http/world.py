@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 from litestar.testing import TestClient
 
+from adapters.gate.tokens import TokenStore
 from adapters.http.app import create_app
 from adapters.http.auth import Limits
-from adapters.http.tokens import TokenStore
 from adapters.shell.runtime import Runtime
 from adapters.shell.service import EngineService
 from engine import commands as c
@@ -30,7 +30,7 @@ from tests.support import XY, at, near
 
 WUHAN = (30.5930, 114.3050)
 HOME, OTHER = "4206", "4201"
-ROLES = ("front_end", "station_staff", "auditor", "admin")
+ROLES = ("front_end", "station_staff", "auditor", "admin", "sms_gateway")
 E1_MOBILE = "13912345678"
 
 
@@ -55,6 +55,11 @@ class Env:
 
     def auth(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[key]}"}
+
+    def log_text(self) -> str:
+        """What the app logged so far (request lines are written in batches: flush first)."""
+        self.client.app.flush_telemetry()
+        return self.logs.getvalue()
 
     @property
     def seq(self) -> int:
@@ -97,11 +102,13 @@ def employer(svc, t, eid, region, mobile=E1_MOBILE):
                                 region=region, contact=c.Personal(name="李四", mobile=mobile)))  # fmt: skip
 
 
-def worker(svc, t, wid, region, where):
+def worker(svc, t, wid, region, where, station=""):
     idn = make_id_number(random.Random(wid), region, 1975)
+    # A1-INTERFACE: the registering station, once RegisterWorker has the field (WP-A1)
+    at = {"station_id": station} if "station_id" in c.RegisterWorker.__struct_fields__ else {}
     run(svc, c.RegisterWorker(command_id=_cid(), ts_ms=t, worker_id=wid, region=region,
                               personal=c.Personal(name="张三", mobile="13812341234", id_number=idn),
-                              skills=("moving",), min_pay_fen=15000, home=where))  # fmt: skip
+                              skills=("moving",), min_pay_fen=15000, home=where, **at))  # fmt: skip
 
 
 def job(svc, t, jid, sid, eid, where, heads=1, pay=30000, title="搬家工"):
@@ -122,8 +129,8 @@ def build_world(svc: EngineService, clock: Clock) -> dict[str, str]:
     employer(svc, t, "E1", "420602")
     employer(svc, t, "EW", "420102", mobile="13712345678")
     for wid in ("W1", "W2", "WX"):
-        worker(svc, t, wid, "420602", near())
-    worker(svc, t, "WW", "420102", near(base=WUHAN))
+        worker(svc, t, wid, "420602", near(), station="S1")
+    worker(svc, t, "WW", "420102", near(base=WUHAN), station="SW")
     run(svc, c.CheckIn(command_id=_cid(), ts_ms=t, worker_id="W1", station_id="S1"))
     job(svc, t, "J1", "S1", "E1", near(100, 100))
     (o1,) = live_offers(svc, "W1")
@@ -148,13 +155,18 @@ def make_env(data_dir: Path, *, limits: Limits | None = None, fsync: bool = Fals
     service = EngineService(runtime, tick_ms=0).start()
     ids = build_world(service, clock)
     store = TokenStore(data_dir)
+    stations = service.read(lambda s: {sid: st.region for sid, st in s.stations.items()})
     tokens: dict[str, str] = {}
     for region in (HOME, OTHER):
         for role in ROLES:
             station_id = ("S1" if region == HOME else "SW") if role == "station_staff" else ""
-            tokens[f"{role}/{region}"], _ = store.create(role, region, station_id)
-    tokens["station_staff/4206/S2"], _ = store.create("station_staff", HOME, "S2")
-    tokens["admin/*"], _ = store.create("admin", "")
+            tokens[f"{role}/{region}"], _ = store.create(
+                role, region, station_id, stations=stations
+            )
+    tokens["station_staff/4206/S2"], _ = store.create(
+        "station_staff", HOME, "S2", stations=stations
+    )
+    tokens["admin/*"], _ = store.create("admin", "", nationwide=True)
     logs = io.StringIO()
     app = create_app(service, data_dir=data_dir, limits=limits, log_stream=logs)
     client = TestClient(app)

@@ -17,6 +17,7 @@ from adapters.log.filelog import FileLog, inspect_log, verify_log
 from adapters.log.reader import open_log_reader
 from adapters.log.records import read_records
 from engine import events as e
+from engine.record import record_codec
 from replay.cli import main as replay_main
 
 V1_LOG = Path(__file__).parent / "data" / "v1" / "log"
@@ -35,7 +36,7 @@ def test_v1_records_decode_and_reencode_smaller_as_schema_2() -> None:
     v1_bytes = v2_bytes = 0
     offer_v1: list[int] = []
     offer_v2: list[int] = []
-    codec = e.record_codec()
+    codec = record_codec()
     for batch in read_records(open_log_reader(V1_LOG)):
         for i, rec in enumerate(batch.records):
             old = batch.payload(i)
@@ -49,7 +50,7 @@ def test_v1_records_decode_and_reencode_smaller_as_schema_2() -> None:
                     offer_v1.append(len(msgspec.msgpack.encode(ev)))
                     t = msgspec.structs.astuple(ev)
                     offer_v2.append(len(codec._encoder.encode((30, t[0], *t[2:]))))
-    assert v2_bytes < 0.5 * v1_bytes
+    assert v2_bytes < 0.55 * v1_bytes  # (v2 records also carry command, actor, digest)
     assert offer_v1 and sum(offer_v2) < 0.55 * sum(offer_v1)  # about 254 -> 126 bytes
 
 

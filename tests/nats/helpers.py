@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,9 +15,15 @@ from adapters.shell.runtime import Clock, ManualClock, Result, Runtime
 from adapters.shell.service import EngineService
 from engine import commands as c
 from engine import events as e
+from engine.authz import Caller
+from sim.callers import caller_for
 from sim.morning import Morning, Sizes
 
 T_DEFAULT = 1_795_000_000_000  # a fixed instant (2026-11-18 UTC): tests never read the wall clock
+
+# A hang guard for waits that are otherwise event-driven: it only turns a hang into a
+# failure, it is never what decides pass/fail on a healthy machine, however slow or loaded.
+HANG_S = 120.0
 
 SMALL = Sizes(stations_per_city=4, workers=60, employers=10, postings=24, tick_ms=60_000)
 
@@ -58,10 +65,47 @@ def morning_commands(
     return sent
 
 
+class SimService(EngineService):
+    """An engine service whose in-process callers (the tests, the simulated morning) act as
+    the market's natural callers (`sim.callers`); transports pass their own caller."""
+
+    def submit(self, cmd: c.Command, caller: Caller | None = None):  # noqa: ANN201
+        if caller is None:
+            caller = caller_for(self.runtime.engine.state, cmd)
+        return super().submit(cmd, caller)
+
+    def execute(self, cmd: c.Command, caller: Caller | None = None, timeout_s: float = 30.0):  # noqa: ANN201
+        return self.submit(cmd, caller).result(timeout=timeout_s)
+
+
 def engine_service(data_dir: Path, log=None, clock: Clock | None = None) -> EngineService:
     """An engine service whose time is `clock` (a fixed test time; never the wall clock)."""
     runtime = Runtime(data_dir, log=log, fsync=False, clock=clock or ManualClock(T_DEFAULT))
-    return EngineService(runtime, tick_ms=0).start()
+    return SimService(runtime, tick_ms=0).start()
+
+
+class Tally:
+    """Things noted from any thread (callbacks, subscriptions); `wait_until` sleeps on a
+    condition variable that every `note` wakes: no polling, no timing."""
+
+    def __init__(self) -> None:
+        self.items: list = []
+        self._cond = threading.Condition()
+
+    def note(self, item: object) -> None:
+        with self._cond:
+            self.items.append(item)
+            self._cond.notify_all()
+
+    def wait_until(self, pred: Callable[[list], bool], hang_s: float = HANG_S) -> list:
+        """A copy of the items once `pred(items)` holds (raises after `hang_s`)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: pred(self.items), hang_s):
+                raise AssertionError(f"not reached in {hang_s} s (hang guard): {self.items!r}")
+            return list(self.items)
+
+    def wait_count(self, n: int, hang_s: float = HANG_S) -> list:
+        return self.wait_until(lambda items: len(items) >= n, hang_s)
 
 
 def strip_sealed(obj: object) -> object:
@@ -69,6 +113,8 @@ def strip_sealed(obj: object) -> object:
     data = msgspec.to_builtins(obj)
     for ev in data.get("events", []):
         ev.pop("sealed", None)
+    if not data.get("error_id", "x"):  # "" unless the core raised
+        data.pop("error_id")
     return data
 
 
@@ -77,7 +123,7 @@ def run(coro):
 
 
 async def connect(url: str) -> nats.aio.client.Client:
-    return await nats.connect(url.split(","), connect_timeout=5)
+    return await nats.connect(url.split(","), connect_timeout=HANG_S)
 
 
 def replay_digest(payloads: list[bytes]) -> str:
@@ -180,3 +226,60 @@ def hiring_scenario(t0: int, tag: str = "") -> list[c.Command]:
         )
     )
     return cmds
+
+
+class Tokens:
+    """Bearer tokens of an engine's data folder, made on first use (staff: once the
+    station is registered, as `lingong token create` requires)."""
+
+    def __init__(self, data_dir: Path, service: EngineService) -> None:
+        from adapters.gate.tokens import TokenStore
+
+        self.store = TokenStore(data_dir)
+        self.service = service
+        self._made: dict[tuple[str, str, str, bool], str] = {}
+
+    def token(
+        self, role: str, region: str = "", *, station: str = "", nationwide: bool = False
+    ) -> str:
+        key = (role, region, station, nationwide)
+        if key not in self._made:
+            stations = None
+            if station:
+                stations = self.service.read(
+                    lambda s: {sid: st.region for sid, st in s.stations.items()}
+                )
+            self._made[key], _ = self.store.create(
+                role, region, station, nationwide=nationwide, stations=stations
+            )
+        return self._made[key]
+
+    def caller(self, token: str):  # -> Caller
+        from adapters.gate.tokens import caller_of
+
+        rec = self.store.verify(token)
+        assert rec is not None
+        who = caller_of(rec)
+        assert who is not None
+        return who
+
+
+def ask(
+    url: str, subject: str, body: bytes, token: str | None = None, *, key: str | None = None
+) -> tuple[bytes, dict]:
+    """One request/reply with a bearer token (and an Idempotency-Key)."""
+    headers = {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if key:
+        headers["Idempotency-Key"] = key
+
+    async def go():
+        nc = await connect(url)
+        try:
+            msg = await nc.request(subject, body, timeout=10, headers=headers or None)
+            return msg.data, dict(msg.headers or {})
+        finally:
+            await nc.close()
+
+    return run(go())

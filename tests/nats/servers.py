@@ -33,7 +33,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-READY_TIMEOUT_S = 20.0
+READY_TIMEOUT_S = 120.0  # a hang guard: readiness is polled, a healthy start takes ~1 s
 _live: set[subprocess.Popen] = set()
 
 
@@ -142,7 +142,7 @@ class NatsServer:
                         return
             except (urllib.error.URLError, OSError):
                 pass
-            time.sleep(0.05)
+            time.sleep(0.05)  # sleep-ok: readiness poll of a starting server (hang-guarded)
         raise NatsUnavailable(f"nats-server {self.name} not ready:\n{self.log_tail()}")
 
     def varz(self, path: str = "varz") -> dict:
@@ -220,7 +220,7 @@ class Cluster:
                     continue
                 if info.get("leader"):
                     return str(info["leader"])
-            time.sleep(0.1)
+            time.sleep(0.1)  # sleep-ok: readiness poll: the cluster elects a leader (hang-guarded)
         tails = "\n".join(f"--- {n.name}\n{n.log_tail(1500)}" for n in self.nodes)
         raise NatsUnavailable(f"no JetStream meta leader within {timeout_s}s:\n{tails}")
 

@@ -1,8 +1,10 @@
 """A 3-node JetStream cluster, R3 log: a NATS node and then the engine die under load.
 
 The engine runs in a subprocess (`lingong nats-engine`) with a standby waiting for the
-partition's lease. A driver sends a bounded morning of commands through the micro service,
-retrying with the same command id until it gets an answer. Then: no acknowledged command
+partition's lease. A driver sends a bounded morning of commands through the micro service
+(`cmd.<Type>`, with bearer tokens both engines' data folders hold), retrying with the same
+Idempotency-Key until it gets an answer. The engines stamp time from the system clock, so
+the morning is tomorrow's (local): every posting still lies ahead of the engine's now. Then: no acknowledged command
 is missing from the log (same seq), the standby owns the partition, its state digest
 equals a replay of the log, and every event of the log was published exactly once.
 """
@@ -13,6 +15,7 @@ import asyncio
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,30 +26,32 @@ from pathlib import Path
 import msgspec
 import nats.errors
 
-from adapters.nats import cloudevents as ce
+from adapters.gate.bodies import request_of
+from adapters.gate.routes import route_of
+from adapters.gate.tokens import TokenStore
 from adapters.nats.jslog import STREAM, JetStreamLog
 from adapters.nats.micro import ResultWire, api_subject
 from engine import commands as c
 from engine import events as e
 from sim.morning import Morning, Sizes
-from tests.nats.helpers import connect, replay_digest
+from tests.nats.helpers import HANG_S, connect, replay_digest
 from tests.nats.servers import start_cluster
 
 PARTITION = "4206"
 MAX_COMMANDS = 900
-MAX_SECONDS = 90.0
+DRIVE_HANG_S = 900.0  # a hang guard for the whole drive: never reached on a healthy machine
 WINDOW = 24  # commands in flight
-timeline: list[tuple[str, float]] = []
+timeline: list[tuple[str, float]] = []  # for the printout only, never asserted on
 _wire = msgspec.json.Decoder(ResultWire)
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class Engine:
-    """`lingong nats-engine` in a subprocess; `lines` gets its stdout."""
+    """`lingong nats-engine` in a subprocess; `lines` gets its stdout (None at its end)."""
 
     def __init__(self, url: str, data: Path, name: str) -> None:
         self.name = name
-        self.lines: queue.Queue[str] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
         self.err = open(data.parent / f"{name}.stderr", "wb")  # noqa: SIM115
         cmd = [
             sys.executable,
@@ -75,18 +80,24 @@ class Engine:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.put(line.strip())
+        self.lines.put(None)  # the process closed its stdout: wake any waiter at once
 
-    def wait_serving(self, timeout_s: float) -> float:
-        started = time.monotonic()
-        deadline = started + timeout_s
-        while time.monotonic() < deadline:
+    def wait_line(self, word: str, hang_s: float = HANG_S) -> list[str]:
+        """The lines printed up to and including the first that contains `word` (blocks on
+        the reader's queue: the line itself is the event; `hang_s` only guards a hang)."""
+        seen: list[str] = []
+        while True:
             try:
-                if "serving" in self.lines.get(timeout=0.2):
-                    return time.monotonic() - started
+                line = self.lines.get(timeout=hang_s)
             except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-        raise AssertionError(f"engine {self.name} not serving: {self.stderr_tail()}")
+                line = None
+            if line is None:
+                raise AssertionError(
+                    f"engine {self.name} never printed {word!r} (got {seen}): {self.stderr_tail()}"
+                )
+            seen.append(line)
+            if word in line:
+                return seen
 
     def stderr_tail(self) -> str:
         self.err.flush()
@@ -101,85 +112,137 @@ class Engine:
         self.err.close()
 
 
-def morning_commands(n: int) -> list[c.Command]:
-    m = Morning(seed=5, sizes=Sizes(stations_per_city=4, workers=300, employers=20, postings=60))
+def morning_commands(n: int) -> tuple[list[c.Command], Morning]:
+    import datetime as dt
+
+    tomorrow = (dt.datetime.now(dt.timezone(dt.timedelta(hours=8))) + dt.timedelta(days=1)).date()
+    sizes = Sizes(stations_per_city=4, workers=300, employers=20, postings=60)
+    m = Morning(seed=5, sizes=sizes, date=tomorrow.isoformat())
     out = list(m.setup())
-    out += [cmd for _, cmd in m.timeline() if not isinstance(cmd, c.Advance)]
-    return out[:n]
+    for _, cmd in m.timeline():
+        if isinstance(cmd, c.CheckIn):  # until the end of the engine's day, not tomorrow's
+            cmd = msgspec.structs.replace(cmd, available_until_ms=0)
+        if not isinstance(cmd, c.Advance):
+            out.append(cmd)
+    return out[:n], m
 
 
-async def drive(url: str, cmds: list[c.Command], actions: dict[int, object]) -> dict[str, int]:
+def make_tokens(root: Path, morning: Morning, folders: list[Path]) -> dict[str, str]:
+    """The callers' tokens, in every engine's data folder (`DATA/tokens.json`)."""
+    store = TokenStore(root)
+    stations = {sid: region for sid, region, _, _ in morning.stations}
+    out = {
+        "admin": store.create("admin", "", nationwide=True)[0],
+        "front_end": store.create("front_end", "42")[0],
+    }
+    for sid, region in stations.items():
+        out[sid] = store.create("station_staff", region[:4], sid, stations=stations)[0]
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / "tokens.json", folder / "tokens.json")
+    return out
+
+
+def token_of(cmd: c.Command, tokens: dict[str, str]) -> str:
+    name = type(cmd).__name__
+    if name in ("SetPolicy", "RegisterStation", "ChangeStationStatus"):
+        return tokens["admin"]
+    if name in ("ReviewJob", "RingBell"):
+        return tokens[cmd.station_id]  # type: ignore[attr-defined]
+    return tokens["front_end"]
+
+
+async def drive(
+    url: str, cmds: list[c.Command], actions: dict[int, object], tokens: dict[str, str]
+) -> dict[str, int]:
     """Send every command (WINDOW in flight), retrying until answered; run `actions[i]()`
     once command i has been answered. Returns command id -> seq of acknowledged ones."""
     nc = await connect(url)
     acked: dict[str, int] = {}
+    refused: dict[str, int] = {}  # error line -> count (shown when too few were acked)
     answered = 0
-    deadline = time.monotonic() + MAX_SECONDS
+    progress = asyncio.Condition()  # notified at every answer
     sem = asyncio.Semaphore(WINDOW)
 
     async def one(cmd: c.Command) -> None:
         nonlocal answered
-        body = msgspec.json.encode(cmd)
+        route = route_of(type(cmd).__name__)
+        body = request_of(cmd, route)
+        token = token_of(cmd, tokens)
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": cmd.command_id}
+        command_id = f"{token.split('.')[1]}:{cmd.command_id}"  # as the gate makes it
         async with sem:
-            while time.monotonic() < deadline:
+            while True:  # retried until answered (the same command id: idempotent)
                 try:
-                    msg = await nc.request(api_subject(PARTITION, "cmd"), body, timeout=3)
+                    msg = await nc.request(
+                        route.nats_subject(PARTITION), body, timeout=3, headers=headers
+                    )
                 except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
-                    await asyncio.sleep(0.2)
+                    await asyncio.sleep(0.2)  # sleep-ok: retry back-off while no one serves
                     continue
                 code = (msg.headers or {}).get("Nats-Service-Error-Code")
                 if code == "503":  # engine stopping / busy: try again (maybe elsewhere)
-                    await asyncio.sleep(0.2)
+                    await asyncio.sleep(0.2)  # sleep-ok: retry back-off
                     continue
                 if code is None:
                     res = _wire.decode(msg.data)
-                    acked[cmd.command_id] = res.seq
-                answered += 1
-                return
+                    acked[command_id] = res.seq
+                else:
+                    error = (msg.headers or {}).get("Nats-Service-Error", "")
+                    refused[error[:60]] = refused.get(error[:60], 0) + 1
+                break
+        async with progress:
+            answered += 1
+            progress.notify_all()
 
-    try:
+    async def run_all() -> None:
         tasks = []
         for i, cmd in enumerate(cmds):
             tasks.append(asyncio.create_task(one(cmd)))
-            while i in actions and answered < i and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)  # let the load get there first
             if i in actions:
+                async with progress:  # let the load get there first
+                    await progress.wait_for(lambda n=i: answered >= n)
                 timeline.append((f"action at {i} ({answered} answered)", time.monotonic()))
                 await actions[i]()  # type: ignore[operator]
         await asyncio.gather(*tasks)
+
+    try:
+        await asyncio.wait_for(run_all(), DRIVE_HANG_S)
     finally:
         await nc.close()
     timeline.append(("done", time.monotonic()))
+    timeline.append((f"refused: {sorted(refused.items(), key=lambda kv: -kv[1])[:8]}", 0.0))
     return acked
 
 
-async def digest_of_owner(url: str) -> dict:
+async def digest_of_owner(url: str, token: str) -> dict:
     nc = await connect(url)
     try:
-        msg = await nc.request(api_subject(PARTITION, "q.digest"), b"{}", timeout=10)
+        headers = {"Authorization": f"Bearer {token}"}
+        msg = await nc.request(
+            api_subject(PARTITION, "q.digest"), b"{}", timeout=HANG_S, headers=headers
+        )
         return json.loads(msg.data)
     finally:
         await nc.close()
 
 
-async def published_ids(url: str, want: int, timeout_s: float = 30.0) -> list[str]:
+async def published_ids(url: str, want: int) -> list[str]:
+    """The ce-ids in the event stream once it holds at least `want` messages (the new
+    owner's publisher may still be catching up): read until `want` arrived and the last
+    one says none is pending. Fewer after the hang guard: returns what it has."""
     nc = await connect(url)
     try:
-        js = nc.jetstream()
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            info = await js.stream_info(ce.EVT_STREAM)
-            if info.state.messages >= want:
-                break
-            await asyncio.sleep(0.2)
-        sub = await js.subscribe("lingong.evt.>", ordered_consumer=True)
+        sub = await nc.jetstream().subscribe("lingong.evt.>", ordered_consumer=True)
         ids = []
         while True:
             try:
-                msg = await sub.next_msg(timeout=2)
+                msg = await sub.next_msg(timeout=HANG_S)
             except nats.errors.TimeoutError:
                 return ids
             ids.append(msg.headers["ce-id"])
+            if len(ids) >= want and msg.metadata.num_pending == 0:
+                return ids
     finally:
         await nc.close()
 
@@ -197,15 +260,16 @@ def test_node_then_engine_die_under_load(tmp_path: Path) -> None:
     cluster = start_cluster(tmp_path / "cluster")
     url = cluster.url
     engines: list[Engine] = []
+    cmds, morning = morning_commands(MAX_COMMANDS)
+    tokens = make_tokens(tmp_path, morning, [tmp_path / "engine-a", tmp_path / "engine-b"])
     try:
         a = Engine(url, tmp_path / "engine-a", "a")
         engines.append(a)
-        a.wait_serving(60)
+        a.wait_line("serving")
         b = Engine(url, tmp_path / "engine-b", "b")  # the standby: waits for the lease
         engines.append(b)
-        time.sleep(1.0)
-        assert b.lines.empty() and b.proc.poll() is None
-        cmds = morning_commands(MAX_COMMANDS)
+        first = b.wait_line("standing by")  # refused the lease: a owns the partition
+        assert not any("serving" in line for line in first) and b.proc.poll() is None
         killed: dict[str, object] = {}
 
         async def kill_node() -> None:
@@ -216,16 +280,22 @@ def test_node_then_engine_die_under_load(tmp_path: Path) -> None:
 
         async def kill_engine() -> None:
             a.kill()
-            killed["engine_at"] = time.monotonic()
+            killed["engine"] = a.name
+            timeline.append(("engine a killed", time.monotonic()))
 
         timeline.append(("start", time.monotonic()))
         acked = asyncio.run(
-            drive(url, cmds, {len(cmds) // 3: kill_node, 2 * len(cmds) // 3: kill_engine})
+            drive(
+                url,
+                cmds,
+                {len(cmds) // 3: kill_node, 2 * len(cmds) // 3: kill_engine},
+                tokens,
+            )
         )
-        assert killed.get("node") and killed.get("engine_at")
-        b.wait_serving(1)  # it printed "serving" during the run
+        assert killed.get("node") and killed.get("engine")
+        b.wait_line("serving")  # it took over during the run: it answered the later commands
         t0 = timeline[0][1]
-        print([(what, round(t - t0, 2)) for what, t in timeline])
+        print([(what, round(t - t0, 2)) for what, t in timeline], len(acked), "of", len(cmds))
         assert len(acked) > len(cmds) * 0.9, (len(acked), b.stderr_tail())
 
         reader = JetStreamLog(url, PARTITION, read_only=True)
@@ -241,7 +311,7 @@ def test_node_then_engine_die_under_load(tmp_path: Path) -> None:
             events += len(record.events)
         lost = {cid: s for cid, s in acked.items() if seq_of.get(cid) != s}
         assert not lost, f"acknowledged commands missing or moved: {list(lost.items())[:5]}"
-        owner = asyncio.run(digest_of_owner(url))
+        owner = asyncio.run(digest_of_owner(url, tokens["admin"]))
         assert owner == {"seq": len(payloads), "digest": replay_digest(payloads)}
         ids = asyncio.run(published_ids(url, events))
         assert len(ids) == len(set(ids)) == events

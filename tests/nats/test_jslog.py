@@ -10,6 +10,7 @@ import pytest
 from adapters.log.ports import EventLog
 from adapters.nats.jslog import JetStreamLog
 from tests.log.contract import EventLogContract
+from tests.nats.helpers import HANG_S, connect
 from tests.nats.servers import NatsServer
 
 
@@ -23,7 +24,7 @@ class TestJetStreamLogContract(EventLogContract):
         self.url = nats_server.url
 
     def make_log(self, tmp_path: Path) -> EventLog:
-        return JetStreamLog(self.url, partition_for(tmp_path), wait_lease_s=10)
+        return JetStreamLog(self.url, partition_for(tmp_path), wait_lease_s=HANG_S)
 
 
 # ---------------------------------------------------------------- JetStream specifics ---
@@ -32,30 +33,26 @@ class TestJetStreamLogContract(EventLogContract):
 async def _raw(url: str, subject: str, payload: bytes, headers: dict[str, str]) -> dict:
     import json
 
-    import nats
-
-    nc = await nats.connect(url)
+    nc = await connect(url)
     try:
-        resp = await nc.request(subject, payload, headers=headers, timeout=5)
+        resp = await nc.request(subject, payload, headers=headers, timeout=HANG_S)
         return json.loads(resp.data)
     finally:
         await nc.close()
 
 
 async def _stream_headers(url: str, subject: str) -> list[tuple[dict, bytes]]:
-    import nats
-
-    nc = await nats.connect(url)
+    """Every message on `subject`, read to the last one (which says nothing is pending)."""
+    nc = await connect(url)
     try:
         js = nc.jetstream()
         sub = await js.subscribe(subject, ordered_consumer=True)
         out = []
         while True:
-            try:
-                msg = await sub.next_msg(timeout=1)
-            except TimeoutError:
-                return out
+            msg = await sub.next_msg(timeout=HANG_S)
             out.append((dict(msg.headers or {}), msg.data))
+            if msg.metadata.num_pending == 0:
+                return out
     finally:
         await nc.close()
 
@@ -126,7 +123,7 @@ def test_a_zombie_writer_cannot_fork_the_log(nats_server: NatsServer, tmp_path: 
         zombie._lt.run(zombie.lease.release())
         zombie.lease.lost = None
         zombie.lease.valid_until = float("inf")  # ...but it still believes it holds it
-        new = JetStreamLog(nats_server.url, part, wait_lease_s=5)
+        new = JetStreamLog(nats_server.url, part, wait_lease_s=HANG_S)
         try:
             new.append([b"n3"])
             with pytest.raises(LogFailed, match="another writer"):
@@ -147,28 +144,40 @@ def test_a_zombie_writer_cannot_fork_the_log(nats_server: NatsServer, tmp_path: 
 def test_standby_takes_over_when_the_owner_stops_renewing(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
+    """The standby is refused while the owner renews, and takes over once the owner stops
+    renewing and the key's TTL expires on the server (ordered by events, not timed)."""
     import threading
-    import time
 
     part = partition_for(tmp_path)
     bucket = "LEASE_" + part.upper()
-    owner = JetStreamLog(nats_server.url, part, lease_bucket=bucket, lease_ttl_s=1.5)
+    owner = JetStreamLog(nats_server.url, part, lease_bucket=bucket, lease_ttl_s=3.0)
     owner.append([b"one"])
     assert owner.lease is not None
-    owner._lt.run(_stop_renewing(owner))  # the owner dies without releasing
+    standing_by = threading.Event()
     box: dict[str, JetStreamLog] = {}
-    started = time.monotonic()
     t = threading.Thread(
         target=lambda: box.setdefault(
-            "log", JetStreamLog(nats_server.url, part, lease_bucket=bucket, wait_lease_s=15)
+            "log",
+            JetStreamLog(
+                nats_server.url,
+                part,
+                lease_bucket=bucket,
+                wait_lease_s=HANG_S,
+                on_standby=lambda holder: standing_by.set(),
+            ),
         )
     )
     t.start()
-    t.join(20)
-    waited = time.monotonic() - started
+    try:
+        assert standing_by.wait(HANG_S)  # refused: the owner holds the lease
+        owner._lt.run(_stop_renewing(owner))  # the owner dies without releasing
+        t.join(HANG_S)
+        assert not t.is_alive() and "log" in box  # took over once the key expired
+    finally:
+        t.join(HANG_S)
     standby = box["log"]
     try:
-        assert 0.3 < waited < 10, waited  # it had to wait for the TTL, not forever
+        assert standby.lease is not None and standby.lease.holder == owner.lease.owner
         assert standby.last_seq == 1 and standby.append([b"two"]) == 2
         with pytest.raises(Exception, match="lease|another writer"):
             owner.append([b"late"])
@@ -212,6 +221,15 @@ def test_reader_detects_a_forged_frame(nats_server: NatsServer, tmp_path: Path) 
         log.close()
 
 
+def _frames_to(batches, last_seq: int) -> list[tuple[int, bytes]]:
+    """Frames from a follower's `batches` until frame `last_seq` (ends on the data, not on
+    an idle pause; a follower that never gets there fails after the hang guard)."""
+    out: list[tuple[int, bytes]] = []
+    while not out or out[-1][0] < last_seq:
+        out += next(batches)
+    return out
+
+
 def test_a_projection_follows_the_log_as_a_durable_consumer(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
@@ -223,17 +241,18 @@ def test_a_projection_follows_the_log_as_a_durable_consumer(
         log.append([b"a", b"b"])
         log.append([b"c"])
         follower = LogFollower(nats_server.url, part, "proj-" + part)
-        assert next(iter(follower.batches(0.5))) == [(1, b"a"), (2, b"b")]
+        assert next(follower.batches(HANG_S)) == [(1, b"a"), (2, b"b")]
         follower.close()  # stopped before processing it: the next follower reads it again
         follower = LogFollower(nats_server.url, part, "proj-" + part)
-        everything = [f for b in follower.batches(0.5) for f in b]  # asking again = ack
-        assert everything == [(1, b"a"), (2, b"b"), (3, b"c")]
-        follower.close()
+        batches = follower.batches(HANG_S)
+        assert _frames_to(batches, 3) == [(1, b"a"), (2, b"b"), (3, b"c")]
         log.append([b"d", b"e"])
+        assert next(batches) == [(4, b"d"), (5, b"e")]  # asking again = ack of 1..3
+        follower.close()  # 4..5 not processed: handed back
         log.append([b"f"])
         follower = LogFollower(nats_server.url, part, "proj-" + part)
         try:  # resumes after what it acknowledged, chain anchored on frame 3
-            assert [f for b in follower.batches(0.5) for f in b] == [
+            assert _frames_to(follower.batches(HANG_S), 6) == [
                 (4, b"d"),
                 (5, b"e"),
                 (6, b"f"),

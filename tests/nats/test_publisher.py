@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from adapters.nats import cloudevents as ce
 from adapters.nats.bridge import NatsBridge
 from adapters.shell.runtime import Runtime
 from engine import events as e
-from tests.nats.helpers import connect, engine_service, morning_commands, run
+from tests.nats.helpers import HANG_S, Tally, connect, engine_service, morning_commands, run
 from tests.nats.servers import NatsServer, start_server
 
 
@@ -28,18 +27,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
 
 
 async def stream_messages(url: str, subject: str = "lingong.evt.>") -> list:
+    """Every message of the stream on `subject` when called (each message says how many
+    are left after it: the read ends on the last one, not when a pause looks long)."""
     nc = await connect(url)
     try:
         js = nc.jetstream()
         info = await js.stream_info(ce.EVT_STREAM)
+        if not info.state.messages:
+            return []
         sub = await js.subscribe(subject, ordered_consumer=True)
         out = []
-        while len(out) < info.state.messages:
-            try:
-                out.append(await sub.next_msg(timeout=2))
-            except TimeoutError:
-                break
-        return out
+        while True:
+            msg = await sub.next_msg(timeout=HANG_S)
+            out.append(msg)
+            if msg.metadata.num_pending == 0:
+                return out
     finally:
         await nc.close()
 
@@ -56,11 +58,11 @@ def test_every_event_published_once_with_cloudevents_headers(
     server: NatsServer, tmp_path: Path
 ) -> None:
     service = engine_service(tmp_path / "engine")
-    pushes: list = []
+    pushes = Tally()
 
     async def listen() -> None:
         nc = await connect(server.url)
-        await nc.subscribe(f"{ce.PUSH_PREFIX}.>", cb=functools.partial(_append, pushes))
+        await nc.subscribe(f"{ce.PUSH_PREFIX}.>", cb=functools.partial(_note, pushes))
         await nc.flush()
         return nc
 
@@ -70,10 +72,11 @@ def test_every_event_published_once_with_cloudevents_headers(
     bridge.publisher.buffer_records = 3  # a tiny buffer: most records are caught up from the log
     try:
         morning_commands(service.execute)
-        assert bridge.publisher.wait_idle(30)
+        assert bridge.publisher.wait_idle(HANG_S)
         stats = bridge.publisher.stats
         assert stats.dropped > 0 and stats.records_caught_up > 0
-        time.sleep(0.2)  # core push messages still in flight to the listener
+        # the publisher is idle, so it has sent every push it ever will: wait for them all
+        pushes.wait_count(stats.pushes)
     finally:
         bridge.close()
         stop_bg(listener)
@@ -110,8 +113,8 @@ def test_every_event_published_once_with_cloudevents_headers(
         for s, i, ev in expected
         if isinstance(ev, ce.PUSH_TYPES)
     )
-    got = sorted((m.headers["ce-id"], m.subject) for m in pushes)
-    assert wanted and got == wanted
+    got = sorted((m.headers["ce-id"], m.subject) for m in pushes.items)
+    assert wanted and got == wanted and stats.pushes == len(wanted)
     service.runtime.close()
 
 
@@ -121,8 +124,8 @@ def _unsealed(ev: e.Event) -> e.Event:
     return msgspec.structs.replace(ev, sealed=b"") if getattr(ev, "sealed", b"") else ev
 
 
-async def _append(out: list, msg) -> None:
-    out.append(msg)
+async def _note(out: Tally, msg) -> None:
+    out.note(msg)
 
 
 # a connection kept open on its own loop while the synchronous test runs
@@ -147,7 +150,7 @@ def test_restart_resumes_without_gaps_and_duplicates_are_dropped(
     partition = "p2"
     first = NatsBridge(service, server.url, partition=partition, micro=False).start()
     sent = morning_commands(service.execute, limit=300)
-    assert first.publisher is not None and first.publisher.wait_idle(20)
+    assert first.publisher is not None and first.publisher.wait_idle(HANG_S)
     position = first.publisher.stats.position
     first.close()
     assert position == service.runtime.log.last_seq
@@ -156,7 +159,7 @@ def test_restart_resumes_without_gaps_and_duplicates_are_dropped(
     second = NatsBridge(service, server.url, partition=partition, micro=False).start()
     try:
         morning_commands(service.execute, limit=450)  # the same morning: 150 new commands
-        assert second.publisher is not None and second.publisher.wait_idle(20)
+        assert second.publisher is not None and second.publisher.wait_idle(HANG_S)
         stats = second.publisher.stats
         assert stats.duplicates >= _events_up_to(service.runtime, position) > 0
     finally:
@@ -190,8 +193,10 @@ def _reset_position(url: str, partition: str, epoch: str) -> None:
 
 
 def test_engine_never_waits_for_nats_and_publishing_resumes(tmp_path: Path) -> None:
-    """SIGKILL the NATS server mid-morning: the engine goes on at full speed, and once the
-    server is back every event is in the stream exactly once."""
+    """SIGKILL the NATS server mid-morning: the engine goes on without it (every command
+    is acknowledged while nothing can be published, and the publisher's full buffer drops
+    records instead of holding up the writer), and once the server is back every event is
+    in the stream exactly once."""
     srv = start_server(tmp_path / "nats")
     service = engine_service(tmp_path / "engine")
     bridge = NatsBridge(service, srv.url, partition="p3", micro=False).start()
@@ -199,15 +204,19 @@ def test_engine_never_waits_for_nats_and_publishing_resumes(tmp_path: Path) -> N
     bridge.publisher.ack_timeout_s = 2.0
     try:
         morning_commands(service.execute, limit=200)
-        assert bridge.publisher.wait_idle(20)
+        assert bridge.publisher.wait_idle(HANG_S)
+        position, dropped = bridge.publisher.stats.position, bridge.publisher.stats.dropped
+        assert position == service.runtime.log.last_seq
+        bridge.publisher.buffer_records = 50  # stuck on its first chunk, it can hold no more
         srv.kill()
-        started = time.monotonic()
-        morning_commands(service.execute, limit=600)  # the same morning again: 400 more
-        assert time.monotonic() - started < 15  # the engine did not wait for NATS
-        assert bridge.publisher.stats.position < service.runtime.log.last_seq
+        sent = morning_commands(service.execute, limit=600)  # the same morning again
+        assert len(sent) == 600  # ...all executed while no event could be published:
+        assert bridge.publisher.stats.position == position  # nothing acknowledged by NATS
+        assert service.runtime.log.last_seq > position + 100  # ...yet their records are durable
+        assert bridge.publisher.stats.dropped > dropped  # the writer never waited on the buffer
         srv.start()
         srv.wait_ready()
-        assert bridge.publisher.wait_idle(60)
+        assert bridge.publisher.wait_idle(HANG_S)
     finally:
         bridge.close()
     expected = log_events(service.runtime)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 import pytest
 
+from adapters.gate.tokens import TokenStore
 from adapters.nats import sms_text as tx
 from adapters.nats.bridge import NatsBridge
 from adapters.nats.conn import LoopThread
@@ -18,7 +18,7 @@ from adapters.nats.sms import REPLY_SUBJECT, FileGateway, SmsPusher
 from adapters.shell.runtime import ManualClock
 from engine import commands as c
 from sim.morning import local_midnight_ms
-from tests.nats.helpers import connect, engine_service, hiring_scenario, near
+from tests.nats.helpers import HANG_S, Tally, connect, engine_service, hiring_scenario, near
 from tests.nats.servers import NatsServer, start_server
 
 T0 = local_midnight_ms("2026-11-23") + 10 * 3_600_000  # 10:00 in Xiangyang
@@ -39,13 +39,17 @@ def texts(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def wait_for(pred, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+SMS_TYPES = ("OfferMade", "PushSent")
+
+
+def sms_events(results) -> int:
+    return sum(type(ev).__name__ in SMS_TYPES for r in results for ev in r.events)
+
+
+def settled(outcomes: Tally, n: int) -> None:
+    """Wait until the pushers have settled (texted or skipped) `n` distinct events: then
+    everything they were given is handled and nothing more can come."""
+    outcomes.wait_until(lambda items: len({ev for ev, o in items if o != "retry"}) >= n)
 
 
 def test_texts_once_across_publisher_restart_and_replies_accept(
@@ -54,23 +58,34 @@ def test_texts_once_across_publisher_restart_and_replies_accept(
     outbox = tmp_path / "sms.jsonl"
     now = {"ms": T0 + 90_000}  # 10:01:30 local: W6's quiet hours started at 10:01
     lt = LoopThread("test-sms")
+    data = tmp_path / "engine"
+    gateway, _ = TokenStore(data).create("sms_gateway", "4206", note="SMS gateway")
+    outcomes = Tally()  # (event id, outcome) of every settled delivery, from both pushers
     pushers = [
-        SmsPusher(server.url, FileGateway(outbox), clock=lambda: now["ms"], since_s=3600)
+        SmsPusher(
+            server.url,
+            FileGateway(outbox),
+            clock=lambda: now["ms"],
+            since_s=3600,
+            on_outcome=lambda ev_id, outcome: outcomes.note((ev_id, outcome)),
+            token=gateway,
+        )
         for _ in range(2)  # two pushers in the queue group share the work
     ]
     # the engine's clock: SMS replies carry no time, the service stamps it from here
-    service = engine_service(tmp_path / "engine", clock=ManualClock(T0 + 61_000))
+    service = engine_service(data, clock=ManualClock(T0 + 61_000))
     bridge = None
     try:
         for p in pushers:
             lt.run(p.start())
-        bridge = NatsBridge(service, server.url, partition="4206").start()
+        bridge = NatsBridge(service, server.url, partition="4206", data_dir=data).start()
         results = [service.execute(cmd) for cmd in hiring_scenario(T0)]
         assert all(r.ok for r in results)
         offers = {ev.worker_id: ev for ev in results[-1].events if type(ev).__name__ == "OfferMade"}
         assert sorted(offers) == ["W1", "W2", "W3"]
-        wait_for(lambda: len(texts(outbox)) >= 5)
-        time.sleep(0.5)  # nothing more may come
+        first = sms_events(results)
+        assert first == 6  # three offers, three pushes
+        settled(outcomes, first)
         sent = texts(outbox)
         by_worker = {t["worker_id"]: t["text"] for t in sent}
         assert len(sent) == 5 and sorted(by_worker) == ["W1", "W2", "W3", "W4", "W5"]
@@ -88,8 +103,8 @@ def test_texts_once_across_publisher_restart_and_replies_accept(
         # the publisher restarts and, having lost its position, publishes everything again
         bridge.close()
         _reset_positions(server.url)
-        bridge = NatsBridge(service, server.url, partition="4206").start()
-        assert bridge.publisher is not None and bridge.publisher.wait_idle(20)
+        bridge = NatsBridge(service, server.url, partition="4206", data_dir=data).start()
+        assert bridge.publisher is not None and bridge.publisher.wait_idle(HANG_S)
         assert bridge.publisher.stats.duplicates > 0
         second = service.execute(
             c.SubmitJob(
@@ -114,29 +129,38 @@ def test_texts_once_across_publisher_restart_and_replies_accept(
         )
         assert new_targets
         quiet = 1 if "W6" in new_targets else 0
-        wait_for(lambda: len(texts(outbox)) >= 5 + len(new_targets) - quiet)
-        time.sleep(0.5)
+        settled(outcomes, first + sms_events([second]))
         sent = texts(outbox)
         assert len(sent) == 5 + len(new_targets) - quiet
         ids = [t["event_id"] for t in sent]
         assert len(ids) == len(set(ids))  # each event texted once
         assert any("250.5元/天" in t["text"] for t in sent[5:])
 
+        # forged replies (no token, a front end's token) change nothing and text no one
+        texted = len(texts(outbox))
+        forged = {"worker_id": "W1", "text": "1", "reply_id": "r-0"}
+        assert not _request(server.url, forged, None)["ok"]
+        front, _ = TokenStore(data).create("front_end", "4206")
+        assert _request(server.url, forged, front)["code"] == 403
+        assert service.read(lambda st: len(st.hires)) == 0 and len(texts(outbox)) == texted
         # W1 answers its offer for J1 with "1": the engine hires W1
-        reply = _request(server.url, {"worker_id": "W1", "text": "１", "reply_id": "r-1"})
+        reply = _request(server.url, {"worker_id": "W1", "text": "１", "reply_id": "r-1"}, gateway)
         # W1 has since been texted about J2 too: the reply goes to the LAST offer texted
         last_offer_w1 = [t for t in sent if t["worker_id"] == "W1"][-1]
         assert reply["ok"], reply
         assert reply["command"] == "AcceptOffer"
         assert reply["result"]["ok"] and reply["result"]["events"][0]["type"] == "OfferAccepted"
         assert last_offer_w1["text"].endswith("回复1接单 2拒绝")
-        wait_for(lambda: texts(outbox)[-1]["text"].startswith("【零工】已接单"))
+        # the pusher texts the outcome before it answers the reply
+        assert texts(outbox)[-1]["text"].startswith("【零工】已接单")
         # the same reply again (a gateway retry) changes nothing; nothing left to answer
-        again = _request(server.url, {"worker_id": "W1", "text": "1", "reply_id": "r-1"})
+        again = _request(server.url, {"worker_id": "W1", "text": "1", "reply_id": "r-1"}, gateway)
         assert not again["ok"] and again["error"] == "no offer to answer"
         hires = service.read(lambda st: [h.job_id for h in st.hires.values()])
         assert len(hires) == 1
-        bad = _request(server.url, {"worker_id": "W2", "text": "明天再说", "reply_id": "r-2"})
+        bad = _request(
+            server.url, {"worker_id": "W2", "text": "明天再说", "reply_id": "r-2"}, gateway
+        )
         assert bad == {"ok": False, "error": "unknown reply"}
         assert texts(outbox)[-1] == {**texts(outbox)[-1], "worker_id": "W2", "text": tx.HELP_TEXT}
     finally:
@@ -149,11 +173,16 @@ def test_texts_once_across_publisher_restart_and_replies_accept(
         service.runtime.close()
 
 
-def _request(url: str, body: dict) -> dict:
+def _request(url: str, body: dict, token: str | None) -> dict:
+    """A reply as the SMS gateway's webhook publishes it (with its bearer token)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+
     async def go() -> dict:
         nc = await connect(url)
         try:
-            msg = await nc.request(REPLY_SUBJECT, json.dumps(body).encode(), timeout=10)
+            msg = await nc.request(
+                REPLY_SUBJECT, json.dumps(body).encode(), timeout=HANG_S, headers=headers
+            )
             return json.loads(msg.data)
         finally:
             await nc.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import msgspec
@@ -105,3 +106,41 @@ def test_forged_score_disagrees(demo_payloads, tmp_path: Path) -> None:
     log = write_log(tmp_path / "log", data)
     x = explain(log, offer_id=events[j].offer_id)
     assert x.found and not x.points[0].agrees
+
+
+def test_ranks_match_scores_for_bell_and_wave_offers(demo) -> None:
+    """Ranks shown are by score (1 = best), for bell offers too: their recorded rank is the
+    assignment's order, labelled as such, never presented as a rank by score."""
+    by_source = _offers(demo[0])
+    bell = by_source["bell"]
+    bell_total: dict[str, float] = {}
+    for rec in records(demo[0]):
+        made = [ev for ev in rec.events if isinstance(ev, e.OfferMade) and ev.source == "bell"]
+        if made:
+            bell_total[rec.cmd_id] = sum(o.score for o in made)
+    assert bell, "the demo's morning rings the opening bell"
+    for offer in [*bell, *by_source["wave"][:5]]:
+        x = explain(demo[0], offer_id=offer.offer_id, limit=0)
+        point = x.points[0]
+        scores = [s.score for s in point.candidates]
+        assert [s.rank for s in point.candidates] == list(range(1, len(scores) + 1))
+        assert scores == sorted(scores, reverse=True)
+        by_rank = {s.rank: s for s in point.candidates}
+        for o in point.offers:
+            seen = by_rank[o["score_rank"]]
+            assert (seen.worker_id, seen.score) == (o["worker_id"], o["score"])
+        ranked = sorted(point.offers, key=lambda o: o["score_rank"])
+        assert [o["score"] for o in ranked] == sorted((o["score"] for o in ranked), reverse=True)
+        text = format_explanation(x)
+        shown = [
+            (int(m.group(2)), float(m.group(1)))
+            for m in re.finditer(r"score (\d+\.\d+), rank (\d+) by score", text)
+        ]
+        assert [r for r, _ in shown] == sorted(r for r, _ in shown)  # listed best first
+        assert [s for _, s in shown] == sorted((s for _, s in shown), reverse=True)
+        if offer.source == "bell":
+            assert point.kind == "bell" and point.agrees
+            assert math.isclose(point.bell_objective, bell_total[offer.cmd_id], rel_tol=1e-9)
+            assert f"assigned #{offer.rank} to this job" in text
+        else:
+            assert all(o["score_rank"] == o["rank"] for o in point.offers)

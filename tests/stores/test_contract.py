@@ -164,9 +164,8 @@ def test_a_second_projector_cannot_write_the_same_batch(store_case, demo_dir: Pa
             Changes(proj.tables), proj.name, from_position=200, position=300, payload_hash="x",
             now_ms=0,
         )  # fmt: skip
-    ch = Changes(proj.tables)
-    for seq, rec, _ in next(read_records(demo_dir / "log", 201, 100)):
-        proj.apply_record(ch, seq, rec)  # what a projector that read position 200 would write
+    ch = Changes(proj.tables)  # what a projector that read position 200 would write
+    proj.apply_batch(ch, next(read_records(demo_dir / "log", 201, 100)))
     for stale in (200, 0):  # keys or the position check stop it; nothing is written
         with pytest.raises(Exception):  # noqa: B017
             store.write(

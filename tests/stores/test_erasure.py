@@ -23,7 +23,7 @@ def test_erased_worker_leaves_no_masked_data_behind(tmp_path: Path):
     w.check_in("W1")
     offer = next(ev for ev in w.post("J1").events if isinstance(ev, e.OfferMade))
     w.accept(offer.offer_id, "W1")
-    w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W1"))
+    w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W1", reason="本人申请"))
     with FileLog(tmp_path / "log", fsync=False) as log:
         log.append([e.encode_record(r) for r in w.records])
 

@@ -18,7 +18,7 @@ from sim.morning import local_midnight_ms
 @pytest.mark.parametrize("module", [registry, reporting], ids=["registry", "reporting"])
 def test_every_event_type_has_an_explicit_handler(module):
     """A new event type must be decided on (projected or skipped), never ignored silently."""
-    missing = [t.__name__ for t in e.ALL_TYPES if t not in module.HANDLERS]
+    missing = [t.__name__ for t in e.ALL_TYPES if t not in module.ROUTES]
     assert missing == []
 
 
@@ -31,14 +31,32 @@ def test_changes_fold_updates_into_new_rows_and_merge_the_rest():
     ch.set("offers", ("O0",), status="withdrawn", reason="job_filled")
     ch.inc("hires", ("H1",), "wage_paid_fen", 100)
     ch.inc("hires", ("H1",), "wage_paid_fen", 50)
+    ch.set("hires", ("H1",), wage_method="bank")
+    ch.set("hires", ("H0",), status="arrived")
     assert ch.inserts["offers"][("O1",)][11] == "accepted"
     assert ch.update_groups("offers") == [
-        (("reason", "status"), [("job_filled", "withdrawn", "O0")])
+        (("status", "reason"), (), [("withdrawn", "job_filled", "O0")])
     ]
-    assert ch.inc_groups("hires") == [(("wage_paid_fen",), [(150, "H1")])]
-    assert (ch.rows(), ch.ops) == (3, 6)
+    assert ch.update_groups("hires", by_key=True) == [  # one statement per key, sets and incs
+        (("wage_method",), ("wage_paid_fen",), [("bank", 150, "H1")]),
+        (("status",), (), [("arrived", "H0")]),
+    ]
+    assert (ch.rows(), ch.ops) == (4, 8)
     with pytest.raises(ValueError, match="twice"):
         ch.insert("offers", list(row))
+
+
+def test_changes_hold_facts_as_columns():
+    ch = Changes(REPORTING_TABLES)
+    ch.add_facts("f_wage", [(1, 2), (0, 0), (10, 20), (20261123, 20261123), ("H1", "H2"),
+                            (100, 200), ("cash", "bank")])  # fmt: skip
+    ch.fact("f_wage", (3, 1, 30, 20261124, "H3", 300, "cash"))
+    assert ch.fact_rows("f_wage")[2] == (3, 1, 30, 20261124, "H3", 300, "cash")
+    assert (ch.rows(), ch.ops, ch.empty()) == (3, 3, False)
+    with pytest.raises(ValueError, match="columns"):
+        ch.add_facts("f_wage", [(1,), (0,)])
+    with pytest.raises(ValueError, match="unequal"):
+        ch.add_facts("f_wage", [(1,), (0,), (1,), (1,), ("H",), (1,), ()])
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "duckdb", "postgres"])

@@ -102,12 +102,15 @@ def test_check_point_converts_and_rounds() -> None:
         (39.9, 181.0, "wgs84", "location.lng", "range"),
         (39.9, 116.4, "WGS84", "location.datum", "datum"),
         (39.9, 116.4, "cgcs2000", "location.datum", "datum"),
-        (48.8566, 2.3522, "wgs84", "location", "china_bounds"),  # Paris
-        (40.7128, -74.006, "bd09", "location", "china_bounds"),  # New York
-        (-33.87, 151.21, "gcj02", "location", "china_bounds"),  # Sydney
-        (0.0, 0.0, "wgs84", "location", "china_bounds"),  # null island
-        (3.85, 110.0, "wgs84", "location", "china_bounds"),
-        (53.57, 122.0, "wgs84", "location", "china_bounds"),
+        (48.8566, 2.3522, "wgs84", "location", "china_mainland"),  # Paris
+        (40.7128, -74.006, "bd09", "location", "china_mainland"),  # New York
+        (-33.87, 151.21, "gcj02", "location", "china_mainland"),  # Sydney
+        (0.0, 0.0, "wgs84", "location", "china_mainland"),  # null island
+        (3.85, 110.0, "wgs84", "location", "china_mainland"),
+        (53.57, 122.0, "wgs84", "location", "china_mainland"),
+        (37.57, 126.98, "wgs84", "location", "china_mainland"),  # Seoul
+        (22.28, 114.16, "gcj02", "location", "china_mainland"),  # Hong Kong
+        (47.92, 106.92, "bd09", "location", "china_mainland"),  # Ulaanbaatar
     ],
 )
 def test_check_point_refusals(lat, lng, datum, field, rule) -> None:
@@ -122,17 +125,21 @@ def test_in_china() -> None:
     assert geo.in_china(43.8, 87.6)  # Urumqi
     assert not geo.in_china(35.68, 139.69)  # Tokyo
     assert not geo.in_china(1.35, 103.82)  # Singapore
+    assert not geo.in_china(37.57, 126.98)  # Seoul: inside the bounding box
+    assert geo.in_china_box(37.57, 126.98)
 
 
 @given(china_lat, china_lng, st.sampled_from(geo.DATUMS))
 def test_check_point_inside_box_returns_rounded_wgs(lat: float, lng: float, datum: str) -> None:
+    w = geo.to_wgs84(lat, lng, datum)
+    w = (round(w[0], 7), round(w[1], 7))
     try:
         out = geo.check_point(lat, lng, datum, "p")
-    except Refusal as exc:  # only at the box edge, after the ~500 m datum shift
-        assert exc.rule == "china_bounds"
-        w = geo.to_wgs84(lat, lng, datum)
-        assert not geo.in_china(round(w[0], 7), round(w[1], 7))
+    except Refusal as exc:  # the box holds sea and neighbours: refused by the WGS-84 point
+        assert (exc.field, exc.rule) == ("p", "china_mainland")
+        assert not geo.in_china(*w)
         return
+    assert out == w
     assert geo.in_china(*out)
     assert out == (round(out[0], 7), round(out[1], 7))
     assert dist(out, geo.to_wgs84(lat, lng, datum)) < 0.02

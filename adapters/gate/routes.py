@@ -1,0 +1,112 @@
+"""THE route table: one entry per command a caller may send, for every way in.
+
+Owns: `Route` (method, HTTP path template, command class, which command fields come from
+the path, which from the caller, which stay at their defaults, status, summary, tag) and
+`ROUTES`, the table itself. The HTTP handlers (`adapters.http.commands`), the NATS micro
+endpoints (`lingong.api.<partition>.cmd.<Type>`, `adapters.nats.micro`), the OpenAPI
+request bodies and the operators' CLI (`lingong station`, `lingong policy`) are all made
+from it; request bodies are derived from the command (`adapters.gate.bodies`).
+
+Invariants (pinned by tests/gate/test_routes.py): every command type of
+`engine.commands.COMMAND_TYPES` has exactly one route or is in `INTERNAL`; every type has
+a row in `PERMISSIONS`; path, caller and hidden fields are fields of the command; a
+caller field is never in a body (ReviewJob.staff_id/station_id come from the token).
+Limits: none; the table is static.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from engine import commands as c
+
+INTERNAL = frozenset({"Advance"})  # time passes only by the runtime's own clock
+NATS_PREFIX = "lingong.api"
+_PARAM = re.compile(r"\{([a-z_]+)\}")
+CALLER_ATTRS = frozenset({"actor_id", "station_id", "region"})
+
+
+@dataclass(frozen=True)
+class Route:
+    command: type[c.Command]
+    method: str
+    path: str  # "/workers/{worker_id}/check-in"
+    summary: str
+    tag: str
+    status: int = 201
+    caller_fields: tuple[tuple[str, str], ...] = ()  # (command field, Caller attribute)
+    hidden: tuple[str, ...] = ()  # fields no caller sets (left at their defaults)
+    path_fields: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path_fields", tuple(_PARAM.findall(self.path)))
+
+    @property
+    def name(self) -> str:
+        return self.command.__name__
+
+    @property
+    def litestar_path(self) -> str:
+        return _PARAM.sub(r"{\1:str}", self.path)
+
+    def nats_subject(self, partition: str) -> str:
+        return f"{NATS_PREFIX}.{partition}.cmd.{self.name}"
+
+
+R = Route
+# A1-INTERFACE: staff register workers at their own station once the command has the field
+_AT_STATION = (
+    (("station_id", "station_id"),) if "station_id" in c.RegisterWorker.__struct_fields__ else ()
+)
+ROUTES: tuple[Route, ...] = (
+    # registry
+    R(c.RegisterWorker, "POST", "/workers", "Register a worker", "registry",
+      caller_fields=_AT_STATION),
+    R(c.UpdateWorker, "PATCH", "/workers/{worker_id}", "Update a worker", "registry", 200),
+    R(c.EraseWorker, "POST", "/workers/{worker_id}/erasure",
+      "Erase a worker (PIPL art. 47: crypto-shredding of the personal data, with a reason)",
+      "registry", 200),
+    R(c.RegisterEmployer, "POST", "/employers", "Register an employer", "registry"),
+    R(c.FlagEmployer, "POST", "/employers/{employer_id}/flags", "Flag an employer", "registry",
+      caller_fields=(("staff_id", "actor_id"),)),
+    R(c.RegisterStation, "POST", "/stations", "Register a station", "stations"),
+    R(c.ChangeStationStatus, "POST", "/stations/{station_id}/status",
+      "Approve, suspend or revoke a station", "stations"),
+    R(c.SetPolicy, "POST", "/policies", "Set the policy of a region prefix", "registry"),
+    # the morning
+    R(c.CheckIn, "POST", "/workers/{worker_id}/check-in",
+      "Check a worker in at a station or a location", "morning"),
+    R(c.CheckOut, "POST", "/workers/{worker_id}/check-out", "Check out", "morning"),
+    R(c.SubmitJob, "POST", "/jobs", "Post a job (collected by a station)", "morning"),
+    R(c.ReviewJob, "POST", "/jobs/{job_id}/review",
+      "Approve or reject a held posting (collecting station only)", "morning",
+      caller_fields=(("staff_id", "actor_id"), ("station_id", "station_id"))),
+    R(c.CancelJob, "POST", "/jobs/{job_id}/cancel", "Cancel a posting", "morning"),
+    R(c.RingBell, "POST", "/stations/{station_id}/bell",
+      "Ring the opening bell: batch-match the station's waiting workers and jobs", "morning",
+      caller_fields=(("staff_id", "actor_id"),), hidden=("region",)),
+    # offers and hires
+    R(c.AcceptOffer, "POST", "/workers/{worker_id}/offers/{offer_id}/accept",
+      "Accept an offer", "offers"),
+    R(c.DeclineOffer, "POST", "/workers/{worker_id}/offers/{offer_id}/decline",
+      "Decline an offer", "offers"),
+    R(c.ConfirmArrival, "POST", "/hires/{hire_id}/arrival",
+      "Confirm the worker arrived (到岗)", "hires"),
+    R(c.ReportNoShow, "POST", "/hires/{hire_id}/no-show", "Report a no-show", "hires"),
+    R(c.CompleteWork, "POST", "/hires/{hire_id}/completion",
+      "Confirm the work was completed", "hires"),
+    R(c.PayWage, "POST", "/hires/{hire_id}/wage", "Record a wage payment", "hires"),
+    R(c.Rate, "POST", "/hires/{hire_id}/rating", "Rate the other side of a hire", "hires"),
+    # complaints
+    R(c.FileComplaint, "POST", "/complaints", "File a complaint about a hire", "complaints"),
+    R(c.ResolveComplaint, "POST", "/complaints/{complaint_id}/resolution",
+      "Resolve a complaint", "complaints"),
+)  # fmt: skip
+
+BY_NAME: dict[str, Route] = {r.name: r for r in ROUTES}
+
+
+def route_of(name: str) -> Route:
+    """The route of a command type name; KeyError for internal or unknown types."""
+    return BY_NAME[name]

@@ -1,0 +1,1 @@
+"""Shipped reference data (code lists, boundaries) as pure constants: no disk reads at run time."""

@@ -1,0 +1,186 @@
+"""The authorisation matrix: every endpoint x role x region, as data (HTTP and NATS read it).
+
+Each row names an endpoint, the request (aimed at a Xiangyang resource: worker W1/W2/WX,
+station S1, jobs J1/J2/JH/JX, hire H1, employer E1, complaint C1), the roles allowed
+and how the region applies:
+- "own": the resource belongs to Xiangyang, so a Wuhan token (4201) is refused `region`;
+- "filter": no single resource; a Wuhan token is served, but sees no Xiangyang data;
+- "any": not regional (metrics): every allowed role is served.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from engine import commands as c
+
+WRITE = frozenset({"front_end", "station_staff", "admin"})
+ANSWER = WRITE | {"sms_gateway"}  # offers: also the SMS gateway (replies by text)
+READ = frozenset({"front_end", "station_staff", "auditor", "admin"})
+# A1-INTERFACE: erasure carries a recorded reason once EraseWorker has the field (WP-A1)
+ERASE_BODY = {"reason": "本人申请删除"} if "reason" in c.EraseWorker.__struct_fields__ else None
+_n = itertools.count()
+
+
+def next_n() -> int:
+    """A fresh number for the ids a row's body creates."""
+    return next(_n)
+
+
+class Row(NamedTuple):
+    name: str
+    method: str
+    path: str  # may hold {H1}, {O2}
+    body: Callable[[int], Any] | None
+    roles: frozenset[str]
+    kind: str  # "own" | "filter" | "any"
+
+
+def _worker(n: int) -> dict:
+    return {"worker_id": f"WN{n}", "region": "420602", "skills": ["moving"], "min_pay_fen": 100,
+            "birth_year": 1980, "personal": {"mobile": "13800001111"},
+            "home": {"lat": 32.009, "lng": 112.122}}  # fmt: skip
+
+
+def _job(n: int) -> dict:
+    return {"job_id": f"JN{n}", "employer_id": "E1", "station_id": "S1", "title": "搬运",
+            "skill": "moving", "headcount": 1, "pay_fen": 30000, "start_ms": 1795392000000,
+            "end_ms": 1795413600000, "location": {"lat": 32.01, "lng": 112.123}}  # fmt: skip
+
+
+TABLE: list[Row] = [
+    Row("register_worker", "POST", "/workers", _worker, WRITE, "own"),
+    Row("get_worker", "GET", "/workers/W1", None, READ, "own"),
+    Row("update_worker", "PATCH", "/workers/W1", lambda n: {"min_pay_fen": 15000}, WRITE, "own"),
+    Row(
+        "erase_worker",
+        "POST",
+        "/workers/WX/erasure",
+        lambda n: ERASE_BODY,
+        frozenset({"station_staff", "admin"}),
+        "own",
+    ),  # PIPL art. 47: never a front end
+    Row(
+        "register_employer",
+        "POST",
+        "/employers",
+        lambda n: {"employer_id": f"EN{n}", "kind": "person", "name": "王五", "region": "420602"},
+        WRITE,
+        "own",
+    ),  # fmt: skip
+    Row("get_employer", "GET", "/employers/E1", None, READ, "own"),
+    Row(
+        "flag_employer",
+        "POST",
+        "/employers/E1/flags",
+        lambda n: {"reason": "fraud"},
+        frozenset({"station_staff", "admin"}),
+        "own",
+    ),  # fmt: skip
+    Row(
+        "register_station",
+        "POST",
+        "/stations",
+        lambda n: {
+            "station_id": f"SN{n}",
+            "name": "新站",
+            "kind": "hub",
+            "region": "420602",
+            "location": {"lat": 32.02, "lng": 112.13},
+        },
+        frozenset({"admin"}),
+        "own",
+    ),  # fmt: skip
+    Row(
+        "station_status",
+        "POST",
+        "/stations/S1/status",
+        lambda n: {"status": "approved"},
+        frozenset({"admin"}),
+        "own",
+    ),  # fmt: skip
+    Row(
+        "set_policy",
+        "POST",
+        "/policies",
+        lambda n: {"region": "420602", "policy": {}},
+        frozenset({"admin"}),
+        "own",
+    ),  # fmt: skip
+    Row("check_in", "POST", "/workers/W2/check-in", lambda n: {"station_id": "S1"}, WRITE, "own"),
+    Row("check_out", "POST", "/workers/W1/check-out", None, WRITE, "own"),
+    Row("submit_job", "POST", "/jobs", _job, WRITE, "own"),
+    Row("get_job", "GET", "/jobs/J1", None, READ, "own"),
+    Row(
+        "review_job",
+        "POST",
+        "/jobs/JH/review",
+        lambda n: {"approve": True},
+        frozenset({"station_staff"}),
+        "own",
+    ),  # fmt: skip
+    Row("cancel_job", "POST", "/jobs/JX/cancel", lambda n: {"reason": "不需要了"}, WRITE, "own"),
+    Row(
+        "ring_bell", "POST", "/stations/S1/bell", None, frozenset({"station_staff", "admin"}), "own"
+    ),  # fmt: skip
+    Row("list_offers", "GET", "/workers/W2/offers", None, READ, "own"),
+    Row("accept_offer", "POST", "/workers/W2/offers/{O2}/accept", None, ANSWER, "own"),
+    Row("decline_offer", "POST", "/workers/W2/offers/{O2}/decline", lambda n: {}, ANSWER, "own"),
+    Row("list_hires", "GET", "/workers/W1/hires", None, READ, "own"),
+    Row("get_hire", "GET", "/hires/{H1}", None, READ, "own"),
+    Row(
+        "contact",
+        "GET",
+        "/workers/W1/hires/{H1}/contact",
+        None,
+        frozenset({"front_end", "station_staff"}),
+        "own",
+    ),  # fmt: skip
+    Row("arrival", "POST", "/hires/{H1}/arrival", None, WRITE, "own"),
+    Row("no_show", "POST", "/hires/{H1}/no-show", None, WRITE, "own"),
+    Row("completion", "POST", "/hires/{H1}/completion", None, WRITE, "own"),
+    Row("wage", "POST", "/hires/{H1}/wage", lambda n: {"amount_fen": 30000}, WRITE, "own"),
+    Row(
+        "rating", "POST", "/hires/{H1}/rating", lambda n: {"by": "worker", "stars": 5}, WRITE, "own"
+    ),  # fmt: skip
+    Row(
+        "file_complaint",
+        "POST",
+        "/complaints",
+        lambda n: {
+            "complaint_id": f"CN{n}",
+            "kind": "safety",
+            "employer_id": "E1",
+            "worker_id": "W1",
+            "hire_id": "J1/W1",
+        },
+        WRITE,
+        "own",
+    ),  # fmt: skip
+    Row(
+        "resolve_complaint",
+        "POST",
+        "/complaints/C1/resolution",
+        lambda n: {"upheld": False},
+        frozenset({"admin"}),
+        "own",
+    ),  # fmt: skip
+    Row("station", "GET", "/stations/S1", None, READ, "own"),
+    Row(
+        "navigation", "GET", "/jobs/J2/navigation?from_lat=32.0&from_lng=112.12", None, READ, "own"
+    ),  # fmt: skip
+    Row(
+        "report",
+        "GET",
+        "/reports/progress?month=2026-11&region=420602",
+        None,
+        frozenset({"auditor", "admin"}),
+        "own",
+    ),  # fmt: skip
+    Row("hall", "GET", "/hall?lat=32.009&lng=112.122&radius_m=5000", None, READ, "filter"),
+    Row("search", "GET", "/search?q=%E6%90%AC&lat=32.009&lng=112.122", None, READ, "filter"),
+    Row("stations", "GET", "/stations?status=any", None, READ, "filter"),
+    Row("metrics", "GET", "/metrics", None, frozenset({"auditor", "admin"}), "any"),
+]
