@@ -51,6 +51,7 @@ from adapters.shell.service import EngineService
 from engine import commands as c
 from engine import events as e
 from engine.core import Engine
+from sim.callers import caller_for
 from sim.morning import Morning, Sizes
 
 BENCH_SIZES = Sizes(stations_per_city=6, workers=2000, employers=120, postings=400)
@@ -263,8 +264,8 @@ def run_micro_bench(
     service = EngineService(runtime, tick_ms=0).start()
     bridge = NatsBridge(service, url, partition=partition, publish=publish, data_dir=data_dir)
     try:
-        for cmd in morning.setup():  # registrations: in process, not timed
-            morning.respond(service.execute(cmd).events)
+        for cmd in morning.setup():  # registrations: in process, not timed, as the operator
+            morning.respond(service.execute(cmd, caller_for(runtime.engine.state, cmd)).events)
         tokens = _tokens(data_dir, service, morning)
         bridge.start()
         with ctx.Pool(1, initializer=_share_clock, initargs=(morning_ms,)) as pool:

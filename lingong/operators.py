@@ -45,8 +45,8 @@ def _finite(text: str) -> float:
     return value
 
 
-def _caller():  # noqa: ANN202 - the gate's Caller
-    from adapters.gate.a1_interface import Caller
+def _caller():  # noqa: ANN202 - engine.authz.Caller (imported lazily)
+    from engine.authz import Caller
 
     try:
         user = getpass.getuser()
@@ -58,7 +58,6 @@ def _caller():  # noqa: ANN202 - the gate's Caller
 
 def _submit(data: str, name: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
     """Admit `body` for the route of command `name` and run it on the folder's runtime."""
-    from adapters.gate.a1_interface import execute_as
     from adapters.gate.gate import Gate, GateError
     from adapters.gate.routes import route_of
     from adapters.log.ports import LogLocked
@@ -78,7 +77,7 @@ def _submit(data: str, name: str, body: dict[str, Any], key: str | None) -> dict
             cmd = gate.admit(caller, route_of(name), json.dumps(body).encode(), None, key)
         except GateError as err:
             return {"ok": False, "refusal": err.as_dict(), "status": err.status}
-        res = execute_as(runtime, cmd, caller)
+        res = runtime.submit(cmd, caller)  # authorised against the state, then flushed
         out: dict[str, Any] = {"ok": res.ok, "command_id": cmd.command_id, "seq": res.seq}
         if res.duplicate:
             out["duplicate"] = True
@@ -89,9 +88,9 @@ def _submit(data: str, name: str, body: dict[str, Any], key: str | None) -> dict
 
 def _state(data: str):  # noqa: ANN202 - engine.state.State
     """The folder's state, folded from its log without taking the writer lock."""
-    from adapters.gate.a1_interface import decode_record
     from adapters.log.logformat import read_log_batches
     from engine.core import Engine
+    from engine.record import decode_record
 
     log_dir = Path(data) / "log"
     if not log_dir.is_dir():

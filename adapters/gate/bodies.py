@@ -12,10 +12,11 @@ its hidden fields (left at their defaults) and, over HTTP, its path fields. Type
 defaults are the command's own, msgspec.Meta included, except that:
 - every struct in a body is a twin of the engine's that forbids unknown fields
   (`<Name>In`, converted back by `to_command`);
-- a field the command declares without msgspec.Meta gets a fence: the stand-in bounds of
-  `a1_interface.SHIM_BOUNDS` by name, else a generic one (ints within +-2^53, floats
-  within +-1e15, which also refuses inf and NaN, strings of at most 2,000 characters,
-  sequences and maps of at most 64 items). Nothing unbounded reaches the engine.
+- every command field carries its bounds (`engine.bounds`, msgspec.Meta); a field
+  declared without Meta (none today: a safety net for a future field) gets a generic
+  fence (ints within +-2^53, floats within +-1e15, which also refuses inf and NaN,
+  strings of at most 2,000 characters, sequences and maps of at most 64 items). Nothing
+  unbounded reaches the engine.
 
 Invariants: decoding is strict (msgspec JSON: no strings for numbers); unknown fields are
 refused at every level; error messages echo at most `ECHO_CHARS` characters of any value.
@@ -32,7 +33,6 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import msgspec
 from msgspec import NODEFAULT, Meta
 
-from adapters.gate.a1_interface import SHIM_BOUNDS
 from adapters.gate.routes import Route
 from engine.commands import Command, Refusal
 
@@ -55,10 +55,6 @@ _paths: dict[str, type] = {}
 # ------------------------------------------------------------------ fences ----------
 
 
-def _shim(owner: str, name: str) -> Any:
-    return SHIM_BOUNDS.get(f"{owner}.{name}", SHIM_BOUNDS.get(name))
-
-
 def fence(tp: Any, owner: str, name: str, declared: bool = False) -> Any:
     """`tp` with bounds everywhere: declared Meta kept, missing ones added."""
     origin = get_origin(tp)
@@ -78,24 +74,14 @@ def fence(tp: Any, owner: str, name: str, declared: bool = False) -> Any:
             raise TypeError(f"{owner}.{name}: only tuple[X, ...] is supported in bodies")
         item = fence(args[0], owner, f"{name}.item")
         seq = tuple[item, ...] if origin is tuple else list[item]  # type: ignore[valid-type]
-        return seq if declared else Annotated[seq, _meta_or(owner, name, GENERIC_ITEMS)]
+        return seq if declared else Annotated[seq, GENERIC_ITEMS]
     if origin is dict:
         k, v = get_args(tp)
         mapping = dict[fence(k, owner, f"{name}.key"), fence(v, owner, f"{name}.value")]  # type: ignore[misc]
-        return mapping if declared else Annotated[mapping, _meta_or(owner, name, GENERIC_ITEMS)]
+        return mapping if declared else Annotated[mapping, GENERIC_ITEMS]
     if tp in GENERIC:
-        if declared:
-            return tp
-        shim = _shim(owner, name)
-        if get_origin(shim) is Annotated and get_args(shim)[0] is tp:
-            return shim
-        return Annotated[tp, GENERIC[tp]]
+        return tp if declared else Annotated[tp, GENERIC[tp]]
     raise TypeError(f"{owner}.{name}: no fence for {tp!r}")
-
-
-def _meta_or(owner: str, name: str, default: Meta) -> Meta:
-    shim = _shim(owner, name)
-    return shim if isinstance(shim, Meta) else default
 
 
 def _field_specs(cls: type, names: typing.Iterable[str]) -> list[tuple[Any, ...]]:

@@ -5,7 +5,8 @@ status every transport answers with), `STATUS` (refusal rule -> status, shared b
 and NATS), `nesting_depth`, `command_id` and `recorded_events` (what a duplicate answers).
 
 `admit`, in order (each step refuses before the next runs):
-1. static role check from PERMISSIONS (403 `role`): nothing of the body is read;
+1. static role check from `engine.authz.PERMISSIONS` (403 `role`): nothing of the body is
+   read; the `system` caller may send only `Advance`, which has no route;
 2. content type, when the transport has one: JSON or +json (415 `content_type`);
 3. size (413 `max_body_bytes`) and nesting depth (400 `depth`), both before decoding: a
    count of '[' and '{' bounds the depth; the exact scan runs only when the count is large;
@@ -36,10 +37,11 @@ from typing import Any
 import msgspec
 
 from adapters.gate import bodies
-from adapters.gate.a1_interface import PERMISSIONS, Caller, decode_record
 from adapters.gate.routes import Route
+from engine.authz import PERMISSIONS, Caller
 from engine.commands import Command, Refusal
 from engine.idnumbers import find_unmasked_pii
+from engine.record import decode_record
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEPTH = 32
@@ -165,7 +167,7 @@ class Gate:
         content_type: str | None = None,
     ) -> Command:
         """The command `caller` asks for; `path` None means path fields are in the body."""
-        if caller.role not in PERMISSIONS.get(route.name, ()) or caller.role == "system":
+        if caller.role not in PERMISSIONS.get(route.name, ()):  # "system": only Advance
             raise GateError(
                 403, "Authorization", "role", f"role {caller.role} may not {route.name}"
             )

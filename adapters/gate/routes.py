@@ -55,14 +55,10 @@ class Route:
 
 
 R = Route
-# A1-INTERFACE: staff register workers at their own station once the command has the field
-_AT_STATION = (
-    (("station_id", "station_id"),) if "station_id" in c.RegisterWorker.__struct_fields__ else ()
-)
 ROUTES: tuple[Route, ...] = (
     # registry
     R(c.RegisterWorker, "POST", "/workers", "Register a worker", "registry",
-      caller_fields=_AT_STATION),
+      caller_fields=(("station_id", "station_id"),)),  # staff register at their station
     R(c.UpdateWorker, "PATCH", "/workers/{worker_id}", "Update a worker", "registry", 200),
     R(c.EraseWorker, "POST", "/workers/{worker_id}/erasure",
       "Erase a worker (PIPL art. 47: crypto-shredding of the personal data, with a reason)",

@@ -43,9 +43,10 @@ from pathlib import Path
 
 import msgspec
 
-from adapters.gate.a1_interface import Caller, decode_record
 from adapters.log.logformat import read_log_batches
 from engine import events as e
+from engine.authz import Caller
+from engine.record import decode_record
 
 ROLES = ("front_end", "station_staff", "auditor", "admin", "sms_gateway")
 TOKEN_FILE = "tokens.json"

@@ -36,10 +36,10 @@ import time
 
 import msgspec
 
-from adapters.gate.a1_interface import Caller
 from adapters.gate.tokens import TokenStore, caller_of
 from adapters.http.problems import ApiError
 from adapters.http.scope import ScopeIndex
+from engine.authz import Caller
 
 READERS = frozenset({"front_end", "station_staff", "auditor", "admin"})
 READS: dict[str, frozenset[str]] = {

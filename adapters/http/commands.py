@@ -10,7 +10,8 @@ plus the `Idempotency-Key` header, attached to the operations Litestar generated
 Invariants: the body schema in `/schema` is built from the very struct the gate decodes
 into, so the document and the decoder cannot disagree; every command operation has the
 bearer security requirement, problem responses (400, 401, 403, 404, 409, 413, 415, 422,
-429, 503) and status 201 (200 for PATCH/DELETE); a replay answers the same status.
+429, 500, 503) and the route's status (201; 200 for an update or an erasure); a replay
+answers the same status.
 Limits: none beyond the gate's.
 """
 

@@ -47,6 +47,10 @@ IDEMPOTENCY_KEY = Parameter(
 COMMAND_RESPONSES = {
     **PROBLEM_RESPONSES,
     415: problem_spec("The body is not JSON (send Content-Type: application/json)"),
+    500: problem_spec(
+        "A bug in the engine (rule `internal_error`): the command was refused and not "
+        "recorded; `detail` names the error id (E-<seq>-<hex>) of the logged traceback"
+    ),
 }
 
 COMMAND_DESCRIPTION = "Accepted: the command's record is durable (fsynced)"

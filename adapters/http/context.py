@@ -32,7 +32,6 @@ from anyio import to_thread
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 
-from adapters.gate.a1_interface import Caller, aexecute_as
 from adapters.gate.gate import Gate, GateError, recorded_events, status_of
 from adapters.gate.routes import Route
 from adapters.gate.tokens import TokenStore
@@ -42,6 +41,7 @@ from adapters.http.problems import ApiError
 from adapters.http.scope import ScopeIndex
 from adapters.http.views import CommandAccepted, Subject, clean_events
 from adapters.shell.service import EngineService
+from engine.authz import Caller
 from engine.state import State
 
 T = TypeVar("T")
@@ -121,16 +121,15 @@ class Api:
             self.metrics.refused(route.name, err.rule)
             raise ApiError(err.status, err.rule, err.message, err.field) from None
         started = time.perf_counter()
-        result = await aexecute_as(self.service, cmd, who)
+        result = await self.service.aexecute(cmd, who)
         self.metrics.command_done(route.name, time.perf_counter() - started)
         if not result.ok:
             refusal = result.refusal or {}
             rule = refusal.get("rule", "refused")
             self.metrics.refused(route.name, rule)
             message = refusal.get("message", "refused")
-            error_id = getattr(result, "error_id", "")  # A1: set when the core raised
-            if error_id:
-                message = f"internal error {error_id} (logged); nothing was recorded"
+            if result.error_id:  # the core raised: the id names the traceback in the log
+                message = f"internal error {result.error_id} (logged); nothing was recorded"
             raise ApiError(status_of(rule), rule, message, refusal.get("field", ""))
         events = result.events
         if result.duplicate:

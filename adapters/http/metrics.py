@@ -26,7 +26,6 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from adapters.gate.a1_interface import internal_errors, runtime_ready
 from adapters.shell.service import EngineService
 
 LATENCY_BUCKETS_S = (
@@ -110,13 +109,11 @@ class Metrics:
     def bind(self, service: EngineService, ready: Callable[[], bool] | None = None) -> None:
         """Read the engine's gauges when scraped."""
         runtime = service.runtime
-        queue = getattr(service, "_queue", None)  # EngineService has no public depth yet
-        if queue is not None:
-            self.queue_depth.set_function(lambda: float(queue.qsize()))
+        self.queue_depth.set_function(lambda: float(service.queue_depth))
         self.log_seq.set_function(lambda: float(runtime.log.last_seq))
         self.batches.set_function(lambda: float(service.batches))
-        self.internal_errors.set_function(lambda: float(internal_errors(runtime)))
-        self.ready.set_function(lambda: float(ready() if ready else runtime_ready(runtime)))
+        self.internal_errors.set_function(lambda: float(runtime.internal_errors))
+        self.ready.set_function(lambda: float(ready() if ready else service.ready))
         self.log_cut_bytes.set_function(lambda: float(_cut_bytes(runtime.log)))
 
     # ------------------------------------------------------------ observations ------

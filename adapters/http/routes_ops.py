@@ -20,7 +20,6 @@ import msgspec
 from litestar import Response, get
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from adapters.gate.a1_interface import runtime_ready
 from adapters.http.common import BEARER, Req, api_of
 from adapters.http.context import Api
 from adapters.http.problems import PROBLEM_RESPONSES, PUBLIC_PROBLEMS, ApiError
@@ -42,10 +41,9 @@ def not_ready(api: Api) -> list[str]:
     """Why the engine cannot accept commands now (empty: it can)."""
     svc = api.service
     why = []
-    if not runtime_ready(svc.runtime):
+    if not svc.runtime.ready:
         why.append("log: the runtime stopped (the log cannot be written); restart to recover")
-    stop = getattr(svc, "_stop", None)  # EngineService has no public flag yet
-    if stop is not None and stop.is_set():
+    elif not svc.ready:
         why.append("writer: the engine service stopped")
     for name, check in api.ready_checks.items():
         try:

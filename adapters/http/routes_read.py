@@ -21,7 +21,6 @@ from typing import Annotated, Literal
 from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from adapters.gate.a1_interface import Caller
 from adapters.http.auth import covers
 from adapters.http.common import READ, Req, api_of, not_found
 from adapters.http.context import Api
@@ -35,6 +34,7 @@ from adapters.http.views import (
     job_view,
     station_feature,
 )
+from engine.authz import Caller
 from engine.commands import Refusal
 from engine.geo import check_point
 from engine.matcher import MAX_HALL, job_hall

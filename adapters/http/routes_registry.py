@@ -3,8 +3,9 @@
 Owns the routes
     GET /workers/{worker_id}        a worker (no personal data)   every reading role
     GET /employers/{employer_id}    an employer                    every reading role
-The registry's commands (POST /workers, PATCH and DELETE /workers/{id}, POST /employers,
-/employers/{id}/flags, /stations, /stations/{id}/status, /policies) are routes of the
+The registry's commands (POST /workers, PATCH /workers/{id}, POST /workers/{id}/erasure
+with {reason}, POST /employers, /employers/{id}/flags, /stations, /stations/{id}/status,
+/policies) are routes of the
 gate's table (`adapters.gate.routes`), served by `adapters.http.commands`.
 Invariants: the region is checked on the writer thread (`Api.read_in_region`); an
 unknown id is 404, never data of another region.

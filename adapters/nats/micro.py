@@ -59,7 +59,6 @@ from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import Service
 
-from adapters.gate.a1_interface import Caller, aexecute_as
 from adapters.gate.gate import Gate, GateError, nesting_depth, recorded_events, status_of
 from adapters.gate.routes import NATS_PREFIX, ROUTES, Route
 from adapters.gate.tokens import TokenStore, caller_of
@@ -67,6 +66,7 @@ from adapters.shell.runtime import Result, RuntimeStopped
 from adapters.shell.service import EngineService, ServiceBusy
 from engine import commands as c
 from engine import events as e
+from engine.authz import Caller
 from engine.geo import check_point
 from engine.matcher import job_hall
 from engine.matching.nav import nav_links
@@ -374,7 +374,7 @@ class CommandService:
             who = self._caller(req)
             key = (req.headers or {}).get("Idempotency-Key")
             cmd = self.gate.admit(who, route, req.data or b"", None, key)
-            result: Result = await aexecute_as(self.service, cmd, who)
+            result: Result = await self.service.aexecute(cmd, who)
             if result.duplicate:
                 log_read = self.service.runtime.log.read
                 events = await asyncio.to_thread(recorded_events, log_read, result.seq)

@@ -51,7 +51,7 @@ def server_urls(base: str, station_id: str) -> list[tuple[str, str, str]]:
         ("board", board, "the hall screen of a station, live; no login"),
         ("map", f"{base}/stations", "stations as GeoJSON for the e-map; needs a bearer token"),
         ("API docs", f"{base}/schema", "OpenAPI 3.1 (also /schema/swagger, /schema/redoc)"),
-        ("metrics", f"{base}/metrics", "Prometheus"),
+        ("metrics", f"{base}/metrics", "Prometheus; needs an auditor or admin bearer token"),
     ]
 
 

@@ -5,7 +5,8 @@ Owns: `EngineService`, the only way transports (HTTP, NATS micro, SMS replies) r
 authenticated `engine.authz.Caller`, and read-only queries; one writer thread takes
 everything queued, executes the commands in order, appends all their records with ONE
 fsync (`Runtime.flush`), then resolves every caller's future. A ticker appends `Tick`s
-from the runtime clock (as `SYSTEM`) so expiries are decided inside the log.
+from the runtime clock (as `SYSTEM`) so expiries are decided inside the log. `ready` and
+`queue_depth` are read by `/readyz` and the metrics without touching the writer.
 
 Invariants:
 - A command's future resolves only after its record is durable (or with its refusal).
@@ -101,6 +102,11 @@ class EngineService:
     def ready(self) -> bool:
         """True while the service accepts commands: the writer runs and the log is writable."""
         return self.runtime.ready and not self._stop.is_set() and self._writer.is_alive()
+
+    @property
+    def queue_depth(self) -> int:
+        """Commands and queries waiting for the writer (approximate: read without a lock)."""
+        return self._queue.qsize()
 
     def on_result(self, listener: Callable[[Command, Result], None]) -> None:
         """Called on the writer thread after each durable command (metrics, boards)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.gate.tokens import TokenStore
 from adapters.shell.runtime import ManualClock, Runtime
 from adapters.shell.service import EngineService
 from engine import commands as c
@@ -127,8 +128,11 @@ def test_serve_demo_shows_a_live_board(served: list[Served], tmp_path: Path) -> 
     page = httpx.get(urls["board"], timeout=30)
     assert page.status_code == 200 and "今日岗位" in page.text
     assert httpx.get(urls["API docs"], timeout=30).status_code == 200
-    assert "lingong_" in httpx.get(urls["metrics"], timeout=30).text
     assert httpx.get(urls["map"], timeout=30).status_code == 401  # needs the token
+    assert httpx.get(urls["metrics"], timeout=30).status_code == 401  # so do the metrics
+    token, _ = TokenStore(data).create("auditor", "42")  # as the banner's command would
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert "lingong_" in httpx.get(urls["metrics"], headers=bearer, timeout=30).text
     assert server.stop() == 0
 
     # --demo never writes into a folder with data

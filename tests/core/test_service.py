@@ -72,6 +72,7 @@ def test_concurrent_commands_group_commit_and_queries(tmp_path: Path) -> None:
                     t.start()
                 for t in threads:
                     t.join()
+                assert svc.queue_depth == 200 and svc.ready  # all waiting behind the query
             finally:
                 release.set()
             assert held.result(HANG_S) is True
@@ -79,7 +80,7 @@ def test_concurrent_commands_group_commit_and_queries(tmp_path: Path) -> None:
             assert all(r.ok for r in results.values())
             assert sorted(r.seq for r in results.values()) == list(range(3, 203))
             # the held query's batch, then all 200 commands in ONE group commit
-            assert svc.batches == batches_before + 2
+            assert svc.batches == batches_before + 2 and svc.queue_depth == 0
             assert svc.read(lambda s: len(s.worker_ids)) == 200
             assert rt.log.last_seq == 202
             bad = svc.execute(
@@ -90,5 +91,6 @@ def test_concurrent_commands_group_commit_and_queries(tmp_path: Path) -> None:
                 svc.read(lambda s: 1 / 0)
         finally:
             svc.stop()
+        assert not svc.ready
         with pytest.raises(RuntimeStopped):
             svc.submit(c.CheckOut(command_id="y", ts_ms=at(6), worker_id="W1"))

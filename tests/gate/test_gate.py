@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.gate.a1_interface import Caller
 from adapters.gate.gate import Gate, GateError, nesting_depth
 from adapters.gate.routes import route_of
 from engine import commands as c
+from engine.authz import SYSTEM, Caller
 
 NOW = 1_795_000_000_000
 FRONT = Caller(actor_id="ab12cd34", role="front_end", region="4206")
@@ -81,9 +81,26 @@ def test_role_is_refused_before_anything_is_read(gate: Gate, caller: Caller, nam
     assert (err.status, err.rule) == (403, "role")
 
 
-def test_no_caller_of_the_system_role_passes_the_gate(gate: Gate) -> None:
-    from adapters.gate.a1_interface import SYSTEM
+def test_every_authz_rule_has_its_status() -> None:
+    """Whatever engine.authz refuses maps to a status: caller rules 403, unknown resources
+    404, a personal actor id or an unknown command 422; the runtime's core bug 500; a key
+    reused for another request 422 (engine.core)."""
+    import inspect
+    import re
 
+    from adapters.gate.gate import status_of
+    from engine import authz
+
+    rules = set(re.findall(r'Refusal\(\s*[^,]+,\s*"([a-z_]+)"', inspect.getsource(authz)))
+    assert {"role", "region", "station", "actor", "exists"} <= rules
+    want = {"exists": 404, "no_personal_data": 422, "known_command": 422}
+    for rule in rules:
+        assert status_of(rule) == want.get(rule, 403), rule
+    assert status_of("internal_error") == 500
+    assert status_of("idempotency_key_reused") == 422
+
+
+def test_no_caller_of_the_system_role_passes_the_gate(gate: Gate) -> None:
     err = _refused(gate, SYSTEM, "CheckOut", b"", {"worker_id": "W1"})
     assert err.rule == "role"
 

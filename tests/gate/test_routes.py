@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 import pytest
 
 from adapters.gate import bodies
-from adapters.gate.a1_interface import PERMISSIONS
 from adapters.gate.routes import INTERNAL, ROUTES, route_of
 from engine import commands as c
+from engine.authz import PERMISSIONS
 
 
 def test_every_command_has_exactly_one_route_or_is_internal() -> None:
@@ -88,6 +90,51 @@ def _walk_inner(tp: object, seen: set[type]) -> None:
         return
     if tp not in (str, int, float, bytes):  # a scalar right under its Meta is bounded
         _walk(tp, seen)
+
+
+def _declared(tp: object, where: str, out: list[str], bounded: bool = False) -> None:
+    """Append to `out` every value in `tp` that the engine declares without msgspec.Meta."""
+    import types
+    from typing import Annotated, Literal, Union, get_args, get_origin
+
+    origin = get_origin(tp)
+    if origin is Annotated:
+        base, *metas = get_args(tp)
+        _declared(base, where, out, bounded or any(isinstance(m, msgspec.Meta) for m in metas))
+    elif origin is Union or origin is types.UnionType:
+        for a in get_args(tp):
+            _declared(a, where, out, bounded)
+    elif tp is type(None) or tp is bool or origin is Literal:
+        return
+    elif isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        for f in msgspec.structs.fields(tp):
+            _declared(f.type, f"{tp.__name__}.{f.name}", out)
+    elif origin in (tuple, list, dict):
+        if not bounded:
+            out.append(where)
+        for i, a in enumerate(get_args(tp)):
+            if a is not Ellipsis:
+                _declared(a, f"{where}[{i}]", out)
+    elif not bounded:
+        out.append(where)
+
+
+def test_every_command_field_declares_its_bounds() -> None:
+    """The engine's own Meta (engine.bounds) bounds every field: the gate's generic fence
+    (bodies.GENERIC) is only a safety net and stays unused."""
+    unbounded: list[str] = []
+    for cls in c.COMMAND_TYPES.values():
+        _declared(cls, cls.__name__, unbounded)
+    assert unbounded == []
+
+    class Loose(msgspec.Struct):  # the walk itself finds what lacks a Meta
+        n: int
+        tags: tuple[Annotated[str, msgspec.Meta(max_length=3)], ...]
+        ok: Annotated[str, msgspec.Meta(max_length=3)] | None = None
+
+    found: list[str] = []
+    _declared(Loose, "Loose", found)
+    assert found == ["Loose.n", "Loose.tags"]
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)

@@ -14,13 +14,9 @@ import itertools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from engine import commands as c
-
 WRITE = frozenset({"front_end", "station_staff", "admin"})
 ANSWER = WRITE | {"sms_gateway"}  # offers: also the SMS gateway (replies by text)
 READ = frozenset({"front_end", "station_staff", "auditor", "admin"})
-# A1-INTERFACE: erasure carries a recorded reason once EraseWorker has the field (WP-A1)
-ERASE_BODY = {"reason": "本人申请删除"} if "reason" in c.EraseWorker.__struct_fields__ else None
 _n = itertools.count()
 
 
@@ -58,7 +54,7 @@ TABLE: list[Row] = [
         "erase_worker",
         "POST",
         "/workers/WX/erasure",
-        lambda n: ERASE_BODY,
+        lambda n: {"reason": "本人申请删除"},  # recorded with the erasure
         frozenset({"station_staff", "admin"}),
         "own",
     ),  # PIPL art. 47: never a front end

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.gate.a1_interface import A1_LANDED
 from adapters.http.auth import Limits
 from tests.http.world import Env, make_env, q
 
@@ -305,6 +304,24 @@ def test_liveness_and_readiness(env: Env) -> None:
     assert ready.status_code == 200 and ready.json() == {"ready": True, "seq": env.seq}
 
 
+def test_readiness_names_what_stopped(tmp_path) -> None:
+    """/readyz and lingong_ready follow EngineService.ready and Runtime.ready."""
+    env = make_env(tmp_path)
+    try:
+        auditor = env.auth("auditor/4206")
+        assert "lingong_ready 1.0" in env.client.get("/metrics", headers=auditor).text
+        env.service.stop()  # the writer is gone; the log still could be written
+        resp = env.client.get("/readyz")
+        assert resp.status_code == 503 and resp.json()["rule"] == "not_ready"
+        assert resp.json()["detail"].startswith("writer:"), resp.text
+        assert "lingong_ready 0.0" in env.client.get("/metrics", headers=auditor).text
+        env.runtime.halt(OSError("the disk went away"))  # the log cannot be written
+        resp = env.client.get("/readyz")
+        assert resp.status_code == 503 and resp.json()["detail"].startswith("log:"), resp.text
+    finally:
+        env.close()
+
+
 def test_logs_are_json_lines(env: Env) -> None:
     import json
 
@@ -347,6 +364,42 @@ def test_internal_error_is_a_problem_and_logs_no_message(env: Env, monkeypatch) 
     assert env.client.get("/healthz").status_code == 200  # the engine is unaffected
 
 
+def test_a_core_bug_is_500_with_its_error_id_and_nothing_recorded(env: Env, monkeypatch) -> None:
+    """The engine refuses only the command that hit a bug (rule `internal_error`): the
+    problem names the error id of the logged traceback; the engine keeps serving."""
+    import re
+
+    from engine import events as e
+    from engine import react
+
+    original = react._REACTORS[e.WorkerCheckedIn]
+
+    def broken(state, fact, emit) -> None:  # noqa: ANN001
+        original(state, fact, emit)
+        if fact.cmd_id.endswith(":boom"):
+            raise ZeroDivisionError("a bug in a reaction")
+
+    monkeypatch.setitem(react._REACTORS, e.WorkerCheckedIn, broken)
+    headers = env.auth("front_end/4206")
+    assert env.client.post("/workers", json=_worker("WIE1"), headers=headers).status_code == 201
+    seq, errors = env.seq, env.runtime.internal_errors
+    resp = env.client.post(
+        "/workers/WIE1/check-in",
+        json={"station_id": "S1"},
+        headers={**headers, "Idempotency-Key": "boom"},
+    )
+    assert resp.status_code == 500, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    problem = resp.json()
+    assert problem["rule"] == "internal_error" and problem["type"].endswith(":internal_error")
+    assert re.search(rf"\bE-{seq + 1}-[0-9a-f]{{8}}\b", problem["detail"]), problem
+    assert env.seq == seq and env.runtime.internal_errors == errors + 1
+    # not recorded, and the engine serves on: the same check-in under another key passes
+    again = env.client.post("/workers/WIE1/check-in", json={"station_id": "S1"}, headers=headers)
+    assert again.status_code == 201, again.text
+    assert env.client.get("/readyz").status_code == 200
+
+
 def test_token_buckets_refill_and_stay_bounded() -> None:
     from adapters.http.auth import TokenBuckets
 
@@ -359,9 +412,6 @@ def test_token_buckets_refill_and_stay_bounded() -> None:
     assert len(b._buckets) <= 4
 
 
-@pytest.mark.xfail(
-    not A1_LANDED, reason="A1-INTERFACE: the engine binds ids to digests", strict=True
-)
 def test_a_key_reused_with_another_request_is_refused(env: Env) -> None:
     headers = {**env.auth("front_end/4206"), "Idempotency-Key": "reuse-1"}
     assert env.client.post("/workers", json=_worker("WR1"), headers=headers).status_code == 201

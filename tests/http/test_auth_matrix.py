@@ -5,19 +5,17 @@ Xiangyang resource gets 403 `region`; an allowed role with the home token (4206;
 bound to S1) must pass authorisation: any status but 401/403/5xx. Then the rules of
 issue 11, each a test: complaints inside the hire's and the employer's region, erasure
 by admin or the worker's station staff with a reason, staff check-ins at their own
-station only, scope lookups that fail closed, `/metrics` behind a token. Rules that need
-the engine side (WP-A1) are `xfail(strict)` until it lands (`A1_LANDED`).
+station only, scope lookups that fail closed, `/metrics` behind a token. The gate checks
+the role before reading the request; `engine.authz` checks role, region and station again
+against the state on the writer thread.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from adapters.gate.a1_interface import A1_LANDED
 from tests.http.matrix import TABLE, Row, _job, next_n
 from tests.http.world import HOME, OTHER, ROLES, Env, q
-
-NEEDS_A1 = pytest.mark.xfail(not A1_LANDED, reason="A1-INTERFACE: engine side", strict=True)
 
 CASES = [(row, role, region) for row in TABLE for role in ROLES for region in (HOME, OTHER)]
 
@@ -193,7 +191,6 @@ def test_complaint_must_lie_in_the_employer_and_hire_region(env: Env) -> None:
     assert resp.status_code == 403 and resp.json()["rule"] == "region" and grew == 0
 
 
-@NEEDS_A1
 def test_complaint_names_its_hire(env: Env) -> None:
     body = {"complaint_id": "CX3", "kind": "wage_arrears", "employer_id": "E1", "worker_id": "W1"}
     resp, grew = _post(env, "/complaints", body, "front_end/4206")
@@ -207,7 +204,6 @@ def test_front_ends_never_erase(env: Env) -> None:
     assert resp.status_code == 403 and resp.json()["rule"] == "role"
 
 
-@NEEDS_A1
 def test_erasure_by_the_workers_station_staff_only(env: Env) -> None:
     before = env.seq
     resp = env.client.post(
@@ -218,7 +214,6 @@ def test_erasure_by_the_workers_station_staff_only(env: Env) -> None:
     assert resp.status_code == 403 and resp.json()["rule"] == "station" and env.seq == before
 
 
-@NEEDS_A1
 def test_erasure_records_its_reason(env: Env) -> None:
     resp = env.client.post("/workers/W2/erasure", headers=env.auth("admin/4206"))
     assert resp.status_code == 422 and resp.json()["field"] == "reason"
@@ -228,6 +223,27 @@ def test_erasure_records_its_reason(env: Env) -> None:
     assert resp.status_code == 200, resp.text
     (erased,) = [ev for ev in resp.json()["events"] if ev["type"] == "WorkerErased"]
     assert erased["reason"] == "本人申请删除"
+
+
+def test_erasure_has_one_path_and_its_reason_is_in_the_body(env: Env) -> None:
+    """One way to erase: POST /workers/{id}/erasure with {reason} (no DELETE, no ?reason=)."""
+    schema = env.client.get("/schema/openapi.json").json()
+    erasures = [
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method, op in item.items()
+        if isinstance(op, dict) and op.get("operationId") == "EraseWorker"
+    ]
+    assert erasures == [("/workers/{worker_id}/erasure", "post")]
+    assert not any("delete" in item for item in schema["paths"].values())
+    op = schema["paths"]["/workers/{worker_id}/erasure"]["post"]
+    assert "reason" not in {p["name"] for p in op.get("parameters", [])}
+    assert op["requestBody"]["required"] is True
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert body["required"] == ["reason"] and body["properties"]["reason"]["minLength"] == 1
+    resp = env.client.delete("/workers/W2?reason=x", headers=env.auth("admin/4206"))
+    assert resp.status_code == 405
 
 
 def test_command_scope_is_read_from_the_state_not_the_index(env: Env) -> None:

@@ -4,7 +4,8 @@ Xiangyang (420602, token prefix 4206): hub S1, branch S2, employer E1, workers W
 on J1 as H1), W2 (holding live offers O2 on J2), WX (to erase); a held posting JH, an
 open posting JX (to cancel), complaint C1 about E1 on H1.
 Wuhan (420102, token prefix 4201): hub SW, employer EW, worker WW, posting JW.
-Built through the engine service (the commands a front end would send), with a fake
+Built through the engine service (the commands a front end would send, sent as the
+market's operator `sim.callers.OPERATOR`), with a fake
 clock at 06:00 of 2026-11-23 Asia/Shanghai and no ticker, so nothing moves unless a
 test sends it.
 """
@@ -25,6 +26,7 @@ from adapters.http.auth import Limits
 from adapters.shell.runtime import Runtime
 from adapters.shell.service import EngineService
 from engine import commands as c
+from sim.callers import OPERATOR
 from sim.morning import make_id_number, make_uscc
 from tests.support import XY, at, near
 
@@ -85,7 +87,7 @@ def _cid() -> str:
 
 
 def run(svc: EngineService, cmd: c.Command):
-    res = svc.execute(cmd)
+    res = svc.execute(cmd, OPERATOR)  # the market's operator (sim.callers): an admin
     assert res.ok, (type(cmd).__name__, res.refusal)
     return res
 
@@ -104,11 +106,10 @@ def employer(svc, t, eid, region, mobile=E1_MOBILE):
 
 def worker(svc, t, wid, region, where, station=""):
     idn = make_id_number(random.Random(wid), region, 1975)
-    # A1-INTERFACE: the registering station, once RegisterWorker has the field (WP-A1)
-    at = {"station_id": station} if "station_id" in c.RegisterWorker.__struct_fields__ else {}
     run(svc, c.RegisterWorker(command_id=_cid(), ts_ms=t, worker_id=wid, region=region,
                               personal=c.Personal(name="张三", mobile="13812341234", id_number=idn),
-                              skills=("moving",), min_pay_fen=15000, home=where, **at))  # fmt: skip
+                              skills=("moving",), min_pay_fen=15000, home=where,
+                              station_id=station))  # fmt: skip
 
 
 def job(svc, t, jid, sid, eid, where, heads=1, pay=30000, title="搬家工"):

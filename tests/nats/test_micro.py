@@ -10,7 +10,6 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from adapters.gate.a1_interface import A1_LANDED, SYSTEM, Caller, execute_as
 from adapters.gate.bodies import request_of
 from adapters.gate.gate import Gate, GateError
 from adapters.gate.routes import route_of
@@ -18,6 +17,7 @@ from adapters.nats.bridge import NatsBridge
 from adapters.nats.micro import ResultWire, api_subject
 from adapters.shell.runtime import ManualClock, Result, Runtime
 from engine import commands as c
+from engine.authz import SYSTEM, Caller
 from tests.nats.helpers import (
     T_DEFAULT,
     Tokens,
@@ -114,7 +114,7 @@ def test_every_command_gets_the_in_process_result(
         for cmd, token, got, headers in replies:
             ref_clock.set(cmd.ts_ms)
             if not token:
-                assert got == strip_sealed(execute_as(ref, cmd, SYSTEM))
+                assert got == strip_sealed(ref.submit(cmd, SYSTEM))
                 continue
             who: Caller = tokens.caller(token)
             route = route_of(type(cmd).__name__)
@@ -124,7 +124,7 @@ def test_every_command_gets_the_in_process_result(
                 gated += 1
                 assert got == {"gate": err.as_dict(), "code": str(err.status)}, type(cmd).__name__
                 continue
-            want = strip_sealed(execute_as(ref, admitted, who))
+            want = strip_sealed(ref.submit(admitted, who))
             assert got == want, type(cmd).__name__
             if not want["ok"]:
                 refused += 1
@@ -207,9 +207,6 @@ def test_typed_endpoints_retries_and_queries(api, nats_server: NatsServer) -> No
     assert who["role"] == "auditor" and who["region"] == "42"
 
 
-@pytest.mark.xfail(
-    not A1_LANDED, reason="A1-INTERFACE: the engine binds ids to digests", strict=True
-)
 def test_a_key_reused_with_another_body_is_refused(api, nats_server: NatsServer) -> None:
     _, partition, tokens, _ = api
     admin = tokens.token("admin", nationwide=True)
