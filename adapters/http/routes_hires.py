@@ -30,7 +30,6 @@ from adapters.http.common import READ, Req, api_of, not_found
 from adapters.http.problems import ApiError
 from adapters.http.scope import hire_region_in, worker_region_in
 from adapters.http.views import ContactView, HireView, OfferView, hire_view, offer_view
-from engine.record import decode_record
 from engine.state import State
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
