@@ -8,11 +8,12 @@ records, e.g. one group commit of the file log, decoded by one msgspec call) and
 Schema 2, the record as written:
 
     [2, cmd_id, [event, ...], <the Record's further fields, in order>]
-    event = [code, ts_ms, <the event's fields after cmd_id, in order>]
+    event   = [code, ts_ms, <the event's fields after cmd_id, in order>]
+    command = [code, ts_ms, <the command's fields after command_id, in order>]  (or nil)
 
-Events are arrays (no field names) tagged by a small integer, and carry no command id:
-every event of a record belongs to the record's command, so the id is written once, in
-the record, and given back to each event when it is decoded. Nested structs (a policy,
+Events and the recorded command are arrays (no field names) tagged by a small integer,
+and carry no command id: every event of a record, and its command, belong to the record's
+command id, so it is written once, in the record, and given back to each when decoded. Nested structs (a policy,
 its weights) stay maps. Schema 1 records are the engine structs as msgpack maps (string
 tag `type`, `cmd_id` in every event); they decode as they always did and are brought to
 schema 2 (`v`) by `upcast`.
@@ -20,7 +21,8 @@ schema 2 (`v`) by `upcast`.
 Invariants:
 - `decode(encode(r)) == r` for every record whose events carry its command id (or "");
   `encode` refuses an event that carries another command's id (a bug upstream).
-- Codes in `EVENT_CODES` are never reused or renumbered: a new event type appends a code.
+- Codes in `EVENT_CODES` / `COMMAND_CODES` are never reused or renumbered: a new type
+  appends a code.
   Fields are only ever appended with defaults (arrays shorter than the struct decode with
   the defaults), as the engine's schema rule already requires.
 - Deterministic and pure: no clock, no I/O.
@@ -37,6 +39,7 @@ from typing import Any, Union
 
 import msgspec
 
+from engine import commands as c
 from engine import events as e
 
 SCHEMA_V1 = 1  # events as maps with a string tag and a cmd_id each
@@ -82,6 +85,34 @@ EVENT_CODES: dict[str, int] = {
     "EmployerCleared": 36,
 }
 
+# The wire tag of every command type (the recorded command, `Record.command`). Append only.
+COMMAND_CODES: dict[str, int] = {
+    "SetPolicy": 1,
+    "RegisterStation": 2,
+    "ChangeStationStatus": 3,
+    "RegisterEmployer": 4,
+    "FlagEmployer": 5,
+    "RegisterWorker": 6,
+    "UpdateWorker": 7,
+    "EraseWorker": 8,
+    "CheckIn": 9,
+    "CheckOut": 10,
+    "SubmitJob": 11,
+    "ReviewJob": 12,
+    "CancelJob": 13,
+    "Advance": 14,
+    "AcceptOffer": 15,
+    "DeclineOffer": 16,
+    "RingBell": 17,
+    "ConfirmArrival": 18,
+    "ReportNoShow": 19,
+    "CompleteWork": 20,
+    "PayWage": 21,
+    "FileComplaint": 22,
+    "ResolveComplaint": 23,
+    "Rate": 24,
+}
+
 _NO_DEFAULT = msgspec.NODEFAULT
 
 
@@ -94,29 +125,25 @@ def _wire_field(f: msgspec.structs.FieldInfo, typ: Any = None) -> tuple[Any, ...
     return (f.name, typ)
 
 
-def _wire_struct(cls: type[e.Event]) -> type[msgspec.Struct]:
-    """The array form of an event class: same fields but `cmd_id`, an integer tag."""
-    fields = [_wire_field(f) for f in msgspec.structs.fields(cls) if f.name != "cmd_id"]
+def _wire_struct(cls: type, code: int, id_field: str = "cmd_id") -> type[msgspec.Struct]:
+    """The array form of an event (or command) class: its fields but the command id, an
+    integer tag."""
+    fields = [_wire_field(f) for f in msgspec.structs.fields(cls) if f.name != id_field]
     return msgspec.defstruct(
-        cls.__name__ + "Wire",
-        fields,
-        array_like=True,
-        tag=EVENT_CODES[cls.__name__],
-        frozen=True,
-        kw_only=True,
+        cls.__name__ + "Wire", fields, array_like=True, tag=code, frozen=True, kw_only=True
     )
 
 
-Converter = Callable[[Any, str], e.Event]  # (wire event, cmd_id) -> engine event
+Converter = Callable[[Any, str], Any]  # (wire struct, command id) -> engine struct
 
 
-def plain_converter(cls: type[e.Event], wire: type[msgspec.Struct]) -> Converter:
-    """(wire event, cmd_id) -> the engine event, for any event type."""
+def plain_converter(cls: type, wire: type[msgspec.Struct], id_field: str = "cmd_id") -> Converter:
+    """(wire struct, command id) -> the engine struct (`id_field` set to the command id)."""
     names = tuple(f.name for f in msgspec.structs.fields(wire))
     astuple = msgspec.structs.astuple
 
-    def convert(w: Any, cmd_id: str) -> e.Event:
-        return cls(cmd_id=cmd_id, **dict(zip(names, astuple(w), strict=True)))
+    def convert(w: Any, cmd_id: str) -> Any:
+        return cls(**{id_field: cmd_id}, **dict(zip(names, astuple(w), strict=True)))
 
     return convert
 
@@ -128,19 +155,17 @@ class RecordCodec:
         self,
         record_cls: type[msgspec.Struct],
         schema_version: int = SCHEMA_V2,
-        make_converter: Callable[[type[e.Event], type[msgspec.Struct]], Converter] = (
-            plain_converter
-        ),
+        make_converter: Callable[..., Converter] = plain_converter,
     ) -> None:
-        """`make_converter(engine class, wire class)` builds each type's wire -> engine
-        conversion; a bulk reader may pass a faster one that builds the same structs."""
+        """`make_converter(engine class, wire class, id_field)` builds each type's wire ->
+        engine conversion; a bulk reader may pass a faster one building the same structs."""
         self.record_cls = record_cls
         self.schema_version = schema_version
         missing = [c.__name__ for c in e.ALL_TYPES if c.__name__ not in EVENT_CODES]
         if missing:
             raise ValueError(f"event types without a wire code: {missing}")
         self._code: dict[type, int] = {c: EVENT_CODES[c.__name__] for c in e.ALL_TYPES}
-        wires = {c: _wire_struct(c) for c in e.ALL_TYPES}
+        wires = {c: _wire_struct(c, EVENT_CODES[c.__name__]) for c in e.ALL_TYPES}
         self.wire_of: dict[type, type] = wires  # engine event class -> its wire struct
         self._convert: dict[type, Converter] = {w: make_converter(c, w) for c, w in wires.items()}
         rec_fields = msgspec.structs.fields(record_cls)
@@ -148,9 +173,18 @@ class RecordCodec:
             raise ValueError("a Record starts with v, cmd_id, events")
         self._extra = [f.name for f in rec_fields[3:]]
         any_wire = Union[tuple(wires.values())]  # noqa: UP007 (a runtime union of classes)
+        types: dict[str, Any] = {"events": list[any_wire]}
+        self._cmd_code: dict[type, int] = {}
+        if "command" in self._extra:  # the recorded command: a tagged array without its id
+            cmds = {cls: COMMAND_CODES[name] for name, cls in c.COMMAND_TYPES.items()}
+            cmd_wires = {cls: _wire_struct(cls, code, "command_id") for cls, code in cmds.items()}
+            self._cmd_code = cmds
+            for cls, w in cmd_wires.items():
+                self._convert[w] = make_converter(cls, w, "command_id")
+            types["command"] = Union[tuple(cmd_wires.values())] | None  # noqa: UP007
         wire_record = msgspec.defstruct(
             "RecordWire",
-            [_wire_field(f, list[any_wire] if f.name == "events" else None) for f in rec_fields],
+            [_wire_field(f, types.get(f.name)) for f in rec_fields],
             array_like=True,
             frozen=True,
         )
@@ -177,6 +211,11 @@ class RecordCodec:
                 )
             events.append((code[type(ev)], t[0], *t[2:]))
         extra = [getattr(record, name) for name in self._extra]
+        if self._cmd_code and record.command is not None:
+            t = astuple(record.command)
+            if t[0] and t[0] != cmd_id:
+                raise ValueError(f"the recorded command {t[0]!r} is not the record's {cmd_id!r}")
+            extra[self._extra.index("command")] = (self._cmd_code[type(record.command)], *t[1:])
         return self._encoder.encode((self.schema_version, cmd_id, events, *extra))
 
     # ------------------------------------------------------------ decoding ----------
@@ -196,6 +235,9 @@ class RecordCodec:
         convert = self._convert
         events = [convert[type(ev)](ev, cmd_id) for ev in w.events]
         extra = {name: getattr(w, name) for name in self._extra}
+        cmd = extra.get("command")
+        if cmd is not None:
+            extra["command"] = convert[type(cmd)](cmd, cmd_id)
         return self.record_cls(v=w.v, cmd_id=cmd_id, events=events, **extra)
 
     def decode_array_wire(self, data: bytes | memoryview) -> list[Any]:

@@ -38,15 +38,17 @@ BATCH_FRAMES = 4096
 _ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
 
 
-def _generated_converter(cls: type[e.Event], wire: type[msgspec.Struct]) -> Converter:
-    """(wire event, cmd_id) -> engine event, as straight-line code generated from the
+def _generated_converter(
+    cls: type, wire: type[msgspec.Struct], id_field: str = "cmd_id"
+) -> Converter:
+    """(wire struct, command id) -> engine struct, as straight-line code generated from the
     struct's own field names (keyword arguments spelled out: no dict per event)."""
     names = [f.name for f in msgspec.structs.fields(wire)]
-    if not all(n.isidentifier() for n in names):
+    if not all(n.isidentifier() for n in [*names, id_field]):
         raise ValueError(f"unexpected field names in {wire.__name__}: {names}")
     args = ", ".join(f"{n}=w.{n}" for n in names)
     scope: dict[str, Any] = {"cls": cls}
-    exec(f"def convert(w, cmd_id):\n    return cls(cmd_id=cmd_id, {args})\n", scope)
+    exec(f"def convert(w, cmd_id):\n    return cls({id_field}=cmd_id, {args})\n", scope)
     return scope["convert"]
 
 

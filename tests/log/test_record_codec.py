@@ -73,3 +73,26 @@ def test_a_block_decodes_in_one_call_or_frame_by_frame_alike(tmp_path: Path) -> 
         log.append(v1)  # schema 1 payloads in a v2 block: frame by frame
     blocks = list(open_log_reader(tmp_path / "log").read_blocks())
     assert [decode_block(b) for b in blocks] == [records, records]
+
+
+def test_the_recorded_command_is_an_array_without_its_id_too() -> None:
+    from engine import commands as c
+    from engine.record import make_record
+
+    cmd = c.CheckIn(
+        command_id="ci-1", ts_ms=1_795_385_527_826, worker_id="W1", station_id="S1",
+        location=c.Point(lat=30.0, lng=112.0), available_until_ms=1_795_400_000_000,
+    )  # fmt: skip
+    fact = e.WorkerCheckedIn(
+        ts_ms=cmd.ts_ms, cmd_id="ci-1", worker_id="W1", station_id="S1", lat=30.0, lng=112.0,
+        available_until_ms=cmd.available_until_ms,
+    )  # fmt: skip
+    rec = make_record("ci-1", [fact], command=cmd, actor="tok-1", digest=b"12345678")
+    raw = msgspec.msgpack.decode(e.encode_record(rec))
+    assert raw[3][0] == 9 and raw[3][1] == cmd.ts_ms and "ci-1" not in raw[3]
+    assert raw[1] == "ci-1" and raw[4:] == ["tok-1", b"12345678"]
+    assert e.decode_record(e.encode_record(rec)) == rec
+    assert bulk_codec().decode(e.encode_record(rec)) == rec
+    other = msgspec.structs.replace(cmd, command_id="ci-2")
+    with pytest.raises(ValueError, match="recorded command"):
+        e.encode_record(msgspec.structs.replace(rec, command=other))

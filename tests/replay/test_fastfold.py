@@ -120,7 +120,8 @@ def test_a_record_that_does_not_fit_is_named_by_both(demo_payloads, tmp_path: Pa
         ts_ms=tick.events[0].ts_ms, worker_id="W9999999", job_id="J0000001", distance_m=1
     )  # a push to a worker who never registered
     fact = msgspec.structs.replace(tick.events[0], cmd_id="forged")
-    forged = msgspec.structs.replace(tick, cmd_id="forged", events=[fact, ghost])
+    cmd = tick.command and msgspec.structs.replace(tick.command, command_id="forged")
+    forged = msgspec.structs.replace(tick, cmd_id="forged", events=[fact, ghost], command=cmd)
     data = data[: k + 1]
     data.insert(k + 1, e.encode_record(forged))
     log = write_log(tmp_path / "log", data, batch=64)
