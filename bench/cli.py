@@ -37,7 +37,10 @@ def _bench_group(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
+    from bench.replay_bench import add_parser as add_replay
+
     group = _bench_group(sub)
+    add_replay(group)
     m = group.add_parser("morning", help="a peak morning through the engine, and a scaling curve")
     m.add_argument("--scale", default="city", choices=("city", "province", "nation"))
     m.add_argument("--workers", type=int, help="registered workers (default 20,000 per city)")

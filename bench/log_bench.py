@@ -6,7 +6,9 @@ the log back and checks the answer: every frame present, in order, with exactly 
 bytes written, and the hash chain verified.
 
 Measures:
-- `events_per_s`: events / wall time of the whole append loop (payload building included).
+- `events_per_s`: events / wall time of the whole append loop (payload building included);
+  `cpu_s` and `events_per_cpu_s`: the same loop's CPU time (this process), the fair figure
+  on a shared machine (fsync waits are wall time, not CPU time).
 - `ack_p50_us`, `ack_p99_us`, `ack_max_us`: duration of one `append` call (encode, write,
   fsync). Acknowledgement happens when `append` returns, i.e. after the fsync; these are
   the latencies a command waits for once its batch is cut (queueing not included).
@@ -71,6 +73,7 @@ def run_log_bench(
         log = FileLog(log_dir, segment_bytes=segment_bytes, fsync=fsync)
         try:
             clock = time.perf_counter_ns
+            cpu_started = time.process_time()
             started_ns = clock()
             seq = 1
             while seq <= events:
@@ -81,6 +84,7 @@ def run_log_bench(
                 ack_ns.append(clock() - t0)
                 seq = last + 1
             append_ns = clock() - started_ns
+            append_cpu_s = time.process_time() - cpu_started
             segments = len(log.segments)
         finally:
             log.close()
@@ -117,6 +121,8 @@ def run_log_bench(
         "segments": segments,
         "seconds": round(append_s, 3),
         "events_per_s": round(events / append_s),
+        "cpu_s": round(append_cpu_s, 3),
+        "events_per_cpu_s": round(events / append_cpu_s) if append_cpu_s > 0 else 0,
         "mb_per_s": round(bytes_on_disk / append_s / 1e6, 1),
         "ack_p50_us": round(_percentile(ack_ns, 0.50) / 1e3, 1),
         "ack_p99_us": round(_percentile(ack_ns, 0.99) / 1e3, 1),

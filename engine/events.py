@@ -13,7 +13,9 @@ Invariants:
 - Personal data (name, phone, ID number, employer contact) never appears in plain text:
   only `*_masked` strings and a `sealed` blob encrypted by the shell with a per-person key.
 - New fields are appended with defaults; a breaking change gets a new tag plus an upcaster
-  in `engine.record.upcast()`. `SCHEMA_VERSION` is written in every record.
+  in `engine.record.upcast()`. `SCHEMA_VERSION` is written in every record. The bytes of a
+  record (schema 2: events as arrays with an integer tag, the command id once per record)
+  are `engine.record_codec`'s; schema 1 records (events as maps) are still read.
 - Every `Policy` and `Weights` field is bounded (`engine.bounds`); the cross-field checks
   and the matcher's own acceptance of a policy are in `engine.policy.check_policy`.
 
@@ -30,7 +32,7 @@ from msgspec import Meta
 
 from engine.bounds import MAX_POLICY_SKILLS, MAX_RADIUS_M, Fen, Fen0, Skill
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: compact records (engine.record_codec); 1: events as maps
 
 StationKind = Literal["hub", "branch", "post"]  # 总站 / 分站 / 驿站
 MarketType = Literal["general", "industrial_park", "service_point"]  # 综合性 / 产业园区 / 服务站点

@@ -395,6 +395,12 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
 }
 
 
+def appliers() -> dict[type, Callable[[State, e.Event], None]]:
+    """The applier of each event type, for a bulk fold that dispatches by itself (replay's
+    rebuild); it must also do what `apply` does around the call (counts, last time)."""
+    return dict(_APPLIERS)
+
+
 def apply(state: State, event: e.Event) -> None:
     """Fold one event into `state`."""
     cls = type(event)

@@ -8,7 +8,10 @@ Invariants:
 - A record is one log frame: a command's events are never split, so a torn write cannot
   keep a fact without the decisions taken on it. `events[0]` is the fact.
 - `Record` is array-like msgpack; fields are only ever appended with defaults, so records
-  written before `command`, `actor` and `digest` existed (3 elements) still decode.
+  written before `command`, `actor` and `digest` existed (3 elements) still decode. Its
+  bytes are `engine.record_codec`'s: schema 2 (events as integer-tagged arrays, the
+  command id once per record) is written; schema 1 (events as maps) is still read and
+  brought to schema 2 by `upcast`.
 - The recorded command carries no plain personal data: `personal` and `contact` are
   emptied (their sealed blob is in the event), a person employer's name is masked, and
   complaint text keeps phone and ID numbers masked (the full text is sealed in the event).
@@ -25,6 +28,7 @@ per-command work limits of `engine.react`; the log refuses frames above its own 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import msgspec
@@ -32,6 +36,7 @@ import msgspec
 from engine import commands as c
 from engine.events import SCHEMA_VERSION, AnyEvent, Event
 from engine.idnumbers import mask_name, mask_pii_in_text
+from engine.record_codec import RecordCodec
 
 DIGEST_BYTES = 8
 
@@ -47,9 +52,13 @@ class Record(msgspec.Struct, frozen=True, array_like=True):
     digest: bytes = b""  # `command_digest` of the command ("" before digests)
 
 
-_encoder = msgspec.msgpack.Encoder()
 _canonical = msgspec.msgpack.Encoder(order="deterministic")
-_record_decoder = msgspec.msgpack.Decoder(Record)
+
+
+@functools.cache
+def record_codec() -> RecordCodec:
+    """The codec of `Record` (schema 2 written; schema 1 read), built on first use."""
+    return RecordCodec(Record, SCHEMA_VERSION)
 
 
 def make_record(
@@ -71,22 +80,28 @@ def make_record(
 
 
 def encode_record(record: Record) -> bytes:
-    return _encoder.encode(record)
+    return record_codec().encode(record)
 
 
 def decode_record(payload: bytes) -> Record:
-    record = _record_decoder.decode(payload)
+    record = record_codec().decode(payload)
     if record.v != SCHEMA_VERSION:
         return upcast(record)
     return record
 
 
 def upcast(record: Record) -> Record:
-    """Bring an older record to the current schema. Version 1 is the first."""
+    """Bring an older record to the current schema.
+
+    Schema 1 differs from 2 only in its bytes (events as maps, each with the command id):
+    decoded, its records are the same structs, so only `v` changes.
+    """
     if record.v > SCHEMA_VERSION:
         raise ValueError(
             f"record schema version {record.v} is newer than this engine ({SCHEMA_VERSION})"
         )
+    if record.v == 1:
+        return msgspec.structs.replace(record, v=SCHEMA_VERSION)
     return record
 
 

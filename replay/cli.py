@@ -6,8 +6,9 @@ and turning results and errors into output and exit codes.
 Invariants (those of `lingong.cli`): exit 0 on success, 1 on a failed check (a verify
 failure, a damaged log, a record that does not fold), 2 on bad usage (missing folder,
 unreadable policy file, bad --until); `--json` prints one JSON document to stdout.
-Progress bars go to stderr, only on a terminal, never with --quiet. LOG is the log folder
-or a data folder holding `log/`.
+Progress bars go to stderr, only on a terminal, never with --quiet. LOG is a log URL: the
+log folder, a data folder holding `log/`, or nats://host:port/STREAM/PARTITION (the one
+read port, `adapters.log.reader.open_log_reader`).
 
 Limits: none beyond the subcommands'.
 """
@@ -24,7 +25,7 @@ from typing import Any
 import msgspec
 
 from adapters.log.ports import LogCorrupt
-from replay.source import ReplayError, log_dir, parse_until
+from replay.source import ReplayError, parse_until
 
 
 def _emit(args: argparse.Namespace, obj: Any, text: Callable[[], str]) -> None:
@@ -65,6 +66,8 @@ def _guard(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
             )
         except (FileNotFoundError, ValueError) as exc:
             return _fail(args, {"kind": "usage", "reason": str(exc)}, str(exc), 2)
+        except ConnectionError as exc:  # a nats:// log whose servers cannot be reached
+            return _fail(args, {"kind": "unreachable", "reason": str(exc)}, str(exc), 2)
 
     return wrapped
 
@@ -81,12 +84,14 @@ def _verify(args: argparse.Namespace) -> int:
     from replay.verify import format_verify, verify
 
     report = verify(
-        log_dir(args.log),
+        args.log,
         expect_head=args.expect_head,
         expect_last_seq=args.expect_last_seq,
         allow_torn_tail=args.allow_torn_tail,
         check_facts=not args.no_fact_check,
         quiet=args.quiet,
+        anchors=args.anchors,
+        anchor_key=_key_arg(args.anchor_key),
     )
     _emit(args, report, lambda: format_verify(report))
     return 0 if report.ok else 1
@@ -101,7 +106,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     if snapshots is not None and not snapshots.is_dir():
         raise FileNotFoundError(f"no snapshot folder at {snapshots}")
     report = rebuild(
-        log_dir(args.log),
+        args.log,
         until,
         verify_chain=args.verify_chain,
         quiet=args.quiet,
@@ -118,7 +123,7 @@ def _explain(args: argparse.Namespace) -> int:
     if bool(args.offer) == bool(args.job):
         raise ValueError("give --offer ID, or --job ID (optionally with --worker ID)")
     x = explain(
-        log_dir(args.log),
+        args.log,
         offer_id=args.offer or "",
         job_id=args.job or "",
         worker_id=args.worker or "",
@@ -134,7 +139,7 @@ def _whatif(args: argparse.Namespace) -> int:
     from replay.whatif import format_whatif, load_overrides, whatif
 
     overrides = load_overrides(args.policy)
-    report = whatif(log_dir(args.log), overrides, region=args.region, quiet=args.quiet)
+    report = whatif(args.log, overrides, region=args.region, quiet=args.quiet)
     _emit(args, report, lambda: format_whatif(report))
     return 0
 
@@ -145,7 +150,7 @@ def _fairness(args: argparse.Namespace) -> int:
     from replay.fairness_report import format_fairness, write_chart, write_html
 
     report = fairness(
-        log_dir(args.log), threshold=args.threshold, min_group=args.min_group, quiet=args.quiet
+        args.log, threshold=args.threshold, min_group=args.min_group, quiet=args.quiet
     )
     if args.out:
         out = Path(args.out)
@@ -156,8 +161,25 @@ def _fairness(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_arg(value: str | None) -> str | None:
+    """A public key given as hex, or as a file holding it (signing-key.pub)."""
+    if value is None:
+        return None
+    text = Path(value).read_text(encoding="ascii") if Path(value).is_file() else value
+    text = text.strip().lower()
+    if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
+        raise ValueError(
+            f"--anchor-key: expected 64 hex digits or a file holding them, got {value!r}"
+        )
+    return text
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("log", help="the log folder (DATA/log) or a data folder holding log/")
+    p.add_argument(
+        "log",
+        help="the log: a folder (DATA/log, or DATA holding log/) or "
+        "nats://host:port/STREAM/PARTITION",
+    )
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -174,6 +196,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--allow-torn-tail",
         action="store_true",
         help="accept an unfinished last append (a copy of a live or crashed log)",
+    )
+    v.add_argument(
+        "--anchors",
+        metavar="FILE",
+        help="signed checkpoints (DATA/checkpoints/checkpoints.jsonl or a copy): prove no "
+        "record before one was deleted, reordered or forged since it was signed",
+    )
+    v.add_argument(
+        "--anchor-key",
+        metavar="HEX|FILE",
+        help="the public key the checkpoints must be signed by (default: the file's own)",
     )
     v.add_argument(
         "--no-fact-check",

@@ -19,12 +19,12 @@ top-up that found nobody leaves no event to find); `limit` caps each list (0: no
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import numpy as np
 
+from adapters.log.ports import LogReader
 from engine import events as e
 from engine import matcher
 from engine.geo import local_year
@@ -33,7 +33,7 @@ from engine.matching.params import query_radius_m
 from engine.policy import wave_size
 from engine.state import Job, State
 from replay.groups import age_band, group_label
-from replay.source import local_time
+from replay.source import local_time, open_reader, reads_log
 from replay.verify import policy_in_force
 from replay.walk import DecisionPoint, JobVectors, bell_rows, job_vectors, walk
 
@@ -245,8 +245,9 @@ def _checkin_point(state: State, ts: int, point: DecisionPoint) -> PointView:
     )
 
 
+@reads_log
 def explain(
-    directory: Path,
+    log: LogReader | str,
     *,
     offer_id: str = "",
     job_id: str = "",
@@ -260,7 +261,8 @@ def explain(
     target = {"offer_id": offer_id} if offer_id else {"job_id": job_id}
     if worker_id:
         target["worker_id"] = worker_id
-    out = Explanation(log=str(directory), target=target, found=False)
+    reader = open_reader(log)
+    out = Explanation(log=reader.location, target=target, found=False)
 
     def interesting(rec: e.Record) -> bool:
         for ev in rec.events:
@@ -293,7 +295,7 @@ def explain(
         out.found = True
         return bool(offer_id)
 
-    engine = walk(directory, interesting, probe, quiet=quiet, desc="explain")
+    engine = walk(reader, interesting, probe, quiet=quiet, desc="explain")
     if not out.found:
         what = f"offer {offer_id!r}" if offer_id else f"offer or publication of job {job_id!r}"
         out.note = f"no {what} in the log"

@@ -25,17 +25,18 @@ Limits: a top-up wave that found nobody leaves no event, so its moment is not sa
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import msgspec
 import numpy as np
 
+from adapters.log.ports import LogReader
 from engine import events as e
 from engine.geo import local_year
 from engine.matching.kernels import rank_workers_from
 from engine.matching.params import query_radius_m
 from engine.state import State
 from replay.groups import age_band, band_order, group_label
+from replay.source import open_reader, reads_log
 from replay.walk import DecisionPoint, bell_rows, job_vectors, walk
 
 FOUR_FIFTHS = 0.8
@@ -138,8 +139,9 @@ def _interesting(rec: e.Record) -> bool:
     return False
 
 
+@reads_log
 def fairness(
-    directory: Path,
+    log: LogReader | str,
     *,
     threshold: float = FOUR_FIFTHS,
     min_group: int = MIN_GROUP,
@@ -148,7 +150,8 @@ def fairness(
     """Rates and impact ratios by age band and priority group among eligible workers."""
     started = time.perf_counter()
     elig = _Eligibility()
-    engine = walk(directory, _interesting, elig.probe, quiet=quiet, desc="fairness")
+    reader = open_reader(log)
+    engine = walk(reader, _interesting, elig.probe, quiet=quiet, desc="fairness")
     state = engine.state
     offered = {o.worker_row for o in state.offers.values()}
     hired = {h.worker_row for h in state.hires.values()}
@@ -163,7 +166,7 @@ def fairness(
         order = (lambda g: (band_order(g), g)) if d == 0 else (lambda g: (g != "none", g))
         dims[name] = _rows(tally, order, threshold, min_group)
     return FairnessReport(
-        log=str(directory),
+        log=reader.location,
         decision_points=elig.points,
         eligible_workers=len(elig.first),
         offered_workers=sum(1 for r in elig.first if r in offered),

@@ -1,8 +1,9 @@
 """`lingong replay rebuild`: the state at a point of the log, folded without deciding.
 
-Owns: `fold` (records -> a fresh `Engine` with `Engine.apply_record`, stopping at a seq or
-a time) and `rebuild` (the report: counts from `State.summary()`, the state digest, the
-fold rate).
+Owns: `fold` (records -> a fresh `Engine`, stopping at a seq or a time: a block at a
+time with `replay.fastfold` for the file log, record by record with `Engine.apply_record`
+otherwise) and `rebuild` (the report: counts from `State.summary()`, the state digest,
+the fold rate).
 
 Invariants:
 - Recorded decisions are applied, never re-derived: a rebuild shows what the engine knew
@@ -22,14 +23,26 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
+from adapters.log.ports import LogReader
 from adapters.log.snapshots import list_snapshots, scan_snapshots
 from engine.core import Engine
 from engine.fold import InconsistentLog
 from engine.snapshot import restore_state
-from replay.source import Progress, ReplayError, Until, bulk, local_time, log_bytes, read_records
+from replay.fastfold import FastFold
+from replay.source import (
+    Progress,
+    ReplayError,
+    Until,
+    bulk,
+    local_time,
+    open_reader,
+    read_records,
+    reads_log,
+)
 
 
 class Folded(msgspec.Struct, kw_only=True):
@@ -59,17 +72,25 @@ class RebuildReport(msgspec.Struct, kw_only=True):
     from_snapshot: int = 0
 
 
+@reads_log
 def fold(
-    directory: Path,
+    log: LogReader | str,
     until: Until | None = None,
     *,
     verify_chain: bool = False,
     quiet: bool = True,
     engine: Engine | None = None,
     snapshots: Path | None = None,
+    plain: bool = False,
 ) -> Folded:
-    """Fold the log into `engine` (a fresh one, or one restored from `snapshots`)."""
+    """Fold the log into `engine` (a fresh one, or one restored from `snapshots`).
+
+    A reader that hands over whole blocks (the file log) is folded by
+    `replay.fastfold.FastFold`; others, or `plain=True`, record by record with
+    `Engine.apply_record` (the reference the fast fold is tested against).
+    """
     until = until or Until()
+    reader = open_reader(log)
     started_from = 0
     if engine is None and snapshots is not None:
         engine = _from_snapshot(snapshots, until)
@@ -78,37 +99,13 @@ def fold(
     events_before = engine.state.events_applied
     if until.seq == 0:
         return Folded(engine=engine, seq=0, ts_ms=0, records=0, elapsed_s=0.0)
-    apply_record = engine.apply_record
-    limit_ms = until.ts_ms
     seq = engine.state.last_seq
-    last_ts = 0
-    records = 0
     started = time.perf_counter()
-    with bulk(), Progress(log_bytes(directory), "rebuild", quiet=quiet) as bar:
-        for batch in read_records(
-            directory,
-            from_seq=seq + 1,
-            stop_seq=until.seq,
-            verify_chain=verify_chain,
-            progress=bar,
-        ):
-            if limit_ms is not None:
-                cut = next(
-                    (i for i, (_, r) in enumerate(batch) if r.events[0].ts_ms > limit_ms), -1
-                )
-                if cut >= 0:
-                    batch = batch[:cut]
-                    limit_ms = -1  # stop after this batch
-            for seq, rec in batch:
-                try:
-                    apply_record(seq, rec)
-                except (InconsistentLog, ValueError, KeyError) as exc:
-                    raise ReplayError(seq, f"does not fold: {exc}") from exc
-            if batch:
-                last_ts = batch[-1][1].events[0].ts_ms
-                records += len(batch)
-            if limit_ms == -1:
-                break
+    with bulk(), Progress(reader.last_seq - seq, "rebuild", quiet=quiet) as bar:
+        if hasattr(reader, "read_blocks") and not plain:
+            engine, records, last_ts = _fold_blocks(engine, reader, until, verify_chain, bar)
+        else:
+            records, last_ts = _fold_records(engine, reader, until, verify_chain, bar)
     if until.seq is not None and engine.state.last_seq < until.seq:
         raise ReplayError(until.seq, f"the log ends at seq {engine.state.last_seq}")
     return Folded(
@@ -120,6 +117,65 @@ def fold(
         from_snapshot=started_from,
         events=engine.state.events_applied - events_before,
     )
+
+
+def _fold_blocks(
+    engine: Engine, reader: Any, until: Until, verify_chain: bool, bar: Progress
+) -> tuple[Engine, int, int]:
+    """The bulk fold: a block at a time (`replay.fastfold`). Returns (the folded engine,
+    records, last fact time)."""
+    ff = FastFold(engine)
+    start = engine.state.last_seq + 1
+    records = last_ts = 0
+    for block in reader.read_blocks(start, verify_chain=verify_chain):
+        first, count = block.first_seq, block.count
+        skip = max(0, engine.state.last_seq + 1 - first)
+        end = count if until.seq is None else min(count, until.seq - first + 1)
+        if skip >= end:
+            if end < count:
+                break
+            continue
+        recs = ff.records_of(block)[skip:end]
+        done = ff.fold(first + skip, recs, until.ts_ms)
+        records += done
+        bar.update(done)
+        if done:
+            last_ts = recs[done - 1].events[0].ts_ms
+        if done < len(recs) or end < count:
+            break
+    return ff.finish(), records, last_ts
+
+
+def _fold_records(
+    engine: Engine, reader: Any, until: Until, verify_chain: bool, bar: Progress
+) -> tuple[int, int]:
+    """The plain fold: record by record with `Engine.apply_record`."""
+    apply_record = engine.apply_record
+    limit_ms = until.ts_ms
+    last_ts = records = 0
+    for batch in read_records(
+        reader,
+        from_seq=engine.state.last_seq + 1,
+        stop_seq=until.seq,
+        verify_chain=verify_chain,
+        progress=bar,
+    ):
+        if limit_ms is not None:
+            cut = next((i for i, (_, r) in enumerate(batch) if r.events[0].ts_ms > limit_ms), -1)
+            if cut >= 0:
+                batch = batch[:cut]
+                limit_ms = -1  # stop after this batch
+        for seq, rec in batch:
+            try:
+                apply_record(seq, rec)
+            except (InconsistentLog, ValueError, KeyError) as exc:
+                raise ReplayError(seq, f"does not fold: {exc}") from exc
+        if batch:
+            last_ts = batch[-1][1].events[0].ts_ms
+            records += len(batch)
+        if limit_ms == -1:
+            break
+    return records, last_ts
 
 
 def _from_snapshot(directory: Path, until: Until) -> Engine | None:
@@ -141,8 +197,9 @@ def _from_snapshot(directory: Path, until: Until) -> Engine | None:
     return None
 
 
+@reads_log
 def rebuild(
-    directory: Path,
+    log: LogReader | str,
     until: Until | None = None,
     *,
     verify_chain: bool = False,
@@ -151,11 +208,12 @@ def rebuild(
 ) -> RebuildReport:
     """The state after the records kept by `until`: counts, digest and the fold rate."""
     until = until or Until()
-    folded = fold(directory, until, verify_chain=verify_chain, quiet=quiet, snapshots=snapshots)
+    reader = open_reader(log)
+    folded = fold(reader, until, verify_chain=verify_chain, quiet=quiet, snapshots=snapshots)
     state = folded.engine.state
     events = folded.events
     return RebuildReport(
-        log=str(directory),
+        log=reader.location,
         until=until.describe(),
         seq=folded.seq,
         time=local_time(folded.ts_ms) if folded.ts_ms else "",

@@ -1,21 +1,21 @@
 """Reading a log for replay: records in batches, with progress on stderr.
 
-Owns: finding the log folder (`DATA` or `DATA/log`), reading frames read-only through
-`adapters.log.filelog.read_log_batches` (never takes the writer lock, never modifies a file),
-decoding them a batch at a time, `bulk()` (no GC pauses during a replay), the `--until
-SEQ|TIME` parser, the progress bar, and `ReplayError` (a record that cannot be decoded or
-folded).
+Owns: opening the log a replay command names (`open_reader`: a folder, `DATA` or
+`DATA/log`, or `nats://host:port/STREAM/PARTITION`, through the one read port
+`adapters.log.reader.open_log_reader`), reading its records a batch at a time
+(`read_records`, over `adapters.log.records`), `bulk()` (no GC pauses during a replay),
+the `--until SEQ|TIME` parser, the progress bar, and `ReplayError` (a record that cannot
+be decoded or folded).
 
 Invariants:
 - Records come in seq order, contiguous from `from_seq`, never past `stop_seq`.
-- Every frame's crc32 and seq are checked by the reader; the hash chain too when
+- Every frame's integrity and seq are checked by the reader; the hash chain too when
   `verify_chain` is asked for. Damage raises `adapters.log.ports.LogCorrupt` naming the
-  segment file and byte offset.
-- `decode_batch` gives exactly the records `engine.events.decode_record` gives (same
-  type, same upcast); a payload that does not decode is named by its seq.
+  segment file (or stream) and byte offset (or stream seq).
+- Opening never creates anything: a missing folder or stream is a FileNotFoundError.
 - `bulk()` pauses the cyclic garbage collector around a replay loop (and restores it).
 
-Limits: one segment is held in memory at a time (the reader's limit); `BATCH_FRAMES`
+Limits: one segment is held in memory at a time (the file reader's limit); `BATCH_FRAMES`
 frames per batch. TIME in `--until` is local (Asia/Shanghai, UTC+8) unless it names an
 offset.
 """
@@ -23,80 +23,62 @@ offset.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
-from adapters.log.filelog import read_log_batches
+from adapters.log.ports import LogReader
+from adapters.log.reader import open_log_reader
+from adapters.log.records import BATCH_FRAMES, RecordError, decode_batch
+from adapters.log.records import read_records as _read_record_batches
 from engine import events as e
 
-BATCH_FRAMES = 4096
-FRAME_OVERHEAD_BYTES = 48  # frame header: crc, flags|length, seq, chain
+__all__ = [
+    "BATCH_FRAMES",
+    "ReplayError",
+    "decode_batch",
+    "open_reader",
+    "read_records",
+    "reads_log",
+]
+
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
-_record_decoder = msgspec.msgpack.Decoder(e.Record)  # as engine.events.decode_record
+ReplayError = RecordError  # a record that cannot be decoded or folded, named by its seq
 
 
-class ReplayError(Exception):
-    """A record that cannot be decoded, or does not fit the state it is folded into."""
-
-    def __init__(self, seq: int, reason: str) -> None:
-        super().__init__(f"record seq {seq}: {reason}")
-        self.seq = seq
-        self.reason = reason
+def open_reader(log: str | os.PathLike[str] | LogReader) -> LogReader:
+    """The reader of the log a replay command names (a folder, DATA, or a nats:// URL)."""
+    return open_log_reader(log)
 
 
-def log_dir(path: str | os.PathLike[str]) -> Path:
-    """The log folder: `path` itself when it holds segments, else `path/log`."""
-    p = Path(path)
-    if not p.is_dir():
-        raise FileNotFoundError(f"no log folder at {p}")
-    if not any(p.glob("*.seg")) and (p / "log").is_dir():
-        p = p / "log"
-    if not any(p.glob("*.seg")):  # a reader never takes a stray folder for an empty log
-        raise FileNotFoundError(f"no log at {p}: no segment files (*.seg)")
-    return p
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def log_bytes(directory: Path) -> int:
-    """Total size of the segment files (the progress bar's total)."""
-    return sum(f.stat().st_size for f in directory.glob("*.seg"))
+def reads_log(fn: F) -> F:
+    """Call `fn` with its first argument (a log URL, folder or reader) opened as a reader,
+    and close that reader afterwards when it was opened here."""
 
+    @functools.wraps(fn)
+    def wrapper(log: Any, *args: Any, **kwargs: Any) -> Any:
+        reader = open_log_reader(log)
+        try:
+            return fn(reader, *args, **kwargs)
+        finally:
+            if reader is not log:
+                reader.close()
 
-def decode_batch(frames: list[tuple[int, bytes]]) -> list[e.Record]:
-    """Decode frames (seq, payload) in one tight loop; upcast older records.
-
-    Measured: one msgspec call over the batch framed as a msgpack array is slower than
-    this (joining copies every byte, and per-call overhead is ~0.1 us), so frames are
-    decoded one by one with a decoder built once.
-    """
-    decode = _record_decoder.decode
-    try:
-        records = [decode(p) for _, p in frames]
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        for seq, payload in frames:  # name the frame at fault
-            try:
-                decode(payload)
-            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                raise ReplayError(seq, f"payload does not decode as a record: {exc}") from None
-        raise
-    for i, rec in enumerate(records):
-        if rec.v != e.SCHEMA_VERSION:
-            try:
-                records[i] = e.upcast(rec)
-            except ValueError as exc:
-                raise ReplayError(frames[i][0], str(exc)) from None
-    return records
+    return wrapper  # type: ignore[return-value]
 
 
 def read_records(
-    directory: Path,
+    reader: LogReader,
     *,
     from_seq: int = 1,
     stop_seq: int | None = None,
@@ -105,17 +87,12 @@ def read_records(
     batch_frames: int = BATCH_FRAMES,
 ) -> Iterator[list[tuple[int, e.Record]]]:
     """Batches of (seq, record) with from_seq <= seq <= stop_seq (to the end when None)."""
-    for frames in read_log_batches(directory, from_seq, batch_frames, verify_chain=verify_chain):
-        if stop_seq is not None and frames[0][0] > stop_seq:
-            return
-        if stop_seq is not None and frames[-1][0] > stop_seq:
-            frames = frames[: stop_seq - frames[0][0] + 1]
-        records = decode_batch(frames)
+    for batch in _read_record_batches(
+        reader, from_seq, stop_seq=stop_seq, max_frames=batch_frames, verify_chain=verify_chain
+    ):
         if progress is not None:
-            progress.update(sum(len(p) for _, p in frames) + FRAME_OVERHEAD_BYTES * len(frames))
-        yield [(frames[i][0], records[i]) for i in range(len(frames))]
-        if stop_seq is not None and frames[-1][0] >= stop_seq:
-            return
+            progress.update(len(batch))
+        yield batch.pairs()
 
 
 @contextmanager
@@ -183,9 +160,9 @@ def local_time(ts_ms: int) -> str:
 
 
 class Progress:
-    """A tqdm bar on stderr over log bytes; silent when quiet or stderr is not a tty."""
+    """A tqdm bar on stderr over records; silent when quiet or stderr is not a tty."""
 
-    def __init__(self, total_bytes: int, desc: str, *, quiet: bool = False) -> None:
+    def __init__(self, total_records: int, desc: str, *, quiet: bool = False) -> None:
         self._bar: Any = None
         if not quiet and sys.stderr.isatty():
             try:
@@ -194,19 +171,18 @@ class Progress:
                 return
 
             self._bar = tqdm(
-                total=total_bytes,
+                total=total_records,
                 desc=desc,
-                unit="B",
+                unit="rec",
                 unit_scale=True,
-                unit_divisor=1024,
                 file=sys.stderr,
                 leave=False,
                 dynamic_ncols=True,
             )
 
-    def update(self, nbytes: int) -> None:
+    def update(self, records: int) -> None:
         if self._bar is not None:
-            self._bar.update(nbytes)
+            self._bar.update(records)
 
     def note(self, **fields: object) -> None:
         if self._bar is not None:

@@ -2,10 +2,17 @@
 
 Owns: `verify(directory)`, which checks, in order and stopping at the first failure:
 
-1. the file log: every segment header, every frame's crc32, seq continuity and hash
-   chain link (`adapters.log.filelog.verify_log`), an unfinished tail of the last segment,
-   and optional external anchors (`expect_last_seq`, `expect_head`: a head hash published
-   or kept elsewhere is the only way to notice whole appends cut off the end);
+1. the log, read once through the one read port (`adapters.log.reader.open_log_reader`:
+   a folder or a nats:// URL): an unfinished tail of the last segment and optional
+   external anchors (`expect_last_seq`, `expect_head`: a head hash published or kept
+   elsewhere is the only way to notice whole appends cut off the end) before reading, and
+   `anchors`, a file of signed checkpoints (`adapters.log.checkpoints`: each pins the
+   chain head at a seq, signed with a key kept outside the log; the chain is followed
+   over the payloads up to the last checkpoint and compared as each seq goes by: a log
+   rewritten with a recomputed chain after a record was removed, reordered or forged
+   before a checkpoint fails there, naming it);
+   then every segment header, every frame's integrity, seq continuity and hash chain link
+   as the frames are read, in the same pass that runs steps 2-4;
 2. every record's shape: the first event is a fact type carrying the record's command id,
    and no command id is recorded twice (the engine answers a retry with the first seq);
 3. every fact: rebuilt into its command and passed through the production rules
@@ -19,9 +26,9 @@ A failure names the seq, what was recorded and recomputed (and the fields that d
 and the policy version in force for the region concerned; log damage names the segment
 file and byte offset.
 
-Invariants: reads only (no lock, no writes). The frames re-executed are exactly those
-checked in step 1 (reading stops at its last seq) and are checked again (crc, seq, chain)
-as they are read.
+Invariants: reads only (no lock, no writes). The log is read once: the chain is checked
+in the pass that re-executes, and reading stops at the tail found when the log was
+opened (a live log grows behind it).
 
 Limits: a torn tail fails verification unless `allow_torn_tail` (a copy of a live or
 crashed log); the time to verify is dominated by re-running the matcher (see the bench).
@@ -30,18 +37,18 @@ crashed log); the time to verify is dominated by re-running the matcher (see the
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from adapters.log.filelog import verify_log
-from adapters.log.ports import LogCorrupt
+from adapters.log.checkpoints import AnchorCheck, Checkpoint, CheckpointError, load_checkpoints
+from adapters.log.ports import LogCorrupt, LogReader
+from adapters.log.records import read_records as read_record_batches
 from engine import events as e
 from engine.core import Engine
 from engine.state import State
 from replay.facts import NOT_RECONSTRUCTIBLE, readmit
-from replay.source import Progress, ReplayError, bulk, local_time, log_bytes, read_records
+from replay.source import Progress, ReplayError, bulk, local_time, open_reader
 
 
 class Failure(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -73,6 +80,7 @@ class VerifyReport(msgspec.Struct, kw_only=True):
     torn_tail_bytes: int = 0
     facts_checked: int = 0
     facts_unchecked: int = 0
+    checkpoints_checked: int = 0
     digest: str = ""
     elapsed_s: float = 0.0
     events_per_s: float = 0.0
@@ -216,59 +224,104 @@ def check_record(
     return None
 
 
-def verify(
-    directory: Path,
-    *,
-    expect_head: str | None = None,
-    expect_last_seq: int | None = None,
-    allow_torn_tail: bool = False,
-    check_facts: bool = True,
-    quiet: bool = True,
-) -> VerifyReport:
-    """Run every check on the log in `directory`; see the module docstring."""
+class Options(msgspec.Struct, frozen=True, kw_only=True):
+    expect_head: str | None = None
+    expect_last_seq: int | None = None
+    allow_torn_tail: bool = False
+    check_facts: bool = True
+    quiet: bool = True
+    anchors: str | None = None  # a signed checkpoints file
+    anchor_key: str | None = None  # the public key (hex) the checkpoints must be signed by
+
+
+def verify(log: LogReader | str, **options: Any) -> VerifyReport:
+    """Run every check on the log (a reader, a folder or a URL); see the module docstring.
+
+    Options: `expect_head`, `expect_last_seq`, `allow_torn_tail`, `check_facts`, `quiet`,
+    `anchors` (a file of signed checkpoints: `adapters.log.checkpoints`) and `anchor_key`.
+    Raises FileNotFoundError for a missing log or anchors file.
+    """
+    opts = Options(**options)
     started = time.perf_counter()
-    phys = verify_log(directory)
+    checkpoints = None
+    if opts.anchors is not None:
+        try:
+            checkpoints = load_checkpoints(opts.anchors, opts.anchor_key)
+        except CheckpointError as exc:
+            return VerifyReport(
+                ok=False, log=str(log), failure=Failure(kind="anchor", message=str(exc))
+            )
+    try:
+        reader = open_reader(log)
+    except LogCorrupt as exc:  # the last segment is damaged
+        return VerifyReport(ok=False, log=str(log), failure=_corrupt(exc))
+    try:
+        return _verify(reader, started, opts, checkpoints)
+    finally:
+        if reader is not log:
+            reader.close()
+
+
+def _verify(
+    reader: LogReader, started: float, opts: Options, checkpoints: list[Checkpoint] | None
+) -> VerifyReport:
+    expect_head, expect_last_seq = opts.expect_head, opts.expect_last_seq
+    allow_torn_tail, check_facts, quiet = opts.allow_torn_tail, opts.check_facts, opts.quiet
+    last_seq = reader.last_seq
+    torn = getattr(reader, "torn_tail", None)
+    torn_bytes = int(getattr(reader, "torn_tail_bytes", 0))
     report = VerifyReport(
         ok=False,
-        log=str(directory),
-        segments=phys.segments,
-        last_seq=phys.last_seq,
-        head_hash=phys.head_hash.hex(),
-        torn_tail_bytes=phys.torn_tail_bytes,
+        log=reader.location,
+        segments=len(getattr(reader, "segments", ())),
+        last_seq=last_seq,
+        head_hash=reader.head_hash.hex(),
+        torn_tail_bytes=torn_bytes,
     )
-    if phys.problem is not None:
-        p = phys.problem
-        report.failure = Failure(
-            kind="corrupt",
-            message=f"segment {p.segment} at byte offset {p.offset} (seq {p.seq}): {p.reason}",
-            seq=p.seq,
-            segment=p.segment,
-            offset=p.offset,
-        )
-        return report
-    if phys.torn_tail is not None and not allow_torn_tail:
-        t = phys.torn_tail
+    if torn is not None and not allow_torn_tail:
         report.failure = Failure(
             kind="torn_tail",
-            message=f"{phys.torn_tail_bytes} bytes after seq {phys.last_seq} in segment "
-            f"{t.segment} from byte offset {t.offset} are not a finished append: {t.reason}",
-            seq=t.seq,
-            segment=t.segment,
-            offset=t.offset,
+            message=f"{torn_bytes} bytes after seq {last_seq} in segment "
+            f"{torn.segment} from byte offset {torn.offset} are not a finished append: "
+            f"{torn.reason}",
+            seq=torn.seq,
+            segment=torn.segment,
+            offset=torn.offset,
         )
         return report
-    anchor = _check_anchors(phys.last_seq, report.head_hash, expect_last_seq, expect_head)
+    anchor = _check_anchors(last_seq, report.head_hash, expect_last_seq, expect_head)
+    signed = AnchorCheck(checkpoints or [])
+    if anchor is None and signed.bad is not None:
+        anchor = Failure(kind="anchor", message=signed.describe_mismatch(signed.bad), seq=0)
+    if anchor is None and signed.last_seq > last_seq:
+        cp = signed.pending[-1]
+        anchor = Failure(
+            kind="anchor",
+            message=f"the log ends at seq {last_seq}, before the {cp.describe()}: records "
+            "were cut off the end after it was signed",
+            seq=last_seq + 1,
+            time=local_time(cp.ts_ms),
+        )
     if anchor is not None:
         report.failure = anchor
         return report
     engine = Engine()
-    checked = unchecked = records = 0
+    checked = unchecked = 0
     try:
-        with bulk(), Progress(log_bytes(directory), "verify", quiet=quiet) as bar:
-            for batch in read_records(
-                directory, stop_seq=phys.last_seq, verify_chain=True, progress=bar
-            ):
-                for seq, rec in batch:
+        with bulk(), Progress(last_seq, "verify", quiet=quiet) as bar:
+            for batch in read_record_batches(reader, stop_seq=last_seq, verify_chain=True):
+                bar.update(len(batch))
+                for i, (seq, rec) in enumerate(batch.pairs()):
+                    if seq <= signed.last_seq:
+                        bad = signed.feed(seq, batch.payload(i))
+                        if bad is not None:
+                            report.failure = Failure(
+                                kind="anchor",
+                                message=signed.describe_mismatch(bad),
+                                seq=bad.seq,
+                                time=local_time(bad.ts_ms),
+                            )
+                            break
                     failure = check_record(engine, seq, rec, check_facts)
                     if failure is not None:
                         report.failure = failure
@@ -277,13 +330,10 @@ def verify(
                         unchecked += 1
                     else:
                         checked += 1
-                records += len(batch)
                 if report.failure is not None:
                     break
-    except LogCorrupt as exc:  # changed between the scan and the read
-        report.failure = Failure(
-            kind="corrupt", message=str(exc), seq=exc.seq, segment=exc.segment, offset=exc.offset
-        )
+    except LogCorrupt as exc:
+        report.failure = _corrupt(exc)
     except ReplayError as exc:
         report.failure = Failure(kind="record", message=str(exc), seq=exc.seq)
     elapsed = time.perf_counter() - started
@@ -292,19 +342,30 @@ def verify(
     report.events = state.events_applied
     report.facts_checked = checked
     report.facts_unchecked = unchecked
+    report.checkpoints_checked = signed.checked
     report.elapsed_s = round(elapsed, 3)
     report.events_per_s = round(state.events_applied / elapsed, 1) if elapsed > 0 else 0.0
     if report.failure is None:
-        if state.last_seq != phys.last_seq:
+        if state.last_seq != last_seq:
             report.failure = Failure(
                 kind="corrupt",
-                message=f"read {state.last_seq} records, the scan found {phys.last_seq}",
+                message=f"read {state.last_seq} records, the log's tail is at seq {last_seq}",
                 seq=state.last_seq + 1,
             )
         else:
             report.ok = True
             report.digest = state.digest()
     return report
+
+
+def _corrupt(exc: LogCorrupt) -> Failure:
+    return Failure(
+        kind="corrupt",
+        message=f"segment {exc.segment} at byte offset {exc.offset} (seq {exc.seq}): {exc.reason}",
+        seq=exc.seq,
+        segment=exc.segment,
+        offset=exc.offset,
+    )
 
 
 def _check_anchors(
@@ -335,6 +396,11 @@ def format_verify(r: VerifyReport) -> str:
                 f"    facts: {r.facts_checked} re-admitted by the rules, {r.facts_unchecked} "
                 "registrations not re-checkable (sealed personal data)",
                 f"    decisions: every one re-derived identically; state digest {r.digest}",
+                *(
+                    [f"    signed checkpoints: {r.checkpoints_checked} matched the log's chain"]
+                    if r.checkpoints_checked
+                    else []
+                ),
                 f"    {r.elapsed_s:.2f} s, {r.events_per_s:,.0f} events/s"
                 + (
                     f"; ignored an unfinished tail of {r.torn_tail_bytes} bytes"

@@ -23,18 +23,18 @@ Limits: a probe must not mutate the state.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from adapters.log.ports import LogReader
 from engine import events as e
 from engine import matcher
 from engine.core import Engine
 from engine.fold import InconsistentLog, apply
 from engine.matching.params import accept_coef_array, job_params, policy_params, weights_array
 from engine.state import Job, State
-from replay.source import Progress, ReplayError, bulk, log_bytes, read_records
+from replay.source import Progress, ReplayError, bulk, open_reader, read_records, reads_log
 
 
 class DecisionPoint(NamedTuple):
@@ -135,8 +135,9 @@ def _same_wave(ev: e.Event, first: e.OfferMade) -> bool:
 Probe = Callable[[State, int, e.Record, DecisionPoint], bool]
 
 
+@reads_log
 def walk(
-    directory: Path,
+    log: LogReader | str,
     interesting: Callable[[e.Record], bool],
     probe: Probe,
     *,
@@ -149,11 +150,12 @@ def walk(
 
     `probe(state, seq, record, point)` returns True to stop the walk after that record.
     """
+    reader = open_reader(log)
     engine = engine if engine is not None else Engine()
     state = engine.state
     stop = False
-    with bulk(), Progress(log_bytes(directory), desc, quiet=quiet) as bar:
-        for batch in read_records(directory, from_seq=state.last_seq + 1, progress=bar):
+    with bulk(), Progress(reader.last_seq - state.last_seq, desc, quiet=quiet) as bar:
+        for batch in read_records(reader, from_seq=state.last_seq + 1, progress=bar):
             for seq, rec in batch:
                 try:
                     if interesting(rec):

@@ -42,6 +42,7 @@ from typing import Any
 
 import msgspec
 
+from adapters.log.ports import LogReader
 from engine import commands as c
 from engine import events as e
 from engine.commands import Refusal
@@ -52,7 +53,7 @@ from engine.rules import decide
 from engine.state import State
 from replay.facts import NOT_RECONSTRUCTIBLE, command_for
 from replay.outcomes import SCALARS, Outcomes
-from replay.source import Progress, ReplayError, bulk, log_bytes, read_records
+from replay.source import Progress, ReplayError, bulk, open_reader, read_records, reads_log
 
 _POLICY_FIELDS = frozenset(e.Policy.__struct_fields__)
 _WEIGHT_FIELDS = frozenset(e.Weights.__struct_fields__)
@@ -166,11 +167,13 @@ def _check_range(state: State, region: str, policy: e.Policy, ts_ms: int) -> Non
         raise ValueError(f"the what-if policy for region {region!r}: {ref}") from None
 
 
+@reads_log
 def whatif(
-    directory: Path, overrides: dict[str, Any], *, region: str = "", quiet: bool = True
+    log: LogReader | str, overrides: dict[str, Any], *, region: str = "", quiet: bool = True
 ) -> WhatIfReport:
     """Re-run the log's facts under the policy change; compare with the recorded run."""
     check_overrides(overrides)
+    reader = open_reader(log)
     if region and (len(region) not in (2, 4, 6) or not region.isdigit()):
         raise ValueError("region must be empty (all) or a 2, 4 or 6 digit prefix")
     started = time.perf_counter()
@@ -182,8 +185,8 @@ def whatif(
     offered: dict[tuple[str, str], None] = {}
     dropped: dict[str, int] = {}
     changed = replayed = records = 0
-    with bulk(), Progress(log_bytes(directory), "whatif", quiet=quiet) as bar:
-        for batch in read_records(directory, progress=bar):
+    with bulk(), Progress(reader.last_seq, "whatif", quiet=quiet) as bar:
+        for batch in read_records(reader, progress=bar):
             for seq, rec in batch:
                 records += 1
                 if seq == 1:
@@ -220,7 +223,7 @@ def whatif(
                     changed += 1
     recorded_pairs = dict.fromkeys(recorded_offer.values())
     return WhatIfReport(
-        log=str(directory),
+        log=reader.location,
         region=region,
         overrides=overrides,
         policies_replaced=rewriter.replaced,

@@ -43,10 +43,10 @@ from pathlib import Path
 
 import msgspec
 
-from adapters.log.logformat import read_log_batches
+from adapters.log.reader import open_log_reader
+from adapters.log.records import read_records
 from engine import events as e
 from engine.authz import Caller
-from engine.record import decode_record
 
 ROLES = ("front_end", "station_staff", "auditor", "admin", "sms_gateway")
 TOKEN_FILE = "tokens.json"
@@ -147,17 +147,18 @@ def stations_in_log(log_dir: str | Path) -> dict[str, str]:
     Reads without the writer lock, so it works while a server holds the folder.
     """
     out: dict[str, str] = {}
-    if not Path(log_dir).is_dir():
+    try:
+        reader = open_log_reader(log_dir)  # the one read port (never creates anything)
+    except FileNotFoundError:
         return out
-    for batch in read_log_batches(log_dir, verify_chain=False):
-        for _, payload in batch:
-            if b"Station" not in payload:
-                continue
-            for ev in decode_record(payload).events:
-                if isinstance(ev, e.StationRegistered):
-                    out[ev.station_id] = ev.region
-                elif isinstance(ev, e.StationStatusChanged) and ev.status == "revoked":
-                    out[ev.station_id] = ""
+    with reader:
+        for batch in read_records(reader):
+            for rec in batch.records:
+                for ev in rec.events:
+                    if isinstance(ev, e.StationRegistered):
+                        out[ev.station_id] = ev.region
+                    elif isinstance(ev, e.StationStatusChanged) and ev.status == "revoked":
+                        out[ev.station_id] = ""
     return out
 
 

@@ -30,7 +30,6 @@ from adapters.http.common import READ, Req, api_of, not_found
 from adapters.http.problems import ApiError
 from adapters.http.scope import hire_region_in, worker_region_in
 from adapters.http.views import ContactView, HireView, OfferView, hire_view, offer_view
-from engine.record import decode_record
 from engine.state import State
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -126,16 +125,8 @@ async def hire_contact(
     employer_id, display = found  # type: ignore[misc]
     index = api.index
     if employer_id not in index.employer_blob:
-        log = api.service.runtime.log
-        last = log.last_seq
-
-        def records():
-            for seq, payload in log.read(1, verify_chain=False):
-                if seq > last:
-                    break
-                yield decode_record(payload)
-
-        await to_thread.run_sync(index.scan_log, records)
+        log = api.service.runtime.log  # read through the one read port (a LogReader)
+        await to_thread.run_sync(index.scan_log, log, log.last_seq)
     blob = index.employer_blob.get(employer_id)
     plain = None
     if blob is not None:

@@ -29,6 +29,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from adapters.log.ports import LogReader
+from adapters.log.records import read_records
 from adapters.shell.runtime import Result
 from engine import events as e
 from engine.commands import Command
@@ -127,15 +129,17 @@ class ScopeIndex:
 
     # ------------------------------------------------------------ employer blobs ----
 
-    def scan_log(self, read_records: Callable[[], object]) -> None:
-        """Collect employer blobs recorded before this process started (once)."""
+    def scan_log(self, reader: LogReader, last_seq: int) -> None:
+        """Collect employer blobs recorded up to `last_seq` (before this process started
+        listening), once, through the one read port."""
         with self._scan_lock:
             if self._scanned:
                 return
-            for record in read_records():  # type: ignore[attr-defined]
-                for ev in record.events:
-                    if isinstance(ev, e.EmployerRegistered) and ev.sealed:
-                        self.employer_blob.setdefault(ev.employer_id, bytes(ev.sealed))
+            for batch in read_records(reader, 1, stop_seq=last_seq):
+                for record in batch.records:
+                    for ev in record.events:
+                        if isinstance(ev, e.EmployerRegistered) and ev.sealed:
+                            self.employer_blob.setdefault(ev.employer_id, bytes(ev.sealed))
             self._scanned = True
 
 

@@ -1,69 +1,52 @@
 """The embedded event log: a directory of append-only segment files with a hash chain.
 
-Owns: the on-disk format of the file log, its single-writer lock, recovery of a torn tail
-on open, and the read-only tools `verify_log`, `inspect_log` and `read_log_batches`.
-
-On-disk format (all integers little-endian):
+Owns: the single writer of a file log (`FileLog`): its lock, appending, recovery of a torn
+tail on open, and reading inside the writer's process. Re-exports the lock-free tools of
+`adapters.log.scan` (`verify_log`, `inspect_log`, `read_log_batches`).
 
     directory/
       LOCK                        flock'ed by the one writer; holds its pid (diagnostics)
+      quarantine/                 torn tails cut off on open, kept for inspection
       00000000000000000001.seg    segment files, named by the seq of their first frame
-      00000000000000004097.seg
-      ...
 
-    segment header, 64 bytes:
-      0  8s   magic b"LINGLOG\\0"
-      8  u32  format version (1)
-      12 u32  reserved, 0
-      16 u64  first_seq: seq of the first frame in this segment (equals the file name)
-      24 32s  chain_in: the hash-chain value entering this segment (genesis for seq 1)
-      56 u32  crc32 of bytes 0..55
-      60 u32  reserved, 0
-
-    frame, 48-byte header + payload, frames packed back to back after the segment header:
-      0  u32  crc32 of bytes 4 .. end of payload (flags/length, seq, chain, payload)
-      4  u32  bit 31: END_OF_APPEND (set on the last frame of each `append` call);
-              bits 0..30: payload length in bytes
-      8  u64  seq
-      16 32s  chain = BLAKE2b(previous chain || payload, digest_size=32)
-      48 ...  payload
+Each segment's 64-byte header names its format (`adapters.log.logformat`). The writer
+writes version 2 (`adapters.log.format_v2`): one block per append, one pair of crc32s per
+block, the block's payloads laid out as one msgpack array. Version 1 segments
+(`adapters.log.format_v1`, a crc per frame) are still read; a v1 log goes on in a new v2
+segment.
 
 Invariants:
 - Seqs start at 1 and are contiguous across segments; a segment's `first_seq` is the
   previous segment's last seq + 1 and its `chain_in` the previous segment's head.
-- One `append` call writes all its frames into one segment with one write pass and one
-  fsync (fdatasync), and returns only after the fsync: that return is the acknowledgement.
-  The last frame of every append carries END_OF_APPEND, so an append is all-or-nothing
-  across a crash: recovery cuts the log back to the last END_OF_APPEND frame.
+- One `append` is one block: one write, one fsync (fdatasync), then the return, which is
+  the acknowledgement. A block is all-or-nothing across a crash.
 - Segments are created as `<name>.tmp` (header written and fsynced), renamed into place
-  and the directory fsynced, before any frame goes into them. A new segment is started
-  when the current one holds frames and the next append would take it past
-  `segment_bytes`; a single append larger than that gets a segment of its own.
-- Recovery on open (the writer only): every segment is read and every frame's crc, seq
-  and chain checked. In the LAST segment, a first bad frame that fails only physically
-  (incomplete header or payload, impossible length, crc mismatch) and after which no
-  crc-valid frame starts anywhere is a torn tail: the segment is truncated back to the
-  last END_OF_APPEND frame before it and the truncation fsynced. Anything else (a bad frame
-  followed by a valid one, a crc-valid frame with the wrong seq or chain, any problem in
-  an earlier segment, a missing segment) raises `LogCorrupt(segment, offset, seq, reason)`.
-  Consequences, stated plainly: damage confined to the very last append of the log is
-  indistinguishable from a torn write and is cut off rather than reported; and whole
-  segments missing from the END of the log cannot be noticed from the directory alone
-  (compare `last_seq`/`head_hash` with an external anchor: a snapshot, a published head).
-- An I/O error while appending (write, fsync, creating a segment) puts the log into the
-  failed state: that append and every later one raise `LogFailed`. After a failed fsync
-  the page cache cannot be trusted, so the only way on is to reopen (normally: restart).
-- One writer per directory, enforced by `fcntl.flock` on LOCK (`LogLocked` otherwise).
-  Readers inside the writer's process use `FileLog.read*` and see acknowledged frames
-  only; other processes may use `read_log_batches`/`verify_log`/`inspect_log`, which
-  never modify anything and stop at (do not report as corrupt) an unfinished tail.
+  and the directory fsynced before any block goes in. A new segment starts when the next
+  block would take the current one past `segment_bytes` (a bigger block gets its own).
+- Recovery on open tells a torn write from corruption (every block's crcs, seq and chain
+  are checked). A TORN WRITE is what an interrupted append leaves after the last complete
+  block of the LAST segment: an incomplete block, or a zero-filled tail (from the block,
+  or from a sector boundary inside it: file systems that extend a file before its data
+  are on disk). It was never acknowledged; it is copied to `quarantine/<segment>-<offset>-
+  <ts>.bin` (fsynced, with the folder) BEFORE the segment is cut back (ftruncate,
+  fsynced), and the cut is logged (logger "lingong.log"), returned as `FileLog.recovery`
+  and counted by `FileLog.metrics()`. CORRUPTION is everything else: a complete block
+  whose crc fails (the last one included), a crc-valid block with the wrong seq, layout
+  or chain, a damaged earlier segment, a missing segment. It raises `LogCorrupt(segment,
+  offset, seq, reason, advice)` and nothing is modified: an acknowledged append is never
+  dropped silently. Whole segments missing from the END cannot be noticed from the folder
+  alone: compare with an anchor (a signed checkpoint, a published head).
+- An I/O error while appending puts the log into the failed state: that append and every
+  later one raise `LogFailed` (after a failed fsync the page cache cannot be trusted:
+  reopen, normally by restarting).
+- One writer per directory (`fcntl.flock` on LOCK, else `LogLocked`). Readers in the
+  writer's process use `FileLog.read*` (acknowledged frames only); other processes use
+  `adapters.log.reader.FileLogReader`, which never modifies anything.
 
-Limits: payloads up to `MAX_PAYLOAD_BYTES` (16 MiB), appends up to
-`MAX_FRAMES_PER_APPEND` (65,536) frames; both can be lowered per log. Reading loads one
-whole segment at a time into memory (64 MiB by default). Linux/POSIX only (fcntl).
-
-The format, segment scanning and the lock-free readers (`verify_log`, `inspect_log`,
-`read_log_batches`) live in `adapters.log.logformat` and are re-exported here.
+Limits: payloads up to `MAX_PAYLOAD_BYTES` (16 MiB), appends up to `MAX_FRAMES_PER_APPEND`
+(65,536) frames and `MAX_APPEND_BYTES` (256 MiB); the first two can be lowered per log.
+Reading loads one segment at a time (64 MiB by default). The quarantine keeps the newest
+256 cut tails. Linux/POSIX only (fcntl).
 """
 
 from __future__ import annotations
@@ -72,18 +55,16 @@ import bisect
 import errno
 import fcntl
 import itertools
+import logging
 import os
 import threading
-import zlib
 from collections.abc import Callable, Iterator, Sequence
-from hashlib import blake2b
 from pathlib import Path
 
-from adapters.log.logformat import (  # the format, scanning and readers
-    _FLAGS_LEN,
+from adapters.log.format_v2 import BLOCK_HEADER_BYTES, MAX_APPEND_BYTES, Block, encode_block
+from adapters.log.logformat import (
     DEFAULT_SEGMENT_BYTES,
-    END_OF_APPEND,
-    FRAME_HEADER_BYTES,
+    FORMAT_VERSION,
     LOCK_NAME,
     MAX_FRAMES_PER_APPEND,
     MAX_PAYLOAD_BYTES,
@@ -96,27 +77,36 @@ from adapters.log.logformat import (  # the format, scanning and readers
     _encode_segment_header,
     _fsync_dir,
     _fsync_file,
-    _iter_segment,
     _read_file,
-    _scan_log,
-    inspect_log,
-    read_log_batches,
     segment_name,
-    verify_log,
 )
-from adapters.log.ports import (
-    GENESIS_HASH,
-    LogCorrupt,
-    LogError,
-    LogFailed,
-    LogLocked,
+from adapters.log.ports import GENESIS_HASH, LogCorrupt, LogError, LogFailed, LogLocked
+from adapters.log.recovery import (
+    MAX_QUARANTINE_FILES,
+    QUARANTINE_DIR,
+    Recovery,
+    corrupt_advice,
+    quarantine,
+    write_all,
+)
+from adapters.log.scan import (
+    FrameBatch,
+    inspect_log,
+    iter_segment,
+    iter_segment_blocks,
+    read_log_batches,
+    scan_log,
+    verify_log,
 )
 
 __all__ = [
+    "BLOCK_HEADER_BYTES",
     "DEFAULT_SEGMENT_BYTES",
-    "FRAME_HEADER_BYTES",
+    "MAX_APPEND_BYTES",
     "MAX_FRAMES_PER_APPEND",
     "MAX_PAYLOAD_BYTES",
+    "MAX_QUARANTINE_FILES",
+    "QUARANTINE_DIR",
     "SEGMENT_HEADER_BYTES",
     "FileLog",
     "LogCorrupt",
@@ -124,6 +114,7 @@ __all__ = [
     "LogFailed",
     "LogLocked",
     "Problem",
+    "Recovery",
     "VerifyReport",
     "inspect_log",
     "read_log_batches",
@@ -131,17 +122,22 @@ __all__ = [
     "verify_log",
 ]
 
+logger = logging.getLogger("lingong.log")
+
 
 class _Segment:
     """The writer's record of one segment file."""
 
-    __slots__ = ("name", "first_seq", "last_seq", "size_bytes")
+    __slots__ = ("name", "first_seq", "last_seq", "size_bytes", "version")
 
-    def __init__(self, name: str, first_seq: int, last_seq: int, size_bytes: int) -> None:
+    def __init__(
+        self, name: str, first_seq: int, last_seq: int, size_bytes: int, version: int
+    ) -> None:
         self.name = name
         self.first_seq = first_seq
         self.last_seq = last_seq  # first_seq - 1 while empty
-        self.size_bytes = size_bytes  # committed bytes (header + acknowledged frames)
+        self.size_bytes = size_bytes  # committed bytes (header + acknowledged blocks)
+        self.version = version
 
 
 class FileLog:
@@ -158,8 +154,9 @@ class FileLog:
     the seam where tests inject I/O errors; the module-level `_fsync_file`/`_fsync_dir`
     are the defaults and are looked up on every call).
 
-    After opening, `recovered_tail` describes what recovery cut off the last segment
-    (None when nothing) and `recovered_tail_bytes` how many bytes that was.
+    After opening, `recovery` (a `Recovery`, None when nothing) says what opening cut off
+    the last segment and where the cut bytes were kept; `metrics()` gives the same as
+    counters. Corruption found on open raises `LogCorrupt` (segment, offset, what to do).
     """
 
     def __init__(
@@ -172,9 +169,9 @@ class FileLog:
         max_frames_per_append: int = MAX_FRAMES_PER_APPEND,
         fsync_fn: Callable[[int], None] | None = None,
     ) -> None:
-        if segment_bytes < SEGMENT_HEADER_BYTES + FRAME_HEADER_BYTES:
+        if segment_bytes < SEGMENT_HEADER_BYTES + BLOCK_HEADER_BYTES:
             raise ValueError(
-                f"segment_bytes must be >= {SEGMENT_HEADER_BYTES + FRAME_HEADER_BYTES}"
+                f"segment_bytes must be >= {SEGMENT_HEADER_BYTES + BLOCK_HEADER_BYTES}"
             )
         if not 0 <= max_payload_bytes <= MAX_PAYLOAD_BYTES:
             raise ValueError(f"max_payload_bytes must be in 0..{MAX_PAYLOAD_BYTES}")
@@ -196,8 +193,7 @@ class FileLog:
         self._lock_fd = -1
         self._last_seq = 0
         self._head = GENESIS_HASH
-        self.recovered_tail: Problem | None = None  # what open cut off, if anything
-        self.recovered_tail_bytes = 0
+        self.recovery: Recovery | None = None  # what open cut off, if anything
         try:
             self._open()
         except BaseException:
@@ -216,27 +212,50 @@ class FileLog:
         for entry in os.scandir(self._directory):
             if entry.name.endswith(SEGMENT_SUFFIX + TMP_SUFFIX):
                 os.unlink(entry.path)  # a segment whose creation never completed
-        scan = _scan_log(self._directory, verify_chain=True)
+        scan = scan_log(self._directory, verify_chain=True)
         if scan.problem is not None:
-            raise scan.problem.error()
+            p = scan.problem
+            last_name = scan.segments[-1].name if scan.segments else p.segment
+            advice = corrupt_advice(self._directory, p, last_name)
+            raise LogCorrupt(p.segment, p.offset, p.seq, p.reason, advice)
         for s in scan.segments:
-            self._segments.append(_Segment(s.name, s.first_seq, s.last_seq, s.valid_bytes))
+            self._segments.append(
+                _Segment(s.name, s.first_seq, s.last_seq, s.valid_bytes, s.version)
+            )
             self._segment_seqs.append(s.first_seq)
         self._last_seq = scan.frames
         self._head = scan.head
         if scan.segments:
             last = scan.segments[-1]
-            if last.torn is not None:
-                self.recovered_tail = last.torn
-                self.recovered_tail_bytes = last.file_bytes - last.valid_bytes
-            self._fd = os.open(self._directory / last.name, os.O_WRONLY)
+            self._fd = os.open(self._directory / last.name, os.O_RDWR)
             if last.file_bytes != last.valid_bytes:
-                os.ftruncate(self._fd, last.valid_bytes)
-                if self._fsync_enabled:
-                    self._fsync_file(self._fd)
+                self._cut_torn_tail(last.name, last.valid_bytes, last.file_bytes, last.torn)
             os.lseek(self._fd, last.valid_bytes, os.SEEK_SET)
         else:
             self._new_segment(1, GENESIS_HASH)
+
+    def _cut_torn_tail(self, name: str, offset: int, file_bytes: int, torn: Problem | None) -> None:
+        """Copy the torn tail to the quarantine folder (durably), then cut it off."""
+        seq = torn.seq if torn is not None else self._last_seq + 1
+        reason = torn.reason if torn is not None else "bytes after the last complete append"
+        tail = os.pread(self._fd, file_bytes - offset, offset)
+        fsync = self._fsync_file if self._fsync_enabled else None
+        path = quarantine(self._directory, self._dir_fd, name, offset, tail, fsync)
+        os.ftruncate(self._fd, offset)
+        if self._fsync_enabled:
+            self._fsync_file(self._fd)
+        self.recovery = Recovery(name, offset, seq, reason, file_bytes - offset, str(path))
+        logger.warning(
+            "event log %s: cut a torn tail of %d bytes from segment %s at offset %d (seq %d "
+            "on was never acknowledged: %s); the bytes are kept in %s",
+            self._directory,
+            file_bytes - offset,
+            name,
+            offset,
+            seq,
+            reason,
+            path,
+        )
 
     def _fsync_file(self, fd: int) -> None:
         (self._fsync_fn or _fsync_file)(fd)  # looked up per call: the test seam
@@ -276,7 +295,7 @@ class FileLog:
         tmp = self._directory / (name + TMP_SUFFIX)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
-            _write_all(fd, _encode_segment_header(first_seq, chain_in))
+            write_all(fd, _encode_segment_header(first_seq, chain_in))
             if self._fsync_enabled:
                 self._fsync_file(fd)
         finally:
@@ -289,7 +308,9 @@ class FileLog:
         if self._fd >= 0:
             os.close(self._fd)
         self._fd = new_fd
-        self._segments.append(_Segment(name, first_seq, first_seq - 1, SEGMENT_HEADER_BYTES))
+        self._segments.append(
+            _Segment(name, first_seq, first_seq - 1, SEGMENT_HEADER_BYTES, FORMAT_VERSION)
+        )
         self._segment_seqs.append(first_seq)
 
     # -- properties ------------------------------------------------------------------
@@ -297,6 +318,10 @@ class FileLog:
     @property
     def directory(self) -> Path:
         return self._directory
+
+    @property
+    def location(self) -> str:
+        return str(self._directory)
 
     @property
     def next_seq(self) -> int:
@@ -330,6 +355,15 @@ class FileLog:
     def closed(self) -> bool:
         return self._closed
 
+    def metrics(self) -> dict[str, int]:
+        """Counters for a metrics layer: torn tails cut on open and their bytes, last seq."""
+        r = self.recovery
+        return {
+            "log_torn_tails_cut_total": 0 if r is None else 1,
+            "log_torn_tail_bytes_cut_total": 0 if r is None else r.cut_bytes,
+            "log_last_seq": self._last_seq,
+        }
+
     @property
     def segments(self) -> list[str]:
         """Names of the segment files, oldest first."""
@@ -339,12 +373,11 @@ class FileLog:
     # -- appending -------------------------------------------------------------------
 
     def append(self, payloads: Sequence[bytes]) -> int:
-        """Write `payloads` as frames, fsync once, and return the seq of the last one.
+        """Write `payloads` as one block, fsync once, and return the seq of the last one.
 
-        The return is the acknowledgement. All frames go into one segment. Raises
-        ValueError (naming the limit) for too many frames or a too-large payload and
-        TypeError for a non-bytes payload, before writing anything; LogFailed if the log
-        has failed or fails now.
+        The return is the acknowledgement. Raises ValueError (naming the limit) for too
+        many frames, a too-large payload or append, and TypeError for a non-bytes payload,
+        before writing anything; LogFailed if the log has failed or fails now.
         """
         with self._lock:
             self._check_writable()
@@ -356,20 +389,20 @@ class FileLog:
                     f"append of {count} frames exceeds max_frames_per_append={self._max_frames}"
                 )
             first_seq = self._last_seq + 1
-            data, head = self._encode(payloads, first_seq)
+            data, head = encode_block(self._checked(payloads, first_seq), first_seq, self._head)
             active = self._segments[-1]
             try:
-                if (
+                if active.version != FORMAT_VERSION or (
                     active.size_bytes > SEGMENT_HEADER_BYTES
                     and active.size_bytes + len(data) > self._segment_bytes
                 ):
                     self._new_segment(first_seq, self._head)
                     active = self._segments[-1]
-                _write_all(self._fd, data)
+                write_all(self._fd, data)
                 if self._fsync_enabled:
                     self._fsync_file(self._fd)
             except BaseException as exc:
-                # Frames may be half written and the fd position has moved: never go on.
+                # A block may be half written and the fd position has moved: never go on.
                 self._failure = exc
                 if not isinstance(exc, OSError):
                     raise
@@ -393,29 +426,21 @@ class FileLog:
         if self._closed:
             raise ValueError(f"event log {self._directory} is closed")
 
-    def _encode(self, payloads: Sequence[bytes], seq: int) -> tuple[bytearray, bytes]:
-        out = bytearray()
-        prev = self._head
+    def _checked(self, payloads: Sequence[bytes], seq: int) -> Sequence[bytes]:
+        """`payloads` as bytes, each within the payload limit (else TypeError/ValueError)."""
         limit = self._max_payload_bytes
-        pack = _FLAGS_LEN.pack
-        crc32 = zlib.crc32
-        last_index = len(payloads) - 1
+        out: list[bytes] | None = None
         for i, payload in enumerate(payloads):
             if payload.__class__ is not bytes:
-                payload = _as_bytes(payload, seq)
-            n = len(payload)
-            if n > limit:
+                if out is None:
+                    out = list(payloads)
+                out[i] = payload = _as_bytes(payload, seq + i)
+            if len(payload) > limit:
                 raise ValueError(
-                    f"payload of {n} bytes (seq {seq}) exceeds max_payload_bytes={limit}"
+                    f"payload of {len(payload)} bytes (seq {seq + i}) exceeds "
+                    f"max_payload_bytes={limit}"
                 )
-            chain = blake2b(prev + payload, digest_size=32).digest()
-            body = pack(n | END_OF_APPEND if i == last_index else n, seq) + chain
-            out += crc32(payload, crc32(body)).to_bytes(4, "little")
-            out += body
-            out += payload
-            prev = chain
-            seq += 1
-        return out, prev
+        return payloads if out is None else out
 
     # -- reading ---------------------------------------------------------------------
 
@@ -428,39 +453,58 @@ class FileLog:
     ) -> Iterator[list[tuple[int, bytes]]]:
         """Acknowledged frames with seq >= from_seq in lists of at most `max_frames`.
 
-        Reads each segment with one read() and re-checks every frame's crc and seq; with
+        Reads each segment with one read() and re-checks every block's crcs and seq; with
         `verify_chain` (the default) also every chain link, starting from the chain value
         stored before `from_seq`. Frames appended after the call started are not included.
         """
         _check_read_args(from_seq, max_frames)
+        segments = self._segments_from(from_seq)
+
+        def frames() -> Iterator[list[tuple[int, bytes]]]:
+            prev: bytes | None = None
+            for name, first_seq, last_seq, buf in self._buffers(segments, from_seq):
+                prev = yield from iter_segment(
+                    buf, name, first_seq, last_seq, from_seq, prev, max_frames, verify_chain
+                )
+
+        return frames()
+
+    def read_blocks(
+        self, from_seq: int = 1, *, verify_chain: bool = True, max_frames: int = 4096
+    ) -> Iterator[Block | FrameBatch]:
+        """The acknowledged frames from `from_seq` on, a block (one append) at a time (v1
+        segments: `max_frames` at a time); a block may start before `from_seq`. For
+        decoding many records in one call."""
+        _check_read_args(from_seq, max_frames)
+        segments = self._segments_from(from_seq)
+
+        def blocks() -> Iterator[Block | FrameBatch]:
+            prev: bytes | None = None
+            for name, first_seq, last_seq, buf in self._buffers(segments, from_seq):
+                prev = yield from iter_segment_blocks(
+                    buf, name, first_seq, last_seq, from_seq, prev, verify_chain, max_frames
+                )
+
+        return blocks()
+
+    def _segments_from(self, from_seq: int) -> list[tuple[str, int, int, int]]:
         with self._lock:  # the frames to read are fixed now, not at the first next()
             if self._closed:
                 raise ValueError(f"event log {self._directory} is closed")
             start = max(0, bisect.bisect_right(self._segment_seqs, from_seq) - 1)
-            segments = [
-                (s.name, s.first_seq, s.last_seq, s.size_bytes) for s in self._segments[start:]
-            ]
-        return self._iter_batches(segments, from_seq, max_frames, verify_chain)
+            return [(s.name, s.first_seq, s.last_seq, s.size_bytes) for s in self._segments[start:]]
 
-    def _iter_batches(
-        self,
-        segments: list[tuple[str, int, int, int]],
-        from_seq: int,
-        max_frames: int,
-        verify_chain: bool,
-    ) -> Iterator[list[tuple[int, bytes]]]:
-        prev_head: bytes | None = None
+    def _buffers(
+        self, segments: list[tuple[str, int, int, int]], from_seq: int
+    ) -> Iterator[tuple[str, int, int, bytes]]:
         for name, first_seq, last_seq, size_bytes in segments:
             if last_seq < from_seq:
                 continue
             buf = _read_file(self._directory / name, size_bytes)
             if len(buf) < size_bytes:
-                raise LogCorrupt(
-                    name, len(buf), first_seq, f"segment has {len(buf)} bytes, {size_bytes} written"
-                )
-            prev_head = yield from _iter_segment(
-                buf, name, first_seq, last_seq, from_seq, prev_head, max_frames, verify_chain
-            )
+                why = f"segment has {len(buf)} bytes, {size_bytes} written"
+                raise LogCorrupt(name, len(buf), first_seq, why)
+            yield name, first_seq, last_seq, buf
 
     # -- closing ---------------------------------------------------------------------
 
@@ -491,17 +535,6 @@ class FileLog:
     def __repr__(self) -> str:
         state = "failed" if self.failed else "closed" if self._closed else "open"
         return f"FileLog({str(self._directory)!r}, last_seq={self._last_seq}, {state})"
-
-
-def _write_all(fd: int, data: bytes | bytearray) -> None:
-    with memoryview(data) as view:
-        written = 0
-        total = len(view)
-        while written < total:
-            n = os.write(fd, view[written:])
-            if n <= 0:
-                raise OSError(errno.EIO, "write returned 0 bytes")
-            written += n
 
 
 def _as_bytes(payload: object, seq: int) -> bytes:

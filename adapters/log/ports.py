@@ -1,8 +1,10 @@
 """The `EventLog` port: what the runtime needs from an append-only event log.
 
 Owns: the `EventLog` Protocol that every log backend implements (the embedded file log in
-`adapters.log.filelog`, later a NATS JetStream log), the errors they raise, and the definition
-of the hash chain, so that a chain computed by one backend or process verifies in another.
+`adapters.log.filelog`, the NATS JetStream log in `adapters.nats.jslog`), the `LogReader`
+Protocol (the one read port, also implemented by `adapters.log.reader.FileLogReader`),
+the errors they raise, and the definition of the hash chain, so that a chain computed by
+one backend or process verifies in another.
 
 Invariants every implementation keeps:
 - Payloads are opaque bytes; the log never decodes them.
@@ -66,29 +68,37 @@ class LogCorrupt(LogError):
 
     Attributes: `segment` (segment file name, or the stream name for a remote log),
     `offset` (byte offset of the bad frame or header inside it), `seq` (the seq expected
-    at that place) and `reason` (what check failed).
+    at that place), `reason` (what check failed) and `advice` (what the operator can do;
+    may be empty).
     """
 
-    def __init__(self, segment: str, offset: int, seq: int, reason: str) -> None:
+    def __init__(self, segment: str, offset: int, seq: int, reason: str, advice: str = "") -> None:
         self.segment = segment
         self.offset = offset
         self.seq = seq
         self.reason = reason
+        self.advice = advice
         super().__init__(
             f"event log corrupt: segment {segment} at byte offset {offset} (seq {seq}): {reason}"
+            + (f". {advice}" if advice else "")
         )
 
     def __reduce__(self):  # keep the attributes when pickled (e.g. across processes)
-        return (type(self), (self.segment, self.offset, self.seq, self.reason))
+        return (type(self), (self.segment, self.offset, self.seq, self.reason, self.advice))
 
 
 @runtime_checkable
-class EventLog(Protocol):
-    """An append-only, hash-chained, durable sequence of opaque payloads."""
+class LogReader(Protocol):
+    """The one read port: what stores, replay, recovery and the scope index read a log by.
+
+    Implemented by the file log (`FileLog` inside the writer's process,
+    `adapters.log.reader.FileLogReader` from any other) and the JetStream log; opened by
+    URL with `adapters.log.reader.open_log_reader`. A reader never creates anything.
+    """
 
     @property
-    def next_seq(self) -> int:
-        """The seq the next appended frame will get (`last_seq + 1`)."""
+    def location(self) -> str:
+        """Where the log is: a folder path, or nats://host:port/STREAM/PARTITION."""
         ...
 
     @property
@@ -99,6 +109,28 @@ class EventLog(Protocol):
     @property
     def head_hash(self) -> bytes:
         """The chain value after the last acknowledged frame (GENESIS_HASH when empty)."""
+        ...
+
+    def read_batches(
+        self, from_seq: int = 1, max_frames: int = 4096, *, verify_chain: bool = True
+    ) -> Iterator[list[tuple[int, bytes]]]:
+        """Acknowledged frames with seq >= from_seq as (seq, payload), in lists of at most
+        `max_frames`, up to the tail as it is when called. Every frame's integrity is
+        checked; with `verify_chain` also every chain link. Damage raises LogCorrupt."""
+        ...
+
+    def close(self) -> None:
+        """Release the reader. Idempotent."""
+        ...
+
+
+@runtime_checkable
+class EventLog(LogReader, Protocol):
+    """An append-only, hash-chained, durable sequence of opaque payloads."""
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next appended frame will get (`last_seq + 1`)."""
         ...
 
     @property
@@ -120,14 +152,4 @@ class EventLog(Protocol):
 
     def read(self, from_seq: int = 1, *, verify_chain: bool = True) -> Iterator[tuple[int, bytes]]:
         """Acknowledged frames with seq >= from_seq, in order, as (seq, payload)."""
-        ...
-
-    def read_batches(
-        self, from_seq: int = 1, max_frames: int = 4096, *, verify_chain: bool = True
-    ) -> Iterator[list[tuple[int, bytes]]]:
-        """The same frames as `read`, in lists of at most `max_frames` (for bulk replay)."""
-        ...
-
-    def close(self) -> None:
-        """Release the log. Idempotent."""
         ...

@@ -1,8 +1,10 @@
 """The JetStream event log: the `EventLog` contract on a replicated NATS stream.
 
 Owns: the stream `LINGONG_LOG` (subjects `lingong.log.<partition>`, one partition per
-prefecture-level city, R3 in a cluster), `JetStreamLog` (append, read, verify) and the
-message layout of one frame.
+prefecture-level city, R3 in a cluster), `JetStreamLog` (append, read, verify; with
+`read_only=True` a `LogReader` that never creates the stream), `open_jetstream_reader`
+(what `adapters.log.reader.open_log_reader` gives for a nats:// URL) and the message
+layout of one frame.
 
 Frames travel packed: one append becomes one message when its frames fit in
 `MESSAGE_BODY_BYTES` (the usual group commit), else several (see `adapters.nats.frames`
@@ -108,6 +110,7 @@ class JetStreamLog:
         self.partition = check_partition(partition)
         self.subject = log_subject(partition)
         self.stream = stream
+        self.url = url
         self.read_only = read_only
         self.append_timeout_s = append_timeout_s
         self._max_frames = max_frames_per_append
@@ -136,15 +139,21 @@ class JetStreamLog:
         self.replicas = replicas or auto_replicas(self._nc)
         self._body_limit = min(MESSAGE_BODY_BYTES, int(self._nc.max_payload) - HEADER_ALLOWANCE)
         self._max_payload = int(self._nc.max_payload) - HEADER_ALLOWANCE - LEN_BYTES
-        await ensure_stream(
-            self._js,
-            self.stream,
-            [f"{SUBJECT_PREFIX}.>"],
-            self.replicas,
-            allow_atomic=True,
-            deny_delete=True,
-            deny_purge=True,
-        )
+        if self.read_only:  # a reader never creates anything
+            try:
+                await self._js.stream_info(self.stream)
+            except nats.js.errors.NotFoundError:
+                raise FileNotFoundError(f"no JetStream stream {self.stream} at {url}") from None
+        else:
+            await ensure_stream(
+                self._js,
+                self.stream,
+                [f"{SUBJECT_PREFIX}.>"],
+                self.replicas,
+                allow_atomic=True,
+                deny_delete=True,
+                deny_purge=True,
+            )
         if not self.read_only:
             kw = {} if lease_ttl_s is None else {"ttl_s": lease_ttl_s}
             self.lease = PartitionLease(
@@ -177,6 +186,10 @@ class JetStreamLog:
         return f"{self.stream}/{self.subject}"
 
     # ------------------------------------------------------------ properties --------
+
+    @property
+    def location(self) -> str:
+        return f"{self.url}/{self.stream}/{self.partition}"
 
     @property
     def next_seq(self) -> int:
@@ -416,3 +429,45 @@ class JetStreamLog:
 
     def __repr__(self) -> str:
         return f"JetStreamLog({self.subject!r}, last_seq={self._last_seq})"
+
+
+def open_jetstream_reader(servers: str, stream: str = STREAM, partition: str = "") -> JetStreamLog:
+    """A read-only `JetStreamLog` (a `LogReader`) of one partition of `stream`.
+
+    Without a partition, the stream's only partition is used; a stream holding several
+    is a ValueError naming them. A missing stream is a FileNotFoundError.
+    """
+    try:
+        if not partition:
+            partition = _only_partition(servers, stream)
+        return JetStreamLog(servers, partition, stream=stream, read_only=True)
+    except (TimeoutError, nats.errors.NoServersError) as exc:
+        raise ConnectionError(f"cannot reach NATS at {servers}: {exc}") from None
+
+
+def _only_partition(servers: str, stream: str) -> str:
+    async def subjects() -> list[str]:
+        nc = await connect(servers, "lingong-log-probe")
+        try:
+            js = nc.jetstream(timeout=10)
+            try:
+                info = await js.stream_info(stream, subjects_filter=f"{SUBJECT_PREFIX}.>")
+            except nats.js.errors.NotFoundError:
+                raise FileNotFoundError(f"no JetStream stream {stream} at {servers}") from None
+            return sorted((info.state.subjects or {}).keys())
+        finally:
+            await close_quietly(nc)
+
+    lt = LoopThread("lingong-log-probe")
+    try:
+        found = lt.run(subjects(), 30)
+    finally:
+        lt.stop()
+    parts = [s[len(SUBJECT_PREFIX) + 1 :] for s in found]
+    if len(parts) != 1:
+        listed = ", ".join(parts[:20]) + (" …" if len(parts) > 20 else "") or "none"
+        raise ValueError(
+            f"stream {stream} at {servers} holds {len(parts)} partitions ({listed}): "
+            f"name one, e.g. {servers}/{stream}/{parts[0] if parts else 'PARTITION'}"
+        )
+    return parts[0]

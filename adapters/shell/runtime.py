@@ -5,7 +5,9 @@ commands as their caller (`engine.authz.Caller`) in batches with group commit
 (authorise+decide+apply each, seal personal data, append all records with one fsync,
 then acknowledge), erasing keys after a durable `WorkerErased`, periodic snapshots,
 `Tick` commands from the clock, notifying subscribers (projections, publishers) of
-durable records, and containing bugs of the core (internal errors).
+durable records, containing bugs of the core (internal errors), and signed checkpoints of
+the log's head (`adapters.log.checkpoints`: after the append that crosses a local day
+boundary, and `checkpoint()` on demand).
 
 Invariants:
 - The log is the authority: a command is acknowledged only after its record is durable.
@@ -41,15 +43,17 @@ from typing import Protocol
 
 import msgspec
 
+from adapters.log.checkpoints import Checkpoint, Checkpointer
 from adapters.log.filelog import FileLog
 from adapters.log.ports import EventLog
+from adapters.log.records import RecordError, read_records
 from adapters.log.snapshots import latest_snapshot, write_snapshot
 from adapters.shell.pii import KeyStore, Sealer
 from engine import events as e
 from engine.authz import SYSTEM, Caller
 from engine.commands import Advance, Command, Refusal, clip
 from engine.core import Engine, Outcome
-from engine.record import Record, command_digest, decode_record, encode_record
+from engine.record import Record, command_digest, encode_record
 from engine.snapshot import SnapshotVersionError, restore_state, snapshot_state
 
 Subscriber = Callable[[int, Record], None]
@@ -129,6 +133,7 @@ class Runtime:
         fsync: bool = True,
         snapshot_every: int = 0,
         max_batch: int = 2048,
+        checkpoint_key: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -145,6 +150,8 @@ class Runtime:
         self.max_batch = max_batch
         self.subscribers: list[Subscriber] = []
         self.stopped: Exception | None = None
+        # signed checkpoints of the log's head: each local day boundary, and `checkpoint()`
+        self.checkpoints = Checkpointer(self.data_dir, checkpoint_key)
         self.internal_errors = 0  # commands refused because the core raised (a bug)
         self.subscriber_errors = 0  # subscriber calls that raised (records were durable)
         self.engine = self._recover()
@@ -176,12 +183,15 @@ class Runtime:
             else:
                 if engine.digest() != digest:
                     raise RuntimeError(f"snapshot at seq {seq} does not match its digest")
-        for batch in self.log.read_batches(engine.state.last_seq + 1):
-            for seq, payload in batch:
-                try:
-                    engine.apply_record(seq, decode_record(payload))
-                except Exception as exc:
-                    raise ReplayFailed(seq, self.data_dir / "log", exc) from exc
+        try:  # through the one read port: whole blocks decoded at once
+            for batch in read_records(self.log, engine.state.last_seq + 1):
+                for seq, record in batch.pairs():
+                    try:
+                        engine.apply_record(seq, record)
+                    except Exception as exc:
+                        raise ReplayFailed(seq, self.data_dir / "log", exc) from exc
+        except RecordError as exc:  # a payload that does not decode
+            raise ReplayFailed(exc.seq, self.data_dir / "log", exc) from exc
         return engine
 
     def _restore(self) -> None:
@@ -327,6 +337,7 @@ class Runtime:
                 except Exception:  # noqa: BLE001 - durable already; a projection catches up
                     self.subscriber_errors += 1
                     logger.exception("subscriber %r failed on record %d", sub, seq)
+        self.checkpoints.after_append(last, self.log.head_hash, self.engine.state.last_ts_ms)
         self._since_snapshot += len(records)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
             self.snapshot()
@@ -348,6 +359,12 @@ class Runtime:
         write_snapshot(self.snapshot_dir, state.last_seq, state.digest(), snapshot_state(state))
         self._since_snapshot = 0
         return state.last_seq
+
+    def checkpoint(self) -> Checkpoint | None:
+        """A signed checkpoint of the log's head now (on demand); None if it failed."""
+        self.flush()
+        state = self.engine.state
+        return self.checkpoints.write(self.log.last_seq, self.log.head_hash, state.last_ts_ms)
 
     def unseal_worker(self, worker_id: str, blob: bytes) -> dict[str, str] | None:
         return self.sealer.unseal(worker_id, blob)

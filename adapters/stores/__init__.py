@@ -58,8 +58,10 @@ def project_data_dir(
     which: tuple[str, ...] = ("registry", "reporting"),
     batch_frames: int | None = None,
     on_batch: Any = None,
+    log: str | None = None,
 ) -> dict:
-    """Bring the stores of `data_dir` up to date with `data_dir/log`.
+    """Bring the stores of `data_dir` up to date with `data_dir/log` (or the log URL `log`:
+    a folder or nats://host:port/STREAM/PARTITION).
 
     Returns {"registry": stats, "reporting": stats} (plain dicts, see `ProjectStats`).
     """
@@ -76,7 +78,7 @@ def project_data_dir(
             stats = project(
                 store,
                 proj,
-                data / "log",
+                log or (data / "log"),
                 rebuild=rebuild,
                 batch_frames=batch_frames,
                 on_batch=(lambda seq, rows, _n=name: on_batch(_n, seq, rows)) if on_batch else None,

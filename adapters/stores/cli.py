@@ -59,10 +59,14 @@ def _project(args: argparse.Namespace) -> int:
             which=which,
             batch_frames=args.batch_frames,
             on_batch=progress if args.progress else None,
+            log=args.log,
         )
     except StoreMismatch as exc:
         print(f"lingong project: {exc}", file=sys.stderr)
         return 1
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"lingong project: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
     else:
@@ -100,6 +104,7 @@ def _report(args: argparse.Namespace) -> int:
             level=args.level,
             rules=args.rules,
             manual=args.manual,
+            log=args.log,
         )
         path = write_report(report, fmt, args.out)
     except StoreMismatch as exc:
@@ -121,6 +126,9 @@ def _report(args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     pj = sub.add_parser("project", help="bring the registry and reporting stores up to date")
     pj.add_argument("--data", required=True, help="data folder (holds log/)")
+    pj.add_argument(
+        "--log", help="log URL (default DATA/log): a folder or nats://host:port/STREAM/P"
+    )
     pj.add_argument("--rebuild", action="store_true", help="drop the stores and project from seq 1")
     pj.add_argument("--pg-dsn", help="PostgreSQL DSN (instead of SQLite/DuckDB files)")
     pj.add_argument("--only", choices=("registry", "reporting"))
@@ -132,6 +140,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rp = sub.add_parser("report", help="build a bureau report from the reporting store")
     rp.add_argument("name", choices=tuple(REPORTS))
     rp.add_argument("--data", required=True, help="data folder (holds log/)")
+    rp.add_argument(
+        "--log", help="log URL (default DATA/log): a folder or nats://host:port/STREAM/P"
+    )
     rp.add_argument("--month", help="YYYY-MM (default: the month of the latest data)")
     rp.add_argument("--from", dest="date_from", help="first day YYYY-MM-DD (with --to)")
     rp.add_argument("--to", dest="date_to", help="last day YYYY-MM-DD, inclusive")

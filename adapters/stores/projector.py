@@ -37,6 +37,8 @@ from typing import Any
 
 import msgspec
 
+from adapters.log.ports import LogReader
+from adapters.log.reader import open_log_reader
 from adapters.stores import registry, reporting
 from adapters.stores.backend import Backend
 from adapters.stores.changes import Changes
@@ -83,20 +85,20 @@ class ProjectStats(msgspec.Struct, kw_only=True):
     write_cpu_s: float = 0.0
 
 
-def _check_position(backend: Backend, proj: Projection, log_dir: Path) -> int:
+def _check_position(backend: Backend, proj: Projection, log_dir: LogReader) -> int:
     pos, stored_hash = backend.position(proj.name)
     if pos == 0:
         return 0
     batch = next(read_records(log_dir, pos, 1), None)
     if not batch:
         raise StoreMismatch(
-            f"{proj.name} store is at seq {pos} but the log at {log_dir} ends before it; "
+            f"{proj.name} store is at seq {pos} but the log at {log_dir.location} ends before it; "
             "was the log replaced? rebuild the store (lingong project --rebuild)"
         )
     if payload_hash(batch[0][2]) != stored_hash:
         raise StoreMismatch(
             f"{proj.name} store applied a different record at seq {pos} than the log at "
-            f"{log_dir} holds; rebuild the store (lingong project --rebuild)"
+            f"{log_dir.location} holds; rebuild the store (lingong project --rebuild)"
         )
     return pos
 
@@ -104,7 +106,7 @@ def _check_position(backend: Backend, proj: Projection, log_dir: Path) -> int:
 def project(
     backend: Backend,
     proj: Projection,
-    log_dir: str | Path,
+    log_dir: str | Path | LogReader,
     *,
     rebuild: bool = False,
     batch_frames: int | None = None,
@@ -112,13 +114,31 @@ def project(
     on_batch: Callable[[int, int], None] | None = None,
     pipeline: bool | None = None,
 ) -> ProjectStats:
-    """Catch `backend` up with the log at `log_dir` (up to `to_seq` when given).
+    """Catch `backend` up with the log at `log_dir` (up to `to_seq` when given): a log URL
+    (a folder or nats://host:port/STREAM/PARTITION) or a reader (the one read port).
 
     `on_batch(seq, rows)` is called after each committed batch (progress output);
     `pipeline` folds ahead in a worker thread (default: `backend.overlap_reads`); False
     reads and folds in the calling thread (profiling, comparisons).
     """
-    log_path = Path(log_dir)
+    reader = open_log_reader(log_dir)
+    try:
+        return _project(backend, proj, reader, rebuild, batch_frames, to_seq, on_batch, pipeline)
+    finally:
+        if reader is not log_dir:
+            reader.close()
+
+
+def _project(
+    backend: Backend,
+    proj: Projection,
+    log_path: LogReader,
+    rebuild: bool,
+    batch_frames: int | None,
+    to_seq: int | None,
+    on_batch: Callable[[int, int], None] | None,
+    pipeline: bool | None,
+) -> ProjectStats:
     started = time.perf_counter()
     backend.open(proj.tables)
     if rebuild:
@@ -187,7 +207,7 @@ Prepared = tuple[Changes, int, str, int]  # changes, last seq, its payload hash,
 
 def _prepared(
     proj: Projection,
-    log_path: Path,
+    log_path: LogReader,
     from_seq: int,
     batch_frames: int,
     to_seq: int | None,

@@ -75,16 +75,18 @@ def build_report(
     *,
     pg_dsn: str | None = None,
     catch_up: bool = True,
+    log: str | None = None,
     **scope_and_options: Any,
 ) -> Report:
-    """Catch the reporting store of `data_dir` up with its log, then build report `name`."""
+    """Catch the reporting store of `data_dir` up with its log (`data_dir/log`, or the log
+    URL `log`), then build report `name`."""
     from adapters.stores import reporting_store
     from adapters.stores.projector import REPORTING, project
 
     options = {k: scope_and_options.pop(k) for k in ("rules", "manual") if k in scope_and_options}
     with reporting_store(data_dir, pg_dsn=pg_dsn) as store:
         if catch_up:
-            project(store, REPORTING, Path(data_dir) / "log")
+            project(store, REPORTING, log or (Path(data_dir) / "log"))
         else:
             store.open(REPORTING.tables)
         scope = make_scope(store, **scope_and_options)

@@ -14,7 +14,7 @@ import pytest
 
 import adapters.log.filelog as filelog
 from adapters.log.filelog import (
-    FRAME_HEADER_BYTES,
+    BLOCK_HEADER_BYTES,
     SEGMENT_HEADER_BYTES,
     FileLog,
     LogFailed,
@@ -90,37 +90,52 @@ def test_an_append_bigger_than_a_segment_gets_a_segment_of_its_own(tmp_path: Pat
         log.append([b"b"])
         assert log.segments == [segment_name(1), segment_name(2), segment_name(3)]
     sizes = [s["bytes"] for s in inspect_log(tmp_path)["segments"]]
-    assert sizes[1] == SEGMENT_HEADER_BYTES + FRAME_HEADER_BYTES + 3000
+    assert sizes[1] == SEGMENT_HEADER_BYTES + BLOCK_HEADER_BYTES + 4 + 5 + 3000
 
 
 def test_on_disk_layout_matches_the_documented_format(tmp_path: Path) -> None:
     with FileLog(tmp_path) as log:
         log.append([b"hello", b"world!"])
+        log.append([b"\x93\x01\xa1x\x90"])
     data = (tmp_path / segment_name(1)).read_bytes()
     magic, version, reserved, first_seq, chain_in, crc, pad = struct.unpack_from(
         "<8sIIQ32sII", data, 0
     )
     assert (magic, version, reserved, first_seq, chain_in, pad) == (
         b"LINGLOG\x00",
-        1,
+        2,
         0,
         1,
         GENESIS_HASH,
         0,
     )
     assert crc == zlib.crc32(data[:56])
-    pos, prev = 64, GENESIS_HASH
-    for seq, payload, end_flag in [(1, b"hello", 0), (2, b"world!", 1)]:
-        crc, flags_len, fseq = struct.unpack_from("<IIQ", data, pos)
-        chain = data[pos + 16 : pos + 48]
-        assert flags_len >> 31 == end_flag and flags_len & 0x7FFF_FFFF == len(payload)
-        assert fseq == seq
-        assert data[pos + 48 : pos + 48 + len(payload)] == payload
-        assert crc == zlib.crc32(data[pos + 4 : pos + 48 + len(payload)])
-        assert chain == blake2b(prev + payload, digest_size=32).digest()
-        prev = chain
-        pos += 48 + len(payload)
+    pos, prev, seq = 64, GENESIS_HASH, 1
+    for payloads in ([b"hello", b"world!"], [b"\x93\x01\xa1x\x90"]):
+        hcrc, bcrc, first, count, body_bytes, chain = struct.unpack_from("<IIQII32s", data, pos)
+        body = data[pos + 56 : pos + 56 + body_bytes]
+        assert hcrc == zlib.crc32(data[pos + 4 : pos + 56]) and bcrc == zlib.crc32(body)
+        assert (first, count) == (seq, len(payloads))
+        n = len(payloads)
+        assert struct.unpack_from(f"<{n}I", body) == tuple(map(len, payloads))
+        assert body[4 * n : 4 * n + 5] == b"\xdd" + n.to_bytes(4, "big")  # msgpack array32
+        assert body[4 * n + 5 :] == b"".join(payloads)
+        for payload in payloads:
+            prev = blake2b(prev + payload, digest_size=32).digest()
+        assert chain == prev
+        pos, seq = pos + 56 + body_bytes, seq + n
     assert pos == len(data)
+
+
+def test_a_block_of_msgpack_payloads_is_one_msgpack_array(tmp_path: Path) -> None:
+    import msgspec
+
+    values = [[1, "a"], {"k": 2}, "three", 4.5]
+    with FileLog(tmp_path) as log:
+        log.append([msgspec.msgpack.encode(v) for v in values])
+    data = (tmp_path / segment_name(1)).read_bytes()
+    body = data[64 + 56 :]
+    assert msgspec.msgpack.decode(body[4 * len(values) :]) == values
 
 
 def test_leftover_temporary_segment_is_removed_on_open(tmp_path: Path) -> None:
@@ -193,7 +208,7 @@ def test_write_failure_fails_the_log(tmp_path: Path, monkeypatch: pytest.MonkeyP
     def no_space(fd: int, data: bytes | bytearray) -> None:
         raise OSError(errno.ENOSPC, "injected: no space left")
 
-    monkeypatch.setattr(filelog, "_write_all", no_space)
+    monkeypatch.setattr(filelog, "write_all", no_space)
     with pytest.raises(LogFailed, match="no space"):
         log.append([b"two"])
     monkeypatch.undo()

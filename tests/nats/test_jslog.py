@@ -261,3 +261,79 @@ def test_a_projection_follows_the_log_as_a_durable_consumer(
             follower.close(commit=True)
     finally:
         log.close()
+
+
+# ---------------------------------------------------------------- the one read port ---
+
+
+V1_LOG = Path(__file__).parents[1] / "log" / "data" / "v1" / "log"
+
+
+def test_a_nats_url_opens_the_same_read_port_as_a_folder(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """A log copied frame for frame into a partition reads, verifies and rebuilds through
+    its nats:// URL exactly as through its folder."""
+    from adapters.log.ports import LogReader
+    from adapters.log.reader import open_log_reader
+    from replay.rebuild import rebuild
+    from replay.verify import verify
+
+    part = partition_for(tmp_path)
+    folder = open_log_reader(V1_LOG)
+    log = JetStreamLog(nats_server.url, part)
+    try:
+        for batch in folder.read_batches(1, 500):
+            log.append([p for _, p in batch])
+        assert (log.last_seq, log.head_hash) == (folder.last_seq, folder.head_hash)
+    finally:
+        log.close()
+    url = f"{nats_server.url}/LINGONG_LOG/{part}"
+    reader = open_log_reader(url)
+    try:
+        assert isinstance(reader, LogReader) and reader.location == url
+        assert (reader.last_seq, reader.head_hash) == (folder.last_seq, folder.head_hash)
+        assert [f for b in reader.read_batches(3000, 7) for f in b] == [
+            f for b in folder.read_batches(3000) for f in b
+        ]
+    finally:
+        reader.close()
+    by_folder, by_url = verify(V1_LOG), verify(url)
+    assert by_folder.ok and by_url.ok, by_url.failure
+    assert (by_url.digest, by_url.records, by_url.head_hash) == (
+        by_folder.digest,
+        by_folder.records,
+        by_folder.head_hash,
+    )
+    assert rebuild(url).digest == rebuild(V1_LOG).digest == by_folder.digest
+
+
+def test_a_nats_reader_never_creates_a_stream_and_names_partitions(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    import asyncio
+
+    import nats
+
+    from adapters.log.reader import open_log_reader
+
+    stream = "NOSUCH_" + partition_for(tmp_path).upper()
+    with pytest.raises(FileNotFoundError, match=f"no JetStream stream {stream}"):
+        open_log_reader(f"{nats_server.url}/{stream}/p1")
+    with pytest.raises(FileNotFoundError):
+        open_log_reader(f"{nats_server.url}/{stream}")
+
+    async def streams() -> list[str]:
+        nc = await nats.connect(nats_server.url)
+        try:
+            return [s.config.name for s in await nc.jetstream().streams_info()]
+        finally:
+            await nc.close()
+
+    assert stream not in asyncio.run(streams())
+    # a stream holding several partitions: a URL must name one
+    for part in ("a" + partition_for(tmp_path), "b" + partition_for(tmp_path)):
+        with JetStreamLog(nats_server.url, part) as log:
+            log.append([b"x"])
+    with pytest.raises(ValueError, match="partitions .*name one"):
+        open_log_reader(f"{nats_server.url}/LINGONG_LOG")

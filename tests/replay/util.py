@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from adapters.log.filelog import FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, FileLog, read_log_batches
+from adapters.log.filelog import BLOCK_HEADER_BYTES, SEGMENT_HEADER_BYTES, FileLog, read_log_batches
 from engine import events as e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,20 +60,23 @@ def write_log(
 
 
 class Frame(NamedTuple):
+    """One block of a v2 segment (one append; `seq` is its first frame's)."""
+
     segment: Path
     offset: int
     seq: int
-    length: int  # whole frame, header included
+    length: int  # whole block, header included
 
 
 def frames(log: Path) -> list[Frame]:
+    """The blocks of every segment (with `write_log(batch=1)`, one frame each)."""
     out = []
     for seg in sorted(log.glob("*.seg")):
         buf = seg.read_bytes()
         pos = SEGMENT_HEADER_BYTES
-        while pos + FRAME_HEADER_BYTES <= len(buf):
-            _, flags_len, seq = struct.unpack_from("<IIQ", buf, pos)
-            n = FRAME_HEADER_BYTES + (flags_len & 0x7FFF_FFFF)
+        while pos + BLOCK_HEADER_BYTES <= len(buf):
+            seq, _, body_bytes = struct.unpack_from("<QII", buf, pos + 8)
+            n = BLOCK_HEADER_BYTES + body_bytes
             out.append(Frame(seg, pos, seq, n))
             pos += n
     return out

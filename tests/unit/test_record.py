@@ -29,7 +29,7 @@ OLD_RECORD_HEX = (
 
 def test_records_of_the_old_three_element_format_still_decode() -> None:
     rec = decode_record(bytes.fromhex(OLD_RECORD_HEX))
-    assert rec.cmd_id == "cmd-7" and rec.v == 1
+    assert rec.cmd_id == "cmd-7" and rec.v == e.SCHEMA_VERSION == 2  # schema 1, upcast
     assert rec.events == [
         e.WorkerErased(ts_ms=1795381200000, cmd_id="cmd-7", worker_id="W1"),
         e.Tick(ts_ms=1795381200000, cmd_id="cmd-7"),
