@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from litestar.testing import TestClient
 
+from adapters.http.app import create_app
 from adapters.http.auth import Limits
-from tests.http.world import Env, make_env, q
+from adapters.shell.runtime import Runtime
+from adapters.shell.service import EngineService
+from tests.http.world import Clock, Env, make_env, q
+from tests.support import at
 
 WORKER = {"region": "420602", "skills": ["moving"], "min_pay_fen": 12000, "birth_year": 1970,
           "personal": {"name": "赵六", "mobile": "13611112222"},
@@ -424,3 +429,34 @@ def test_a_key_reused_with_another_request_is_refused(env: Env) -> None:
         assert resp.status_code == 422, resp.text
         assert resp.headers["content-type"].startswith("application/problem+json")
         assert resp.json()["rule"] == "idempotency_key_reused" and env.seq == seq
+
+
+def test_a_torn_tail_cut_at_start_is_reported_in_metrics_and_the_log(tmp_path) -> None:
+    """Issue 11: the cut of a torn tail shows in /metrics (and a warning), never silently."""
+    import logging
+
+    env = make_env(tmp_path)
+    tokens = dict(env.tokens)
+    env.close()
+    last = sorted((tmp_path / "log").glob("*.seg"))[-1]
+    last.write_bytes(last.read_bytes() + b"\xff\x00\x17")  # an append that never finished
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(handler)
+    try:
+        runtime = Runtime(tmp_path, clock=Clock(at(7)), fsync=False)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    service = EngineService(runtime, tick_ms=0).start()
+    try:
+        with TestClient(create_app(service, data_dir=tmp_path)) as client:
+            auditor = {"Authorization": f"Bearer {tokens['auditor/4206']}"}
+            text = client.get("/metrics", headers=auditor).text
+        assert "lingong_log_recovery_cut_bytes 3.0" in text
+        assert any("quarantine" in r.getMessage() for r in records), [
+            r.getMessage() for r in records
+        ]
+    finally:
+        service.stop()
+        runtime.close()
