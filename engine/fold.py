@@ -47,7 +47,7 @@ def _station_status(state: State, ev: e.StationStatusChanged) -> None:
 
 
 def _policy(state: State, ev: e.PolicySet) -> None:
-    state.policies[ev.region] = (ev.version, ev.policy)
+    state.set_policy(ev.region, ev.version, ev.policy)
 
 
 def _employer(state: State, ev: e.EmployerRegistered) -> None:
@@ -195,6 +195,7 @@ def _published(state: State, ev: e.JobPublished) -> None:
         start_ms=job.start_ms,
         end_ms=job.end_ms,
         slots=job.open_slots,
+        policy=state.policy_slot_for(job.region),
     )
     state.job_ids.append(job.job_id)
     state.open_jobs.add(job.row, job.lat, job.lng, tag=1 << state.skills.register(job.skill))

@@ -12,6 +12,9 @@ Invariants:
   iteration (insertion-ordered dicts, heaps keyed by (time, id)).
 - A job never gets more hires than slots; a worker never holds overlapping hires.
 
+Bell offers carry wave `BELL_WAVE` (0) and do not count against `max_waves`: after a
+bell, declines and expiries still top the job up with ordinary waves.
+
 Limits: `policy.max_waves` waves per job, `policy.max_pushes_per_job` pushes per job,
 `policy.max_open_offers_per_worker` live offers per worker, `MAX_TICK_WORK` expiries
 handled per tick (the rest on the next tick).
@@ -31,6 +34,7 @@ from engine.state import Job, State
 
 MAX_TICK_WORK = 100_000
 DUPLICATE_RADIUS_M = 500.0
+BELL_WAVE = 0  # the wave number of opening-bell offers: they use none of the job's waves
 
 Emit = Callable[[e.Event], None]
 
@@ -169,6 +173,8 @@ def _checked_in(state: State, ev: e.WorkerCheckedIn, emit: Emit) -> None:
         _, policy = state.policy_for(job.region)
         if len(job.live_offers) >= wave_size(job.open_slots, policy.overbook):
             continue
+        if state.bells and state.in_bell(job.station_id):
+            continue  # a posting inside a bell window waits for the bell's assignment
         wave = max(job.wave, 1)
         emit(
             e.OfferMade(
@@ -317,7 +323,7 @@ def _close_bell(state: State, scope: str, ev: e.Event, emit: Emit) -> None:
     for row, job_row, cand in matcher.bell_pairs(state, scope, ev.ts_ms):
         job = state.jobs[state.job_ids[job_row]]
         _, policy = state.policy_for(job.region)
-        wave = job.wave + 1 if job.wave < policy.max_waves else job.wave
+        wave = BELL_WAVE  # bell offers are not one of the job's waves (max_waves)
         worker_id = state.worker_ids[row]
         emit(
             e.OfferMade(

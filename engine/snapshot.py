@@ -25,7 +25,7 @@ from engine.matching.skills import SkillCodes
 from engine.matching.workers import WorkerArrays
 from engine.state import Complaint, Employer, Hire, Job, Offer, State, Station
 
-SNAPSHOT_VERSION = 2  # 2: commands carry their digest; workers their registering station
+SNAPSHOT_VERSION = 3  # 3: jobs carry their policy slot; 2: command digests, registering station
 
 
 class SnapshotVersionError(ValueError):
@@ -148,6 +148,7 @@ def restore_state(body: bytes) -> State:
     s.checkout_due = [tuple(x) for x in snap.checkout_due]  # type: ignore[misc]
     s.commands = OrderedDict((k, (seq, digest)) for k, (seq, digest) in snap.commands.items())
     s.worker_rows = {wid: row for row, wid in enumerate(snap.worker_ids)}
+    s.policy_slot = {prefix: slot for slot, prefix in enumerate(snap.policies)}
     s.skills = SkillCodes(snap.skills)
     s.workers = WorkerArrays.from_columns(_unpack(snap.workers))
     s.job_arrays = JobArrays.from_columns(_unpack(snap.job_arrays))

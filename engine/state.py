@@ -120,6 +120,11 @@ class State:
 
     def __init__(self) -> None:
         self.policies: dict[str, tuple[int, Policy]] = {"": (0, Policy())}
+        # region prefix -> slot (the order policies were first set; "" is 0): the
+        # `JobArrays.policy` column holds the slot of each job's region policy
+        self.policy_slot: dict[str, int] = {"": 0}
+        self.policy_epoch = 0  # bumped by every PolicySet (caches of policy vectors)
+        self.policy_cache: tuple | None = None  # engine.matcher.policy_table's, not state
         self.stations: dict[str, Station] = {}
         self.employers: dict[str, Employer] = {}
         self.worker_rows: dict[str, int] = {}
@@ -162,11 +167,29 @@ class State:
 
     def policy_for(self, region: str) -> tuple[int, Policy]:
         """The policy of the longest matching region prefix ("" is the default)."""
+        return self.policies[self.policy_key(region)]
+
+    def set_policy(self, region: str, version: int, policy: Policy) -> None:
+        """Install a region's policy (the fold of `PolicySet`; what-if replays too)."""
+        new = region not in self.policies
+        self.policies[region] = (version, policy)
+        self.policy_epoch += 1
+        if new:  # a more specific prefix may now apply to open jobs
+            self.policy_slot[region] = len(self.policy_slot)
+            ja = self.job_arrays
+            for row in self.open_jobs.rows().tolist():
+                ja.policy[row] = self.policy_slot_for(self.jobs[self.job_ids[row]].region)
+
+    def policy_key(self, region: str) -> str:
+        """The longest region prefix with a policy ("" is the default)."""
         for cut in (6, 4, 2):
-            hit = self.policies.get(region[:cut])
-            if hit is not None and len(region) >= cut:
-                return hit
-        return self.policies[""]
+            if len(region) >= cut and region[:cut] in self.policies:
+                return region[:cut]
+        return ""
+
+    def policy_slot_for(self, region: str) -> int:
+        """Slot of the policy that applies to `region` (see `policy_slot`)."""
+        return self.policy_slot[self.policy_key(region)]
 
     def in_bell(self, station_id: str) -> bool:
         """True while an opening-bell window covers this station (itself or its region)."""

@@ -9,12 +9,14 @@ Invariants:
 - A job is matchable iff `status == JOB_OPEN and slots_open > 0`. Filling the last slot
   keeps the job open (a no-show may give the slot back); closing is explicit (`close`:
   filled for good, cancelled, expired).
+- `policy` is the slot (`State.policy_slot`) of the policy of the job's region, kept
+  current by the fold when a policy for a new region prefix arrives.
 - `skill_bit` is the job's `SkillCodes` bit (0..63); `day_pay_fen` is the pay converted to
   a daily figure by the caller (hourly * hours_per_day, ...).
 - Arrays are reallocated when capacity doubles: never keep a column reference across
   `add`.
 
-Limits: 49 bytes per row of capacity; slots are int32.
+Limits: 51 bytes per row of capacity; slots are int32; policy slots int16.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _COLUMNS: tuple[tuple[str, type], ...] = (
     ("end_ms", np.int64),
     ("slots_open", np.int32),
     ("status", np.int8),
+    ("policy", np.int16),  # slot of the job's region policy (`State.policy_slot`)
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in _COLUMNS)
 
@@ -50,6 +53,7 @@ class JobArrays:
     end_ms: np.ndarray
     slots_open: np.ndarray
     status: np.ndarray
+    policy: np.ndarray
 
     def __init__(self, capacity: int = 256) -> None:
         self.n = 0
@@ -77,6 +81,7 @@ class JobArrays:
         start_ms: int,
         end_ms: int,
         slots: int,
+        policy: int = 0,
     ) -> int:
         """Publish a job with `slots` open slots; returns its row."""
         if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90):
@@ -101,6 +106,7 @@ class JobArrays:
         self.end_ms[row] = end_ms
         self.slots_open[row] = slots
         self.status[row] = JOB_OPEN
+        self.policy[row] = policy
         return row
 
     def is_matchable(self, row: int) -> bool:
@@ -136,6 +142,7 @@ class JobArrays:
             self.end_ms,
             self.slots_open,
             self.status,
+            self.policy,
         )
 
     def columns(self) -> dict[str, np.ndarray]:
