@@ -64,10 +64,12 @@ class Weights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
     travel: Weight = 1.0
     waiting: Weight = 0.6
-    older: Weight = 0.5
-    hardship: Weight = 0.5
+    # priority for older (大龄) and hardship (兜底) workers that keeps every age band's
+    # offer-rate impact ratio >= 0.8 on the bench morning (issue 14; BENCHMARKS.md)
+    older: Weight = 0.1
+    hardship: Weight = 0.2
     reliability: Weight = 0.4
-    exposure: Weight = 0.3
+    exposure: Weight = 0.6
     acceptance: Weight = 0.0
 
 
@@ -119,7 +121,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_open_offers_per_worker: Annotated[int, _between(1, 10)] = 3
     wait_cap_ms: Annotated[int, _between(60_000, 86_400_000)] = 3 * 3600 * 1000
     older_age: Annotated[int, _between(16, 100)] = 50  # 大龄
-    exposure_cap: Annotated[int, _between(1, 1000)] = 10  # offers/day: penalty saturates
+    exposure_cap: Annotated[int, _between(1, 1000)] = 3  # offers/day: penalty saturates
     weights: Weights = Weights()
     # learned: intercept + one per feature
     acceptance_coef: Annotated[tuple[Coefficient, ...], Meta(max_length=8)] = ()

@@ -329,7 +329,7 @@ def test_score_components_by_hand():
         end_ms=NOW_MS + 9 * 3600_000,
         now_ms=NOW_MS,
     )
-    policy = Policy(weights=Weights())
+    policy = Policy(weights=Weights(), exposure_cap=10)
     pol, weights, coef = _vectors(policy)
     rows, scores, dist, travel, feats = K.rank_workers_from(
         workers, np.array([0]), job, pol, weights, coef, 5
