@@ -214,6 +214,22 @@ def in_scope_of(state: State, scope: str, station_id: str) -> bool:
     return station_id == scope
 
 
+def scope_stations(state: State, scope: str) -> list[str]:
+    """Stations of a bell scope, in registration order (stations are reference data)."""
+    if scope.startswith("region:"):
+        return [sid for sid in state.stations if in_scope_of(state, scope, sid)]
+    return [scope] if scope in state.stations else []
+
+
+def scope_job_ids(state: State, scope: str) -> list[str]:
+    """Jobs not yet closed that the scope's stations collected, in submission order."""
+    out = [jid for sid in scope_stations(state, scope) for jid in state.jobs_by_station.get(sid, ())]
+    if scope.startswith("region:"):
+        order = {jid: i for i, jid in enumerate(state.jobs)}  # noqa: C416 (insertion order)
+        out.sort(key=order.__getitem__)
+    return out
+
+
 def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Candidate]]:
     """Opening bell: (worker row, job row, candidate) by maximum-weight assignment.
 
@@ -221,13 +237,17 @@ def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Ca
     "region:PREFIX" (all stations of the region). Each job gets at most the offers its
     open slots still lack; greedy assignment is the fallback for oversize markets.
     """
-    in_scope = {sid for sid in state.stations if in_scope_of(state, scope, sid)}
     w = state.workers
-    rows = [r for r, sid in enumerate(state.worker_station) if sid in in_scope and w.checked_in[r]]
+    rows = sorted(
+        r
+        for sid in scope_stations(state, scope)
+        for r in state.checked_in_at.get(sid, ())
+        if w.checked_in[r]
+    )
     jobs = [
         j
-        for j in state.jobs.values()
-        if j.status == "open" and j.station_id in in_scope and j.open_slots > len(j.live_offers)
+        for j in (state.jobs[jid] for jid in scope_job_ids(state, scope))
+        if j.status == "open" and j.open_slots > len(j.live_offers)
     ]
     if not rows or not jobs:
         return []

@@ -4,8 +4,9 @@ Owns: `JobArrays`, read by `kernels.rank_jobs` (worker side: a check-in looks fo
 open job nearby) and by the engine's wave logic.
 
 Invariants:
-- `row` is assigned in publication order and never reused; it is the tie-breaker "job
-  id" of worker-side rankings.
+- `row` is the lowest free row at publication (rows of jobs that left the core are
+  reused, `release`); it is the tie-breaker "job id" of worker-side rankings. The free
+  rows are a min-heap, so the row a job gets depends only on which rows are free.
 - A job is matchable iff `status == JOB_OPEN and slots_open > 0`. Filling the last slot
   keeps the job open (a no-show may give the slot back); closing is explicit (`close`:
   filled for good, cancelled, expired).
@@ -21,6 +22,7 @@ Limits: 51 bytes per row of capacity; slots are int32; policy slots int16.
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -57,6 +59,7 @@ class JobArrays:
 
     def __init__(self, capacity: int = 256) -> None:
         self.n = 0
+        self.free: list[int] = []  # released rows (min-heap)
         self.capacity = max(int(capacity), 1)
         for name, dtype in _COLUMNS:
             setattr(self, name, np.zeros(self.capacity, dtype=dtype))
@@ -94,10 +97,13 @@ class JobArrays:
             raise ValueError(f"job times must satisfy 0 < start < end: {start_ms}, {end_ms}")
         if slots <= 0 or day_pay_fen < 0:
             raise ValueError(f"need slots > 0 and day_pay_fen >= 0: {slots}, {day_pay_fen}")
-        if self.n == self.capacity:
-            self._resize(self.capacity * 2)
-        row = self.n
-        self.n += 1
+        if self.free:
+            row = heapq.heappop(self.free)
+        else:
+            if self.n == self.capacity:
+                self._resize(self.capacity * 2)
+            row = self.n
+            self.n += 1
         self.lat[row] = lat
         self.lng[row] = lng
         self.skill_bit[row] = skill_bit
@@ -130,6 +136,15 @@ class JobArrays:
         """Filled for good, cancelled or expired: never matched again."""
         self._check_row(row)
         self.status[row] = JOB_CLOSED
+
+    def release(self, row: int) -> None:
+        """The job left the core: its row is closed and free for the next `add`."""
+        self._check_row(row)
+        self.status[row] = JOB_CLOSED
+        heapq.heappush(self.free, row)
+
+    def live_rows(self) -> int:
+        return self.n - len(self.free)
 
     def rank_columns(self) -> tuple[np.ndarray, ...]:
         """The columns `kernels.rank_jobs` takes, in its argument order."""
