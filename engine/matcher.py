@@ -120,7 +120,14 @@ def _job_vectors(state: State, job: Job, now_ms: int):
 def rank_for_job(
     state: State, job: Job, now_ms: int, k: int, rows: np.ndarray | None = None
 ) -> list[Candidate]:
-    """The best `k` checked-in workers for `job` not offered it before."""
+    """The best `k` checked-in workers for `job` not offered it before (every candidate
+    within the largest reach of the job's policy, or exactly `rows` when given).
+
+    A threshold top-k that stops at a radius once the k-th score beats the best score
+    possible beyond it was tried and measured slower (BENCHMARKS.md, "exact top-k"): with
+    the default weights the location-free terms span as much as travel, so global
+    bounds never stop before ~11 km; it needs per-cell bounds (future work).
+    """
     policy, pol, jp, bit = _job_vectors(state, job, now_ms)
     if bit is None or k <= 0:
         return []

@@ -19,9 +19,9 @@ Invariants:
   in; skill bit in the worker's mask; day pay >= worker minimum; available until >=
   start; no held hire overlapping [start, end); open offers < max; not in
   `excluded_rows` (sorted); distance <= reach of the worker's mode (`params.reach_m`).
+  The kernel tests the eligibility filters first, then the score bounds, then distance.
   Speeds by mode travel in the policy vector (`P_SPEEDS`); every policy value of a
   job's offers is the job's region policy (`rank_jobs` takes one vector per job).
-  The kernel tests them cheapest and most selective first.
 - Score = sum of weight * feature over travel, waiting, older, hardship, reliability,
   exposure (+ acceptance weight * sigmoid(coef . [1, features]) when coefficients are
   given). Gender, ethnicity and household registration are not inputs: no such column.
@@ -183,6 +183,15 @@ def rank_workers(
         r = cand[i]
         if (skills[r] & bit) == np.uint64(0):
             continue
+        # eligibility first (in a busy market most candidates fail here), then the score
+        if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
+            continue
+        if day_pay < min_pay_fen[r] or open_offers[r] >= max_open:
+            continue
+        if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
+            continue
+        if _contains_sorted(excluded_rows, r):
+            continue
         wait_ms = now_ms - checkin_ms[r]
         f[P.F_WAITING] = _capped(float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0)
         f[P.F_OLDER] = 1.0 if job_year - birth_year[r] >= older_age else 0.0
@@ -197,8 +206,6 @@ def rank_workers(
             bound += accept_hi
             if not beats_root(keys, rows, size, cap, bound, r):
                 continue
-        if day_pay < min_pay_fen[r]:
-            continue
         done = int(completions[r])
         f[P.F_RELIABILITY] = float(done + 1) / float(done + int(no_shows[r]) + 2)
         offers = int(offers_today[r]) if offers_day[r] == today else 0
@@ -211,12 +218,6 @@ def rank_workers(
             bound += accept_hi
             if not beats_root(keys, rows, size, cap, bound, r):
                 continue
-        if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
-            continue
-        if open_offers[r] >= max_open or _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
-            continue
-        if _contains_sorted(excluded_rows, r):
-            continue
         d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
         if d > reach[mode[r]]:
             continue
