@@ -4,7 +4,8 @@ Owns: `run_days`, which registers one city's crowd once and then plays `days`
 consecutive crowd mornings (`sim.morning.Morning(crowd=Crowd())`, one date after
 another, new job ids each day) through one in-memory `Engine`, the way a long-running
 `lingong serve` lives through them. Per day: events, thread CPU time of the engine's
-calls and `events_per_cpu_s`; `live_bytes` (the size of the state's snapshot, which
+calls and `events_per_cpu_s` (the morning's commands; the registration before it is not
+timed, so every day measures the same kind of work); `live_bytes` (the size of the state's snapshot, which
 holds every live table and the command-id memory), the live counts and the resident
 set after a collection (`rss_mb`, glibc `malloc_trim` first).
 
@@ -106,8 +107,8 @@ def run_days(
         if d == days:
             snapshot = snapshot_state(engine.state)
         day = _Day(engine, d, last_records if d == days else None)
-        for cmd in morning.setup():  # day 1 registers; later days are refused as known
-            events = day.run(cmd, timed=d == 1)
+        for cmd in morning.setup():  # day 1 registers, later days are refused: not timed
+            events = day.run(cmd, timed=False)
             if events:
                 morning.respond(events)
         for ts, cmd in morning.timeline():
