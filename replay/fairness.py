@@ -77,7 +77,7 @@ class FairnessReport(msgspec.Struct, kw_only=True):
     dimensions: dict[str, list[GroupRow]]
     elapsed_s: float
     # the aims: priority kept (ratio >= 1.0) and no age band shut out (impact >= 0.8)
-    # None: nobody on one side was eligible, or nobody but the prioritised was offered
+    # None: fewer than min_group eligible on a side, or only the prioritised were offered
     priority_offer_ratio: float | None = None
     min_age_impact: float | None = None  # None: no age band large enough to compare
     aims_met: bool = True
@@ -200,11 +200,12 @@ def fairness(
             t[2] += row in hired
         order = (lambda g: (band_order(g), g)) if d == 0 else (lambda g: (g != "none", g))
         dims[name] = _rows(tally, order, threshold, min_group)
-    ratio = _priority_ratio(elig, offered)
+    ratio = _priority_ratio(elig, offered, min_group)
     impacts = [g.offer_impact for g in dims["age_band"] if g.offer_impact is not None]
     min_impact = min(impacts) if impacts else None
-    aims_met = (ratio is None or ratio >= PRIORITY_RATIO_AIM) and (
-        min_impact is None or min_impact >= threshold
+    # judged at the two decimals the report shows (0.9995 is 1.00: sampling noise)
+    aims_met = (ratio is None or round(ratio, 2) >= PRIORITY_RATIO_AIM) and (
+        min_impact is None or round(min_impact, 2) >= threshold
     )
     exceptions = {
         region or "(national)": ps.fairness_exception_reason
@@ -229,7 +230,7 @@ def fairness(
     )
 
 
-def _priority_ratio(elig: _Eligibility, offered: set[int]) -> float | None:
+def _priority_ratio(elig: _Eligibility, offered: set[int], min_group: int) -> float | None:
     """Offer rate of the prioritised eligible workers / that of the other eligible ones."""
     n_pri = n_rest = off_pri = off_rest = 0
     for row in elig.first:
@@ -239,8 +240,8 @@ def _priority_ratio(elig: _Eligibility, offered: set[int]) -> float | None:
         else:
             n_rest += 1
             off_rest += row in offered
-    if n_pri == 0 or n_rest == 0:
-        return None
+    if n_pri < min_group or n_rest < min_group:
+        return None  # too few on one side to compare (as for the groups)
     rest = off_rest / n_rest
     if rest == 0.0:  # nobody else was offered anything: the priority is kept
         return None
