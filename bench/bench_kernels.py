@@ -137,7 +137,7 @@ def kernel_latency(
             mask = 1 << int(job[P.J_SKILL_BIT]) if tagged else 0
             c0, t0 = time.thread_time_ns(), time.perf_counter_ns()
             cand = index.query(job[P.J_LAT], job[P.J_LNG], radius_m, mask)
-            K.rank_workers(cand, job, pol, weights, coef, P.SPEEDS_MPS, excluded, k, *cols)
+            K.rank_workers(cand, job, pol, weights, coef, excluded, k, *cols)
             t1, c1 = time.perf_counter_ns(), time.thread_time_ns()
             if i:  # the very first call may compile or load the JIT cache
                 wall_ns[rnd, i - 1], cpu_ns[rnd, i - 1] = t1 - t0, c1 - c0
@@ -170,7 +170,7 @@ def test_bench_rank_workers_10k_candidates(benchmark):
     weights, coef = P.weights_array(policy.weights), P.accept_coef_array(policy)
     cand = np.arange(10_000, dtype=np.int64)
     excluded = np.arange(0, 10_000, 97, dtype=np.int64)
-    args = (cand, job, pol, weights, coef, P.SPEEDS_MPS, excluded, 20, *workers.rank_columns())
+    args = (cand, job, pol, weights, coef, excluded, 20, *workers.rank_columns())
     got = benchmark(K.rank_workers, *args)
     want = K.py_rank_workers(*args)
     assert len(got[0]) == 20

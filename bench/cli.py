@@ -75,6 +75,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json-out", metavar="FILE", help="also write the rows as a JSON list")
     p.add_argument("--png", metavar="FILE", help="write a chart (PNG)")
     p.set_defaults(func=_peers)
+    d = group.add_parser("days", help="consecutive mornings of one city in one process")
+    d.add_argument("--days", type=int, default=30)
+    d.add_argument("--workers", type=int, help="registered workers (default 20,000)")
+    d.add_argument("--postings", type=int, help="expected postings a day (default workers / 5)")
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--json", action="store_true", help="the results as JSON on stdout")
+    d.add_argument("--json-out", metavar="FILE", help="also write the results as JSON")
+    d.set_defaults(func=_days)
     s = group.add_parser("stores", help="projection into SQLite, DuckDB and PostgreSQL")
     s.add_argument("--workers", type=int, default=20_000, help="registered workers")
     s.add_argument("--postings", type=int, default=4_000, help="expected postings")
@@ -176,6 +184,40 @@ def _stores(args: argparse.Namespace) -> int:
     if args.json_out:
         _write_json(args.json_out, doc)
     return 0
+
+
+# ------------------------------------------------------------------ days -------------
+
+
+def _days(args: argparse.Namespace) -> int:
+    from bench.days_bench import run_days
+
+    info = machine()
+    out = run_days(
+        days=args.days, workers=args.workers, postings=args.postings, seed=args.seed,
+        progress=_say,
+    )  # fmt: skip
+    out["machine"] = info
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(f"lingong bench days — {out['workers']:,} registered workers, seed {out['seed']}")
+        print(
+            f"  {'day':>4}{'events':>10}{'CPU s':>8}{'events/CPU-s':>14}{'live MiB':>10}{'RSS MB':>8}"
+        )
+        for r in out["days"]:
+            print(
+                f"  {r['day']:>4}{r['events']:>10,}{r['cpu_s']:>8.2f}{r['events_per_cpu_s']:>14,.0f}"
+                f"{r['live_bytes'] / 2**20:>10.2f}{r['rss_mb']:>8.0f}"
+            )
+        print(
+            f"  last/first: speed {out['speed_ratio']:.3f}, live bytes "
+            f"{out['live_bytes_ratio']:.3f}, RSS {out['rss_ratio']:.3f}; replay digest "
+            + ("matches" if out["replay_digest_matches"] else "DIFFERS")
+        )
+    if args.json_out:
+        _write_json(args.json_out, out)
+    return 0 if out["replay_digest_matches"] else 1
 
 
 # ------------------------------------------------------------------ morning ----------

@@ -102,6 +102,8 @@ class SetPolicy(Command, frozen=True, kw_only=True):
     region: RegionPrefix  # "" national default, "42" province, "4206" city ...
     policy: Policy
     note: Short = ""
+    # the bureau's reason for keeping a policy that fails the fairness aims (recorded)
+    fairness_exception_reason: Short = ""
 
 
 class RegisterStation(Command, frozen=True, kw_only=True):
@@ -149,7 +151,7 @@ class RegisterWorker(Command, frozen=True, kw_only=True):
     travel_mode: TravelMode = "walk"
     push_opt_in: bool = False
     quiet_start_min: Minute = 22 * 60
-    quiet_end_min: Minute = 7 * 60
+    quiet_end_min: Minute = 5 * 60  # the morning market (05:00-07:00) gets its pushes
     station_id: OptId = ""  # the registering station (its staff may erase the worker)
 
 

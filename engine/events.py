@@ -66,15 +66,32 @@ class Weights(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
     travel: Weight = 1.0
     waiting: Weight = 0.6
-    older: Weight = 0.5
-    hardship: Weight = 0.5
+    # priority for older (大龄) and hardship (兜底) workers that keeps every age band's
+    # offer-rate impact ratio >= 0.8 on the bench morning (issue 14; BENCHMARKS.md)
+    older: Weight = 0.1
+    hardship: Weight = 0.2
     reliability: Weight = 0.4
-    exposure: Weight = 0.3
+    exposure: Weight = 0.6
     acceptance: Weight = 0.0
 
 
 def _between(low: int, high: int) -> Meta:
     return Meta(ge=low, le=high)
+
+
+Speed = Annotated[float, Meta(ge=0.1, le=50.0)]  # m/s
+
+
+class TravelSpeeds(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Door-to-door speeds by travel mode (m/s) of the 1小时灵活就业圈 (bus: waiting
+    included; car: urban). The matcher's reach of a worker is speed * travel_limit_s /
+    DETOUR (`engine.matching.params`), at least radius_m, at most max_reach_m."""
+
+    walk_mps: Speed = 1.2
+    bike_mps: Speed = 3.5
+    ebike_mps: Speed = 5.5
+    bus_mps: Speed = 4.0
+    car_mps: Speed = 8.0
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -95,16 +112,18 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     hours_per_day: Annotated[int, _between(1, 12)] = 8  # hourly pay -> a daily figure
     # matching
     radius_m: Annotated[int, _between(1, MAX_RADIUS_M)] = 1500  # all within it reachable
-    # 1小时灵活就业圈: reachable by travel mode within travel_limit_s, at most max_reach_m
+    # 1小时灵活就业圈: reachable by travel mode within travel_limit_s at the mode's speed;
+    # max_reach_m is an optional flat cap (default: the index's largest radius, no cap)
     travel_limit_s: Annotated[int, _between(60, 86_400)] = 3600
-    max_reach_m: Annotated[int, _between(1, MAX_RADIUS_M)] = 5000
+    max_reach_m: Annotated[int, _between(1, MAX_RADIUS_M)] = MAX_RADIUS_M
+    speeds: TravelSpeeds = TravelSpeeds()
     overbook: Annotated[float, Meta(ge=1.0, le=5.0)] = 1.5  # offers per open slot
     offer_ttl_ms: Annotated[int, _between(10_000, 3_600_000)] = 120_000
     max_waves: Annotated[int, _between(1, 50)] = 5
     max_open_offers_per_worker: Annotated[int, _between(1, 10)] = 3
     wait_cap_ms: Annotated[int, _between(60_000, 86_400_000)] = 3 * 3600 * 1000
     older_age: Annotated[int, _between(16, 100)] = 50  # 大龄
-    exposure_cap: Annotated[int, _between(1, 1000)] = 10  # offers/day: penalty saturates
+    exposure_cap: Annotated[int, _between(1, 1000)] = 3  # offers/day: penalty saturates
     weights: Weights = Weights()
     # learned: intercept + one per feature
     acceptance_coef: Annotated[tuple[Coefficient, ...], Meta(max_length=8)] = ()
@@ -116,6 +135,8 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_pushes_per_job: Annotated[int, _between(0, 1000)] = 50
     # opening bell
     bell_window_ms: Annotated[int, _between(0, 3_600_000)] = 30_000
+    # a hire stays in the core (wage checks, arrears) this long after its end
+    settlement_window_ms: Annotated[int, _between(3_600_000, 90 * 86_400_000)] = 7 * 86_400_000
 
 
 class PolicySet(Event, frozen=True, kw_only=True):
@@ -123,6 +144,8 @@ class PolicySet(Event, frozen=True, kw_only=True):
     version: int
     policy: Policy
     note: str = ""
+    # why the bureau accepts a policy that fails the fairness aims (replay fairness)
+    fairness_exception_reason: str = ""
 
 
 # ---------------------------------------------------------------- reference data ---
@@ -181,7 +204,7 @@ class WorkerRegistered(Event, frozen=True, kw_only=True):
     travel_mode: TravelMode = "walk"
     push_opt_in: bool = False
     quiet_start_min: int = 22 * 60  # local minutes after midnight (Asia/Shanghai)
-    quiet_end_min: int = 7 * 60
+    quiet_end_min: int = 5 * 60  # the morning market (05:00-07:00) is not quiet
     phone_masked: str = ""
     id_masked: str = ""
     sealed: bytes = b""

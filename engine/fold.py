@@ -9,8 +9,12 @@ Invariants:
 - A job's slots never go negative; a worker's hires never overlap (checked on accept,
   asserted here).
 
-Limits: offers and hires of closed jobs are kept for the day's audit; `State.commands`
-is bounded (see `engine.state`).
+- Departures from the live working set (hires past their settlement window, closed
+  jobs with nothing left, with their offers) happen in the fold of `Tick` only, so a
+  replay that folds records leaves exactly the live set the deciding engine kept.
+
+Limits: see `engine.state` (live tables, the command-id memory); a tick lets at most
+`MAX_LEAVING_PER_TICK` things leave (the rest on the next tick).
 """
 
 from __future__ import annotations
@@ -21,7 +25,24 @@ from collections.abc import Callable
 from engine import events as e
 from engine.geo import local_day_number
 from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, day_pay_fen
-from engine.state import Complaint, Employer, Hire, Job, Offer, State, Station
+from engine.state import (
+    CLOSED_JOB,
+    DUE_BELL,
+    DUE_CHECKOUT,
+    DUE_JOB,
+    DUE_OFFER,
+    LEAVE_HIRE,
+    LEAVE_JOB,
+    Complaint,
+    Employer,
+    Hire,
+    Job,
+    Offer,
+    State,
+    Station,
+)
+
+MAX_LEAVING_PER_TICK = 100_000
 
 
 class InconsistentLog(Exception):
@@ -47,7 +68,7 @@ def _station_status(state: State, ev: e.StationStatusChanged) -> None:
 
 
 def _policy(state: State, ev: e.PolicySet) -> None:
-    state.policies[ev.region] = (ev.version, ev.policy)
+    state.set_policy(ev.region, ev.version, ev.policy)
 
 
 def _employer(state: State, ev: e.EmployerRegistered) -> None:
@@ -131,7 +152,7 @@ def _erase(state: State, ev: e.WorkerErased) -> None:
     if w.push_opt_in[row]:
         state.push_index.remove(row)
     w.erase(row)
-    state.worker_station[row] = ""
+    _leave_station(state, row)
     state.priority_groups.pop(row, None)
 
 
@@ -143,8 +164,21 @@ def _check_in(state: State, ev: e.WorkerCheckedIn) -> None:
     else:
         state.checked_in.add(row, ev.lat, ev.lng, tag=int(w.skills[row]))
     w.check_in(row, ev.lat, ev.lng, ev.ts_ms, ev.available_until_ms)
+    _leave_station(state, row)
     state.worker_station[row] = ev.station_id
-    heapq.heappush(state.checkout_due, (ev.available_until_ms, row))
+    if ev.station_id:
+        state.checked_in_at.setdefault(ev.station_id, {})[row] = None
+    state.schedule(ev.available_until_ms, DUE_CHECKOUT, row)
+
+
+def _leave_station(state: State, row: int) -> None:
+    sid = state.worker_station[row]
+    if sid:
+        rows = state.checked_in_at[sid]
+        del rows[row]
+        if not rows:
+            del state.checked_in_at[sid]
+    state.worker_station[row] = ""
 
 
 def _check_out(state: State, ev: e.WorkerCheckedOut) -> None:
@@ -152,7 +186,7 @@ def _check_out(state: State, ev: e.WorkerCheckedOut) -> None:
     if state.workers.checked_in[row]:
         state.checked_in.remove(row)
         state.workers.check_out(row)
-    state.worker_station[row] = ""
+    _leave_station(state, row)
 
 
 def _job(state: State, ev: e.JobSubmitted) -> None:
@@ -176,6 +210,7 @@ def _job(state: State, ev: e.JobSubmitted) -> None:
         submitted_ms=ev.ts_ms,
     )
     state.jobs_by_employer.setdefault(ev.employer_id, []).append(ev.job_id)
+    state.jobs_by_station.setdefault(ev.station_id, {})[ev.job_id] = None
     state.posting_opened(state.jobs[ev.job_id])
 
 
@@ -195,46 +230,58 @@ def _published(state: State, ev: e.JobPublished) -> None:
         start_ms=job.start_ms,
         end_ms=job.end_ms,
         slots=job.open_slots,
+        policy=state.policy_slot_for(job.region),
     )
-    state.job_ids.append(job.job_id)
+    if job.row == len(state.job_ids):
+        state.job_ids.append(job.job_id)
+    else:  # a row freed by a job that left the core
+        state.job_ids[job.row] = job.job_id
     state.open_jobs.add(job.row, job.lat, job.lng, tag=1 << state.skills.register(job.skill))
     state.keywords.add(job.row, job.title + " " + job.skill)
-    heapq.heappush(state.job_expiries, (job.expires_ms, job.job_id))
+    state.schedule(job.expires_ms, DUE_JOB, job.job_id)
 
 
 def _held(state: State, ev: e.JobHeldForReview) -> None:
-    state.jobs[ev.job_id].status = "held"
+    job = state.jobs[ev.job_id]
+    job.status = "held"
+    state.schedule(job.end_ms, DUE_JOB, job.job_id)  # a posting never reviewed expires
 
 
 def _reviewed(state: State, ev: e.JobReviewed) -> None:
     state.jobs[ev.job_id].status = "reviewed"
 
 
-def _close_job(state: State, job: Job, status: str) -> None:
+def _close_job(state: State, job: Job, status: str, ts_ms: int) -> None:
     was_open = job.status == "open"
     job.status = status
     state.posting_closed(job)
+    by_station = state.jobs_by_station.get(job.station_id)
+    if by_station is not None and job.job_id in by_station:
+        del by_station[job.job_id]
+        if not by_station:
+            del state.jobs_by_station[job.station_id]
     if was_open:
         state.job_arrays.close(job.row)
         state.open_jobs.remove(job.row)
         state.keywords.remove(job.row)
+    state.schedule_leave(ts_ms, LEAVE_JOB, job.job_id)
 
 
 def _rejected(state: State, ev: e.JobRejected) -> None:
-    _close_job(state, state.jobs[ev.job_id], "rejected")
+    _close_job(state, state.jobs[ev.job_id], "rejected", ev.ts_ms)
 
 
 def _cancelled(state: State, ev: e.JobCancelled) -> None:
-    _close_job(state, state.jobs[ev.job_id], "cancelled")
+    _close_job(state, state.jobs[ev.job_id], "cancelled", ev.ts_ms)
 
 
 def _expired(state: State, ev: e.JobExpired) -> None:
-    _close_job(state, state.jobs[ev.job_id], "expired")
+    _close_job(state, state.jobs[ev.job_id], "expired", ev.ts_ms)
 
 
 def _filled(state: State, ev: e.JobFilled) -> None:
     job = state.jobs[ev.job_id]
-    _close_job(state, job, "filled")
+    _close_job(state, job, "filled", ev.ts_ms)
     job.filled_ms = ev.ts_ms
 
 
@@ -249,7 +296,8 @@ def _offer_made(state: State, ev: e.OfferMade) -> None:
     job.wave = max(job.wave, ev.wave)
     state.workers.offer_made(row, local_day_number(ev.ts_ms))
     state.live_by_worker.setdefault(row, []).append(ev.offer_id)
-    heapq.heappush(state.offer_expiries, (ev.expires_ms, ev.offer_id))
+    state.offers_by_job.setdefault(ev.job_id, []).append(ev.offer_id)
+    state.schedule(ev.expires_ms, DUE_OFFER, ev.offer_id)
 
 
 def _end_offer(state: State, offer_id: str, status: str) -> Offer:
@@ -306,6 +354,9 @@ def _hired(state: State, ev: e.HireConfirmed) -> None:
         confirmed_ms=ev.ts_ms,
     )
     state.hires_by_worker.setdefault(row, []).append(ev.hire_id)
+    state.hires_by_job.setdefault(ev.job_id, []).append(ev.hire_id)
+    window_ms = state.policy_for(job.region)[1].settlement_window_ms
+    state.schedule_leave(ev.end_ms + window_ms, LEAVE_HIRE, ev.hire_id)
 
 
 def _arrived(state: State, ev: e.WorkerArrived) -> None:
@@ -333,6 +384,7 @@ def _complaint(state: State, ev: e.ComplaintFiled) -> None:
     state.complaints[ev.complaint_id] = Complaint(
         complaint_id=ev.complaint_id, kind=ev.kind, employer_id=ev.employer_id
     )
+    state.complaints_by_employer.setdefault(ev.employer_id, []).append(ev.complaint_id)
 
 
 def _resolved(state: State, ev: e.ComplaintResolved) -> None:
@@ -345,6 +397,48 @@ def _push(state: State, ev: e.PushSent) -> None:
 
 def _bell_rung(state: State, ev: e.BellRung) -> None:
     state.bells[ev.scope] = ev.ts_ms + ev.window_ms
+    state.schedule(ev.ts_ms + ev.window_ms, DUE_BELL, ev.scope)
+
+
+def _tick(state: State, ev: e.Tick) -> None:
+    """Let what can no longer change a decision leave the core (see `engine.state`)."""
+    heap = state.leaving
+    n = 0
+    while heap and heap[0][0] <= ev.ts_ms and n < MAX_LEAVING_PER_TICK:
+        _, kind, key = heapq.heappop(heap)
+        n += 1
+        if kind == LEAVE_HIRE:
+            hire = state.hires.pop(key, None)
+            if hire is None:
+                continue
+            _drop(state.hires_by_worker, hire.worker_row, key)
+            _drop(state.hires_by_job, hire.job_id, key)
+            _job_leaves(state, hire.job_id)
+        else:
+            _job_leaves(state, key)
+
+
+def _drop(index: dict, owner, key: str) -> None:  # noqa: ANN001
+    keys = index[owner]
+    keys.remove(key)
+    if not keys:
+        del index[owner]
+
+
+def _job_leaves(state: State, job_id: str) -> None:
+    """A closed job with no live offer and no hire left leaves, with its offers."""
+    job = state.jobs.get(job_id)
+    if job is None or job.status not in CLOSED_JOB or job.live_offers:
+        return
+    if job_id in state.hires_by_job:
+        return
+    for offer_id in state.offers_by_job.pop(job_id, ()):
+        del state.offers[offer_id]
+    del state.jobs[job_id]
+    _drop(state.jobs_by_employer, job.employer_id, job_id)
+    if job.row >= 0:
+        state.job_ids[job.row] = ""
+        state.job_arrays.release(job.row)
 
 
 def _bell_closed(state: State, ev: e.BellClosed) -> None:
@@ -375,7 +469,7 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
     e.JobCancelled: _cancelled,
     e.JobExpired: _expired,
     e.JobFilled: _filled,
-    e.Tick: _noop,
+    e.Tick: _tick,
     e.OfferMade: _offer_made,
     e.OfferAccepted: _accepted,
     e.OfferDeclined: _declined,

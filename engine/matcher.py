@@ -15,6 +15,7 @@ Limits: `MAX_CHECKIN_JOBS` jobs ranked for a check-in; `MAX_BELL_WORKERS` x
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +23,8 @@ import numpy as np
 from engine.matching.bell import bell_assign, greedy_assign
 from engine.matching.kernels import push_candidates_from, rank_jobs_from, rank_workers_from
 from engine.matching.params import (
+    N_MODES,
+    N_POLICY_PARAMS,
     accept_coef_array,
     job_params,
     policy_params,
@@ -78,6 +81,26 @@ def policy_vectors(policy, now_ms: int):  # noqa: ANN001, ANN201
     return out
 
 
+def policy_table(state: State, now_ms: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pols[slot], reach[slot, mode]) of every policy slot on the local day of `now_ms`.
+
+    Cached on the state by (policy epoch, day): a new PolicySet or a new day rebuilds it.
+    """
+    day = (now_ms + 8 * 3_600_000) // 86_400_000
+    key = (state.policy_epoch, day)
+    hit = state.policy_cache
+    if hit is not None and hit[0] == key:
+        return hit[1], hit[2]
+    pols = np.empty((len(state.policy_slot), N_POLICY_PARAMS), dtype=np.float64)
+    reach = np.empty((len(state.policy_slot), N_MODES), dtype=np.float64)
+    for prefix, slot in state.policy_slot.items():
+        vec = policy_vectors(state.policies[prefix][1], now_ms)
+        pols[slot] = vec[0]
+        reach[slot] = vec[4]
+    state.policy_cache = (key, pols, reach)
+    return pols, reach
+
+
 def _job_vectors(state: State, job: Job, now_ms: int):
     _, policy = state.policy_for(job.region)
     pol = policy_vectors(policy, now_ms)[0]
@@ -97,7 +120,14 @@ def _job_vectors(state: State, job: Job, now_ms: int):
 def rank_for_job(
     state: State, job: Job, now_ms: int, k: int, rows: np.ndarray | None = None
 ) -> list[Candidate]:
-    """The best `k` checked-in workers for `job` not offered it before."""
+    """The best `k` checked-in workers for `job` not offered it before (every candidate
+    within the largest reach of the job's policy, or exactly `rows` when given).
+
+    A threshold top-k that stops at a radius once the k-th score beats the best score
+    possible beyond it was tried and measured slower (BENCHMARKS.md, "exact top-k"): with
+    the default weights the location-free terms span as much as travel, so global
+    bounds never stop before ~11 km; it needs per-cell bounds (future work).
+    """
     policy, pol, jp, bit = _job_vectors(state, job, now_ms)
     if bit is None or k <= 0:
         return []
@@ -120,19 +150,23 @@ def rank_for_job(
 
 
 def best_jobs_for_worker(state: State, row: int, now_ms: int) -> list[tuple[int, Candidate]]:
-    """Open jobs near a checked-in worker, best first, that have not offered to them."""
+    """Open jobs near a checked-in worker, best first, that have not offered to them.
+
+    Reach, speed, travel limit and offer limit are those of each JOB's region policy
+    (never the worker's): the query covers the largest reach of the worker's mode under
+    any policy, the kernel applies each job's own.
+    """
     w = state.workers
-    _, policy = state.policy_for(state.worker_region[row])
-    pol, _, _, _, reach = policy_vectors(policy, now_ms)
-    radius = float(reach[int(w.mode[row])])
     mask = int(w.skills[row])
     if mask == 0:
         return []
+    pols, reach = policy_table(state, now_ms)
+    radius = float(math.ceil(reach[:, int(w.mode[row])].max()))
     cands = state.open_jobs.query(float(w.lat[row]), float(w.lng[row]), radius, tag_mask=mask)
     if len(cands) == 0:
         return []
     job_rows, scores, dist, travel = rank_jobs_from(
-        state.job_arrays, w, row, cands, now_ms, pol, MAX_CHECKIN_JOBS
+        state.job_arrays, w, row, cands, now_ms, pols, MAX_CHECKIN_JOBS
     )
     out: list[tuple[int, Candidate]] = []
     for i in range(len(job_rows)):
@@ -187,6 +221,24 @@ def in_scope_of(state: State, scope: str, station_id: str) -> bool:
     return station_id == scope
 
 
+def scope_stations(state: State, scope: str) -> list[str]:
+    """Stations of a bell scope, in registration order (stations are reference data)."""
+    if scope.startswith("region:"):
+        return [sid for sid in state.stations if in_scope_of(state, scope, sid)]
+    return [scope] if scope in state.stations else []
+
+
+def scope_job_ids(state: State, scope: str) -> list[str]:
+    """Jobs not yet closed that the scope's stations collected, in submission order."""
+    out = [
+        jid for sid in scope_stations(state, scope) for jid in state.jobs_by_station.get(sid, ())
+    ]
+    if scope.startswith("region:"):
+        order = {jid: i for i, jid in enumerate(state.jobs)}  # noqa: C416 (insertion order)
+        out.sort(key=order.__getitem__)
+    return out
+
+
 def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Candidate]]:
     """Opening bell: (worker row, job row, candidate) by maximum-weight assignment.
 
@@ -194,13 +246,17 @@ def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Ca
     "region:PREFIX" (all stations of the region). Each job gets at most the offers its
     open slots still lack; greedy assignment is the fallback for oversize markets.
     """
-    in_scope = {sid for sid in state.stations if in_scope_of(state, scope, sid)}
     w = state.workers
-    rows = [r for r, sid in enumerate(state.worker_station) if sid in in_scope and w.checked_in[r]]
+    rows = sorted(
+        r
+        for sid in scope_stations(state, scope)
+        for r in state.checked_in_at.get(sid, ())
+        if w.checked_in[r]
+    )
     jobs = [
         j
-        for j in state.jobs.values()
-        if j.status == "open" and j.station_id in in_scope and j.open_slots > len(j.live_offers)
+        for j in (state.jobs[jid] for jid in scope_job_ids(state, scope))
+        if j.status == "open" and j.open_slots > len(j.live_offers)
     ]
     if not rows or not jobs:
         return []

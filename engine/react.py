@@ -12,6 +12,9 @@ Invariants:
   iteration (insertion-ordered dicts, heaps keyed by (time, id)).
 - A job never gets more hires than slots; a worker never holds overlapping hires.
 
+Bell offers carry wave `BELL_WAVE` (0) and do not count against `max_waves`: after a
+bell, declines and expiries still top the job up with ordinary waves.
+
 Limits: `policy.max_waves` waves per job, `policy.max_pushes_per_job` pushes per job,
 `policy.max_open_offers_per_worker` live offers per worker, `MAX_TICK_WORK` expiries
 handled per tick (the rest on the next tick).
@@ -27,10 +30,19 @@ from engine import matcher
 from engine.fold import apply
 from engine.geo import haversine_m
 from engine.policy import review, wave_size
-from engine.state import Job, State
+from engine.state import (
+    DUE_BELL,
+    DUE_CHECKOUT,
+    DUE_JOB,
+    DUE_OFFER,
+    MAX_LIVE_OFFERS,
+    Job,
+    State,
+)
 
 MAX_TICK_WORK = 100_000
 DUPLICATE_RADIUS_M = 500.0
+BELL_WAVE = 0  # the wave number of opening-bell offers: they use none of the job's waves
 
 Emit = Callable[[e.Event], None]
 
@@ -135,6 +147,9 @@ def _wave(state: State, job: Job, ev: e.Event, emit: Emit) -> None:
     need = wave_size(job.open_slots, policy.overbook) - len(job.live_offers)
     if need <= 0 or job.wave >= policy.max_waves:
         return
+    need = min(need, MAX_LIVE_OFFERS - len(state.offers))  # the live table's limit
+    if need <= 0:
+        return
     ranked = matcher.rank_for_job(state, job, ev.ts_ms, need)
     if not ranked:
         return
@@ -161,14 +176,16 @@ def _wave(state: State, job: Job, ev: e.Event, emit: Emit) -> None:
 
 
 def _checked_in(state: State, ev: e.WorkerCheckedIn, emit: Emit) -> None:
-    if state.in_bell(ev.station_id):
-        return  # waits for the bell's batch assignment
+    if state.in_bell(ev.station_id) or len(state.offers) >= MAX_LIVE_OFFERS:
+        return  # waits for the bell's batch assignment (or the live offers are full)
     row = state.worker_rows[ev.worker_id]
     for job_row, cand in matcher.best_jobs_for_worker(state, row, ev.ts_ms):
         job = state.jobs[state.job_ids[job_row]]
         _, policy = state.policy_for(job.region)
         if len(job.live_offers) >= wave_size(job.open_slots, policy.overbook):
             continue
+        if state.bells and state.in_bell(job.station_id):
+            continue  # a posting inside a bell window waits for the bell's assignment
         wave = max(job.wave, 1)
         emit(
             e.OfferMade(
@@ -246,45 +263,52 @@ def _no_show(state: State, ev: e.NoShow, emit: Emit) -> None:
 
 
 def _tick(state: State, ev: e.Tick, emit: Emit) -> None:
+    """Everything due by now, in (due ms, kind, key) order from the one expiry heap;
+    then new waves for jobs whose offers expired."""
     now = ev.ts_ms
     work = 0
     touched: dict[str, None] = {}
-    heap = state.offer_expiries
+    heap = state.due
     while heap and heap[0][0] <= now and work < MAX_TICK_WORK:
-        _, offer_id = heapq.heappop(heap)
-        offer = state.offers.get(offer_id)
-        if offer is None or offer.status != "live":
-            continue
-        work += 1
-        emit(e.OfferExpired(ts_ms=now, cmd_id=ev.cmd_id, offer_id=offer_id))
-        touched[offer.job_id] = None
-    heap = state.job_expiries
-    while heap and heap[0][0] <= now and work < MAX_TICK_WORK:
-        _, job_id = heapq.heappop(heap)
-        job = state.jobs[job_id]
-        if job.status != "open":
-            continue
-        work += 1
-        _withdraw_job_offers(state, job, ev, "job_closed", emit)
-        emit(e.JobExpired(ts_ms=now, cmd_id=ev.cmd_id, job_id=job_id))
-    heap = state.checkout_due
-    while heap and heap[0][0] <= now and work < MAX_TICK_WORK:
-        due, row = heapq.heappop(heap)
-        w = state.workers
-        if not w.checked_in[row] or int(w.available_until_ms[row]) != due:
-            continue
-        work += 1
-        emit(
-            e.WorkerCheckedOut(
-                ts_ms=now, cmd_id=ev.cmd_id, worker_id=state.worker_ids[row], reason="expired"
+        due, kind, key = heapq.heappop(heap)
+        if kind == DUE_OFFER:
+            offer = state.offers.get(key)  # type: ignore[arg-type]
+            if offer is None or offer.status != "live":
+                continue
+            work += 1
+            emit(e.OfferExpired(ts_ms=now, cmd_id=ev.cmd_id, offer_id=offer.offer_id))
+            touched[offer.job_id] = None
+        elif kind == DUE_JOB:
+            job = state.jobs.get(key)  # type: ignore[arg-type]
+            if job is None or job.status not in ("open", "held"):
+                continue
+            if job.status == "held" and job.end_ms > now:
+                continue
+            work += 1
+            _withdraw_job_offers(state, job, ev, "job_closed", emit)
+            emit(e.JobExpired(ts_ms=now, cmd_id=ev.cmd_id, job_id=job.job_id))
+        elif kind == DUE_CHECKOUT:
+            row = int(key)
+            w = state.workers
+            if not w.checked_in[row] or int(w.available_until_ms[row]) != due:
+                continue
+            work += 1
+            emit(
+                e.WorkerCheckedOut(
+                    ts_ms=now, cmd_id=ev.cmd_id, worker_id=state.worker_ids[row], reason="expired"
+                )
             )
-        )
-        _withdraw_worker_offers(state, row, ev, "worker_left", emit, None)
-    for job_id in touched:
-        _wave(state, state.jobs[job_id], ev, emit)
-    for until, scope in sorted((until, scope) for scope, until in state.bells.items()):
-        if until <= now:
+            _withdraw_worker_offers(state, row, ev, "worker_left", emit, None)
+        elif kind == DUE_BELL:
+            scope = str(key)
+            if state.bells.get(scope) != due:
+                continue
+            work += 1
             _close_bell(state, scope, ev, emit)
+    for job_id in touched:
+        job = state.jobs.get(job_id)
+        if job is not None:
+            _wave(state, job, ev, emit)
 
 
 # ------------------------------------------------------------------ pushes ----------
@@ -315,9 +339,11 @@ def _close_bell(state: State, scope: str, ev: e.Event, emit: Emit) -> None:
     """Assign the scope's waiting workers to its open slots at once, then resume waves."""
     emit(e.BellClosed(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, scope=scope))
     for row, job_row, cand in matcher.bell_pairs(state, scope, ev.ts_ms):
+        if len(state.offers) >= MAX_LIVE_OFFERS:
+            break
         job = state.jobs[state.job_ids[job_row]]
         _, policy = state.policy_for(job.region)
-        wave = job.wave + 1 if job.wave < policy.max_waves else job.wave
+        wave = BELL_WAVE  # bell offers are not one of the job's waves (max_waves)
         worker_id = state.worker_ids[row]
         emit(
             e.OfferMade(
@@ -336,8 +362,9 @@ def _close_bell(state: State, scope: str, ev: e.Event, emit: Emit) -> None:
                 features=cand.features,
             )
         )
-    for job in list(state.jobs.values()):
-        if job.status == "open" and matcher.in_scope_of(state, scope, job.station_id):
+    for job_id in matcher.scope_job_ids(state, scope):
+        job = state.jobs[job_id]
+        if job.status == "open":
             _wave(state, job, ev, emit)
 
 
@@ -348,13 +375,14 @@ def _station_status(state: State, ev: e.StationStatusChanged, emit: Emit) -> Non
     if ev.status not in ("suspended", "revoked"):
         return
     reason = f"station_{ev.status}"
-    for row in [r for r, s in enumerate(state.worker_station) if s == ev.station_id]:
+    for row in sorted(state.checked_in_at.get(ev.station_id, ())):
         if state.workers.checked_in[row]:
             wid = state.worker_ids[row]
             emit(e.WorkerCheckedOut(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, worker_id=wid, reason=reason))
             _withdraw_worker_offers(state, row, ev, "worker_left", emit, None)
-    for job in list(state.jobs.values()):
-        if job.station_id == ev.station_id and job.status in ("open", "held"):
+    for job_id in list(state.jobs_by_station.get(ev.station_id, ())):
+        job = state.jobs[job_id]
+        if job.status in ("open", "held"):
             _withdraw_job_offers(state, job, ev, "job_closed", emit)
             emit(e.JobCancelled(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reason=reason))
 
@@ -380,8 +408,8 @@ def _resolved(state: State, ev: e.ComplaintResolved, emit: Emit) -> None:
     if ev.upheld or comp.kind not in ("wage_arrears", "fraud"):
         return
     still_open = any(
-        c.status in ("open", "upheld") and c.kind == comp.kind and c.employer_id == comp.employer_id
-        for c in state.complaints.values()
+        c.status in ("open", "upheld") and c.kind == comp.kind
+        for c in (state.complaints[cid] for cid in state.complaints_by_employer[comp.employer_id])
     )
     if not still_open and comp.kind in state.employers[comp.employer_id].flags:
         emit(

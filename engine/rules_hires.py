@@ -22,7 +22,7 @@ from engine import events as e
 from engine.commands import Refusal
 from engine.idnumbers import mask_pii_in_text
 from engine.rules_common import Decided, hire, worker_row
-from engine.state import Offer, State
+from engine.state import MAX_LIVE_HIRES, Offer, State
 
 
 def _offer(state: State, offer_id: str, worker_id: str) -> tuple[Offer, int]:
@@ -46,6 +46,8 @@ def accept(state: State, cmd: c.AcceptOffer, ts: int) -> Decided:
         raise Refusal("offer_id", "job_open", f"job is {job.status}")
     if state.workers.overlaps_busy(row, job.start_ms, job.end_ms):
         raise Refusal("offer_id", "no_double_hire", "worker is hired for an overlapping time")
+    if len(state.hires) >= MAX_LIVE_HIRES:
+        raise Refusal("offer_id", "max_live_hires", f"{MAX_LIVE_HIRES} live hires: try later")
     ends = state.workers.busy_end[row]
     if not any(end == 0 or end <= ts for end in ends):
         raise Refusal("worker_id", "hire_limit", "worker holds the maximum number of hires")

@@ -24,7 +24,7 @@ from engine.geo import haversine_m, local_midnight_ms
 from engine.policy import day_pay_fen
 from engine.rules_common import Decided, known_skills, point, required_text, station_usable
 from engine.rules_common import worker_row as _worker_row
-from engine.state import State
+from engine.state import MAX_LIVE_JOBS, State
 
 MAX_JOB_SPAN_MS = 7 * 24 * 3600 * 1000
 MAX_CHECKIN_SPAN_MS = 24 * 3600 * 1000
@@ -67,6 +67,8 @@ def check_out(state: State, cmd: c.CheckOut, ts: int) -> Decided:
 def submit_job(state: State, cmd: c.SubmitJob, ts: int) -> Decided:
     if cmd.job_id in state.jobs:
         raise Refusal("job_id", "unique", "job already submitted")
+    if len(state.jobs) >= MAX_LIVE_JOBS:
+        raise Refusal("job_id", "max_live_jobs", f"{MAX_LIVE_JOBS} live postings: try later")
     if cmd.employer_id not in state.employers:
         raise Refusal("employer_id", "exists", f"no employer {c.clip(cmd.employer_id)!r}")
     station_usable(state, cmd.station_id)

@@ -46,7 +46,14 @@ def set_policy(state: State, cmd: c.SetPolicy, ts: int) -> Decided:
     except PolicyError as exc:
         raise Refusal(f"policy.{exc.field}", "policy_range", exc.message) from None
     version = state.policies[cmd.region][0] + 1 if cmd.region in state.policies else 1
-    ev = e.PolicySet(ts_ms=ts, region=cmd.region, version=version, policy=cmd.policy, note=cmd.note)
+    ev = e.PolicySet(
+        ts_ms=ts,
+        region=cmd.region,
+        version=version,
+        policy=cmd.policy,
+        note=cmd.note,
+        fairness_exception_reason=cmd.fairness_exception_reason,
+    )
     return Decided(facts=[ev])
 
 

@@ -13,19 +13,21 @@ Limits: the snapshot holds everything in memory once (about the size of the stat
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import msgspec
 import numpy as np
 
 from engine.events import Policy
+from engine.idempotency import CommandMemory
 from engine.matching.jobs import JobArrays
 from engine.matching.skills import SkillCodes
 from engine.matching.workers import WorkerArrays
 from engine.state import Complaint, Employer, Hire, Job, Offer, State, Station
 
-SNAPSHOT_VERSION = 2  # 2: commands carry their digest; workers their registering station
+# 3: jobs carry their policy slot, one expiry heap, the live set's indexes, the
+# command-id memory as arrays; 2: command digests, registering station
+SNAPSHOT_VERSION = 3
 
 
 class SnapshotVersionError(ValueError):
@@ -63,10 +65,13 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     complaints: dict[str, Complaint]
     jobs_by_employer: dict[str, list[str]]
     live_by_worker: dict[int, list[str]]
-    offer_expiries: list[tuple[int, str]]
-    job_expiries: list[tuple[int, str]]
-    checkout_due: list[tuple[int, int]]
-    commands: dict[str, tuple[int, bytes]]
+    jobs_by_station: dict[str, list[str]]
+    offers_by_job: dict[str, list[str]]
+    hires_by_job: dict[str, list[str]]
+    complaints_by_employer: dict[str, list[str]]
+    due: list[tuple[int, int, str | int]]
+    leaving: list[tuple[int, int, str]]
+    commands: dict[str, _Array]
     bells: dict[str, int]
     last_seq: int
     last_ts_ms: int
@@ -110,10 +115,13 @@ def snapshot_state(state: State) -> bytes:
         complaints=state.complaints,
         jobs_by_employer=state.jobs_by_employer,
         live_by_worker=state.live_by_worker,
-        offer_expiries=state.offer_expiries,
-        job_expiries=state.job_expiries,
-        checkout_due=state.checkout_due,
-        commands=state.commands,
+        jobs_by_station={sid: list(ids) for sid, ids in state.jobs_by_station.items()},
+        offers_by_job=state.offers_by_job,
+        hires_by_job=state.hires_by_job,
+        complaints_by_employer=state.complaints_by_employer,
+        due=state.due,
+        leaving=state.leaving,
+        commands=_pack(state.commands.to_arrays()),
         bells=state.bells,
         last_seq=state.last_seq,
         last_ts_ms=state.last_ts_ms,
@@ -137,20 +145,25 @@ def restore_state(body: bytes) -> State:
             "policies stations employers worker_ids worker_region worker_station "
             "worker_registered_at "
             "priority_groups jobs job_ids offers hires hires_by_worker complaints "
-            "jobs_by_employer live_by_worker offer_expiries job_expiries checkout_due "
-            "commands bells last_seq last_ts_ms events_applied counts"
+            "jobs_by_employer live_by_worker offers_by_job hires_by_job "
+            "complaints_by_employer bells last_seq last_ts_ms events_applied counts"
         ).split()
     }
     for name, value in plain.items():
         setattr(s, name, value)
-    s.offer_expiries = [tuple(x) for x in snap.offer_expiries]  # type: ignore[misc]
-    s.job_expiries = [tuple(x) for x in snap.job_expiries]  # type: ignore[misc]
-    s.checkout_due = [tuple(x) for x in snap.checkout_due]  # type: ignore[misc]
-    s.commands = OrderedDict((k, (seq, digest)) for k, (seq, digest) in snap.commands.items())
+    s.due = [tuple(x) for x in snap.due]  # type: ignore[misc]
+    s.leaving = [tuple(x) for x in snap.leaving]  # type: ignore[misc]
+    s.jobs_by_station = {sid: dict.fromkeys(ids) for sid, ids in snap.jobs_by_station.items()}
+    s.commands = CommandMemory.from_arrays(_unpack(snap.commands))
+    for row, sid in enumerate(snap.worker_station):
+        if sid:
+            s.checked_in_at.setdefault(sid, {})[row] = None
     s.worker_rows = {wid: row for row, wid in enumerate(snap.worker_ids)}
+    s.policy_slot = {prefix: slot for slot, prefix in enumerate(snap.policies)}
     s.skills = SkillCodes(snap.skills)
     s.workers = WorkerArrays.from_columns(_unpack(snap.workers))
     s.job_arrays = JobArrays.from_columns(_unpack(snap.job_arrays))
+    s.job_arrays.free = [row for row, jid in enumerate(snap.job_ids) if not jid]  # sorted
     w = s.workers
     for row in range(len(snap.worker_ids)):
         skills = int(w.skills[row])

@@ -10,26 +10,52 @@ Invariants:
   never over sets, so two processes folding the same log reach the same digest.
 - `digest()` covers every field that can change a later decision.
 
-Limits: `MAX_REMEMBERED_COMMANDS` command ids are remembered (FIFO), each with the seq of
-its record and the digest of the command (`engine.record.command_digest`); a retry older
-than that is treated as new. Hires per worker at once: `BUSY_SLOTS` of `WorkerArrays`.
+Live working set: jobs, offers and hires stay only while they can still change a
+decision. A hire leaves `settlement_window_ms` (of its job's region policy) after its
+end; a job leaves once it is closed (filled, cancelled, expired, rejected) with no live
+offer and no hire left, taking its offers along (its published row is reused, lowest
+free row first). Departures are scheduled in `leaving` and done by the fold of the next
+`Tick` (`engine.fold`), so a replay that only folds records leaves the same set. The
+log and the projections keep everything.
+
+Time: `due` is the one expiry heap of the decisions `Tick` makes (offer and job
+expiries, check-outs at the end of availability, bells closing); `leaving` the heap of
+departures. Entries of things that ended early are skipped when popped (each stays at
+most until its own due time, so neither heap grows with history); `next_due_ms` tells
+the runtime when a `Tick` has work.
+
+Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` offers
+(waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
+command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
+last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
+`WorkerArrays`. Complaints are not bounded here yet (their life cycle is issue 14's).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+import heapq
 
 import msgspec
 import numpy as np
 
 from engine.events import Policy
+from engine.idempotency import MAX_REMEMBERED_COMMANDS, CommandMemory
 from engine.matching.index import CellIndex
 from engine.matching.jobs import JobArrays
 from engine.matching.search import KeywordIndex
 from engine.matching.workers import SkillCodes, WorkerArrays
 
-MAX_REMEMBERED_COMMANDS = 1_000_000
+__all__ = ["MAX_REMEMBERED_COMMANDS", "State"]
+
+MAX_LIVE_JOBS = 200_000
+MAX_LIVE_OFFERS = 1_000_000
+MAX_LIVE_HIRES = 1_000_000
+CLOSED_JOB = ("filled", "cancelled", "expired", "rejected")
+# kinds of `State.due` entries (due ms, kind, key), in the order a tick handles a ms
+DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL = range(4)
+# kinds of `State.leaving` entries
+LEAVE_HIRE, LEAVE_JOB = range(2)
 WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
 JOB_INDEX_RESOLUTION = 7
 
@@ -120,6 +146,11 @@ class State:
 
     def __init__(self) -> None:
         self.policies: dict[str, tuple[int, Policy]] = {"": (0, Policy())}
+        # region prefix -> slot (the order policies were first set; "" is 0): the
+        # `JobArrays.policy` column holds the slot of each job's region policy
+        self.policy_slot: dict[str, int] = {"": 0}
+        self.policy_epoch = 0  # bumped by every PolicySet (caches of policy vectors)
+        self.policy_cache: tuple | None = None  # engine.matcher.policy_table's, not state
         self.stations: dict[str, Station] = {}
         self.employers: dict[str, Employer] = {}
         self.worker_rows: dict[str, int] = {}
@@ -141,18 +172,22 @@ class State:
         self.hires: dict[str, Hire] = {}
         self.hires_by_worker: dict[int, list[str]] = {}
         self.complaints: dict[str, Complaint] = {}
+        self.complaints_by_employer: dict[str, list[str]] = {}
         self.jobs_by_employer: dict[str, list[str]] = {}
+        self.jobs_by_station: dict[str, dict[str, None]] = {}  # not yet closed, by station
+        self.checked_in_at: dict[str, dict[int, None]] = {}  # station -> rows checked in
+        self.offers_by_job: dict[str, list[str]] = {}  # every offer of a job in the core
+        self.hires_by_job: dict[str, list[str]] = {}
         # live (submitted, held or open) postings by (employer, skill, title): duplicates
         self.live_postings: dict[tuple[str, str, str], list[str]] = {}
         self.live_by_worker: dict[int, list[str]] = {}
-        # min-heaps of (due ms, key); stale entries are skipped when popped
-        self.offer_expiries: list[tuple[int, str]] = []
-        self.job_expiries: list[tuple[int, str]] = []
-        self.checkout_due: list[tuple[int, int]] = []
+        # min-heaps of (due ms, kind, key); stale entries are skipped when popped
+        self.due: list[tuple[int, int, str | int]] = []
+        self.leaving: list[tuple[int, int, str]] = []
         self.bells: dict[str, int] = {}  # open bell windows: scope -> closes at ms
-        # command id -> (seq of its record, command digest), oldest first (O(1) eviction);
-        # the digest is b"" for records written before digests existed
-        self.commands: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        # command id -> (seq of its record, command digest); b"" for records written
+        # before digests existed
+        self.commands = CommandMemory()
         self.last_seq = 0
         self.last_ts_ms = 0
         self.events_applied = 0
@@ -162,11 +197,29 @@ class State:
 
     def policy_for(self, region: str) -> tuple[int, Policy]:
         """The policy of the longest matching region prefix ("" is the default)."""
+        return self.policies[self.policy_key(region)]
+
+    def set_policy(self, region: str, version: int, policy: Policy) -> None:
+        """Install a region's policy (the fold of `PolicySet`; what-if replays too)."""
+        new = region not in self.policies
+        self.policies[region] = (version, policy)
+        self.policy_epoch += 1
+        if new:  # a more specific prefix may now apply to open jobs
+            self.policy_slot[region] = len(self.policy_slot)
+            ja = self.job_arrays
+            for row in self.open_jobs.rows().tolist():
+                ja.policy[row] = self.policy_slot_for(self.jobs[self.job_ids[row]].region)
+
+    def policy_key(self, region: str) -> str:
+        """The longest region prefix with a policy ("" is the default)."""
         for cut in (6, 4, 2):
-            hit = self.policies.get(region[:cut])
-            if hit is not None and len(region) >= cut:
-                return hit
-        return self.policies[""]
+            if len(region) >= cut and region[:cut] in self.policies:
+                return region[:cut]
+        return ""
+
+    def policy_slot_for(self, region: str) -> int:
+        """Slot of the policy that applies to `region` (see `policy_slot`)."""
+        return self.policy_slot[self.policy_key(region)]
 
     def in_bell(self, station_id: str) -> bool:
         """True while an opening-bell window covers this station (itself or its region)."""
@@ -205,11 +258,19 @@ class State:
         return self.priority_groups.get(row, "")
 
     def remember_command(self, cmd_id: str, seq: int, digest: bytes = b"") -> None:
-        if not cmd_id or cmd_id in self.commands:
-            return
-        if len(self.commands) >= MAX_REMEMBERED_COMMANDS:
-            self.commands.popitem(last=False)
-        self.commands[cmd_id] = (seq, digest)
+        self.commands.remember(cmd_id, seq, digest, self.last_ts_ms)
+
+    def schedule(self, due_ms: int, kind: int, key: str | int) -> None:
+        heapq.heappush(self.due, (due_ms, kind, key))
+
+    def schedule_leave(self, at_ms: int, kind: int, key: str) -> None:
+        heapq.heappush(self.leaving, (at_ms, kind, key))
+
+    def next_due_ms(self) -> int | None:
+        """When the next `Tick` has something to do (None: nothing scheduled). May be
+        early (an entry whose thing ended already): the tick then does nothing."""
+        times = [h[0][0] for h in (self.due, self.leaving) if h]
+        return min(times) if times else None
 
     # ------------------------------------------------------------ digest ------------
 

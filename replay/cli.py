@@ -158,7 +158,7 @@ def _fairness(args: argparse.Namespace) -> int:
         page = write_html(report, out / "fairness.html", png)
         report.files = {"chart": str(png), "html": str(page)}
     _emit(args, report, lambda: format_fairness(report))
-    return 0
+    return 0 if report.passed else 1
 
 
 def _key_arg(value: str | None) -> str | None:

@@ -13,10 +13,20 @@ against the best-treated group of the same dimension (the four-fifths rule: a ra
 0.8 is flagged as possible adverse impact). Groups smaller than `min_group` are reported
 but neither flagged nor used as the reference (rates of a handful of people say little).
 
+The aims of the default policy (issue 14), reported and checked:
+- `priority_offer_ratio`: the offer rate of prioritised workers (older: age >= the
+  policy's `older_age` (大龄), or in a priority group (兜底)) over the rest's: >= 1.0, so
+  the policy keeps their priority;
+- `min_age_impact`: the lowest offer-rate impact ratio of any compared age band: >= 0.8,
+  so the priority never shuts a band out (Shandong 四(五)).
+`passed` is True when both aims hold, or when a policy in force at the end of the log
+records a `fairness_exception_reason` (the bureau's reason, listed in `exceptions`);
+`lingong replay fairness` exits 1 when `passed` is False.
+
 Invariants: read-only; groups are those of `replay.groups` (age at the local year of the
 first eligibility, priority group then); gender, ethnicity and household registration are
-not in the log and never used. Offers and hires are read from the final state, which keeps
-every offer and hire of the log.
+not in the log and never used. Offers and hires are read from the records as they are
+walked (the core keeps only the live ones).
 
 Limits: a top-up wave that found nobody leaves no event, so its moment is not sampled
 (the worker-level figures are unaffected unless someone was eligible only then).
@@ -41,6 +51,7 @@ from replay.walk import DecisionPoint, bell_rows, job_vectors, walk
 
 FOUR_FIFTHS = 0.8
 MIN_GROUP = 30
+PRIORITY_RATIO_AIM = 1.0  # prioritised workers' offer rate / the rest's, at least
 
 
 class GroupRow(msgspec.Struct, kw_only=True):
@@ -66,6 +77,13 @@ class FairnessReport(msgspec.Struct, kw_only=True):
     min_group: int
     dimensions: dict[str, list[GroupRow]]
     elapsed_s: float
+    # the aims: priority kept (ratio >= 1.0) and no age band shut out (impact >= 0.8)
+    # None: fewer than min_group eligible on a side, or only the prioritised were offered
+    priority_offer_ratio: float | None = None
+    min_age_impact: float | None = None  # None: no age band large enough to compare
+    aims_met: bool = True
+    exceptions: dict[str, str] = {}  # region prefix -> the bureau's recorded reason
+    passed: bool = True
     files: dict[str, str] = {}
 
 
@@ -74,6 +92,7 @@ class _Eligibility:
 
     def __init__(self) -> None:
         self.first: dict[int, tuple[str, str]] = {}
+        self.prioritised: set[int] = set()  # older or in a priority group at first sight
         self.seen = np.zeros(0, dtype=bool)  # row -> eligible once already
         self.points = 0
 
@@ -89,10 +108,12 @@ class _Eligibility:
         year = local_year(ts_ms)
         birth = state.workers.birth_year
         for row in new.tolist():
-            self.first[row] = (
-                age_band(year - int(birth[row])),
-                group_label(state.worker_priority_group(row)),
-            )
+            age = year - int(birth[row])
+            group = state.worker_priority_group(row)
+            self.first[row] = (age_band(age), group_label(group))
+            older_age = state.policy_for(state.worker_region[row])[1].older_age
+            if group or (0 < age <= 120 and age >= older_age):
+                self.prioritised.add(row)
 
     def probe(self, state: State, seq: int, rec: e.Record, point: DecisionPoint) -> bool:
         ts = rec.events[0].ts_ms
@@ -132,11 +153,27 @@ class _Eligibility:
 _NONE = np.empty(0, dtype=np.int64)
 
 
-def _interesting(rec: e.Record) -> bool:
-    for ev in rec.events:
-        if isinstance(ev, e.OfferMade | e.JobPublished):
-            return True
-    return False
+class _Outcomes:
+    """Worker ids offered and hired, read from every record walked."""
+
+    def __init__(self) -> None:
+        self.offered: set[str] = set()
+        self.hired: set[str] = set()
+        self.policy_sets: dict[str, e.PolicySet] = {}  # in force: the last per region
+
+    def interesting(self, rec: e.Record) -> bool:
+        found = False
+        for ev in rec.events:
+            if isinstance(ev, e.OfferMade):
+                self.offered.add(ev.worker_id)
+                found = True
+            elif isinstance(ev, e.JobPublished):
+                found = True
+            elif isinstance(ev, e.HireConfirmed):
+                self.hired.add(ev.worker_id)
+            elif isinstance(ev, e.PolicySet):
+                self.policy_sets[ev.region] = ev
+        return found
 
 
 @reads_log
@@ -150,11 +187,12 @@ def fairness(
     """Rates and impact ratios by age band and priority group among eligible workers."""
     started = time.perf_counter()
     elig = _Eligibility()
+    seen = _Outcomes()
     reader = open_reader(log)
-    engine = walk(reader, _interesting, elig.probe, quiet=quiet, desc="fairness")
+    engine = walk(reader, seen.interesting, elig.probe, quiet=quiet, desc="fairness")
     state = engine.state
-    offered = {o.worker_row for o in state.offers.values()}
-    hired = {h.worker_row for h in state.hires.values()}
+    offered = {state.worker_rows[w] for w in seen.offered}
+    hired = {state.worker_rows[w] for w in seen.hired}
     dims: dict[str, list[GroupRow]] = {}
     for d, name in enumerate(("age_band", "priority_group")):
         tally: dict[str, list[int]] = {}
@@ -165,6 +203,18 @@ def fairness(
             t[2] += row in hired
         order = (lambda g: (band_order(g), g)) if d == 0 else (lambda g: (g != "none", g))
         dims[name] = _rows(tally, order, threshold, min_group)
+    ratio = _priority_ratio(elig, offered, min_group)
+    impacts = [g.offer_impact for g in dims["age_band"] if g.offer_impact is not None]
+    min_impact = min(impacts) if impacts else None
+    # judged at the two decimals the report shows (0.9995 is 1.00: sampling noise)
+    aims_met = (ratio is None or round(ratio, 2) >= PRIORITY_RATIO_AIM) and (
+        min_impact is None or round(min_impact, 2) >= threshold
+    )
+    exceptions = {
+        region or "(national)": ps.fairness_exception_reason
+        for region, ps in seen.policy_sets.items()
+        if ps.fairness_exception_reason
+    }
     return FairnessReport(
         log=reader.location,
         decision_points=elig.points,
@@ -175,7 +225,30 @@ def fairness(
         min_group=min_group,
         dimensions=dims,
         elapsed_s=round(time.perf_counter() - started, 3),
+        priority_offer_ratio=ratio,
+        min_age_impact=min_impact,
+        aims_met=aims_met,
+        exceptions=exceptions,
+        passed=aims_met or bool(exceptions),
     )
+
+
+def _priority_ratio(elig: _Eligibility, offered: set[int], min_group: int) -> float | None:
+    """Offer rate of the prioritised eligible workers / that of the other eligible ones."""
+    n_pri = n_rest = off_pri = off_rest = 0
+    for row in elig.first:
+        if row in elig.prioritised:
+            n_pri += 1
+            off_pri += row in offered
+        else:
+            n_rest += 1
+            off_rest += row in offered
+    if n_pri < min_group or n_rest < min_group:
+        return None  # too few on one side to compare (as for the groups)
+    rest = off_rest / n_rest
+    if rest == 0.0:  # nobody else was offered anything: the priority is kept
+        return None
+    return round((off_pri / n_pri) / rest, 4)
 
 
 def _rows(tally: dict[str, list[int]], order, threshold: float, min_group: int) -> list[GroupRow]:

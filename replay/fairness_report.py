@@ -47,6 +47,17 @@ def format_fairness(r: FairnessReport) -> str:
                 f"{g.offer_rate:>10.1%} {_ratio(g.offer_impact):>6} {g.hire_rate:>9.1%} "
                 f"{_ratio(g.hire_impact):>6}  {'; '.join(g.flags)}"
             )
+    lines.append("")
+    lines.append(
+        f"  aims: prioritised (older or priority group) offer rate / the rest's = "
+        f"{_ratio(r.priority_offer_ratio)} (>= 1.00); lowest age-band impact = "
+        f"{_ratio(r.min_age_impact)} (>= {r.threshold:.2f}): "
+        + ("met" if r.aims_met else "NOT met")
+    )
+    for region, reason in r.exceptions.items():
+        lines.append(f"  exception recorded with the policy of {region}: {reason}")
+    if not r.passed:
+        lines.append("  FAILED: the policy breaks the fairness aims and records no reason")
     for kind, path in r.files.items():
         lines.append(f"  {kind}: {path}")
     return "\n".join(lines)

@@ -123,7 +123,7 @@ class _PolicyRewriter:
         version, base = _inherited(state, self.region)
         policy = merge_policy(base, self.overrides)
         _check_range(state, self.region, policy, ts_ms)
-        state.policies[self.region] = (version if self.region == "" else 0, policy)
+        state.set_policy(self.region, version if self.region == "" else 0, policy)
         self.replaced.append({"region": self.region, "at": why, "inherited_version": version})
 
     def rewrite(self, state: State, fact: e.PolicySet, cmd_id: str) -> e.PolicySet:

@@ -352,6 +352,16 @@ class Runtime:
         self._tick_seq += 1
         return Advance(command_id=f"tick-{ts}-{self._tick_seq}", ts_ms=ts)
 
+    def due_tick_command(self, now_ms: int | None = None) -> Advance | None:
+        """`tick_command` if the engine has something due by now (`State.next_due_ms`),
+        else None: an idle engine appends no `Tick` records. A hint read off the writer
+        thread: a tick made a little early or late only moves work by one period."""
+        ts = self.clock.now_ms() if now_ms is None else now_ms
+        due = self.engine.state.next_due_ms()
+        if due is None or due > ts:
+            return None
+        return self.tick_command(ts)
+
     # ------------------------------------------------------------ upkeep ------------
 
     def snapshot(self) -> int:

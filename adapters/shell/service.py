@@ -5,8 +5,9 @@ Owns: `EngineService`, the only way transports (HTTP, NATS micro, SMS replies) r
 authenticated `engine.authz.Caller`, and read-only queries; one writer thread takes
 everything queued, executes the commands in order, appends all their records with ONE
 fsync (`Runtime.flush`), then resolves every caller's future. A ticker appends `Tick`s
-from the runtime clock (as `SYSTEM`) so expiries are decided inside the log. `ready` and
-`queue_depth` are read by `/readyz` and the metrics without touching the writer.
+from the runtime clock (as `SYSTEM`) so expiries are decided inside the log, but only
+when the engine has something due (`Runtime.due_tick_command`): an idle log stays idle.
+`ready` and `queue_depth` are read by `/readyz` and the metrics without touching the writer.
 
 Invariants:
 - A command's future resolves only after its record is durable (or with its refusal).
@@ -212,7 +213,9 @@ class EngineService:
     def _tick_loop(self) -> None:
         while not self._stop.wait(self.tick_ms / 1000):
             try:
-                cmd = self.runtime.tick_command()
+                cmd = self.runtime.due_tick_command()  # nothing due: no Tick record
+                if cmd is None:
+                    continue
                 self.submit(cmd)
             except (ServiceBusy, RuntimeStopped):
                 continue

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from engine.geo import local_date, local_day_number, local_minute_of_day
-from engine.matching.params import FEATURE_NAMES, J_START_MS, SPEEDS_MPS, W_ACCEPTANCE
+from engine.matching.params import FEATURE_NAMES, J_START_MS, W_ACCEPTANCE
 from engine.matching.twins import Z_CLAMP, evaluate_worker
 from engine.matching.workers import WorkerArrays
 
@@ -53,7 +53,6 @@ def reasons(
     weights: np.ndarray,
     accept_coef: np.ndarray,
     excluded_rows: np.ndarray | None = None,
-    speeds_mps: np.ndarray = SPEEDS_MPS,
 ) -> dict[str, Any]:
     """Explain worker `row` for the job vector `job` under policy vector `pol`.
 
@@ -64,9 +63,7 @@ def reasons(
     """
     excluded = np.empty(0, np.int64) if excluded_rows is None else np.asarray(excluded_rows)
     coef = np.asarray(accept_coef, dtype=np.float64)
-    ev = evaluate_worker(
-        row, job, pol, weights, coef, speeds_mps, excluded, *workers.rank_columns()
-    )
+    ev = evaluate_worker(row, job, pol, weights, coef, excluded, *workers.rank_columns())
     words = {
         "not_active": "not active (erased)",
         "not_checked_in": "not checked in",

@@ -184,8 +184,9 @@ def _gallop(cells, lo, hi, value, strict):
 
 
 @njit(cache=True)
-def _mark(cells, rows, tags, dead, lo, hi, range_lo, range_hi, use, tag_mask, bitmap):
-    """Set the bit of every live, tag-matching row in the ranges; returns the count."""
+def _mark(cells, rows, tags, dead, lo, hi, range_lo, range_hi, use, tag_mask, bitmap, summary):
+    """Set the bit of every live, tag-matching row in the ranges (and of its bitmap word
+    in `summary`); returns the count."""
     count = 0
     zero = np.uint64(0)
     pos = lo
@@ -199,18 +200,20 @@ def _mark(cells, rows, tags, dead, lo, hi, range_lo, range_hi, use, tag_mask, bi
                 if dead[j] == 0:
                     row = np.int64(rows[j])
                     bitmap[row >> 6] |= np.uint64(1) << np.uint64(row & 63)
+                    summary[row >> 12] |= np.uint64(1) << np.uint64((row >> 6) & 63)
                     count += 1
         else:
             for j in range(start, pos):
                 if dead[j] == 0 and (tags[j] & tag_mask) != zero:
                     row = np.int64(rows[j])
                     bitmap[row >> 6] |= np.uint64(1) << np.uint64(row & 63)
+                    summary[row >> 12] |= np.uint64(1) << np.uint64((row >> 6) & 63)
                     count += 1
     return count
 
 
 @njit(cache=True)
-def _gather(base, nb, delta, nd, lat, lng, radius_m, disk, tag_mask, bitmap):
+def _gather(base, nb, delta, nd, lat, lng, radius_m, disk, tag_mask, bitmap, summary):
     """Rows ascending, indexed in a disk cell that can hold a point within `radius_m`.
 
     base/delta are (cells int64, rows int32, tags uint64, dead uint8) tuples; `disk` is
@@ -218,28 +221,37 @@ def _gather(base, nb, delta, nd, lat, lng, radius_m, disk, tag_mask, bitmap):
     (child id ranges at the index resolution); a cell is skipped when its centre is
     farther than radius_m + reach_m (its circumradius with margin), which by the triangle
     inequality excludes only cells with no point within radius_m. `bitmap` is a zeroed
-    scratch of one bit per row, left zeroed again on return."""
+    scratch of one bit per row and `summary` one bit per bitmap word (a two-level
+    bitmap: reading the rows back costs O(rows / 4096 + hits), not O(rows / 64)); both
+    are left zeroed again on return."""
     range_lo, range_hi, centre_lat, centre_lng, reach_m = disk
     use = np.empty(range_lo.shape[0], dtype=np.bool_)
     cos0 = math.cos(lat * DEG_TO_RAD)
     for i in range(range_lo.shape[0]):
         d = haversine_cos_m(lat, lng, cos0, centre_lat[i], centre_lng[i])
         use[i] = d <= radius_m + reach_m[i]
-    count = _mark(*base, 0, nb, range_lo, range_hi, use, tag_mask, bitmap)
-    count += _mark(*delta, 0, nd, range_lo, range_hi, use, tag_mask, bitmap)
+    count = _mark(*base, 0, nb, range_lo, range_hi, use, tag_mask, bitmap, summary)
+    count += _mark(*delta, 0, nd, range_lo, range_hi, use, tag_mask, bitmap, summary)
     out = np.empty(count, dtype=np.int64)
     n = 0
-    w = 0
+    sw = 0
+    zero = np.uint64(0)
     while n < count:
-        word = bitmap[w]
-        if word != np.uint64(0):
-            bitmap[w] = np.uint64(0)
-            while word != np.uint64(0):
-                low = word & (~word + np.uint64(1))  # lowest set bit
-                out[n] = w * 64 + _DEBRUIJN_BIT[(low * _DEBRUIJN) >> np.uint64(58)]
-                n += 1
-                word ^= low
-        w += 1
+        top = summary[sw]
+        if top != zero:
+            summary[sw] = zero
+            while top != zero:
+                low_w = top & (~top + np.uint64(1))
+                w = sw * 64 + _DEBRUIJN_BIT[(low_w * _DEBRUIJN) >> np.uint64(58)]
+                top ^= low_w
+                word = bitmap[w]
+                bitmap[w] = zero
+                while word != zero:
+                    low = word & (~word + np.uint64(1))  # lowest set bit
+                    out[n] = w * 64 + _DEBRUIJN_BIT[(low * _DEBRUIJN) >> np.uint64(58)]
+                    n += 1
+                    word ^= low
+        sw += 1
     return out
 
 
@@ -332,6 +344,7 @@ class CellIndex:
         self._nd = 0
         self._loc = np.full(1024, -1, dtype=np.int32)
         self._bitmap = np.zeros(1024 // 64, dtype=np.uint64)  # query scratch, kept zeroed
+        self._summary = np.zeros(1, dtype=np.uint64)  # one bit per bitmap word
         self._disks: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     @classmethod
@@ -446,6 +459,7 @@ class CellIndex:
             disk,
             np.uint64(tag_mask),
             self._bitmap,
+            self._summary,
         )
 
     def rows(self) -> np.ndarray:
@@ -475,6 +489,7 @@ class CellIndex:
             loc[: len(self._loc)] = self._loc
             self._loc = loc
             self._bitmap = np.zeros(size // 64, dtype=np.uint64)
+            self._summary = np.zeros(size // 4096 + 1, dtype=np.uint64)
 
     def _insert(self, row: int, cell: int, tag: int) -> None:
         self._grow_loc(row)

@@ -4,21 +4,25 @@ Owns: `JobArrays`, read by `kernels.rank_jobs` (worker side: a check-in looks fo
 open job nearby) and by the engine's wave logic.
 
 Invariants:
-- `row` is assigned in publication order and never reused; it is the tie-breaker "job
-  id" of worker-side rankings.
+- `row` is the lowest free row at publication (rows of jobs that left the core are
+  reused, `release`); it is the tie-breaker "job id" of worker-side rankings. The free
+  rows are a min-heap, so the row a job gets depends only on which rows are free.
 - A job is matchable iff `status == JOB_OPEN and slots_open > 0`. Filling the last slot
   keeps the job open (a no-show may give the slot back); closing is explicit (`close`:
   filled for good, cancelled, expired).
+- `policy` is the slot (`State.policy_slot`) of the policy of the job's region, kept
+  current by the fold when a policy for a new region prefix arrives.
 - `skill_bit` is the job's `SkillCodes` bit (0..63); `day_pay_fen` is the pay converted to
   a daily figure by the caller (hourly * hours_per_day, ...).
 - Arrays are reallocated when capacity doubles: never keep a column reference across
   `add`.
 
-Limits: 49 bytes per row of capacity; slots are int32.
+Limits: 51 bytes per row of capacity; slots are int32; policy slots int16.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 
 import numpy as np
@@ -35,6 +39,7 @@ _COLUMNS: tuple[tuple[str, type], ...] = (
     ("end_ms", np.int64),
     ("slots_open", np.int32),
     ("status", np.int8),
+    ("policy", np.int16),  # slot of the job's region policy (`State.policy_slot`)
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in _COLUMNS)
 
@@ -50,9 +55,11 @@ class JobArrays:
     end_ms: np.ndarray
     slots_open: np.ndarray
     status: np.ndarray
+    policy: np.ndarray
 
     def __init__(self, capacity: int = 256) -> None:
         self.n = 0
+        self.free: list[int] = []  # released rows (min-heap)
         self.capacity = max(int(capacity), 1)
         for name, dtype in _COLUMNS:
             setattr(self, name, np.zeros(self.capacity, dtype=dtype))
@@ -77,6 +84,7 @@ class JobArrays:
         start_ms: int,
         end_ms: int,
         slots: int,
+        policy: int = 0,
     ) -> int:
         """Publish a job with `slots` open slots; returns its row."""
         if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90):
@@ -89,10 +97,13 @@ class JobArrays:
             raise ValueError(f"job times must satisfy 0 < start < end: {start_ms}, {end_ms}")
         if slots <= 0 or day_pay_fen < 0:
             raise ValueError(f"need slots > 0 and day_pay_fen >= 0: {slots}, {day_pay_fen}")
-        if self.n == self.capacity:
-            self._resize(self.capacity * 2)
-        row = self.n
-        self.n += 1
+        if self.free:
+            row = heapq.heappop(self.free)
+        else:
+            if self.n == self.capacity:
+                self._resize(self.capacity * 2)
+            row = self.n
+            self.n += 1
         self.lat[row] = lat
         self.lng[row] = lng
         self.skill_bit[row] = skill_bit
@@ -101,6 +112,7 @@ class JobArrays:
         self.end_ms[row] = end_ms
         self.slots_open[row] = slots
         self.status[row] = JOB_OPEN
+        self.policy[row] = policy
         return row
 
     def is_matchable(self, row: int) -> bool:
@@ -125,6 +137,15 @@ class JobArrays:
         self._check_row(row)
         self.status[row] = JOB_CLOSED
 
+    def release(self, row: int) -> None:
+        """The job left the core: its row is closed and free for the next `add`."""
+        self._check_row(row)
+        self.status[row] = JOB_CLOSED
+        heapq.heappush(self.free, row)
+
+    def live_rows(self) -> int:
+        return self.n - len(self.free)
+
     def rank_columns(self) -> tuple[np.ndarray, ...]:
         """The columns `kernels.rank_jobs` takes, in its argument order."""
         return (
@@ -136,6 +157,7 @@ class JobArrays:
             self.end_ms,
             self.slots_open,
             self.status,
+            self.policy,
         )
 
     def columns(self) -> dict[str, np.ndarray]:

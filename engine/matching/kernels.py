@@ -19,7 +19,9 @@ Invariants:
   in; skill bit in the worker's mask; day pay >= worker minimum; available until >=
   start; no held hire overlapping [start, end); open offers < max; not in
   `excluded_rows` (sorted); distance <= reach of the worker's mode (`params.reach_m`).
-  The kernel tests them cheapest and most selective first.
+  The kernel tests the eligibility filters first, then the score bounds, then distance.
+  Speeds by mode travel in the policy vector (`P_SPEEDS`); every policy value of a
+  job's offers is the job's region policy (`rank_jobs` takes one vector per job).
 - Score = sum of weight * feature over travel, waiting, older, hardship, reliability,
   exposure (+ acceptance weight * sigmoid(coef . [1, features]) when coefficients are
   given). Gender, ethnicity and household registration are not inputs: no such column.
@@ -34,7 +36,7 @@ Invariants:
   per call, the same value either way.
 
 Limits: buffers are O(min(k, candidates)); columns must be contiguous with the dtypes of
-`WorkerArrays`/`JobArrays`; travel modes index `speeds_mps`.
+`WorkerArrays`/`JobArrays`; travel modes index the policy vector's speeds.
 """
 
 from __future__ import annotations
@@ -79,10 +81,10 @@ def haversine_cos_m(lat1, lng1, cos_p1, lat2, lng2):
 
 
 @njit(cache=True)
-def _reach_by_mode(pol, speeds_mps):
-    out = np.empty(speeds_mps.shape[0], dtype=np.float64)
-    for m in range(speeds_mps.shape[0]):
-        by_time = speeds_mps[m] * pol[P.P_TRAVEL_LIMIT_S] / P.DETOUR
+def _reach_by_mode(pol):
+    out = np.empty(P.N_MODES, dtype=np.float64)
+    for m in range(P.N_MODES):
+        by_time = pol[P.P_SPEEDS + m] * pol[P.P_TRAVEL_LIMIT_S] / P.DETOUR
         if by_time > pol[P.P_MAX_REACH_M]:
             by_time = pol[P.P_MAX_REACH_M]
         out[m] = pol[P.P_RADIUS_M] if pol[P.P_RADIUS_M] >= by_time else by_time
@@ -122,7 +124,6 @@ def rank_workers(
     pol,
     weights,
     accept_coef,
-    speeds_mps,
     excluded_rows,
     k,
     lat,
@@ -157,7 +158,7 @@ def rank_workers(
     p_travel = np.empty(cap, dtype=np.float64)
     p_feat = np.empty((cap, F), dtype=np.float64)
     size = 0
-    reach = _reach_by_mode(pol, speeds_mps)
+    reach = _reach_by_mode(pol)
     bit = np.uint64(1) << np.uint64(int(job[P.J_SKILL_BIT]))
     day_pay = int(job[P.J_DAY_PAY_FEN])
     start_ms = int(job[P.J_START_MS])
@@ -182,6 +183,15 @@ def rank_workers(
         r = cand[i]
         if (skills[r] & bit) == np.uint64(0):
             continue
+        # eligibility first (in a busy market most candidates fail here), then the score
+        if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
+            continue
+        if day_pay < min_pay_fen[r] or open_offers[r] >= max_open:
+            continue
+        if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
+            continue
+        if _contains_sorted(excluded_rows, r):
+            continue
         wait_ms = now_ms - checkin_ms[r]
         f[P.F_WAITING] = _capped(float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0)
         f[P.F_OLDER] = 1.0 if job_year - birth_year[r] >= older_age else 0.0
@@ -196,8 +206,6 @@ def rank_workers(
             bound += accept_hi
             if not beats_root(keys, rows, size, cap, bound, r):
                 continue
-        if day_pay < min_pay_fen[r]:
-            continue
         done = int(completions[r])
         f[P.F_RELIABILITY] = float(done + 1) / float(done + int(no_shows[r]) + 2)
         offers = int(offers_today[r]) if offers_day[r] == today else 0
@@ -210,16 +218,10 @@ def rank_workers(
             bound += accept_hi
             if not beats_root(keys, rows, size, cap, bound, r):
                 continue
-        if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
-            continue
-        if open_offers[r] >= max_open or _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
-            continue
-        if _contains_sorted(excluded_rows, r):
-            continue
         d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
         if d > reach[mode[r]]:
             continue
-        travel_s = d * P.DETOUR / speeds_mps[mode[r]]
+        travel_s = d * P.DETOUR / pol[P.P_SPEEDS + mode[r]]
         f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
         x = float(day_pay) / float(max(int(min_pay_fen[r]), 1))
         f[P.F_PAY_RATIO] = (3.0 if x > 3.0 else x) / 3.0
@@ -249,8 +251,7 @@ def rank_jobs(
     cand_job_rows,
     worker_row,
     now_ms,
-    pol,
-    speeds_mps,
+    pols,
     excluded_job_rows,
     k,
     w_lat,
@@ -272,24 +273,26 @@ def rank_jobs(
     j_end_ms,
     j_slots_open,
     j_status,
+    j_policy,
 ):
     """Best k open jobs for one worker -> (job rows, scores, distance_m, travel_s).
 
-    Filters: worker active, checked in, open offers < max; job open with a free slot;
-    skill; pay >= worker minimum; job started at most late_join_ms ago and not ended;
-    worker available until >= job start; no held hire overlapping; not excluded; within
-    the worker's reach. Score = travel + pay: travel = 1 - min(travel_s /
-    travel_limit_s, 1), pay = min(day_pay / max(worker minimum, 1), 3) / 3, both in
+    Every policy value deciding an offer of a job comes from the JOB's policy:
+    `pols[j_policy[j]]` (one policy vector per row of `pols`): the worker's reach and
+    speed by mode, the travel limit of the score, the late-join window and the open
+    offer limit.
+
+    Filters: worker active, checked in; open offers < the job policy's max; job open with
+    a free slot; skill; pay >= worker minimum; job started at most late_join_ms ago and
+    not ended; worker available until >= job start; no held hire overlapping; not
+    excluded; within the worker's reach. Score = travel + pay: travel = 1 - min(travel_s
+    / travel_limit_s, 1), pay = min(day_pay / max(worker minimum, 1), 3) / 3, both in
     [0, 1]; ties on job row.
     """
     w = worker_row
     cand = unique_rows(cand_job_rows)
     cap = min(max(k, 0), cand.shape[0])
-    if (
-        w_active[w] == 0
-        or w_checked_in[w] == 0
-        or w_open_offers[w] >= int(pol[P.P_MAX_OPEN_OFFERS])
-    ):
+    if w_active[w] == 0 or w_checked_in[w] == 0:
         cap = 0
     keys = np.empty(cap, dtype=np.float64)
     rows = np.empty(cap, dtype=np.int64)
@@ -297,20 +300,26 @@ def rank_jobs(
     p_dist = np.empty(cap, dtype=np.float64)
     p_travel = np.empty(cap, dtype=np.float64)
     size = 0
-    reach = _reach_by_mode(pol, speeds_mps)[w_mode[w]]
-    speed = speeds_mps[w_mode[w]]
-    earliest_start = now_ms - int(pol[P.P_LATE_JOIN_MS])
+    m = w_mode[w]
+    n_pol = pols.shape[0]
+    reach = np.empty(n_pol, dtype=np.float64)
+    for p in range(n_pol):
+        reach[p] = _reach_by_mode(pols[p])[m]
     min_pay = int(w_min_pay_fen[w])
+    open_offers = int(w_open_offers[w])
     cos0 = math.cos(w_lat[w] * DEG_TO_RAD)
     for i in range(cand.shape[0] if cap > 0 else 0):
         j = cand[i]
         if j_status[j] != JOB_OPEN or j_slots_open[j] <= 0:
             continue
+        p = j_policy[j]
+        if open_offers >= int(pols[p, P.P_MAX_OPEN_OFFERS]):
+            continue
         if (w_skills[w] & (np.uint64(1) << np.uint64(j_skill_bit[j]))) == np.uint64(0):
             continue
         if j_day_pay_fen[j] < min_pay:
             continue
-        if j_start_ms[j] < earliest_start or j_end_ms[j] <= now_ms:
+        if j_start_ms[j] < now_ms - int(pols[p, P.P_LATE_JOIN_MS]) or j_end_ms[j] <= now_ms:
             continue
         if w_available_until_ms[w] < j_start_ms[j]:
             continue
@@ -323,10 +332,10 @@ def rank_jobs(
         if not beats_root(keys, rows, size, cap, 1.0 + pay, j):
             continue
         d = haversine_cos_m(w_lat[w], w_lng[w], cos0, j_lat[j], j_lng[j])
-        if d > reach:
+        if d > reach[p]:
             continue
-        travel_s = d * P.DETOUR / speed
-        score = (1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])) + pay
+        travel_s = d * P.DETOUR / pols[p, P.P_SPEEDS + m]
+        score = (1.0 - _capped(travel_s / pols[p, P.P_TRAVEL_LIMIT_S])) + pay
         size, slot = heap_offer(keys, rows, slots, size, cap, score, j)
         if slot >= 0:
             p_dist[slot] = d
@@ -441,7 +450,6 @@ def rank_workers_from(
     accept_coef: np.ndarray,
     k: int,
     excluded_rows: np.ndarray | None = None,
-    speeds_mps: np.ndarray = P.SPEEDS_MPS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """`rank_workers` over a `WorkerArrays` (excluded_rows must be sorted)."""
     return rank_workers(
@@ -450,7 +458,6 @@ def rank_workers_from(
         pol,
         weights,
         np.ascontiguousarray(accept_coef, dtype=np.float64),
-        speeds_mps,
         _rows(excluded_rows),
         int(k),
         *workers.rank_columns(),
@@ -472,18 +479,19 @@ def rank_jobs_from(
     worker_row: int,
     cand_job_rows: np.ndarray,
     now_ms: int,
-    pol: np.ndarray,
+    pols: np.ndarray,
     k: int,
     excluded_job_rows: np.ndarray | None = None,
-    speeds_mps: np.ndarray = P.SPEEDS_MPS,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """`rank_jobs` over the stores (excluded_job_rows must be sorted)."""
+    """`rank_jobs` over the stores (`pols[slot]`: the policy vector of each job's
+    `JobArrays.policy` slot; excluded_job_rows must be sorted)."""
+    if pols.ndim == 1:
+        pols = pols.reshape(1, -1)
     return rank_jobs(
         _rows(cand_job_rows),
         int(worker_row),
         int(now_ms),
-        pol,
-        speeds_mps,
+        np.ascontiguousarray(pols, dtype=np.float64),
         _rows(excluded_job_rows),
         int(k),
         *worker_columns_for_jobs(workers),

@@ -13,8 +13,9 @@ Invariants:
 - Reach of a worker: max(radius_m, min(speed * travel_limit_s / DETOUR, max_reach_m)); a
   query radius of `query_radius_m` never misses a reachable worker.
 
-Limits: travel speeds are constants here (Policy has no field for them); builders reject
-non-positive travel limits, wait caps and exposure caps (they are divisors).
+Limits: travel speeds come from the policy (`Policy.speeds`, m/s by mode) and travel in the
+policy vector (`P_SPEEDS + mode`); `SPEEDS_MPS` are the defaults. Builders reject
+non-positive travel limits, wait caps, exposure caps and speeds (they are divisors).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from engine.events import Policy, Weights
 from engine.geo import local_day_number, local_minute_of_day, local_year
 
 DETOUR = 1.3  # road distance / great-circle distance
-# walk, bike, ebike, bus (door to door, waiting included), car (urban)
+# walk, bike, ebike, bus (door to door, waiting included), car (urban): the defaults of
+# `Policy.speeds`
 SPEEDS_MPS = np.array([1.2, 3.5, 5.5, 4.0, 8.0], dtype=np.float64)
 LATE_JOIN_MS = 3600 * 1000  # worker side: a job that started up to this long ago can be joined
 
@@ -45,8 +47,10 @@ N_JOB_PARAMS = 8
     P_MAX_OPEN_OFFERS,
     P_TODAY,
     P_LATE_JOIN_MS,
-) = range(9)
-N_POLICY_PARAMS = 9
+    P_SPEEDS,  # first of N_MODES speeds (m/s), in the order of `MODES`
+) = range(10)
+N_MODES = 5
+N_POLICY_PARAMS = P_SPEEDS + N_MODES
 # weights (order of events.Weights)
 W_TRAVEL, W_WAITING, W_OLDER, W_HARDSHIP, W_RELIABILITY, W_EXPOSURE, W_ACCEPTANCE = range(7)
 N_WEIGHTS = 7
@@ -111,6 +115,18 @@ def policy_params(policy: Policy, now_ms: int, *, late_join_ms: int = LATE_JOIN_
     out[P_MAX_OPEN_OFFERS] = policy.max_open_offers_per_worker
     out[P_TODAY] = local_day_number(now_ms)
     out[P_LATE_JOIN_MS] = late_join_ms
+    out[P_SPEEDS : P_SPEEDS + N_MODES] = speeds_array(policy)
+    return out
+
+
+def speeds_array(policy: Policy) -> np.ndarray:
+    """Travel speeds (m/s) of the policy in the order of `MODES` (walk ... car)."""
+    sp = policy.speeds
+    out = np.array(
+        [sp.walk_mps, sp.bike_mps, sp.ebike_mps, sp.bus_mps, sp.car_mps], dtype=np.float64
+    )
+    if not np.all(np.isfinite(out)) or np.any(out <= 0.0):
+        raise ValueError(f"policy.speeds must be finite and > 0: {sp}")
     return out
 
 
@@ -170,17 +186,17 @@ def push_params(
 # ------------------------------------------------------------------ travel model -----
 
 
-def reach_m(policy_vec: np.ndarray, speeds_mps: np.ndarray = SPEEDS_MPS) -> np.ndarray:
+def reach_m(policy_vec: np.ndarray) -> np.ndarray:
     """Reach (m) per travel mode, same arithmetic as the kernels."""
-    out = np.empty(len(speeds_mps), dtype=np.float64)
-    for m in range(len(speeds_mps)):
-        by_time = float(speeds_mps[m]) * float(policy_vec[P_TRAVEL_LIMIT_S]) / DETOUR
+    out = np.empty(N_MODES, dtype=np.float64)
+    for m in range(N_MODES):
+        by_time = float(policy_vec[P_SPEEDS + m]) * float(policy_vec[P_TRAVEL_LIMIT_S]) / DETOUR
         if by_time > policy_vec[P_MAX_REACH_M]:
             by_time = float(policy_vec[P_MAX_REACH_M])
         out[m] = max(float(policy_vec[P_RADIUS_M]), by_time)
     return out
 
 
-def query_radius_m(policy_vec: np.ndarray, speeds_mps: np.ndarray = SPEEDS_MPS) -> float:
+def query_radius_m(policy_vec: np.ndarray) -> float:
     """Index query radius that cannot miss a reachable worker (the largest reach)."""
-    return float(math.ceil(reach_m(policy_vec, speeds_mps).max()))
+    return float(math.ceil(reach_m(policy_vec).max()))

@@ -34,12 +34,14 @@ from engine.matching.params import (
     J_START_MS,
     J_YEAR,
     N_FEATURES,
+    N_MODES,
     P_EXPOSURE_CAP,
     P_LATE_JOIN_MS,
     P_MAX_OPEN_OFFERS,
     P_MAX_REACH_M,
     P_OLDER_AGE,
     P_RADIUS_M,
+    P_SPEEDS,
     P_TODAY,
     P_TRAVEL_LIMIT_S,
     P_WAIT_CAP_MS,
@@ -84,10 +86,10 @@ def py_haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
-def py_reach_by_mode(pol: np.ndarray, speeds_mps: np.ndarray) -> list[float]:
+def py_reach_by_mode(pol: np.ndarray) -> list[float]:
     out = []
-    for m in range(len(speeds_mps)):
-        by_time = float(speeds_mps[m]) * float(pol[P_TRAVEL_LIMIT_S]) / DETOUR
+    for m in range(N_MODES):
+        by_time = float(pol[P_SPEEDS + m]) * float(pol[P_TRAVEL_LIMIT_S]) / DETOUR
         if by_time > float(pol[P_MAX_REACH_M]):
             by_time = float(pol[P_MAX_REACH_M])
         radius = float(pol[P_RADIUS_M])
@@ -122,9 +124,7 @@ class WorkerEval:
     score: float = 0.0
 
 
-def evaluate_worker(
-    r, job, pol, weights, accept_coef, speeds_mps, excluded_rows, *cols
-) -> WorkerEval:
+def evaluate_worker(r, job, pol, weights, accept_coef, excluded_rows, *cols) -> WorkerEval:
     """All filters (no short circuit) and score for worker row `r`; cols as the kernel."""
     (lat, lng, skills, min_pay_fen, birth_year, priority, mode, active, checked_in) = cols[:9]
     (checkin_ms, available_until_ms, busy_start, busy_end, open_offers) = cols[9:14]
@@ -153,11 +153,11 @@ def evaluate_worker(
     m = int(mode[r])
     d = py_haversine_m(float(job[J_LAT]), float(job[J_LNG]), float(lat[r]), float(lng[r]))
     ev.distance_m = d
-    ev.reach_m = py_reach_by_mode(pol, speeds_mps)[m]
+    ev.reach_m = py_reach_by_mode(pol)[m]
     if d > ev.reach_m:
         ev.failed.append("reach")
     f = [0.0] * N_FEATURES
-    travel_s = d * DETOUR / float(speeds_mps[m])
+    travel_s = d * DETOUR / float(pol[P_SPEEDS + m])
     ev.travel_s = travel_s
     x = travel_s / float(pol[P_TRAVEL_LIMIT_S])
     f[0] = 1.0 - (1.0 if x > 1.0 else x)
@@ -190,7 +190,7 @@ def evaluate_worker(
     return ev
 
 
-def py_rank_workers(cand_rows, job, pol, weights, accept_coef, speeds_mps, excluded_rows, k, *cols):
+def py_rank_workers(cand_rows, job, pol, weights, accept_coef, excluded_rows, k, *cols):
     """Twin of `kernels.rank_workers` (same arguments, same outputs)."""
     if len(accept_coef) not in (0, N_FEATURES + 1):
         raise ValueError("accept_coef needs 0 or 8 values")
@@ -198,7 +198,7 @@ def py_rank_workers(cand_rows, job, pol, weights, accept_coef, speeds_mps, exclu
     for r in cand_rows:
         if int(r) in kept:
             continue
-        ev = evaluate_worker(r, job, pol, weights, accept_coef, speeds_mps, excluded_rows, *cols)
+        ev = evaluate_worker(r, job, pol, weights, accept_coef, excluded_rows, *cols)
         if not ev.failed:
             kept[ev.row] = ev
     best = sorted(kept.values(), key=lambda e: (-e.score, e.row))[: max(int(k), 0)]
@@ -211,31 +211,32 @@ def py_rank_workers(cand_rows, job, pol, weights, accept_coef, speeds_mps, exclu
     )
 
 
-def py_rank_jobs(cand_job_rows, worker_row, now_ms, pol, speeds_mps, excluded_job_rows, k, *cols):
-    """Twin of `kernels.rank_jobs`."""
+def py_rank_jobs(cand_job_rows, worker_row, now_ms, pols, excluded_job_rows, k, *cols):
+    """Twin of `kernels.rank_jobs` (`pols[p]`: the policy vector of job policy slot p)."""
     (w_lat, w_lng, w_skills, w_min_pay_fen, w_mode, w_active, w_checked_in) = cols[:7]
     (w_available_until_ms, w_busy_start, w_busy_end, w_open_offers) = cols[7:11]
     (j_lat, j_lng, j_skill_bit, j_day_pay_fen, j_start_ms, j_end_ms) = cols[11:17]
-    (j_slots_open, j_status) = cols[17:19]
+    (j_slots_open, j_status, j_policy) = cols[17:20]
+    pols = np.asarray(pols, dtype=np.float64).reshape(-1, np.shape(pols)[-1])
     w = int(worker_row)
     now_ms = int(now_ms)
     kept: dict[int, tuple[float, float, float]] = {}
-    ok = w_active[w] != 0 and w_checked_in[w] != 0
-    if ok and int(w_open_offers[w]) < int(pol[P_MAX_OPEN_OFFERS]):
-        reach = py_reach_by_mode(pol, speeds_mps)[int(w_mode[w])]
-        speed = float(speeds_mps[int(w_mode[w])])
-        earliest_start = now_ms - int(pol[P_LATE_JOIN_MS])
+    if w_active[w] != 0 and w_checked_in[w] != 0:
+        m = int(w_mode[w])
         min_pay = int(w_min_pay_fen[w])
         for j in cand_job_rows:
             j = int(j)
             start_ms, end_ms = int(j_start_ms[j]), int(j_end_ms[j])
             if j in kept or int(j_status[j]) != JOB_OPEN or int(j_slots_open[j]) <= 0:
                 continue
+            pol = pols[int(j_policy[j])]
+            if int(w_open_offers[w]) >= int(pol[P_MAX_OPEN_OFFERS]):
+                continue
             if not (int(w_skills[w]) >> int(j_skill_bit[j])) & 1:
                 continue
             if int(j_day_pay_fen[j]) < min_pay:
                 continue
-            if start_ms < earliest_start or end_ms <= now_ms:
+            if start_ms < now_ms - int(pol[P_LATE_JOIN_MS]) or end_ms <= now_ms:
                 continue
             if int(w_available_until_ms[w]) < start_ms:
                 continue
@@ -244,9 +245,9 @@ def py_rank_jobs(cand_job_rows, worker_row, now_ms, pol, speeds_mps, excluded_jo
             if _in_sorted(excluded_job_rows, j):
                 continue
             d = py_haversine_m(float(w_lat[w]), float(w_lng[w]), float(j_lat[j]), float(j_lng[j]))
-            if d > reach:
+            if d > py_reach_by_mode(pol)[m]:
                 continue
-            travel_s = d * DETOUR / speed
+            travel_s = d * DETOUR / float(pol[P_SPEEDS + m])
             x = travel_s / float(pol[P_TRAVEL_LIMIT_S])
             travel = 1.0 - (1.0 if x > 1.0 else x)
             x = float(int(j_day_pay_fen[j])) / float(max(min_pay, 1))

@@ -102,7 +102,7 @@ def test_push_to_opted_in_registered_workers_within_radius_with_daily_cap() -> N
 def test_no_pushes_in_quiet_hours() -> None:
     w = world(0)
     w.worker("P", push=True)
-    w.now = at(5)  # default quiet hours end at 07:00
+    w.now = at(4, 30)  # default quiet hours 22:00-05:00
     out = w.post("J1")
     assert not [ev for ev in out.events if isinstance(ev, e.PushSent)]
 

@@ -12,7 +12,7 @@ from engine import commands as c
 from engine import events as e
 from engine.core import Engine
 from engine.geo import haversine_m
-from engine.matching.params import DETOUR, SPEEDS_MPS
+from engine.matching.params import DETOUR
 from sim.morning import Morning, Sizes, make_id_number
 
 SIZES = Sizes(workers=400, postings=80, employers=20, stations_per_city=4, tick_ms=30_000)
@@ -48,7 +48,7 @@ def test_every_offer_passes_every_filter() -> None:
             assert day_pay >= worker.min_pay_fen
             d = haversine_m(job.lat, job.lng, ci.lat, ci.lng)
             _, policy = s.policy_for(job.region)
-            speed = SPEEDS_MPS[["walk", "bike", "ebike", "bus", "car"].index(worker.travel_mode)]
+            speed = getattr(policy.speeds, f"{worker.travel_mode}_mps")  # the JOB's policy
             reach = max(
                 policy.radius_m, min(speed * policy.travel_limit_s / DETOUR, policy.max_reach_m)
             )

@@ -62,7 +62,7 @@ def test_rank_workers_equals_twin(city):
             cand = _candidates(rng, workers.n, int(rng.integers(0, 120)))
             excluded = np.unique(rng.choice(workers.n, size=int(rng.integers(0, 30))))
             k = int(rng.choice([0, 1, 3, 10, 50]))
-            args = (cand, job, pol, weights, coef, P.SPEEDS_MPS, excluded.astype(np.int64), k)
+            args = (cand, job, pol, weights, coef, excluded.astype(np.int64), k)
             got = K.rank_workers(*args, *cols)
             _assert_same(got, K.py_rank_workers(*args, *cols))
             assert not set(got[0].tolist()) & set(excluded.tolist())
@@ -82,7 +82,7 @@ def test_rank_workers_equals_twin_with_signed_weights():
         job = random_job_vec(rng)
         cand = _candidates(rng, workers.n, int(rng.integers(0, 400)))
         k = int(rng.choice([1, 2, 5, 20]))
-        args = (cand, job, pol, weights, coef, P.SPEEDS_MPS, np.empty(0, np.int64), k)
+        args = (cand, job, pol, weights, coef, np.empty(0, np.int64), k)
         _assert_same(K.rank_workers(*args, *cols), K.py_rank_workers(*args, *cols))
 
 
@@ -97,7 +97,7 @@ def test_rank_workers_whole_pool_ties_and_order():
         job = random_job_vec(rng)
         cand = np.arange(workers.n, dtype=np.int64)[::-1].copy()
         excluded = np.empty(0, np.int64)
-        args = (cand, job, pol, weights, coef, P.SPEEDS_MPS, excluded, 10_000)
+        args = (cand, job, pol, weights, coef, excluded, 10_000)
         got = K.rank_workers(*args, *cols)
         _assert_same(got, K.py_rank_workers(*args, *cols))
         rows, scores = got[0], got[1]
@@ -106,7 +106,7 @@ def test_rank_workers_whole_pool_ties_and_order():
         assert keys == sorted(keys)
         ties += int(np.sum(scores[1:] == scores[:-1]))
         # the top-k is a prefix of the full ranking
-        top = K.rank_workers(cand, job, pol, weights, coef, P.SPEEDS_MPS, excluded, 7, *cols)
+        top = K.rank_workers(cand, job, pol, weights, coef, excluded, 7, *cols)
         assert np.array_equal(top[0], rows[:7])
     assert ties > 0  # the copied rows produce real ties, broken on row
 
@@ -116,16 +116,17 @@ def test_rank_jobs_equals_twin():
     for _pool in range(4):
         workers = random_workers(rng, 200)
         jobs = random_jobs(rng, 150)
+        jobs.policy[: jobs.n] = rng.integers(0, 3, jobs.n)  # each job its region's policy
         wcols = K.worker_columns_for_jobs(workers)
         jcols = jobs.rank_columns()
         for _ in range(250):
-            pol, _, _ = _vectors(random_policy(rng))
+            pols = np.stack([_vectors(random_policy(rng))[0] for _ in range(3)])
             row = int(rng.integers(0, workers.n))
             cand = _candidates(rng, jobs.n, int(rng.integers(0, 100)))
             excluded = np.unique(rng.choice(jobs.n, size=int(rng.integers(0, 10)))).astype(np.int64)
             now = NOW_MS + int(rng.choice([-3600_000, 0, 1800_000, 5400_000]))
             k = int(rng.choice([0, 1, 5, 40]))
-            args = (cand, row, now, pol, P.SPEEDS_MPS, excluded, k)
+            args = (cand, row, now, pols, excluded, k)
             got = K.rank_jobs(*args, *wcols, *jcols)
             _assert_same(got, K.py_rank_jobs(*args, *wcols, *jcols))
 
@@ -249,9 +250,7 @@ def test_reasons_agree_with_kernel():
         job = random_job_vec(rng)
         excluded = np.unique(rng.choice(workers.n, size=10)).astype(np.int64)
         cand = np.arange(workers.n, dtype=np.int64)
-        rows, scores, *_ = K.rank_workers(
-            cand, job, pol, weights, coef, P.SPEEDS_MPS, excluded, workers.n, *cols
-        )
+        rows, scores, *_ = K.rank_workers(cand, job, pol, weights, coef, excluded, workers.n, *cols)
         by_row = dict(zip(rows.tolist(), scores.tolist(), strict=True))
         for row in range(workers.n):
             why = reasons(workers, row, job, pol, weights, coef, excluded)
@@ -330,7 +329,7 @@ def test_score_components_by_hand():
         end_ms=NOW_MS + 9 * 3600_000,
         now_ms=NOW_MS,
     )
-    policy = Policy(weights=Weights())
+    policy = Policy(weights=Weights(), exposure_cap=10)
     pol, weights, coef = _vectors(policy)
     rows, scores, dist, travel, feats = K.rank_workers_from(
         workers, np.array([0]), job, pol, weights, coef, 5

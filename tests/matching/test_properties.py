@@ -85,7 +85,7 @@ def test_returned_rows_pass_every_filter_and_none_is_missed(c):
     assert np.all((feats[:, 5] >= -1) & (feats[:, 5] <= 0))
     for r, d, t in zip(rows, dist, travel, strict=True):
         assert d == haversine_m(job[P.J_LAT], job[P.J_LNG], workers.lat[r], workers.lng[r])
-        assert t == d * P.DETOUR / P.SPEEDS_MPS[workers.mode[r]]
+        assert t == d * P.DETOUR / pol[P.P_SPEEDS + workers.mode[r]]
 
 
 @SETTINGS

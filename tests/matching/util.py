@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from engine.events import Policy, Weights
+from engine.events import Policy, TravelSpeeds, Weights
 from engine.geo import local_day_number
 from engine.matching import params as P
 from engine.matching.jobs import JobArrays
@@ -113,7 +113,14 @@ def random_policy(rng) -> Policy:
     return Policy(
         radius_m=int(rng.choice([300, 1000, 1500, 3000])),
         travel_limit_s=int(rng.choice([600, 1800, 3600])),
-        max_reach_m=int(rng.choice([2000, 5000, 10000])),
+        max_reach_m=int(rng.choice([2000, 5000, 10000, 100_000])),
+        speeds=TravelSpeeds(
+            walk_mps=float(rng.choice([1.2, 0.8, 1.5])),
+            bike_mps=float(rng.choice([3.5, 2.5])),
+            ebike_mps=float(rng.choice([5.5, 4.0, 7.0])),
+            bus_mps=float(rng.choice([4.0, 6.0])),
+            car_mps=float(rng.choice([8.0, 12.0])),
+        ),
         wait_cap_ms=int(rng.choice([1800_000, 3 * 3600_000])),
         older_age=int(rng.choice([45, 50, 55])),
         exposure_cap=int(rng.choice([1, 5, 10])),

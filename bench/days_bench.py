@@ -1,0 +1,169 @@
+"""Thirty mornings in one process: does the core keep its speed and memory with history?
+
+Owns: `run_days`, which registers one city's crowd once and then plays `days`
+consecutive crowd mornings (`sim.morning.Morning(crowd=Crowd())`, one date after
+another, new job ids each day) through one in-memory `Engine`, the way a long-running
+`lingong serve` lives through them. Per day: events, thread CPU time of the engine's
+calls and `events_per_cpu_s` (the morning's commands; the registration before it is not
+timed, so every day measures the same kind of work); `live_bytes` (the size of the state's snapshot, which
+holds every live table and the command-id memory), the live counts and the resident
+set after a collection (`rss_mb`, glibc `malloc_trim` first).
+
+Checks its answers: the last day is also folded from a snapshot taken before it (the
+records the engine wrote, `Engine.apply_record`): the digest must equal the live one.
+Command ids get a per-day namespace (`d07/...`), as two front ends' keys would differ.
+
+Limits: `days` <= 366; the people's replies are simulated by `Morning.respond`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import datetime as dt
+import gc
+import os
+import time
+from typing import Any
+
+import msgspec
+
+from bench.morning_bench import default_workers, make_morning, sizes_for, warm_up
+from engine import commands as c
+from engine import events as e
+from engine.commands import Refusal
+from engine.core import Engine
+from engine.snapshot import restore_state, snapshot_state
+from sim.callers import caller_for
+
+MAX_DAYS = 366
+
+
+def _rss_mb() -> float:
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
+    with open("/proc/self/statm") as f:
+        return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
+class _Day:
+    """Executes one morning's commands under a day namespace; tallies CPU and events."""
+
+    def __init__(self, engine: Engine, day: int, records: list[e.Record] | None) -> None:
+        self.engine = engine
+        self.prefix = f"d{day:03d}/"
+        self.cpu_ns = 0
+        self.events = 0
+        self.commands = 0
+        self.refusals = 0
+        self.records = records
+
+    def run(self, cmd: c.Command, timed: bool = True) -> list[e.Event] | None:
+        cmd = msgspec.structs.replace(cmd, command_id=self.prefix + cmd.command_id)
+        caller = caller_for(self.engine.state, cmd)
+        t0 = time.thread_time_ns()
+        try:
+            out = self.engine.execute(cmd, caller)
+        except Refusal:
+            out = None
+        dt_ns = time.thread_time_ns() - t0
+        if timed:
+            self.cpu_ns += dt_ns
+            self.commands += 1
+        if out is None:
+            self.refusals += timed
+            return None
+        if timed:
+            self.events += len(out.events)
+        if self.records is not None and not out.duplicate:
+            self.records.append(out.record())
+        return out.events
+
+
+def run_days(
+    *,
+    days: int = 30,
+    workers: int | None = None,
+    postings: int | None = None,
+    seed: int = 7,
+    start: str = "2026-11-23",
+    progress=None,  # noqa: ANN001
+) -> dict[str, Any]:
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days must be in [1, {MAX_DAYS}]")
+    workers = default_workers("city") if workers is None else workers
+    sizes = sizes_for(workers, postings)
+    warm_up()
+    engine = Engine()
+    out_days: list[dict[str, Any]] = []
+    snapshot = b""
+    last_records: list[e.Record] = []
+    started = time.perf_counter()
+    for d in range(1, days + 1):
+        date = (dt.date.fromisoformat(start) + dt.timedelta(days=d - 1)).isoformat()
+        morning = make_morning("city", sizes, seed, date=date, job_prefix=f"J{d:03d}-")
+        if d == days:
+            snapshot = snapshot_state(engine.state)
+        day = _Day(engine, d, last_records if d == days else None)
+        for cmd in morning.setup():  # day 1 registers, later days are refused: not timed
+            events = day.run(cmd, timed=False)
+            if events:
+                morning.respond(events)
+        for ts, cmd in morning.timeline():
+            for due in morning.pop_due(ts):
+                events = day.run(due)
+                if events:
+                    morning.respond(events)
+            events = day.run(cmd)
+            if events:
+                morning.respond(events)
+        for due in morning.drain():
+            events = day.run(due)
+            if events:
+                morning.respond(events)
+        s = engine.state
+        cpu_s = day.cpu_ns / 1e9
+        row = {
+            "day": d,
+            "date": date,
+            "commands": day.commands,
+            "events": day.events,
+            "cpu_s": round(cpu_s, 3),
+            "events_per_cpu_s": round(day.events / cpu_s, 1) if cpu_s else 0.0,
+            "live_bytes": len(snapshot_state(s)),
+            "rss_mb": _rss_mb(),
+            "live": {
+                "jobs": len(s.jobs),
+                "offers": len(s.offers),
+                "hires": len(s.hires),
+                "complaints": len(s.complaints),
+                "commands": len(s.commands),
+                "due": len(s.due),
+                "leaving": len(s.leaving),
+                "job_rows": s.job_arrays.n,
+            },
+        }
+        out_days.append(row)
+        if progress is not None:
+            progress(
+                f"day {d}: {row['events']:,} events, {row['events_per_cpu_s']:,.0f} events/CPU-s,"
+                f" live {row['live_bytes'] / 2**20:.1f} MiB, RSS {row['rss_mb']:.0f} MB"
+            )
+    replayed = Engine(restore_state(snapshot))
+    for rec in last_records:
+        replayed.apply_record(replayed.state.last_seq + 1, rec)
+    first, last = out_days[0], out_days[-1]
+    return {
+        "days": out_days,
+        "workers": len(engine.state.worker_ids),
+        "seed": seed,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+        "speed_ratio": round(last["events_per_cpu_s"] / first["events_per_cpu_s"], 3)
+        if first["events_per_cpu_s"]
+        else 0.0,
+        "live_bytes_ratio": round(last["live_bytes"] / first["live_bytes"], 3),
+        "rss_ratio": round(last["rss_mb"] / first["rss_mb"], 3),
+        "replay_digest_matches": replayed.digest() == engine.digest(),
+    }
