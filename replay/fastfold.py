@@ -132,7 +132,7 @@ class FastFold:
                     if ev.ts_ms > last_ts:
                         last_ts = ev.ts_ms
                 state.last_seq = seq
-                state.remember_command(rec.cmd_id, seq, rec.digest)
+                state.commands.remember(rec.cmd_id, seq, rec.digest, last_ts)
                 seq += 1
                 done += 1
             self.flush()

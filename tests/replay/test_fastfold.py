@@ -55,7 +55,7 @@ def _both(log: Path | str, until: Until | None = None) -> tuple[str, str]:
         ps.events_applied,
         ps.last_ts_ms,
     )
-    assert list(fs.commands.items()) == list(ps.commands.items())
+    assert fs.commands == ps.commands
     return fast.engine.digest(), plain.engine.digest()
 
 
