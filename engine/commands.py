@@ -58,6 +58,7 @@ from engine.bounds import (
 )
 from engine.events import (
     ComplaintKind,
+    ComplaintStep,
     EmployerKind,
     FlagReason,
     MarketType,
@@ -274,6 +275,17 @@ class ResolveComplaint(Command, frozen=True, kw_only=True):
     note: Note = ""
 
 
+class ChangeComplaintStatus(Command, frozen=True, kw_only=True):
+    """A step of a complaint case by the answering station's staff (or an admin): open ->
+    accepted -> investigating -> resolved | rejected. The note is told to the complainant
+    and may hold contact details (sealed like complaint text)."""
+
+    complaint_id: Id
+    status: ComplaintStep
+    staff_id: OptId = ""  # from the token
+    note: Note = ""
+
+
 class Rate(Command, frozen=True, kw_only=True):
     hire_id: DerivedId
     by: Literal["worker", "employer"]
@@ -305,6 +317,7 @@ AnyCommand = (
     | FileComplaint
     | ResolveComplaint
     | Rate
+    | ChangeComplaintStatus
 )
 
 COMMAND_TYPES: dict[str, type[Command]] = {
@@ -334,6 +347,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         FileComplaint,
         ResolveComplaint,
         Rate,
+        ChangeComplaintStatus,
     )
 }
 

@@ -2,7 +2,8 @@
 
 Owns: review verdicts (publish / hold / reject), offer waves and top-ups, the worker-side
 offer on check-in, hires on accept, withdrawals, expiries on `Tick`, 1.5 km pushes, the
-opening bell, employer flags from complaints, and the consequences of a revoked station.
+opening bell, employer flags from complaints, complaint cases past their deadline
+(`ComplaintOverdue`), and the consequences of a revoked station.
 
 Invariants:
 - `react(state, fact)` runs after `apply(state, fact)`; every decision it emits is
@@ -33,6 +34,7 @@ from engine.policy import review, wave_size
 from engine.state import (
     DUE_BELL,
     DUE_CHECKOUT,
+    DUE_COMPLAINT,
     DUE_JOB,
     DUE_OFFER,
     MAX_LIVE_OFFERS,
@@ -305,6 +307,21 @@ def _tick(state: State, ev: e.Tick, emit: Emit) -> None:
                 continue
             work += 1
             _close_bell(state, scope, ev, emit)
+        elif kind == DUE_COMPLAINT:
+            comp = state.complaints.get(key)  # type: ignore[arg-type]
+            if comp is None or not comp.live or comp.overdue or comp.due_ms != due:
+                continue
+            work += 1
+            emit(
+                e.ComplaintOverdue(
+                    ts_ms=now,
+                    cmd_id=ev.cmd_id,
+                    complaint_id=comp.complaint_id,
+                    due_ms=due,
+                    worker_id=comp.worker_id,
+                    station_id=comp.station_id,
+                )
+            )
     for job_id in touched:
         job = state.jobs.get(job_id)
         if job is not None:
@@ -403,12 +420,14 @@ def _complaint(state: State, ev: e.ComplaintFiled, emit: Emit) -> None:
         )
 
 
-def _resolved(state: State, ev: e.ComplaintResolved, emit: Emit) -> None:
+def _resolved(state: State, ev: e.ComplaintResolved | e.ComplaintStatusChanged, emit: Emit) -> None:
+    """A complaint dismissed (or a case rejected) clears its flag when no other live or
+    upheld complaint of that kind is left against the employer."""
     comp = state.complaints[ev.complaint_id]
-    if ev.upheld or comp.kind not in ("wage_arrears", "fraud"):
+    if comp.status not in ("dismissed", "rejected") or comp.kind not in ("wage_arrears", "fraud"):
         return
     still_open = any(
-        c.status in ("open", "upheld") and c.kind == comp.kind
+        (c.live or c.status in ("upheld", "resolved")) and c.kind == comp.kind
         for c in (state.complaints[cid] for cid in state.complaints_by_employer[comp.employer_id])
     )
     if not still_open and comp.kind in state.employers[comp.employer_id].flags:
@@ -438,4 +457,5 @@ _REACTORS: dict[type, Callable[[State, e.Event, Emit], None]] = {
     e.StationStatusChanged: _station_status,
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
+    e.ComplaintStatusChanged: _resolved,
 }

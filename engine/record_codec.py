@@ -83,6 +83,9 @@ EVENT_CODES: dict[str, int] = {
     "PushSent": 34,
     "BellClosed": 35,
     "EmployerCleared": 36,
+    # 60..69: complaint cases (issue 14, part B)
+    "ComplaintStatusChanged": 60,
+    "ComplaintOverdue": 61,
 }
 
 # The wire tag of every command type (the recorded command, `Record.command`). Append only.
@@ -111,6 +114,8 @@ COMMAND_CODES: dict[str, int] = {
     "FileComplaint": 22,
     "ResolveComplaint": 23,
     "Rate": 24,
+    # 60..69: complaint cases (issue 14, part B)
+    "ChangeComplaintStatus": 60,
 }
 
 _NO_DEFAULT = msgspec.NODEFAULT

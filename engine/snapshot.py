@@ -27,7 +27,7 @@ from engine.state import Complaint, Employer, Hire, Job, Offer, State, Station
 
 # 3: jobs carry their policy slot, one expiry heap, the live set's indexes, the
 # command-id memory as arrays; 2: command digests, registering station
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 4  # 4: complaint cases (station, deadline, steps)
 
 
 class SnapshotVersionError(ValueError):
@@ -151,6 +151,7 @@ def restore_state(body: bytes) -> State:
     }
     for name, value in plain.items():
         setattr(s, name, value)
+    s.live_complaints = sum(1 for comp in s.complaints.values() if comp.live)
     s.due = [tuple(x) for x in snap.due]  # type: ignore[misc]
     s.leaving = [tuple(x) for x in snap.leaving]  # type: ignore[misc]
     s.jobs_by_station = {sid: dict.fromkeys(ids) for sid, ids in snap.jobs_by_station.items()}

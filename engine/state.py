@@ -28,7 +28,8 @@ Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` of
 (waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
-`WorkerArrays`. Complaints are not bounded here yet (their life cycle is issue 14's).
+`WorkerArrays`. Complaints: at most `MAX_LIVE_COMPLAINTS` live cases (filing beyond is
+refused); a closed case leaves the core `CLOSED_COMPLAINT_KEEP_MS` after it closed.
 """
 
 from __future__ import annotations
@@ -51,11 +52,14 @@ __all__ = ["MAX_REMEMBERED_COMMANDS", "State"]
 MAX_LIVE_JOBS = 200_000
 MAX_LIVE_OFFERS = 1_000_000
 MAX_LIVE_HIRES = 1_000_000
+MAX_LIVE_COMPLAINTS = 200_000  # live cases: a complaint beyond is refused
 CLOSED_JOB = ("filled", "cancelled", "expired", "rejected")
+LIVE_COMPLAINT = ("open", "accepted", "investigating")
 # kinds of `State.due` entries (due ms, kind, key), in the order a tick handles a ms
-DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL = range(4)
+DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_COMPLAINT = range(5)
 # kinds of `State.leaving` entries
-LEAVE_HIRE, LEAVE_JOB = range(2)
+LEAVE_HIRE, LEAVE_JOB, LEAVE_COMPLAINT = range(3)
+CLOSED_COMPLAINT_KEEP_MS = 30 * 86_400_000  # a closed case stays listed this long
 WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
 JOB_INDEX_RESOLUTION = 7
 
@@ -138,7 +142,21 @@ class Complaint(msgspec.Struct, kw_only=True):
     complaint_id: str
     kind: str
     employer_id: str
-    status: str = "open"  # open, upheld, dismissed
+    # open, accepted, investigating (the case is live); resolved, rejected (closed by a
+    # step); upheld, dismissed (closed by the older `ResolveComplaint`)
+    status: str = "open"
+    worker_id: str = ""  # the complainant
+    hire_id: str = ""
+    station_id: str = ""  # the station answering the case ("" unknown)
+    region: str = ""  # the employer's region
+    filed_ms: int = 0
+    due_ms: int = 0  # 限时办结 deadline (set by the fold of ComplaintFiled)
+    changed_ms: int = 0
+    overdue: bool = False  # was still live at its deadline
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_COMPLAINT
 
 
 class State:
@@ -173,6 +191,7 @@ class State:
         self.hires_by_worker: dict[int, list[str]] = {}
         self.complaints: dict[str, Complaint] = {}
         self.complaints_by_employer: dict[str, list[str]] = {}
+        self.live_complaints = 0  # complaints whose case is open (MAX_LIVE_COMPLAINTS)
         self.jobs_by_employer: dict[str, list[str]] = {}
         self.jobs_by_station: dict[str, dict[str, None]] = {}  # not yet closed, by station
         self.checked_in_at: dict[str, dict[int, None]] = {}  # station -> rows checked in

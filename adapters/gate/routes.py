@@ -98,6 +98,9 @@ ROUTES: tuple[Route, ...] = (
     R(c.FileComplaint, "POST", "/complaints", "File a complaint about a hire", "complaints"),
     R(c.ResolveComplaint, "POST", "/complaints/{complaint_id}/resolution",
       "Resolve a complaint", "complaints"),
+    R(c.ChangeComplaintStatus, "POST", "/complaints/{complaint_id}/status",
+      "Move a complaint case on (accepted, investigating, resolved, rejected) with a note "
+      "told to the complainant", "complaints", caller_fields=(("staff_id", "actor_id"),)),
 )  # fmt: skip
 
 BY_NAME: dict[str, Route] = {r.name: r for r in ROUTES}

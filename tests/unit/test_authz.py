@@ -32,6 +32,7 @@ STATION_BOUND = {
     "CompleteWork",
     "PayWage",
     "Rate",
+    "ChangeComplaintStatus",  # cases of the station answering them
 }
 # PayWage and Rate in the market are on S2's completed hire: bound to S2, not S1
 AT_S2 = {"PayWage", "Rate"}
