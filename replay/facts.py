@@ -145,6 +145,14 @@ _BUILDERS: dict[type, _Builder] = {
     e.ComplaintResolved: lambda f, i: c.ResolveComplaint(
         command_id=i, ts_ms=f.ts_ms, complaint_id=f.complaint_id, upheld=f.upheld, note=f.note
     ),
+    e.ComplaintStatusChanged: lambda f, i: c.ChangeComplaintStatus(
+        command_id=i,
+        ts_ms=f.ts_ms,
+        complaint_id=f.complaint_id,
+        status=f.status,
+        staff_id=f.staff_id,
+        note=f.note,
+    ),
     e.RatingGiven: lambda f, i: c.Rate(
         command_id=i, ts_ms=f.ts_ms, hire_id=f.hire_id, by=f.by, stars=f.stars
     ),
@@ -197,8 +205,8 @@ def readmit(state: State, fact: e.Event, cmd_id: str) -> tuple[e.Event | None, R
     except Refusal as ref:
         return None, ref
     again = decided.facts[0]
-    if isinstance(again, e.ComplaintFiled) and isinstance(fact, e.ComplaintFiled):
-        again = msgspec.structs.replace(again, sealed=fact.sealed)  # sealed by the shell
+    if isinstance(again, e.ComplaintFiled | e.ComplaintStatusChanged) and type(fact) is type(again):
+        again = msgspec.structs.replace(again, sealed=fact.sealed)  # type: ignore[attr-defined]
     if isinstance(again, e.WorkerErased) and isinstance(fact, e.WorkerErased) and not fact.reason:
         again = msgspec.structs.replace(again, reason="")  # recorded before reasons were
     return again, None
