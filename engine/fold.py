@@ -417,6 +417,7 @@ def _complaint_closes(state: State, comp: Complaint, status: str, ts_ms: int) ->
     comp.changed_ms = ts_ms
     if was_live and not comp.live:
         state.live_complaints -= 1
+        state.overdue_complaints -= comp.overdue
         state.schedule_leave(ts_ms + CLOSED_COMPLAINT_KEEP_MS, LEAVE_COMPLAINT, comp.complaint_id)
 
 
@@ -430,7 +431,10 @@ def _complaint_step(state: State, ev: e.ComplaintStatusChanged) -> None:
 
 
 def _complaint_overdue(state: State, ev: e.ComplaintOverdue) -> None:
-    state.complaints[ev.complaint_id].overdue = True
+    comp = state.complaints[ev.complaint_id]
+    if comp.live and not comp.overdue:
+        state.overdue_complaints += 1
+    comp.overdue = True
 
 
 def _push(state: State, ev: e.PushSent) -> None:

@@ -152,6 +152,7 @@ def restore_state(body: bytes) -> State:
     for name, value in plain.items():
         setattr(s, name, value)
     s.live_complaints = sum(1 for comp in s.complaints.values() if comp.live)
+    s.overdue_complaints = sum(1 for comp in s.complaints.values() if comp.live and comp.overdue)
     s.due = [tuple(x) for x in snap.due]  # type: ignore[misc]
     s.leaving = [tuple(x) for x in snap.leaving]  # type: ignore[misc]
     s.jobs_by_station = {sid: dict.fromkeys(ids) for sid, ids in snap.jobs_by_station.items()}

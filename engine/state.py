@@ -192,6 +192,7 @@ class State:
         self.complaints: dict[str, Complaint] = {}
         self.complaints_by_employer: dict[str, list[str]] = {}
         self.live_complaints = 0  # complaints whose case is open (MAX_LIVE_COMPLAINTS)
+        self.overdue_complaints = 0  # of those, past their deadline (a Tick said so)
         self.jobs_by_employer: dict[str, list[str]] = {}
         self.jobs_by_station: dict[str, dict[str, None]] = {}  # not yet closed, by station
         self.checked_in_at: dict[str, dict[int, None]] = {}  # station -> rows checked in

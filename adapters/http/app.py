@@ -42,6 +42,7 @@ from adapters.gate.tokens import TokenStore
 from adapters.http import (
     board,
     commands,
+    routes_complaints,
     routes_hires,
     routes_morning,
     routes_ops,
@@ -133,6 +134,7 @@ def _route_modules() -> list[Any]:
         routes_registry,
         routes_morning,
         routes_hires,
+        routes_complaints,
         routes_read,
         board,
         routes_ops,

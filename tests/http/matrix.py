@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 WRITE = frozenset({"front_end", "station_staff", "admin"})
 ANSWER = WRITE | {"sms_gateway"}  # offers: also the SMS gateway (replies by text)
 READ = frozenset({"front_end", "station_staff", "auditor", "admin"})
+CASES = frozenset({"station_staff", "auditor", "admin"})  # complaint cases
 _n = itertools.count()
 
 
@@ -163,6 +164,16 @@ TABLE: list[Row] = [
         frozenset({"admin"}),
         "own",
     ),  # fmt: skip
+    Row(
+        "complaint_status",
+        "POST",
+        "/complaints/C1/status",
+        lambda n: {"status": "accepted", "note": "已受理"},
+        frozenset({"station_staff", "admin"}),
+        "own",
+    ),  # fmt: skip
+    Row("get_complaint", "GET", "/complaints/C1", None, CASES, "own"),
+    Row("list_complaints", "GET", "/complaints?status=any", None, CASES, "filter"),
     Row("station", "GET", "/stations/S1", None, READ, "own"),
     Row(
         "navigation", "GET", "/jobs/J2/navigation?from_lat=32.0&from_lng=112.12", None, READ, "own"
