@@ -436,6 +436,7 @@ class ComplaintStatusChanged(Event, frozen=True, kw_only=True):
     worker_id: str = ""  # the complainant
     note: str = ""  # phone and ID numbers masked; the full note is in `sealed`
     sealed: bytes = b""  # {"complaint_note": ...} under the complainant worker's key
+    kind: str = ""  # the complaint's kind (for the text telling the complainant)
 
 
 class ComplaintOverdue(Event, frozen=True, kw_only=True):

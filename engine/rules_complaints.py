@@ -61,6 +61,7 @@ def change_status(state: State, cmd: c.ChangeComplaintStatus, ts: int) -> Decide
         staff_id=cmd.staff_id,
         worker_id=comp.worker_id,
         note=mask_pii_in_text(cmd.note),
+        kind=comp.kind,
     )
     personal = {}
     if cmd.note and comp.worker_id in state.worker_rows:

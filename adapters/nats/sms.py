@@ -4,7 +4,8 @@ Owns: `SmsPusher` (a subscriber program) and its durable state in the KV bucket
 `LINGONG_SMS`. Gateways (file, console, the `Gateway` protocol) are in `sms_gateway`.
 
 How it runs:
-- Work: a durable push consumer `sms-pusher` on `LINGONG_EVT` (OfferMade, PushSent)
+- Work: a durable push consumer `sms-pusher` on `LINGONG_EVT` (`WORK_TYPES`: OfferMade,
+  PushSent, and ComplaintStatusChanged: the complainant told of each step of the case)
   delivered to the queue group `sms-pushers`: run as many pushers as you like, each
   event goes to one of them; an unacknowledged one is redelivered.
 - Reference data, per pusher: ordered consumers on JobSubmitted (title, headcount, pay)
@@ -73,6 +74,8 @@ SMS_BUCKET = "LINGONG_SMS"
 SMS_STATE_TTL_S = 3 * 86400.0
 REPLY_SUBJECT = "lingong.sms.reply"
 DEFAULT_QUIET = (22 * 60, 7 * 60)
+# the events texted: offers, pushes, and each step of a worker's complaint
+WORK_TYPES = ("OfferMade", "PushSent", "ComplaintStatusChanged")
 _KEY = re.compile(r"^[A-Za-z0-9_.:/-]{1,50}$")
 log = logging.getLogger("lingong.nats.sms")
 
@@ -165,7 +168,7 @@ class SmsPusher:
             deliver_group=self.queue,
             deliver_policy=DeliverPolicy.BY_START_TIME,
             opt_start_time=since,
-            filter_subjects=[f"{ce.EVT_PREFIX}.*.*.*.{t}" for t in ("OfferMade", "PushSent")],
+            filter_subjects=[f"{ce.EVT_PREFIX}.*.*.*.{t}" for t in WORK_TYPES],
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=30,
             max_deliver=20,
@@ -256,6 +259,8 @@ class SmsPusher:
         hdr = msg.headers or {}
         ev_id = hdr.get("ce-id", "")
         ev = ce.decode_body(msg.data)
+        if ev_id and isinstance(ev, e.ComplaintStatusChanged):
+            return await self._complaint_step(ev, ev_id)
         if not ev_id or not isinstance(ev, e.OfferMade | e.PushSent):
             return "not_for_sms"
         partition = hdr.get("ce-source", "").rsplit("/", 1)[-1]
@@ -286,6 +291,19 @@ class SmsPusher:
         else:
             text = tx.push_text(job, ev.distance_m)
         self.gateway.send(ev.worker_id, text, event_id=ev_id)
+        self.stats.sent += 1
+        return "sent"
+
+    async def _complaint_step(self, ev: e.ComplaintStatusChanged, ev_id: str) -> str:
+        """The complainant is told of each step: once per event, outside the daily cap of
+        offers and pushes and not held by quiet hours (staff act in office hours)."""
+        if not ev.worker_id:
+            return "no_worker"
+        try:
+            await self._kv.create(f"seen.{ce.token(ev_id)}", b"1")
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return "duplicate"
+        self.gateway.send(ev.worker_id, tx.complaint_text(ev.kind, ev.status), event_id=ev_id)
         self.stats.sent += 1
         return "sent"
 

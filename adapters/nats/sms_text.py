@@ -1,6 +1,7 @@
 """The texts of lingong's SMS messages, and reading a worker's SMS reply.
 
-Owns: short Chinese messages for offers, 1.5 km pushes and reply confirmations, money
+Owns: short Chinese messages for offers, 1.5 km pushes, reply confirmations and the
+steps of a worker's complaint (投诉进展), money
 and distance formatting, reply parsing ("1" / "2", full-width digits too), and the
 quiet-hours test in Asia/Shanghai local time.
 
@@ -18,6 +19,7 @@ import unicodedata
 import msgspec
 
 from engine.geo import local_minute_of_day
+from engine.reference.complaints import kind_name, status_name
 
 SIGNATURE = "【零工】"
 MAX_TITLE_CHARS = 16
@@ -85,6 +87,18 @@ def declined_text(title: str) -> str:
 
 def failed_text(reason: str) -> str:
     return _fit(f"{SIGNATURE}操作未成功：{reason}")
+
+
+def complaint_text(kind: str, status: str) -> str:
+    """A step of the worker's complaint: 【零工】您的投诉（拖欠工资）已受理 ... The staff's
+    note is not texted (free text: read it at the station or in the app)."""
+    tail = {
+        "accepted": "，我们将在办结时限内处理",
+        "investigating": "，正在调查处理",
+        "resolved": "，详情可到服务站查询",
+        "rejected": "，如有异议请到服务站咨询",
+    }.get(status, "")
+    return _fit(f"{SIGNATURE}您的投诉（{kind_name(kind)}）{status_name(status)}{tail}")
 
 
 HELP_TEXT = f"{SIGNATURE}回复1接单，回复2拒绝"
