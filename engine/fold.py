@@ -391,8 +391,9 @@ def _complaint(state: State, ev: e.ComplaintFiled) -> None:
     has left the core)."""
     hire = state.hires.get(ev.hire_id)
     job = None if hire is None else state.jobs.get(hire.job_id)
-    region = state.employers[ev.employer_id].region
-    days = state.policy_for(region if job is None else job.region)[1].complaint_deadlines
+    # the case's region: the job's (its answering station's), else the employer's
+    region = state.employers[ev.employer_id].region if job is None else job.region
+    days = state.policy_for(region)[1].complaint_deadlines
     due_ms = ev.ts_ms + days.days_for(ev.kind) * DAY_MS
     state.complaints[ev.complaint_id] = Complaint(
         complaint_id=ev.complaint_id,

@@ -103,6 +103,16 @@ def format_summary(s: DemoSummary) -> str:
         f"{pad}{s.completed} completed{f' ({still} still at work)' if still else ''} = "
         f"{_parts(paid) or '0'}"
     )
+    if s.complaints:
+        cases = {
+            "resolved": s.complaints_resolved,
+            "rejected": s.complaints_rejected,
+            "still open": s.complaints_open,
+        }
+        lines.append(
+            f"  complaint cases    {s.complaints} = {_parts(cases) or '0'}; "
+            f"{s.complaints_overdue} passed their 限时办结 deadline still open"
+        )
     lines.append(f"  refusals           {s.refusals}" + (":" if s.refusals else ""))
     if s.deliberate_refusals:
         parts = ", ".join(

@@ -7,7 +7,8 @@ and `ComplaintView`. Filing and the steps of a case are commands of the gate's r
 table (`POST /complaints`, `POST /complaints/{id}/status`), served by
 `adapters.http.commands`.
 Invariants:
-- A case is shown only to callers whose region covers the employer's region; staff see
+- A case is shown only to callers whose region covers the case's region (its job's, the
+  answering station's; the employer's when the job had left the core); staff see
   their whole region (reads are region-wide) and filter by station (`station=mine` is
   the token's own station).
 - `overdue` is the engine's decision (a `Tick` past the 限时办结 deadline), never this
@@ -51,7 +52,7 @@ class ComplaintView(msgspec.Struct, kw_only=True):
     live: bool
     overdue: bool  # still open at its deadline (decided by a Tick)
     station_id: str  # the station answering the case
-    region: str  # the employer's region
+    region: str  # the job's region (the answering station's)
     employer_id: str
     worker_id: str  # the complainant
     hire_id: str
