@@ -7,7 +7,8 @@ Owns:
   completion, wages paid). What a station attaches to a subsidy claim (Quanzhou 附件5).
 - progress: the monthly table per region a city sends by the 25th (Guangxi): stations in
   service at the period's end, registrations (cumulative and new), seekers, postings,
-  slots, hires (period and year to date), fill rate, wages paid and complaints.
+  slots, hires (period and year to date), fill rate, wages paid and complaints; and, as a
+  section of its own, complaint cases past their 限时办结 deadline (`report_complaints`).
 
 Invariants: no unmasked personal data (erased workers show blank masked fields and
 "已删除"); money in fen, shown in yuan. Station status at the period's end is the last
@@ -23,6 +24,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from adapters.stores.backend import Backend
+from adapters.stores.report_complaints import overdue_section
 from adapters.stores.report_model import (
     Chart,
     Column,
@@ -257,7 +259,8 @@ def progress(store: Backend, scope: Scope) -> Report:
                     "Slots and hires by region",
                     "按地区岗位数与录用人数",
                 ),
-            )
+            ),
+            overdue_section(store, scope),  # issue 14: 限时办结 (its own section)
         ],  # fmt: skip
         notes=[
             "零工市场含总站、分站；零工驿站单列。站点数为期末处于“已认定”状态的站点。",

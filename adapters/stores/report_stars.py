@@ -8,8 +8,9 @@ data-driven items per station from the reporting store, and the scoring.
 Data items (per station, over the period; a posting's figures count for its collecting
 station): `placements` (hires), `fill_rate` (hires / slots published), `checkins`
 (check-ins at the station), `complaints_handled` (complaints about the station's hires
-filed in the period and resolved by its end / filed), `wage_arrears` (wage-arrears
-complaints about its hires filed in the period and not dismissed by its end).
+filed in the period and closed by its end / filed; closed: resolved or dismissed, or a
+case's step resolved or rejected), `wage_arrears` (wage-arrears complaints about its hires
+filed in the period and not dismissed or rejected by its end).
 
 Scoring: `linear` items give points * min(1, value / full_at) (full_at per station class,
 prorated by period days / 365 when `prorate`), `ratio` items the same on a ratio
@@ -103,7 +104,7 @@ def station_figures(store: Backend, scope: Scope) -> dict[str, dict[str, int]]:
     for sid, kind, resolved, upheld in q(
         "SELECT p.station_id, c.kind, r.day, r.upheld FROM f_complaint c "
         "JOIN f_hire h ON h.hire_id = c.hire_id JOIN f_posting p ON p.job_id = h.job_id "
-        "LEFT JOIN f_complaint_resolved r ON r.complaint_id = c.complaint_id AND r.day <= ? "
+        f"LEFT JOIN ({_CLOSINGS}) r ON r.complaint_id = c.complaint_id AND r.day <= ? "
         "WHERE c.day BETWEEN ? AND ?",
         [scope.period.last_day, *pp],
     ):
@@ -113,6 +114,14 @@ def station_figures(store: Backend, scope: Scope) -> dict[str, dict[str, int]]:
         if kind == "wage_arrears" and (resolved is None or upheld):
             fig[sid]["wage_arrears"] += 1
     return fig
+
+
+# how a complaint was closed: a resolution (older logs) or a case's closing step (issue 14)
+_CLOSINGS = (
+    "SELECT complaint_id, day, upheld FROM f_complaint_resolved UNION ALL "
+    "SELECT complaint_id, day, CASE WHEN status = 'resolved' THEN 1 ELSE 0 END "
+    "FROM f_complaint_step WHERE status IN ('resolved', 'rejected')"
+)
 
 
 def _value(item: dict, f: dict[str, int]) -> tuple[float, bool]:
