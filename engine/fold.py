@@ -116,6 +116,8 @@ def _worker(state: State, ev: e.WorkerRegistered) -> None:
     state.worker_region.append(ev.region)
     state.worker_station.append("")
     state.worker_registered_at.append(ev.station_id)
+    if ev.station_id and not ev.phone_masked:  # registered at the counter without a mobile
+        state.contact_station[row] = ev.station_id
     if ev.push_opt_in:
         state.push_index.add(row, ev.home_lat, ev.home_lng, tag=int(state.workers.skills[row]))
 
@@ -159,6 +161,7 @@ def _erase(state: State, ev: e.WorkerErased) -> None:
     w.erase(row)
     _leave_station(state, row)
     state.priority_groups.pop(row, None)
+    state.contact_station.pop(row, None)
 
 
 def _check_in(state: State, ev: e.WorkerCheckedIn) -> None:

@@ -77,6 +77,7 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     last_ts_ms: int
     events_applied: int
     counts: dict[str, int]
+    contact_station: dict[int, str] = {}
 
 
 def _pack(columns: dict[str, np.ndarray]) -> dict[str, _Array]:
@@ -104,6 +105,7 @@ def snapshot_state(state: State) -> bytes:
         worker_station=state.worker_station,
         worker_registered_at=state.worker_registered_at,
         priority_groups=state.priority_groups,
+        contact_station=state.contact_station,
         skills=state.skills.to_list(),
         workers=_pack(state.workers.columns()),
         jobs=state.jobs,
@@ -146,7 +148,7 @@ def restore_state(body: bytes) -> State:
             "worker_registered_at "
             "priority_groups jobs job_ids offers hires hires_by_worker complaints "
             "jobs_by_employer live_by_worker offers_by_job hires_by_job "
-            "complaints_by_employer bells last_seq last_ts_ms events_applied counts"
+            "complaints_by_employer bells last_seq last_ts_ms events_applied counts contact_station"
         ).split()
     }
     for name, value in plain.items():

@@ -177,6 +177,9 @@ class State:
         self.worker_station: list[str] = []  # station of the current check-in ("" none)
         self.worker_registered_at: list[str] = []  # registering station ("" none)
         self.priority_groups: dict[int, str] = {}  # row -> group name, only when not ""
+        # row -> station: workers registered at a station's counter without a mobile; the
+        # station is their contact point (board, printed slip), no SMS
+        self.contact_station: dict[int, str] = {}
         self.workers = WorkerArrays()
         self.skills = SkillCodes()
         self.checked_in = CellIndex(WORKER_INDEX_RESOLUTION)
@@ -309,6 +312,7 @@ class State:
         h.update(enc.encode(self.worker_registered_at))
         h.update(enc.encode(self.skills.to_list()))
         h.update(enc.encode(sorted(self.priority_groups.items())))
+        h.update(enc.encode(sorted(self.contact_station.items())))
         for name, column in self.workers.columns().items():
             h.update(name.encode())
             h.update(np.ascontiguousarray(column).tobytes())

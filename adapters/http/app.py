@@ -42,6 +42,7 @@ from adapters.gate.tokens import TokenStore
 from adapters.http import (
     board,
     commands,
+    counter,
     routes_complaints,
     routes_hires,
     routes_morning,
@@ -135,6 +136,7 @@ def _route_modules() -> list[Any]:
         routes_morning,
         routes_hires,
         routes_complaints,
+        counter,
         routes_read,
         board,
         routes_ops,

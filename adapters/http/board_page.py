@@ -8,7 +8,8 @@ large Chinese type, server-rendered first, then kept live by an EventSource on
 Invariants:
 - No personal data: title (scrubbed of phone and ID numbers), pay in 元/天, headcount
   still needed, start time in Asia/Shanghai, distance from the station. No employer
-  contact, no worker, no address.
+  contact, no address; workers only as the last four characters of the id of those
+  registered at the counter without a mobile, for their offers (`offers`).
 - Every dynamic string is HTML-escaped on the server and set with `textContent` in the
   browser (no markup from data).
 
@@ -21,6 +22,7 @@ import html
 
 import msgspec
 
+from adapters.http.counter import OFFERS_SCRIPT, BoardOffer, offers_html
 from adapters.http.problems import scrub
 from engine.geo import haversine_m, local_date, local_minute_of_day
 from engine.state import State
@@ -48,6 +50,9 @@ class BoardView(msgspec.Struct, kw_only=True):
     updated: str
     count: int
     jobs: list[BoardJob]
+    # live offers of workers registered at this station's counter without a mobile
+    # (`adapters.http.counter`): the board is how they hear of them
+    offers: list[BoardOffer] = []
 
 
 def yuan(fen: int) -> str:
@@ -156,6 +161,7 @@ _SCRIPT = """
     empty.style.display = b.jobs.length ? 'none' : 'block';
     document.getElementById('count').textContent = b.count;
     document.getElementById('updated').textContent = b.updated;
+    if (window.__boardOffers) { window.__boardOffers(b.offers); }
   }
   var es = new EventSource('/board/' + encodeURIComponent(sid) + '/events');
   es.addEventListener('board', function(ev){render(JSON.parse(ev.data));
@@ -191,7 +197,8 @@ def render_page(view: BoardView) -> str:
         "<th>距本站</th></tr></thead>"
         f'<tbody id="rows">{rows}</tbody></table>'
         f'<div id="empty" style="display:{empty_style}">暂无岗位，请稍候</div>'
+        f"{offers_html(view.offers)}"
         '<footer><span id="live">○ 正在连接…</span> · 到服务台登记求职，工作人员帮您对接'
         "</footer>"
-        f"<script>{_SCRIPT}</script></body></html>"
+        f"<script>{OFFERS_SCRIPT}{_SCRIPT}</script></body></html>"
     )

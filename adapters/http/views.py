@@ -53,6 +53,9 @@ class WorkerView(msgspec.Struct, kw_only=True):
     open_offers: int
     completions: int
     no_shows: int
+    # the station that is the contact point of a worker registered at its counter without
+    # a mobile ("" otherwise): offers reach them by the station board and a printed slip
+    contact_station: str = ""
 
 
 class JobView(msgspec.Struct, kw_only=True):
@@ -186,6 +189,7 @@ def worker_view(state: State, worker_id: str) -> WorkerView | None:
         open_offers=int(w.open_offers[row]),
         completions=int(w.completions[row]),
         no_shows=int(w.no_shows[row]),
+        contact_station=state.contact_station.get(row, ""),
     )
 
 

@@ -30,6 +30,9 @@ Invariants:
 - Quiet hours (the worker's, from the events; 22:00-07:00 when unknown) and the daily cap
   (per worker per local day, counted in KV with compare-and-set) are checked at delivery
   time; expired offers are not texted. Skips are counted by reason.
+- A worker registered at a station's counter without a mobile (`WorkerRegistered` with a
+  station and no phone; `q.worker` `contact_station`) is never texted: skipped as
+  "station_contact" (the station board and a printed slip carry the offer).
 - Texts carry no personal data. Workers are addressed by worker id: events carry only
   masked phones, so a real gateway resolves the number through an authorised look-up of
   the registry (the sealed contact), never from the event stream.
@@ -127,6 +130,8 @@ class SmsPusher:
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self.jobs: _Lru = _Lru(cache_max)
         self.quiet: _Lru = _Lru(cache_max)
+        # workers registered at a counter without a mobile: their station is the contact
+        self.station_contact: _Lru = _Lru(cache_max)
         self.stats = PusherStats()
         self.on_outcome = on_outcome
         self._nc = None
@@ -203,6 +208,8 @@ class SmsPusher:
             self.jobs.put(ev.job_id, _job_info(ev))
         elif isinstance(ev, e.WorkerRegistered | e.WorkerUpdated):
             self.quiet.put(ev.worker_id, (ev.quiet_start_min, ev.quiet_end_min))
+            if isinstance(ev, e.WorkerRegistered) and ev.station_id and not ev.phone_masked:
+                self.station_contact.put(ev.worker_id, ev.station_id)
 
     async def _query(self, partition: str, endpoint: str, body: dict) -> dict | None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
@@ -235,6 +242,8 @@ class SmsPusher:
             quiet = (
                 DEFAULT_QUIET if view is None else (view["quiet_start_min"], view["quiet_end_min"])
             )
+            if view is not None and view.get("contact_station"):
+                self.station_contact.put(worker_id, view["contact_station"])
         return quiet
 
     # ------------------------------------------------------------ offers / pushes ---
@@ -260,6 +269,10 @@ class SmsPusher:
         ev_id = hdr.get("ce-id", "")
         ev = ce.decode_body(msg.data)
         if ev_id and isinstance(ev, e.ComplaintStatusChanged):
+            partition = hdr.get("ce-source", "").rsplit("/", 1)[-1]
+            await self._quiet_of(ev.worker_id, partition)  # learns a station contact
+            if ev.worker_id in self.station_contact:
+                return "station_contact"
             return await self._complaint_step(ev, ev_id)
         if not ev_id or not isinstance(ev, e.OfferMade | e.PushSent):
             return "not_for_sms"
@@ -270,7 +283,10 @@ class SmsPusher:
         job = await self._job(ev.job_id, partition)
         if job is None:
             return "retry"
-        if tx.in_quiet_hours(now, *await self._quiet_of(ev.worker_id, partition)):
+        quiet = await self._quiet_of(ev.worker_id, partition)
+        if ev.worker_id in self.station_contact:  # no mobile: the board and a slip carry it
+            return "station_contact"
+        if tx.in_quiet_hours(now, *quiet):
             return "quiet_hours"
         try:
             await self._kv.create(f"seen.{ce.token(ev_id)}", b"1")

@@ -126,6 +126,7 @@ TABLE: list[Row] = [
     Row("accept_offer", "POST", "/workers/W2/offers/{O2}/accept", None, ANSWER, "own"),
     Row("decline_offer", "POST", "/workers/W2/offers/{O2}/decline", lambda n: {}, ANSWER, "own"),
     Row("list_hires", "GET", "/workers/W1/hires", None, READ, "own"),
+    Row("offer_slip", "GET", "/workers/W2/offers/{O2}/slip", None, READ, "own"),
     Row("get_hire", "GET", "/hires/{H1}", None, READ, "own"),
     Row(
         "contact",
