@@ -18,7 +18,7 @@ from adapters.shell.runtime import ManualClock
 from engine import commands as c
 from engine import events as e
 from sim.morning import local_midnight_ms
-from tests.nats.helpers import Tally, engine_service, hiring_scenario
+from tests.nats.helpers import Tally, engine_service, hiring_scenario, near
 from tests.nats.servers import NatsServer, start_server
 
 T0 = local_midnight_ms("2026-11-23") + 10 * 3_600_000
@@ -103,3 +103,54 @@ def test_each_step_is_texted_to_the_complainant_once(server: NatsServer, tmp_pat
         lt.stop()
         service.stop()
         service.runtime.close()
+
+
+def test_a_counter_worker_without_a_mobile_is_never_texted(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "nats")  # its own stream: only this test's events
+    outbox = tmp_path / "sms.jsonl"
+    data = tmp_path / "engine"
+    gateway, _ = TokenStore(data).create("sms_gateway", "4206", note="SMS gateway")
+    outcomes = Tally()
+    lt = LoopThread("test-sms-counter")
+    pusher = SmsPusher(
+        server.url,
+        FileGateway(outbox),
+        clock=lambda: T0 + 60_000,
+        since_s=3600,
+        durable="sms-counter",
+        queue="sms-counter",
+        on_outcome=lambda ev_id, outcome: outcomes.note((ev_id, outcome)),
+        token=gateway,
+    )
+    service = engine_service(data, clock=ManualClock(T0))
+    bridge = None
+    try:
+        lt.run(pusher.start())
+        bridge = NatsBridge(service, server.url, partition="4206", data_dir=data).start()
+        cmds = [x for x in hiring_scenario(T0, tag="k") if not isinstance(x, c.CheckIn)]
+        job = cmds.pop()  # the posting comes after the counter worker checked in
+        counter = c.RegisterWorker(
+            command_id="k-rw", ts_ms=T0 - 20_000, worker_id="WK", region="420602",
+            personal=c.Personal(name="王大爷"), birth_year=1962, skills=("moving",),
+            min_pay_fen=10000, home=near(), station_id="S1",
+        )  # fmt: skip
+        checkin = c.CheckIn(command_id="k-ci", ts_ms=T0 - 5_000, worker_id="WK", station_id="S1")
+        results = [service.execute(cmd) for cmd in [*cmds, counter, checkin, job]]
+        assert all(r.ok for r in results), [r.refusal for r in results if not r.ok]
+        to_wk = [ev for r in results for ev in r.events
+                 if isinstance(ev, e.OfferMade) and ev.worker_id == "WK"]  # fmt: skip
+        assert to_wk  # the counter worker got an offer
+        texted = ("OfferMade", "PushSent")
+        n = sum(type(ev).__name__ in texted for r in results for ev in r.events)
+        outcomes.wait_until(lambda items: len({ev for ev, o in items if o != "retry"}) >= n)
+        sent = [json.loads(x) for x in outbox.read_text(encoding="utf-8").splitlines()]
+        assert sent and all(t["worker_id"] != "WK" for t in sent)
+        assert pusher.stats.skipped.get("station_contact", 0) == len(to_wk)
+    finally:
+        if bridge is not None:
+            bridge.close()
+        lt.run(pusher.stop())
+        lt.stop()
+        service.stop()
+        service.runtime.close()
+        server.kill()
