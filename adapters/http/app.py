@@ -49,6 +49,7 @@ from adapters.http import (
     routes_ops,
     routes_read,
     routes_registry,
+    routes_skills,
 )
 from adapters.http.auth import Limits
 from adapters.http.context import Api
@@ -137,6 +138,7 @@ def _route_modules() -> list[Any]:
         routes_hires,
         routes_complaints,
         counter,
+        routes_skills,
         routes_read,
         board,
         routes_ops,

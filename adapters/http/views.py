@@ -25,6 +25,7 @@ import msgspec
 from adapters.http.problems import scrub
 from engine import events as e
 from engine.geo import wgs84_to_gcj02
+from engine.reference.occupations import label as skill_label
 from engine.state import Hire, Job, Offer, State
 
 
@@ -56,6 +57,7 @@ class WorkerView(msgspec.Struct, kw_only=True):
     # the station that is the contact point of a worker registered at its counter without
     # a mobile ("" otherwise): offers reach them by the station board and a printed slip
     contact_station: str = ""
+    skill_names: list[str] = []  # the 大典 names of `skills`
 
 
 class JobView(msgspec.Struct, kw_only=True):
@@ -80,6 +82,7 @@ class JobView(msgspec.Struct, kw_only=True):
     published_ms: int
     expires_ms: int
     distance_m: int | None = None
+    skill_name: str = ""  # the 大典 name (装卸搬运工), also for legacy English codes
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -190,6 +193,7 @@ def worker_view(state: State, worker_id: str) -> WorkerView | None:
         completions=int(w.completions[row]),
         no_shows=int(w.no_shows[row]),
         contact_station=state.contact_station.get(row, ""),
+        skill_names=[skill_label(x) for x in state.skills.codes(int(w.skills[row]))],
     )
 
 
@@ -203,6 +207,7 @@ def job_view(state: State, job: Job, distance_m: int | None = None) -> JobView:
         region=job.region,
         title=scrub(job.title),
         skill=job.skill,
+        skill_name=skill_label(job.skill),
         status=job.status,
         headcount=job.headcount,
         hired=job.hired,

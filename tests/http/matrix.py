@@ -191,4 +191,5 @@ TABLE: list[Row] = [
     Row("search", "GET", "/search?q=%E6%90%AC&lat=32.009&lng=112.122", None, READ, "filter"),
     Row("stations", "GET", "/stations?status=any", None, READ, "filter"),
     Row("metrics", "GET", "/metrics", None, frozenset({"auditor", "admin"}), "any"),
+    Row("skills", "GET", "/skills?q=%E6%90%AC%E8%BF%90", None, READ, "any"),
 ]
