@@ -1,6 +1,7 @@
 """The overdue-complaints figure of the monthly progress report (限时办结, issue 14).
 
-Owns: `overdue_section(store, scope)`, a section of its own appended to `progress`
+Owns: `CLOSINGS` (SQL: how each complaint was closed, for every report that counts closed
+complaints) and `overdue_section(store, scope)`, a section of its own appended to `progress`
 (`adapters.stores.report_roster`): by region, the complaint cases that passed their
 限时办结 deadline in the period (`f_complaint_overdue`, written when a `Tick` decided it)
 and, of every case overdue by the period's end, those still not closed at its end.
@@ -24,6 +25,12 @@ from adapters.stores.report_sql import region_group
 _FROM = (
     "FROM f_complaint_overdue o JOIN f_complaint c ON c.complaint_id = o.complaint_id "
     "JOIN d_employer e ON e.employer_id = c.employer_id "
+)
+# how each complaint was closed: a resolution (older logs) or a case's closing step
+CLOSINGS = (
+    "SELECT complaint_id, day, upheld FROM f_complaint_resolved UNION ALL "
+    "SELECT complaint_id, day, CASE WHEN status = 'resolved' THEN 1 ELSE 0 END "
+    "FROM f_complaint_step WHERE status IN ('resolved', 'rejected')"
 )
 _CLOSED_BY = (
     "SELECT complaint_id FROM f_complaint_step WHERE status IN ('resolved', 'rejected') "

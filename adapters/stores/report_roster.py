@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from adapters.stores.backend import Backend
-from adapters.stores.report_complaints import overdue_section
+from adapters.stores.report_complaints import CLOSINGS, overdue_section
 from adapters.stores.report_model import (
     Chart,
     Column,
@@ -223,7 +223,7 @@ def progress(store: Backend, scope: Scope) -> Report:
     ):
         rows[key]["complaints"] = int(filed)
     for key, resolved in store.query(
-        f"SELECT {region_group('e.region', lvl)}, count(*) FROM f_complaint_resolved r "
+        f"SELECT {region_group('e.region', lvl)}, count(*) FROM ({CLOSINGS}) r "
         "JOIN f_complaint c ON c.complaint_id = r.complaint_id "
         "JOIN d_employer e ON e.employer_id = c.employer_id WHERE r.day BETWEEN ? AND ? "
         f"AND e.region LIKE ? GROUP BY 1",

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.stores.backend import Backend
+from adapters.stores.report_complaints import CLOSINGS
 from adapters.stores.report_model import KIND_ZH, STATUS_ZH, Chart, Column, Report, Scope, Section
 from adapters.stores.report_model import day_date as _date
 from adapters.stores.report_roster import station_status_at
@@ -104,7 +105,7 @@ def station_figures(store: Backend, scope: Scope) -> dict[str, dict[str, int]]:
     for sid, kind, resolved, upheld in q(
         "SELECT p.station_id, c.kind, r.day, r.upheld FROM f_complaint c "
         "JOIN f_hire h ON h.hire_id = c.hire_id JOIN f_posting p ON p.job_id = h.job_id "
-        f"LEFT JOIN ({_CLOSINGS}) r ON r.complaint_id = c.complaint_id AND r.day <= ? "
+        f"LEFT JOIN ({CLOSINGS}) r ON r.complaint_id = c.complaint_id AND r.day <= ? "
         "WHERE c.day BETWEEN ? AND ?",
         [scope.period.last_day, *pp],
     ):
@@ -114,14 +115,6 @@ def station_figures(store: Backend, scope: Scope) -> dict[str, dict[str, int]]:
         if kind == "wage_arrears" and (resolved is None or upheld):
             fig[sid]["wage_arrears"] += 1
     return fig
-
-
-# how a complaint was closed: a resolution (older logs) or a case's closing step (issue 14)
-_CLOSINGS = (
-    "SELECT complaint_id, day, upheld FROM f_complaint_resolved UNION ALL "
-    "SELECT complaint_id, day, CASE WHEN status = 'resolved' THEN 1 ELSE 0 END "
-    "FROM f_complaint_step WHERE status IN ('resolved', 'rejected')"
-)
 
 
 def _value(item: dict, f: dict[str, int]) -> tuple[float, bool]:
