@@ -40,8 +40,10 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from adapters.gate.tokens import TokenStore
 from adapters.http import (
+    assets,
     board,
     commands,
+    map_page,
     routes_hires,
     routes_morning,
     routes_ops,
@@ -135,6 +137,8 @@ def _route_modules() -> list[Any]:
         routes_hires,
         routes_read,
         board,
+        map_page,
+        assets,
         routes_ops,
     ]
     try:
@@ -201,6 +205,7 @@ def create_app(
         version=API_VERSION,
         description=DESCRIPTION,
         path="/schema",
+        render_plugins=[assets.SchemaPage()],  # Swagger UI from /assets: no CDN
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
