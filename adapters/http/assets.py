@@ -34,8 +34,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 ASSET_PREFIX = "/assets/"
 
 _TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript",
+    ".css": "text/css",
     ".png": "image/png",
     ".svg": "image/svg+xml",
 }

@@ -159,7 +159,7 @@ async def board_page(request: Request[Any, Any, Any], station_id: FromPath[str])
     view = await _view(request, station_id)
     return Response(
         render_page(view),
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers={"Cache-Control": "no-store"},
     )
 

@@ -3,7 +3,7 @@
 Owns: `BoardView`/`BoardJob` (the open jobs near one station in display form, with the
 station's address, hotline and opening hours), `board_view` (built from the state on
 the writer thread: every open job within the station's radius, whoever collected it,
-found through the matcher's H3 index of open jobs), `board_radius_m`, `station_contact`
+found through the matcher's H3 index of open jobs, and the jobs it collected itself), `board_radius_m`, `station_contact`
 and `render_page` (the page:
 large Chinese type, server-rendered first, then kept live by an EventSource on
 `/board/{station_id}/events`).
@@ -19,7 +19,7 @@ Invariants:
 
 Limits: the radius is the region policy's `radius_m` (at most `MAX_BOARD_RADIUS_M`);
 `MAX_BOARD_JOBS` jobs listed, nearest first, then the soonest start; `count` is all of
-them (the walk over the index is bounded by the open jobs within the radius).
+them (the walk is bounded by the open jobs within the radius plus the station's own).
 """
 
 from __future__ import annotations
@@ -164,21 +164,22 @@ _CONTACT_FIELDS = {
 
 
 def board_view(state: State, station_id: str, now_ms: int) -> BoardView | None:
-    """Every open job with room within the station's radius, whoever collected it,
-    nearest first (then soonest start, then row); at most `MAX_BOARD_JOBS` listed,
+    """Every open job with room within the station's radius, whoever collected it, and
+    the station's own open jobs wherever they are; nearest first (then soonest start, then row); at most `MAX_BOARD_JOBS` listed,
     `count` says how many there are."""
     st = state.stations.get(station_id)
     if st is None:
         return None
     radius_m = board_radius_m(state, st)
+    near = [state.job_ids[int(r)] for r in state.open_jobs.query(st.lat, st.lng, float(radius_m))]
+    own = state.jobs_by_station.get(station_id, {})
     rows: list[tuple[int, int, int, Job]] = []
-    for r in state.open_jobs.query(st.lat, st.lng, float(radius_m)).tolist():
-        jid = state.job_ids[int(r)]
+    for jid in dict.fromkeys([*near, *own]):
         job = state.jobs.get(jid)
         if job is None or job.status != "open" or job.open_slots <= 0:
             continue
         d = int(round(haversine_m(st.lat, st.lng, job.lat, job.lng)))
-        if d <= radius_m:
+        if d <= radius_m or job.station_id == station_id:
             rows.append((d, job.start_ms, job.row, job))
     rows.sort(key=lambda r: r[:3])
     jobs: list[BoardJob] = []

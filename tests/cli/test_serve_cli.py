@@ -117,18 +117,21 @@ def test_serve_demo_shows_a_live_board(served: list[Served], tmp_path: Path) -> 
     urls = _urls(banner)
     assert urls == {
         "board": f"{base}/board/ST-420600-hub",
-        "map": f"{base}/stations",
+        "map": f"{base}/map",
         "API docs": f"{base}/schema",
         "metrics": f"{base}/metrics",
     }
     assert any(f"demo clock: {DATE} 05:55" in line for line in banner)
-    assert f"--data {data}" in banner[-1]  # how to get a token for the map
+    assert f"--data {data}" in banner[-1]  # how to get a token for the metrics
     board = httpx.get(urls["board"] + "/jobs", timeout=30).json()
     assert board["count"] > 0 and board["jobs"]  # jobs waiting for the 06:00 opening bell
     page = httpx.get(urls["board"], timeout=30)
     assert page.status_code == 200 and "今日岗位" in page.text
     assert httpx.get(urls["API docs"], timeout=30).status_code == 200
-    assert httpx.get(urls["map"], timeout=30).status_code == 401  # needs the token
+    assert httpx.get(urls["map"], timeout=30).status_code == 200  # the public e-map
+    jobs = httpx.get(f"{base}/map/jobs", timeout=30).json()["features"]
+    assert jobs and all(f["properties"]["datum"] == "wgs84" for f in jobs)
+    assert httpx.get(f"{base}/stations", timeout=30).status_code == 401  # GeoJSON API: token
     assert httpx.get(urls["metrics"], timeout=30).status_code == 401  # so do the metrics
     token, _ = TokenStore(data).create("auditor", "42")  # as the banner's command would
     bearer = {"Authorization": f"Bearer {token}"}
