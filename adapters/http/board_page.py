@@ -28,6 +28,7 @@ import html
 
 import msgspec
 
+from adapters.http.assets import FAVICON_LINK
 from adapters.http.problems import scrub
 from engine.geo import haversine_m, local_date, local_minute_of_day
 from engine.state import Job, State, Station
@@ -286,7 +287,8 @@ def render_page(view: BoardView) -> str:
     return (
         '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{e(view.station_name)} · 岗位信息</title><style>{_STYLE}</style></head>"
+        f"<title>{e(view.station_name)} · 岗位信息</title>{FAVICON_LINK}"
+        f"<style>{_STYLE}</style></head>"
         f'<body data-station="{e(view.station_id)}" data-live="0">'
         f"<header><h1>{e(view.station_name)} · 今日岗位</h1>"
         f'<div id="meta">{e(view.kind)} · 方圆 {e(view.radius)}内共 '
