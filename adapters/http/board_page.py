@@ -140,9 +140,7 @@ def station_contact(station: Station) -> tuple[str, str, str]:
         for src in sources:
             if src is None:
                 continue
-            start, end = (
-                _minutes(getattr(src, n, None)) for n in ("open_minute", "close_minute")
-            )
+            start, end = (_minutes(getattr(src, n, None)) for n in ("open_minute", "close_minute"))
             if start and end:
                 found["hours"] = f"{start}–{end}"
                 break
@@ -295,8 +293,8 @@ def render_page(view: BoardView) -> str:
         f'<span id="count">{view.count}</span> 个岗位 · '
         f'更新 <span id="updated">{e(view.updated)}</span></div></header>'
         '<div id="contact">地址：<span id="address">'
-        f"{e(view.address or '—')}</span> · 服务热线：<span id=\"hotline\">"
-        f"{e(view.hotline or '—')}</span> · 服务时间：<span id=\"hours\">"
+        f'{e(view.address or "—")}</span> · 服务热线：<span id="hotline">'
+        f'{e(view.hotline or "—")}</span> · 服务时间：<span id="hours">'
         f"{e(view.hours or '—')}</span></div>"
         "<table><thead><tr><th>岗位</th><th>工资</th><th>人数</th><th>开工时间</th>"
         "<th>距本站</th><th>发布站点</th></tr></thead>"

@@ -233,7 +233,7 @@ def job_features(
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float] | None:
-    """"west,south,east,north" in WGS-84 degrees ("" = none); 400 on anything else."""
+    """ "west,south,east,north" in WGS-84 degrees ("" = none); 400 on anything else."""
     if not text:
         return None
     parts = text.split(",")

@@ -97,9 +97,7 @@ def run_server(
             bridge.start()
             closers.append(bridge.close)
             ready_checks["nats"] = lambda: bridge.ready  # /readyz: the micro service is reachable
-        app = create_app(
-            service, data_dir=data_dir, ready_checks=ready_checks, map_tiles=map_tiles
-        )
+        app = create_app(service, data_dir=data_dir, ready_checks=ready_checks, map_tiles=map_tiles)
         if on_service is not None:
             closer = on_service(service)
             if closer is not None:
