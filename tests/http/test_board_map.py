@@ -109,3 +109,19 @@ def test_map_page_centres_on_a_station(env: Env) -> None:
     g_lat, g_lng = to_datum(S1[0], S1[1], "gcj02")  # the default tiles are Amap's, GCJ-02
     assert f'"lat":{g_lat},"lng":{g_lng},"zoom":15,"centered":true' in page.text
     assert env.client.get("/map?station=NOPE").status_code == 404
+
+
+def test_a_change_near_a_board_wakes_its_stream_and_a_far_one_does_not(env: Env) -> None:
+    hub = env.client.app.state["board"]
+    env.client.get("/board/S1/jobs")  # the hub learns where S1's board is
+    wake = hub.subscribe("S1")
+    try:
+        hub.notify(frozenset({"S2"}), ((32.0190, 112.1220),))  # 1.1 km from S1, by S2
+        assert wake.is_set()
+        wake.clear()
+        hub.notify(frozenset({"S2"}), ((32.0290, 112.1220),))  # 2.2 km: outside the radius
+        assert not wake.is_set()
+        hub.notify(frozenset({"*"}))  # a policy changed: every board
+        assert wake.is_set()
+    finally:
+        hub.unsubscribe("S1", wake)
