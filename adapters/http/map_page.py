@@ -23,7 +23,9 @@ Invariants:
 
 Limits: a layer holds at most `Limits.max_geojson` features (`limit`); a bbox is at most
 `MAX_BBOX_DEG` on a side; the jobs layer walks the H3 index of open jobs when the bbox
-fits its largest radius, otherwise the live jobs (at most `MAX_LIVE_JOBS`).
+fits its largest radius, otherwise the live jobs (at most `MAX_LIVE_JOBS`). The writer
+thread only collects plain tuples (`job_points`); datum conversion and the GeoJSON are
+built in a worker thread (`job_collection`), so a big map costs the writer little.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import html
 import math
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 import msgspec
 from litestar import Request, Response, get
 from litestar.params import FromQuery, QueryParameter
@@ -194,14 +197,17 @@ def _job_rows(state: State, bbox: tuple[float, float, float, float] | None) -> l
     return sorted(int(r) for r in rows)
 
 
-def job_features(
-    state: State,
-    datum: str,
-    limit: int,
-    bbox: tuple[float, float, float, float] | None,
-    now_ms: int,
-) -> MapJobs:
-    feats: list[MapJobFeature] = []
+# (job id, lat, lng, title, day pay fen, slots left, start ms, station id, station name)
+JobPoint = tuple[str, float, float, str, int, int, int, str, str]
+
+
+def job_points(
+    state: State, limit: int, bbox: tuple[float, float, float, float] | None
+) -> tuple[list[JobPoint], bool]:
+    """The open jobs with room (within `bbox`), as plain tuples: the part of the jobs
+    layer that reads the state (on the writer thread); at most `limit`, and whether more
+    were left out."""
+    out: list[JobPoint] = []
     for r in _job_rows(state, bbox):
         job = state.jobs.get(state.job_ids[r])
         if job is None or job.status != "open" or job.open_slots <= 0:
@@ -210,26 +216,58 @@ def job_features(
             bbox[0] <= job.lng <= bbox[2] and bbox[1] <= job.lat <= bbox[3]
         ):
             continue
-        if len(feats) >= limit:
-            return MapJobs(features=feats, truncated=True)
-        lat, lng = to_datum(job.lat, job.lng, datum)
+        if len(out) >= limit:
+            return out, True
         via = state.stations.get(job.station_id)
+        out.append(
+            (
+                job.job_id,
+                job.lat,
+                job.lng,
+                job.title,
+                job.day_pay_fen,
+                job.open_slots,
+                job.start_ms,
+                job.station_id,
+                via.name if via is not None else "",
+            )
+        )
+    return out, False
+
+
+def job_collection(points: list[JobPoint], truncated: bool, datum: str, now_ms: int) -> MapJobs:
+    """The jobs layer from `job_points` (pure: run off the writer thread)."""
+    feats: list[MapJobFeature] = []
+    for job_id, lat0, lng0, title, pay_fen, left, start_ms, station_id, station in points:
+        lat, lng = to_datum(lat0, lng0, datum)
         feats.append(
             MapJobFeature(
-                id=job.job_id,
+                id=job_id,
                 geometry=Point(coordinates=(lng, lat)),
                 properties=MapJob(
-                    title=scrub(job.title),
-                    day_pay_yuan=yuan(job.day_pay_fen),
-                    left=job.open_slots,
-                    start=start_text(job.start_ms, now_ms),
-                    station_id=job.station_id,
-                    station=via.name if via is not None else "",
+                    title=scrub(title),
+                    day_pay_yuan=yuan(pay_fen),
+                    left=left,
+                    start=start_text(start_ms, now_ms),
+                    station_id=station_id,
+                    station=station,
                     datum=datum,
                 ),
             )
         )
-    return MapJobs(features=feats)
+    return MapJobs(features=feats, truncated=truncated)
+
+
+def job_features(
+    state: State,
+    datum: str,
+    limit: int,
+    bbox: tuple[float, float, float, float] | None,
+    now_ms: int,
+) -> MapJobs:
+    """The jobs layer in one call (tests, tools)."""
+    points, truncated = job_points(state, limit, bbox)
+    return job_collection(points, truncated, datum, now_ms)
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float] | None:
@@ -298,8 +336,8 @@ async def map_jobs(
     box = parse_bbox(bbox)
     cap = min(limit, api.limits.max_geojson)
     now_ms = api.now_ms()
-    body: MapJobs = await api.read(lambda s: job_features(s, datum, cap, box, now_ms))
-    return body
+    points, truncated = await api.read(lambda s: job_points(s, cap, box))
+    return await anyio.to_thread.run_sync(job_collection, points, truncated, datum, now_ms)
 
 
 @get("/map", media_type="text/html", include_in_schema=False)
