@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-OPTIONAL_PEERS = ("postgis",)
 
 
 def _bench_group(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -387,7 +386,7 @@ def _peers(args: argparse.Namespace) -> int:
         _write_json(args.json_out, doc)
     if args.png:
         peers_chart(rows, args.png)
-    bad = [r for r in rows if not r["same_offers"] and r["name"] not in OPTIONAL_PEERS]
+    bad = [r for r in rows if not r["same_offers"]]
     return 1 if bad else 0
 
 
