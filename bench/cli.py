@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def _bench_group(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
     parser = sub.choices.get("bench")
     if parser is None:
