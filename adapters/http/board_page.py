@@ -113,10 +113,14 @@ def _text(value: object) -> str:
     return ""
 
 
-def _minutes(value: object) -> str:
+def _minute(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1440:
-        return f"{value // 60:02d}:{value % 60:02d}"
-    return ""
+        return value
+    return None
+
+
+def _hhmm_of(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def station_contact(station: Station) -> tuple[str, str, str]:
@@ -136,14 +140,14 @@ def station_contact(station: Station) -> tuple[str, str, str]:
                 if text:
                     found[key] = text
                     break
-    if "hours" not in found:
+    if "hours" not in found:  # minutes of the day; 0-0 (the default) is "not declared"
         for src in sources:
-            if src is None:
-                continue
-            start, end = (_minutes(getattr(src, n, None)) for n in ("open_minute", "close_minute"))
-            if start and end:
-                found["hours"] = f"{start}–{end}"
-                break
+            for names in _MINUTE_FIELDS:
+                if src is None or "hours" in found:
+                    continue
+                start, end = (_minute(getattr(src, n, None)) for n in names)
+                if start is not None and end is not None and end > start:
+                    found["hours"] = f"{_hhmm_of(start)}–{_hhmm_of(end)}"
     return (
         _clip(scrub(found.get("address", "")), 80),
         _clip(found.get("hotline", ""), 40),  # public on purpose: the station's number
@@ -155,6 +159,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_MINUTE_FIELDS = (("open_min", "close_min"), ("open_minute", "close_minute"))
 _CONTACT_FIELDS = {
     "address": ("address", "site_address", "addr"),
     "hotline": ("hotline", "service_phone", "phone_public", "telephone"),

@@ -3,7 +3,7 @@
 Owns the routes (public, rate limited per client address like the board)
     GET /map                 the page: Leaflet (served from /assets) over the configured
                              tile server, a layer of stations and one of open jobs
-    GET /map/stations        approved stations as GeoJSON (name, kind, address, hotline,
+    GET /map/stations        approved stations (and those under 限期整改) as GeoJSON (name, kind, address, hotline,
                              hours, the board's URL)
     GET /map/jobs            open jobs with room as GeoJSON (title, pay, headcount left,
                              start, collecting station), optionally within a bbox
@@ -50,6 +50,7 @@ from engine.state import State
 GEOJSON = "application/geo+json"
 MAX_BBOX_DEG = 10.0
 DatumName = Literal["wgs84", "gcj02", "bd09"]
+SHOWN_STATUSES = ("approved", "rectifying")  # open to the public (限期整改: still serving)
 
 
 class MapTiles(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,7 +160,7 @@ class MapJobs(msgspec.Struct, kw_only=True):
 def station_features(state: State, datum: str, limit: int) -> MapStations:
     feats: list[MapStationFeature] = []
     for sid, st in state.stations.items():
-        if st.status != "approved":
+        if st.status not in SHOWN_STATUSES:
             continue
         if len(feats) >= limit:
             return MapStations(features=feats, truncated=True)

@@ -95,6 +95,19 @@ class _WithMaterials(msgspec.Struct, kw_only=True):
     materials: _Materials = msgspec.field(default_factory=_Materials)
 
 
+class _AsApplied(msgspec.Struct, kw_only=True):  # the application's fields (ApplyStation)
+    station_id: str = "S"
+    hotline: str = ""
+    open_min: int = 0
+    close_min: int = 0
+
+
+def test_station_contact_from_the_application_fields() -> None:
+    assert station_contact(_AsApplied()) == ("", "", "")  # type: ignore[arg-type]  # 0-0: none
+    applied = _AsApplied(hotline="0710-3456789", open_min=330, close_min=1080)
+    assert station_contact(applied) == ("", "0710-3456789", "05:30–18:00")  # type: ignore[arg-type]
+
+
 def test_station_contact_from_either_shape() -> None:
     assert station_contact(_station()) == ("", "", "")  # today's record: nothing declared
     assert station_contact(_WithContact()) == (  # type: ignore[arg-type]
