@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.gate.tokens import TokenStore
 from adapters.shell.runtime import ManualClock, Runtime
 from engine import commands as c
 from sim.callers import OPERATOR
@@ -50,7 +51,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _seed(data: Path) -> None:
+def _seed(data: Path) -> str:
     with Runtime(data, clock=ManualClock(NOW_MS)) as rt:
         now = rt.clock.now_ms()
         cmds = [
@@ -61,6 +62,10 @@ def _seed(data: Path) -> None:
                                name="襄阳安居搬家有限公司", region="420602",
                                uscc=make_uscc(random.Random(1), "420602"),
                                contact=c.Personal(name="李四", mobile="13912345678")),
+            c.RegisterStation(command_id="p5", ts_ms=now, station_id="S2", name="樊城分站",
+                              kind="branch", parent_id="S1", region="420602",
+                              location=c.Point(lat=XY[0] + 0.018, lng=XY[1])),
+            c.ChangeStationStatus(command_id="p6", ts_ms=now, station_id="S2", status="approved"),
             c.SubmitJob(command_id="p4", ts_ms=now, job_id="J1", employer_id="E1",
                         station_id="S1", title="搬家工", skill="moving", headcount=2,
                         pay_fen=30000, start_ms=now + 2 * 3_600_000, end_ms=now + 8 * 3_600_000,
@@ -68,13 +73,16 @@ def _seed(data: Path) -> None:
         ]  # fmt: skip
         for res in rt.submit_many(cmds, OPERATOR):
             assert res.ok, res.refusal
+        stations = {"S1": "420602", "S2": "420602"}
+    token, _ = TokenStore(data).create("station_staff", "4206", "S2", stations=stations)
+    return token
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("pages")
     data = tmp / "data"
-    _seed(data)
+    token = _seed(data)
     port = _free_port()
     log_path = tmp / "serve.log"
     with log_path.open("w") as log:
@@ -98,7 +106,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail(f"lingong serve did not answer /healthz within {HANG_S} s")
             time.sleep(0.2)  # sleep-ok: readiness poll of a starting server (hang-guarded)
-        yield base
+        yield base, token
     finally:
         proc.terminate()
         try:
@@ -117,7 +125,8 @@ def _loaded_only_from(browser: Chromium, base: str, allowed: tuple[str, ...] = (
     assert outside == [], outside
 
 
-def test_schema_renders_with_no_network(chromium_bin: str, server: str, tmp_path: Path) -> None:
+def test_schema_renders_with_no_network(chromium_bin: str, server, tmp_path: Path) -> None:
+    server, _ = server
     browser = Chromium(chromium_bin, tmp_path / "profile", tmp_path / "chromium.log", OFFLINE)
     try:
         browser.open(server + "/schema")
@@ -138,20 +147,51 @@ def test_schema_renders_with_no_network(chromium_bin: str, server: str, tmp_path
     assert (OUT / "schema.png").stat().st_size > 10_000
 
 
-def test_map_draws_points_when_tiles_fail(chromium_bin: str, server: str, tmp_path: Path) -> None:
+def test_map_draws_points_when_tiles_fail(chromium_bin: str, server, tmp_path: Path) -> None:
+    server, _ = server
     browser = Chromium(chromium_bin, tmp_path / "profile", tmp_path / "chromium.log", OFFLINE)
     try:
         browser.open(server + "/map?station=S1")
         browser.wait_for(
-            "document.body.dataset.tiles === 'failed' && document.body.dataset.jobs === '1'"
+            "document.body.dataset.tiles === 'failed' && Number(document.body.dataset.jobs) >= 1"
         )
         assert browser.evaluate("document.body.dataset.engine") == "leaflet"
-        assert browser.evaluate("document.body.dataset.stations") == "1"
+        stations = int(browser.evaluate("document.body.dataset.stations"))
+        jobs = int(browser.evaluate("document.body.dataset.jobs"))
+        assert stations == 2
         drawn = browser.evaluate("document.querySelectorAll('.leaflet-overlay-pane path').length")
-        assert drawn == 2  # the station and the job, as SVG vectors over the plain grid
+        assert drawn == stations + jobs  # as SVG vectors over the plain grid
         assert "底图无法加载" in browser.evaluate("document.getElementById('status').innerText")
         _loaded_only_from(browser, server, ("https://tiles.unreachable.invalid/",))
         browser.screenshot(OUT / "map-offline.png")
     finally:
         browser.close()
     assert (OUT / "map-offline.png").stat().st_size > 5_000
+
+
+def test_board_shows_live_a_nearby_job_collected_elsewhere(
+    chromium_bin: str, server, tmp_path: Path
+) -> None:
+    base, s2_token = server
+    browser = Chromium(chromium_bin, tmp_path / "profile", tmp_path / "chromium.log", OFFLINE)
+    try:
+        browser.open(base + "/board/S1")
+        browser.wait_for("document.body && document.body.dataset.live === '1'")
+        job = {"job_id": "JB2", "employer_id": "E1", "station_id": "S2", "title": "仓库装卸工",
+               "skill": "moving", "headcount": 2, "pay_fen": 26000,
+               "start_ms": NOW_MS + 3_600_000, "end_ms": NOW_MS + 7 * 3_600_000,
+               "location": {"lat": XY[0] + 0.000243, "lng": XY[1]}}  # fmt: skip
+        resp = httpx.post(
+            base + "/jobs", json=job, headers={"Authorization": f"Bearer {s2_token}"},
+            timeout=HANG_S,
+        )  # fmt: skip
+        assert resp.status_code == 201, resp.text
+        row = browser.wait_for(
+            "(function(){var r=document.querySelector('tr[data-job=\"JB2\"]');"
+            "return r && r.innerText;})()"
+        )
+        assert "仓库装卸工" in row and "27 米" in row and "樊城分站" in row  # S2 collected it
+        assert browser.evaluate("location.pathname") == "/board/S1"  # live, no reload
+        browser.screenshot(OUT / "board-nearby.png")
+    finally:
+        browser.close()
