@@ -162,7 +162,28 @@ def test_serve_demo_refuses_bad_options(run: Run, tmp_path: Path) -> None:
     assert code == 2 and "HH:MM" in err
     code, _, err = run("serve", "--demo", "--demo-speed", "0", "--data", tmp_path / "d")
     assert code == 2 and "--demo-speed" in err
+    code, _, err = run(
+        "serve", "--map-tiles", "https://t.example/tile.png", "--data", tmp_path / "d"
+    )
+    assert code == 2 and "{z}" in err
     assert not (tmp_path / "d").exists()
+
+
+def test_map_tiles_come_from_the_option_else_the_environment(monkeypatch) -> None:
+    import argparse
+
+    from lingong.serve import _map_tiles
+
+    monkeypatch.setenv("LINGONG_MAP_TILES", "https://t.example/{z}/{x}/{y}.png")
+    monkeypatch.setenv("LINGONG_MAP_TILES_DATUM", "wgs84")
+    tiles = _map_tiles(argparse.Namespace(map_tiles=None, map_tiles_datum=None))
+    assert (tiles.url, tiles.datum) == ("https://t.example/{z}/{x}/{y}.png", "wgs84")
+    off = _map_tiles(argparse.Namespace(map_tiles="none", map_tiles_datum=None))
+    assert off.url == ""
+    monkeypatch.delenv("LINGONG_MAP_TILES")
+    monkeypatch.delenv("LINGONG_MAP_TILES_DATUM")
+    default = _map_tiles(argparse.Namespace(map_tiles=None, map_tiles_datum=None))
+    assert default.datum == "gcj02" and "{x}" in default.url
 
 
 def test_live_morning_sends_what_is_due_once(tmp_path: Path) -> None:
