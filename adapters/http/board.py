@@ -19,7 +19,8 @@ Invariants:
 - Public routes are rate limited per client address.
 
 Limits: `Limits.board_clients_per_station` and `Limits.board_clients` open streams (503
-beyond); a keep-alive comment every `Limits.board_keepalive_s`; each stream ends after
+beyond); a notification tests at most `NOTIFY_MAX_TESTS` (job site, board) pairs on the
+event loop (beyond, every board in use is refreshed, once per station thanks to the cache); a keep-alive comment every `Limits.board_keepalive_s`; each stream ends after
 `STREAM_MAX_S` (the browser reconnects by itself and gets a cached snapshot): uvicorn
 waits for open streams on shutdown, so this bounds how long a hall screen can hold up
 `lingong serve`'s exit.
@@ -47,6 +48,8 @@ CACHE_S = 5.0
 STREAM_MAX_S = 30.0
 RETRY_MS = 1000
 NEAR_SLACK_M = 50.0  # a changed job this close to a board's circle refreshes it
+NOTIFY_MAX_TESTS = 20_000  # distance tests per notification; beyond, refresh every board
+M_PER_DEG_LAT = 110_574.0  # the shortest degree of latitude (at the equator), metres
 
 
 class BoardHub:
@@ -74,9 +77,11 @@ class BoardHub:
     ) -> None:
         """Stations whose board changed: those named, and every station with a board in
         use (cached or streamed) whose radius holds one of `points` (or "*": all)."""
-        every = "*" in stations
+        in_use = set(self._subs) | set(self._cache)
+        # many points at once (a bulk import, a cascade): refresh every board in use
+        every = "*" in stations or len(points) * len(in_use) > NOTIFY_MAX_TESTS
         touched = set(stations)
-        for sid in set(self._subs) | set(self._cache):
+        for sid in in_use:
             if every or sid in touched:
                 touched.add(sid)
                 continue
@@ -85,7 +90,11 @@ class BoardHub:
                 touched.add(sid)  # never read yet: refresh rather than miss a change
                 continue
             s_lat, s_lng, reach_m = where
-            if any(haversine_m(s_lat, s_lng, lat, lng) <= reach_m for lat, lng in points):
+            dlat_deg = reach_m / M_PER_DEG_LAT
+            if any(
+                abs(lat - s_lat) <= dlat_deg and haversine_m(s_lat, s_lng, lat, lng) <= reach_m
+                for lat, lng in points
+            ):
                 touched.add(sid)
         touched.discard("*")
         for sid in touched:

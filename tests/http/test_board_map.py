@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.http.board import NOTIFY_MAX_TESTS
 from adapters.http.map_page import to_datum
 from tests.http.world import Env
 
@@ -122,6 +123,10 @@ def test_a_change_near_a_board_wakes_its_stream_and_a_far_one_does_not(env: Env)
         hub.notify(frozenset({"S2"}), ((32.0290, 112.1220),))  # 2.2 km: outside the radius
         assert not wake.is_set()
         hub.notify(frozenset({"*"}))  # a policy changed: every board
+        assert wake.is_set()
+        wake.clear()
+        far = ((40.0, 116.0),) * (NOTIFY_MAX_TESTS + 1)  # a bulk import: no tests, all boards
+        hub.notify(frozenset({"S2"}), far)
         assert wake.is_set()
     finally:
         hub.unsubscribe("S1", wake)
