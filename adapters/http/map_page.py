@@ -447,6 +447,7 @@ _SCRIPT = r"""
           fillOpacity:0.85, weight:1}).bindPopup(popup(jobLines(f.properties)))
           .addTo(jobs); });
       document.body.dataset.jobs = fc.features.length;
+      if (fc.truncated) { say('岗位较多，仅显示 ' + fc.features.length + ' 个，请放大地图'); }
     }).catch(function(e){ say('岗位加载失败：' + e.message); });
   }
   map.on('moveend', loadJobs);
