@@ -63,8 +63,7 @@ CITIES: tuple[tuple[str, str, float, float, str], ...] = (
 )
 SCALES = {"city": 1, "province": 3, "nation": len(CITIES)}
 
-# 大典 code (engine.reference.occupations), Chinese title, local daily pay level (fen);
-# the crowd's trades before issue 14 were English codes (occupations.LEGACY_CODES)
+# 大典 code (engine.reference.occupations; English codes before issue 14), title, pay (fen)
 SKILLS: tuple[tuple[str, str, int], ...] = (
     ("6-29-99-00", "建筑小工", 25000),
     ("4-02-05-01", "搬家工", 30000),
