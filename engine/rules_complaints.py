@@ -64,6 +64,7 @@ def change_status(state: State, cmd: c.ChangeComplaintStatus, ts: int) -> Decide
         kind=comp.kind,
     )
     personal = {}
-    if cmd.note and comp.worker_id in state.worker_rows:
+    row = state.worker_rows.get(comp.worker_id)
+    if cmd.note and row is not None and state.workers.active[row]:  # erased: masked only
         personal = {comp.worker_id: {"complaint_note": cmd.note}}
     return Decided(facts=[ev], personal=personal)

@@ -154,3 +154,16 @@ def test_cases_replay_and_verify(tmp_path: Path, capsys: pytest.CaptureFixture[s
     with Runtime(tmp_path) as again:  # recovery folds the log to the same state
         assert again.engine.state.digest() == digest
         assert again.engine.state.complaints["C1"].overdue
+
+
+def test_a_step_after_the_complainant_was_erased_seals_nothing(tmp_path: Path) -> None:
+    with Runtime(tmp_path) as rt:
+        _hire(rt)
+        _file(rt, at(13))
+        erase = c.EraseWorker(command_id="er", ts_ms=at(14), worker_id="W1", reason="本人申请")
+        assert rt.submit(erase, OPERATOR).ok
+        res = _step(rt, "resolved", at(15), NOTE)
+        assert res.ok, res.refusal
+        ev = res.events[0]
+        assert isinstance(ev, e.ComplaintStatusChanged) and ev.sealed == b""
+        assert find_unmasked_pii(ev.note) == []
