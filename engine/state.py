@@ -107,6 +107,9 @@ class Job(msgspec.Struct, kw_only=True):
     offered_rows: list[int] = []  # every worker row ever offered or declined (excluded)
     first_hire_ms: int = 0
     filled_ms: int = 0
+    held_ms: int = 0  # when it was held for review (0: never)
+    hold_reasons: tuple[str, ...] = ()  # the review's reason codes (engine.reasons: Chinese)
+    reviewed_by: str = ""  # the account that gave the review verdict
 
     @property
     def open_slots(self) -> int:
@@ -175,6 +178,7 @@ class State:
         self.complaints_by_employer: dict[str, list[str]] = {}
         self.jobs_by_employer: dict[str, list[str]] = {}
         self.jobs_by_station: dict[str, dict[str, None]] = {}  # not yet closed, by station
+        self.held: dict[str, None] = {}  # jobs held for review, in the order held
         self.checked_in_at: dict[str, dict[int, None]] = {}  # station -> rows checked in
         self.offers_by_job: dict[str, list[str]] = {}  # every offer of a job in the core
         self.hires_by_job: dict[str, list[str]] = {}
