@@ -10,7 +10,7 @@ Rules (就业促进法 art. 3, 27, 28, 31; 妇女权益保障法 art. 43; Shando
 - age: an upper age limit below `AGE_CAP_ALLOWED` (45岁以下, 年龄18-40, 限35周岁,
   超过45岁勿扰, 90后优先) or a lower limit above `AGE_FLOOR_ALLOWED` (30岁以上); the
   legal minimum (年满16周岁, 18岁以上) is fine, and ages of the people cared for
-  (照顾3岁以下婴儿, 80岁以上老人) are not requirements on the worker;
+  (照顾3岁以下婴儿, 80岁以上老人; not after 年龄) are not requirements on the worker;
 - ethnicity: 限汉族, 汉族优先, 不要少数民族 / 不招<民族>族 (少数民族优先 is lawful, art. 28);
 - hukou: 本地户口, 限城镇户口, 非农户口 ... (户口不限 is fine);
 - origin: 不要河南人, 外地人勿扰, 限本地人, 本地人优先;
@@ -21,7 +21,7 @@ by 不 / 无 (不限男性), does not count.
 
 Invariants: pure and deterministic (regular expressions compiled at import, no state);
 the text is normalised first (NFKC: full-width digits and punctuation become ASCII;
-whitespace removed; Chinese numerals before 岁 become digits). Findings come in text order
+whitespace read as a clause break; Chinese numerals before 岁 become digits). Findings come in text order
 per rule, in `RULES` order, de-duplicated.
 
 Limits: at most `MAX_TEXTS` texts of which the first `MAX_SCREEN_CHARS` characters each
@@ -135,14 +135,14 @@ _UPPER = (
     re.compile(rf"(?:不超过|不大于|低于|小于|不得超过|不超|限){_N}{_AGE}"),
     re.compile(rf"年龄[^\d,.;!?，。；！？]{{0,6}}{_N}{_AGE}?(?:及以下|以下|以内)"),
 )
-_COHORT = re.compile(r"(?:限|只要|只招|仅限)\d[05]后|\d[05]后优先")
+_COHORT = re.compile(r"(?:(?<!不)限|只要|只招|仅限)\d[05]后|\d[05]后优先")
 _YOUNG = re.compile(
-    r"(?:限|只要|只招|仅限)(?:年轻人?|青年)|年轻人?优先|(?:大龄|中老年|老年人)(?:勿扰|免谈|不要|谢绝)"
+    r"(?:(?<!不)限|只要|只招|仅限)(?:年轻人?|青年)|年轻人?优先|(?:大龄|中老年|老年人)(?:勿扰|免谈|不要|谢绝)"
 )
 # ages of the people a worker looks after are not requirements on the worker
 _CARED_AFTER = re.compile(r"(?:的)?(?:老人|老年|孩子|儿童|婴|宝宝|幼儿|小孩|学生|患者|病人)")
 _CARED_BEFORE = re.compile(
-    r"(?:照顾|看护|陪护|护理|陪伴|带|照看|接送|辅导)[^,.;:!?，。；！？]{0,3}$"
+    r"(?:照顾|看护|陪护|护理|陪伴|照看|接送|辅导|带孩子|带小孩)[^,.;:!?，。；！？]{0,3}$"
 )
 _NEGATED_AFTER = re.compile(
     r"[^,.;:!?，。；！？、]{0,3}?(?:不限|均可|皆可|无要求|无限制|都可|都行)"
@@ -180,9 +180,9 @@ def _cn_number(s: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """The form the patterns read: NFKC, lower case, no whitespace, 岁 ages in digits."""
+    """The form the patterns read: NFKC, lower case, whitespace as a comma, 岁 ages in digits."""
     t = unicodedata.normalize("NFKC", text[:MAX_SCREEN_CHARS]).lower()
-    t = _SPACE.sub("", t)
+    t = _SPACE.sub("，", t)  # a space separates clauses ("日结 限男性 45岁以下")
     return _CN_NUM.sub(lambda m: _cn_number(m.group(1)), t)
 
 
@@ -193,6 +193,8 @@ def _negated(text: str, start: int, end: int) -> bool:
 
 
 def _cared_for(text: str, start: int, end: int) -> bool:
+    if text.startswith("年龄", start):  # 年龄 always speaks of the worker
+        return False
     return bool(
         _CARED_AFTER.match(text, end) or _CARED_BEFORE.search(text, max(0, start - 8), start)
     )
