@@ -34,7 +34,8 @@ def folder(tmp_path: Path, capsys) -> Path:
 def test_create_list_revoke(folder: Path, capsys) -> None:
     tmp_path = folder
     code, out, _ = _cli(capsys, "token", "create", "--role", "station_staff", "--region", "4206",
-                        "--station", "S1", "--note", "襄阳总站窗口", "--data", str(tmp_path))  # fmt: skip
+                        "--station", "S1", "--note", "襄阳总站窗口", "--name", "张三明",
+                        "--data", str(tmp_path))  # fmt: skip
     assert code == 0
     token = out.strip()
     assert token.startswith("lg1.") and len(token) == 4 + 8 + 1 + 43
@@ -51,6 +52,9 @@ def test_create_list_revoke(folder: Path, capsys) -> None:
     code, out, _ = _cli(capsys, "token", "list", "--data", str(tmp_path), "--json")
     (row,) = json.loads(out)
     assert row["token_id"] == rec.token_id and "digest" not in row and token not in out
+    # issued to a person: an account id, the name only masked outside tokens.json
+    assert row["account_id"] == rec.account_id and rec.account_id.startswith("acct-")
+    assert row["name"] == "张*明" and "张三明" not in out and rec.name == "张三明"
 
     assert _cli(capsys, "token", "revoke", rec.token_id, "--data", str(tmp_path))[0] == 0
     assert tk.TokenStore(tmp_path).verify(token) is None

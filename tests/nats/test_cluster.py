@@ -136,7 +136,9 @@ def make_tokens(root: Path, morning: Morning, folders: list[Path]) -> dict[str, 
         "front_end": store.create("front_end", "42")[0],
     }
     for sid, region in stations.items():
-        out[sid] = store.create("station_staff", region[:4], sid, stations=stations)[0]
+        out[sid] = store.create(
+            "station_staff", region[:4], sid, stations=stations, name="站员" + sid
+        )[0]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / "tokens.json", folder / "tokens.json")
