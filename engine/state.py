@@ -24,7 +24,11 @@ departures. Entries of things that ended early are skipped when popped (each sta
 most until its own due time, so neither heap grows with history); `next_due_ms` tells
 the runtime when a `Tick` has work.
 
-Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` offers
+Review: `held` lists the postings held for review now, in the order held (derived from
+the jobs; not part of the digest); a job keeps its hold reasons and the account of its
+verdict (`Job.hold_reasons`, `Job.reviewed_by`).
+
+Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused; `held` is a subset), `MAX_LIVE_OFFERS` offers
 (waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
