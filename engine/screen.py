@@ -118,6 +118,17 @@ _P: dict[str, tuple[re.Pattern[str], ...]] = {
     ),
 }
 
+# every pattern of a rule needs one of these characters: a text without any skips the rule
+_TRIGGERS: dict[str, frozenset[str]] = {
+    "sex": frozenset("男女"),
+    "age": frozenset("岁龄后轻青老"),
+    "ethnicity": frozenset("族汉"),
+    "hukou": frozenset("户"),
+    "origin": frozenset("人籍乡"),
+    "appearance": frozenset("形气五相长颜容外肤身体胖c厘公"),
+    "marital": frozenset("婚育离单孕哺"),
+}
+
 _AGE = r"(?:周岁|岁)"
 _N = r"(\d{1,3})"
 _RANGE = re.compile(
@@ -181,9 +192,11 @@ def _cn_number(s: str) -> str:
 
 def normalise(text: str) -> str:
     """The form the patterns read: NFKC, lower case, whitespace as a comma, 岁 ages in digits."""
-    t = unicodedata.normalize("NFKC", text[:MAX_SCREEN_CHARS]).lower()
-    t = _SPACE.sub("，", t)  # a space separates clauses ("日结 限男性 45岁以下")
-    return _CN_NUM.sub(lambda m: _cn_number(m.group(1)), t)
+    t = text[:MAX_SCREEN_CHARS]
+    if not unicodedata.is_normalized("NFKC", t):
+        t = unicodedata.normalize("NFKC", t)
+    t = _SPACE.sub("，", t.lower())  # a space separates clauses ("日结 限男性 45岁以下")
+    return _CN_NUM.sub(lambda m: _cn_number(m.group(1)), t) if "岁" in t else t
 
 
 def _negated(text: str, start: int, end: int) -> bool:
@@ -237,6 +250,8 @@ def _ages(text: str) -> list[tuple[int, str]]:
 
 
 def _matches(rule: str, text: str) -> list[tuple[int, str]]:
+    if _TRIGGERS[rule].isdisjoint(text):
+        return []
     if rule == "age":
         return _ages(text)
     out: list[tuple[int, str]] = []

@@ -206,3 +206,32 @@ def test_codes_read_as_plain_chinese() -> None:
     # never raises on a malformed code
     for odd in ("", "pay_far_below_local:x<y", "pay_below_floor:1", "discrimination:nope:x", "?"):
         assert reason_text(odd)
+
+
+class _Always:
+    """A trigger set that never lets a rule be skipped."""
+
+    def isdisjoint(self, _text: str) -> bool:
+        return False
+
+
+ALPHABET = st.sampled_from(
+    list("男女性限只要招不岁年龄后轻汉族户口本地人籍河南形象身高婚育孕单以上下-至，。 ")
+    + list("0123456789")
+    + ["45", "18", "160", "cm", "优先", "勿扰", "已婚", "少数民族", "外地", "五官端正"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ALPHABET, max_size=40))
+def test_skipping_rules_by_trigger_characters_changes_nothing(parts) -> None:
+    import engine.screen as S
+
+    text = "".join(parts)
+    fast = S.screen_texts([text])
+    saved = S._TRIGGERS
+    S._TRIGGERS = {rule: _Always() for rule in saved}  # type: ignore[misc]
+    try:
+        assert S.screen_texts([text]) == fast
+    finally:
+        S._TRIGGERS = saved
