@@ -334,7 +334,7 @@ class TokenStore:
         takes the account's name (a different name is refused).
         """
         check_grant(role, region, station_id, nationwide=nationwide, stations=stations)
-        name = check_name(name) if name.strip() else ""
+        name = check_name(name) if name else ""
         if account_id:
             check_account_id(account_id)
         with self._locked():
