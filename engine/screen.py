@@ -80,6 +80,11 @@ _P: dict[str, tuple[re.Pattern[str], ...]] = {
         re.compile(rf"(?:{_REFUSE})[男女]{_SEX_TAIL}?+(?![男女])"),
         re.compile(rf"(?<![男女])[男女](?:性|士|生|的|同志)?+(?:{_AWAY})"),
         re.compile(r"性别(?:要求)?[:：]?(?:限|为|是)?[男女](?:性|士)?+(?![男女])"),
+        # a bare 男 / 女 as a clause of its own: "保安，男，50岁以下", "保洁（女）"
+        re.compile(
+            r"(?:(?<=^)|(?<=[,，;；:：(（\[【]))(?<![男女][,，;；:：(（\[【])[男女](?:性|士|工)?"
+            r"(?=$|[,，;；。.)）\]】])(?![,，;；。.)）\]】][男女])"
+        ),
     ),
     "ethnicity": (
         re.compile(rf"(?:{_ONLY})(?:汉族|汉人)"),
@@ -254,12 +259,17 @@ def _matches(rule: str, text: str) -> list[tuple[int, str]]:
         return []
     if rule == "age":
         return _ages(text)
-    out: list[tuple[int, str]] = []
+    spans: list[tuple[int, int]] = []
     for pattern in _P[rule]:
         for m in pattern.finditer(text):
             if not _negated(text, m.start(), m.end()):
-                out.append((m.start(), m.group(0)))
-    return out
+                spans.append(m.span())
+    # a phrase inside a longer one of the same rule is the same finding ("性别:男" / "男")
+    return [
+        (s, text[s:e])
+        for s, e in spans
+        if not any(o != (s, e) and o[0] <= s and e <= o[1] for o in spans)
+    ]
 
 
 def screen_texts(texts: Iterable[str]) -> tuple[tuple[str, str], ...]:
