@@ -191,6 +191,8 @@ def caller_of(rec: Token) -> Caller | None:
         return None
     if bool(rec.account_id) != bool(rec.name):
         return None  # an account is a person: both or neither
+    if rec.account_id and (not _ACCOUNT.match(rec.account_id) or _TOKEN_ID.match(rec.account_id)):
+        return None  # an edited file: the account would not be told from a token id
     return Caller(
         actor_id=rec.actor_id,
         role=rec.role,  # type: ignore[arg-type]

@@ -134,6 +134,11 @@ def test_an_account_without_a_name_authenticates_nobody(tmp_path: Path) -> None:
     (tmp_path / "tokens.json").write_text(json.dumps(raw))
     rec = tk.TokenStore(tmp_path).verify(token)
     assert rec is not None and tk.caller_of(rec) is None
+    # nor an account id edited into a token id's shape (its command ids would collide)
+    raw["tokens"][0].update(name="张三", account_id="0badcafe")
+    (tmp_path / "tokens.json").write_text(json.dumps(raw))
+    rec = tk.TokenStore(tmp_path).verify(token)
+    assert rec is not None and tk.caller_of(rec) is None
 
 
 def test_nationwide_admin_and_sms_gateway(folder: Path, capsys) -> None:
