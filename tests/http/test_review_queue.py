@@ -8,11 +8,14 @@ engine, a rebuild and a snapshot)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import msgspec
 
 from adapters.gate.tokens import TokenStore
+from adapters.http.routes_morning import QueueRule
 from engine.record import decode_record
+from engine.screen import RULES
 from engine.snapshot import restore_state, snapshot_state
 from replay.rebuild import rebuild
 from replay.verify import verify
@@ -70,6 +73,10 @@ def test_it_appears_in_the_collecting_stations_queue_with_plain_reasons(env: Env
     assert jh["hold_codes"][0].startswith("pay_far_above_local:")
     # oldest first
     assert _ids(jobs).index("JH") < _ids(jobs).index("JD1")
+
+
+def test_every_screen_rule_is_a_queue_filter() -> None:
+    assert set(RULES) | {"discrimination"} <= set(get_args(QueueRule))
 
 
 def test_queue_filters(env: Env) -> None:
