@@ -21,8 +21,9 @@ Invariants:
   blob sealed for the subject is unreadable here and on every standby.
 
 Limits: one KV round trip per `key` lookup (no cache: erasure is immediate for every
-reader); `sync` sends at most `SYNC_CONCURRENCY` creates at once and waits at most
-`timeout_s` for each round; what a purge leaves on a server's disk until its file store
+reader); `sync` sends at most `SYNC_CONCURRENCY` creates at once; every operation is
+retried on transient errors (a JetStream leader election, a reconnect) for at most
+`timeout_s` (30 s), then fails with `KeyStoreError`; what a purge leaves on a server's disk until its file store
 compacts the block is JetStream's (backups of the NATS servers' storage must expire, as
 for the file key store's directory).
 """
@@ -30,8 +31,12 @@ for the file key store's directory).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import nats.errors
 import nats.js.errors
@@ -48,6 +53,9 @@ BUCKET = "LINGONG_KEYS"
 WRAP_MAGIC = b"LGW1"
 FINGERPRINT_BYTES = 8
 SYNC_CONCURRENCY = 256
+RETRY_S = 0.2  # back-off between attempts while the bucket has no leader
+T = TypeVar("T")
+log = logging.getLogger("lingong.nats.keys")
 _WRAPPED_BYTES = len(WRAP_MAGIC) + FINGERPRINT_BYTES + NONCE_BYTES + KEY_BYTES + 16
 _ERRORS = (nats.errors.Error, nats.js.errors.Error, asyncio.TimeoutError, OSError)
 
@@ -80,13 +88,31 @@ class KvKeyStore:
         self._lt = LoopThread("lingong-keys")
         self._nc = None
         try:
-            self._kv: KeyValue = self._lt.run(self._open(url, replicas), timeout_s)
+            self._kv: KeyValue = self._lt.run(self._open(url, replicas), timeout_s + 10)
         except BaseException:
             self.close()
             raise
 
+    async def _retrying(self, make: Callable[[], Awaitable[T]], what: str) -> T:
+        """`await make()`, retried on transient errors (no stream leader during an
+        election, a reconnect) until `timeout_s` has passed; then the last error."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                return await asyncio.wait_for(make(), timeout=max(1.0, self.timeout_s / 4))
+            except _ERRORS as exc:
+                if isinstance(exc, (nats.js.errors.NotFoundError, nats.js.errors.BadRequestError)):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("key store %s: %s failed (%s); retrying", self.bucket, what, exc)
+            await asyncio.sleep(RETRY_S)
+
     async def _open(self, url: str, replicas: int | None) -> KeyValue:
         self._nc = await connect(url, "lingong-keys")
+        return await self._retrying(lambda: self._bucket(replicas), "opening the bucket")
+
+    async def _bucket(self, replicas: int | None) -> KeyValue:
         js = self._nc.jetstream(timeout=self.timeout_s)
         try:
             return await js.key_value(self.bucket)
@@ -133,15 +159,18 @@ class KvKeyStore:
     # ------------------------------------------------------------ the port ----------
 
     async def _get(self, name: str) -> bytes | None:
-        try:
-            entry = await self._kv.get(name)
-        except nats.js.errors.KeyNotFoundError:  # never created, deleted or purged
-            return None
-        return entry.value or None
+        async def get() -> bytes | None:
+            try:
+                entry = await self._kv.get(name)
+            except nats.js.errors.KeyNotFoundError:  # never created, deleted or purged
+                return None
+            return entry.value or None
+
+        return await self._retrying(get, "reading a key")
 
     def _stored(self, name: str) -> bytes | None:
         try:
-            value = self._lt.run(self._get(name), self.timeout_s)
+            value = self._lt.run(self._get(name), self.timeout_s + 10)
         except _ERRORS as exc:
             raise KeyStoreError(f"key store {self.bucket} unreachable: {exc}") from exc
         return None if value is None else self._unwrap(name, value)
@@ -168,9 +197,10 @@ class KvKeyStore:
         taken: list[str] = []
 
         async def one(name: str, key: bytes) -> None:
+            wrapped = self._wrap(name, key)
             try:
-                await self._kv.create(name, self._wrap(name, key))
-            except nats.js.errors.KeyWrongLastSequenceError:
+                await self._retrying(lambda: self._kv.create(name, wrapped), "storing a key")
+            except nats.js.errors.KeyWrongLastSequenceError:  # exists (or our retry landed)
                 stored = await self._get(name)
                 if stored is None or self._unwrap(name, stored) != key:
                     taken.append(name)
@@ -190,7 +220,7 @@ class KvKeyStore:
         if not items:
             return 0
         try:
-            taken = self._lt.run(self._create_all(items), self.timeout_s * 2)
+            taken = self._lt.run(self._create_all(items), None)  # each create is bounded
         except _ERRORS as exc:
             raise KeyStoreError(f"key store {self.bucket} unreachable: {exc}") from exc
         if taken:
@@ -211,11 +241,11 @@ class KvKeyStore:
 
         async def purge() -> bool:
             existed = await self._get(name) is not None
-            await self._kv.purge(name)
+            await self._retrying(lambda: self._kv.purge(name), "purging a key")
             return existed
 
         try:
-            existed = self._lt.run(purge(), self.timeout_s)
+            existed = self._lt.run(purge(), 2 * self.timeout_s + 10)
         except _ERRORS as exc:
             raise KeyStoreError(f"key store {self.bucket} unreachable: {exc}") from exc
         return existed or had_pending
