@@ -169,3 +169,43 @@ def test_runtime_on_jetstream_keeps_no_key_on_its_machine(
             other.close()
     finally:
         b.close()
+
+
+def test_opening_and_key_operations_retry_transient_errors() -> None:
+    """What kept the standby from opening under load (a JetStream timeout while the
+    stream had no leader) is retried, a missing stream is not, and the retries end."""
+    import types
+
+    import nats.js.errors
+
+    from adapters.nats import jslog, keys
+
+    def flaky(fails: int, exc: BaseException):
+        calls = {"n": 0}
+
+        async def make() -> str:
+            calls["n"] += 1
+            if calls["n"] <= fails:
+                raise exc
+            return "ok"
+
+        return make, calls
+
+    log_self = types.SimpleNamespace(partition="4206")
+    make, calls = flaky(2, TimeoutError())
+    assert asyncio.run(JetStreamLog._opening(log_self, make, "reading the tail")) == "ok"
+    assert calls["n"] == 3
+    make, calls = flaky(1, nats.js.errors.NotFoundError())
+    with pytest.raises(nats.js.errors.NotFoundError):
+        asyncio.run(JetStreamLog._opening(log_self, make, "stream info"))
+    assert calls["n"] == 1
+
+    store_self = types.SimpleNamespace(bucket="B", timeout_s=0.0)  # no time to retry
+    make, calls = flaky(5, TimeoutError())
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(KvKeyStore._retrying(store_self, make, "reading a key"))
+    assert calls["n"] == 1
+    store_self.timeout_s = 60.0  # a hang guard: the two retries take 2 x RETRY_S
+    make, calls = flaky(2, TimeoutError())
+    assert asyncio.run(KvKeyStore._retrying(store_self, make, "reading a key")) == "ok"
+    assert calls["n"] == 3 and jslog.OPEN_RETRY_S >= 60 and keys.RETRY_S < 1
