@@ -29,6 +29,8 @@ Invariants checked (a broken one raises `SimFailure` naming it):
 - `live_tables`: the live tables stay within their limits (`engine.state.MAX_LIVE_*`).
 - `key_before_erasure`: the key of every worker registered and not erased in the durable
   log exists (a key is deleted only after its erasure is durable).
+- `erased_key_kept`: after recovery no worker whose erasure is durable has a key left
+  (a crash between the append and the key's deletion must not keep it forever).
 - `runtime_stopped`: the runtime stops only when a fault was injected.
 
 Determinism: one seed gives one step list; a step list gives one run: the run digest
@@ -73,6 +75,7 @@ START_MS = 1_780_000_000_000  # 2026-05-28 (fixed: runs never depend on today)
 SEGMENT_BYTES = 48 * 1024  # small segments: appends roll over to new ones often
 MAX_STEPS = 1_000_000
 SECTOR = 512
+SNAPSHOT_EVERY = 40  # records: recoveries start from a snapshot and fold the tail after it
 MAX_SHRINK_RUNS = 200
 quiet = logging.getLogger("lingong")
 
@@ -132,7 +135,9 @@ class World:
 
     def _open(self) -> Runtime:
         log = FileLog(self.data_dir / "log", segment_bytes=SEGMENT_BYTES, fsync_fn=self._fsync)
-        return Runtime(self.data_dir, log=log, clock=self.clock, fsync=False)
+        return Runtime(
+            self.data_dir, log=log, clock=self.clock, fsync=False, snapshot_every=SNAPSHOT_EVERY
+        )
 
     def fail(self, invariant: str, detail: str) -> SimFailure:
         return SimFailure(self.step_no, invariant, detail)
@@ -310,6 +315,11 @@ class World:
         for wid in sorted(registered - erased):
             if wid not in rt.keys:
                 raise self.fail("key_before_erasure", f"key of {wid} gone, no durable erasure")
+        for wid in sorted(erased):
+            if wid in rt.keys:
+                raise self.fail(
+                    "erased_key_kept", f"{wid}'s erasure is durable, its key is not gone"
+                )
         fresh = Engine()
         for batch in read_records(rt.log, 1):
             for seq, rec in batch.pairs():
