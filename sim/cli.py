@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sim.vopr import MAX_STEPS, describe, simulate
+from sim.vopr import MAX_RECORD_BYTES, MAX_STEPS, describe, simulate
 
 
 def _steps(text: str) -> int:
@@ -26,7 +26,8 @@ def _steps(text: str) -> int:
 
 def _sim(args: argparse.Namespace) -> int:
     out = simulate(args.seed, args.steps, do_shrink=not args.no_shrink,
-                   root=Path(args.tmp) if args.tmp else None)  # fmt: skip
+                   root=Path(args.tmp) if args.tmp else None,
+                   record_bytes=args.max_record_bytes)  # fmt: skip
     rep = out.report
     if args.json:
         print(json.dumps(describe(out), ensure_ascii=False))
@@ -58,5 +59,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=_steps, default=500)
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--no-shrink", action="store_true", help="report a failure unshrunk")
+    p.add_argument("--max-record-bytes", type=int, default=MAX_RECORD_BYTES,
+                   help="the log's frame limit in the run (default %(default)s)")  # fmt: skip
     p.add_argument("--tmp", help="folder for the run's temporary data (default: the system's)")
     p.set_defaults(func=_sim)

@@ -26,6 +26,7 @@ Invariants checked (a broken one raises `SimFailure` naming it):
   every flush, incrementally, and from scratch after each crash and at the end).
 - `pii_in_log`: no unmasked phone or ID number in any appended record, nor in the raw
   segments at the end (`adapters.log.pii_scan`).
+- `tick_refused`: the runtime's own `Advance` is never refused (time can always pass).
 - `live_tables`: the live tables stay within their limits (`engine.state.MAX_LIVE_*`).
 - `key_before_erasure`: the key of every worker registered and not erased in the durable
   log exists (a key is deleted only after its erasure is durable).
@@ -75,6 +76,10 @@ START_MS = 1_780_000_000_000  # 2026-05-28 (fixed: runs never depend on today)
 SEGMENT_BYTES = 48 * 1024  # small segments: appends roll over to new ones often
 MAX_STEPS = 1_000_000
 SECTOR = 512
+# frames far smaller than the log's 16 MiB, yet big enough for the runtime's ticks at the
+# simulator's scale; `record_bytes` 4096 makes big waves and bells meet the record-size
+# refusal (and shows a tick refused for good: see the report of issue 11's WP-G)
+MAX_RECORD_BYTES = 64 * 1024
 SNAPSHOT_EVERY = 40  # records: recoveries start from a snapshot and fold the tail after it
 MAX_SHRINK_RUNS = 200
 quiet = logging.getLogger("lingong")
@@ -114,8 +119,9 @@ class _Sent(NamedTuple):
 class World:
     """One run: the runtime, its gate, the crowd and what was acknowledged."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, record_bytes: int = MAX_RECORD_BYTES) -> None:
         self.data_dir = data_dir
+        self.record_bytes = record_bytes
         self.clock = ManualClock(START_MS)
         self.fault: str = ""  # "" or the armed fault: "fsync", "keys"
         self.crowd = Crowd()
@@ -134,7 +140,12 @@ class World:
             raise OSError(5, "simulated fsync error")
 
     def _open(self) -> Runtime:
-        log = FileLog(self.data_dir / "log", segment_bytes=SEGMENT_BYTES, fsync_fn=self._fsync)
+        log = FileLog(
+            self.data_dir / "log",
+            segment_bytes=SEGMENT_BYTES,
+            max_payload_bytes=self.record_bytes,
+            fsync_fn=self._fsync,
+        )
         return Runtime(
             self.data_dir, log=log, clock=self.clock, fsync=False, snapshot_every=SNAPSHOT_EVERY
         )
@@ -177,6 +188,8 @@ class World:
             raise self.fail("runtime_stopped", f"{name}: {exc}") from exc
         if res.refusal is not None and res.refusal.get("rule") == "internal_error":
             raise self.fail("core_raised", f"{name} {res.error_id}: the core raised")
+        if not res.ok and req is None:
+            raise self.fail("tick_refused", f"the runtime's Advance was refused: {res.refusal}")
         if not res.ok:
             self.report.refused += 1
             if rt.engine.digest() != before:
@@ -353,7 +366,8 @@ class World:
         elif kind == "advance":
             self.clock.advance(r.choice((1, 1000, 5000, 20_000, 60_000, 300_000)))
         elif kind == "jump":
-            self.clock.advance(r.choice((3_600_000, 9 * 3_600_000, 86_400_000, 3 * 86_400_000)))
+            hours = r.choice((1, 9, 24, 72, 24 * 400))
+            self.clock.advance(hours * 3_600_000)
         elif kind == "back":
             self.clock.set(self.clock.now_ms() - r.choice((1000, 3_600_000, 86_400_000)))
         elif kind == "tick":
@@ -382,9 +396,9 @@ def _raise_eio() -> int:
     raise OSError(5, "simulated key store sync error")
 
 
-def run(steps: Sequence[Step], data_dir: Path) -> Report:
+def run(steps: Sequence[Step], data_dir: Path, record_bytes: int = MAX_RECORD_BYTES) -> Report:
     """Run `steps` in the empty folder `data_dir`; the report names a failure, if any."""
-    world = World(data_dir)
+    world = World(data_dir, record_bytes)
     rep = world.report
     try:
         for i, step in enumerate(steps):
@@ -410,10 +424,12 @@ def run(steps: Sequence[Step], data_dir: Path) -> Report:
     return rep
 
 
-def run_in_temp(steps: Sequence[Step], root: Path | None = None) -> Report:
+def run_in_temp(
+    steps: Sequence[Step], root: Path | None = None, record_bytes: int = MAX_RECORD_BYTES
+) -> Report:
     folder = Path(tempfile.mkdtemp(prefix="lingong-sim-", dir=root))
     try:
-        return run(steps, folder)
+        return run(steps, folder, record_bytes)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -451,7 +467,14 @@ class Outcome(msgspec.Struct, kw_only=True):
     shrink_runs: int = 0
 
 
-def simulate(seed: int, count: int, *, do_shrink: bool = True, root: Path | None = None) -> Outcome:
+def simulate(
+    seed: int,
+    count: int,
+    *,
+    do_shrink: bool = True,
+    root: Path | None = None,
+    record_bytes: int = MAX_RECORD_BYTES,
+) -> Outcome:
     """Run seed `seed` for `count` steps; on a failure, shrink the step list."""
     if not 0 < count <= MAX_STEPS:
         raise ValueError(f"steps must be in 1..{MAX_STEPS}")
@@ -459,11 +482,11 @@ def simulate(seed: int, count: int, *, do_shrink: bool = True, root: Path | None
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # contained errors and tail cuts are expected here
     try:
-        rep = run_in_temp(steps, root)
+        rep = run_in_temp(steps, root, record_bytes)
         out = Outcome(seed=seed, report=rep)
         if rep.invariant and do_shrink:
             best, runs = shrink(steps, rep.invariant, rep.failed_step,
-                                lambda s: run_in_temp(s, root))  # fmt: skip
+                                lambda s: run_in_temp(s, root, record_bytes))  # fmt: skip
             out.shrunk, out.shrink_runs = [tuple(s) for s in best], runs  # type: ignore[misc]
     finally:
         quiet.setLevel(level)

@@ -75,6 +75,7 @@ WEIGHTS: dict[str, int] = {
     "jump": 1,
     "back": 1,
     "tick": 5,
+    "burst": 1,
     "flush": 15,
     "crash": 3,
 }
@@ -259,6 +260,29 @@ class Crowd:
             st = r.choice(sts)
             caller = self.cast.staff(st.station_id, st.region)
         return [self.req(r, caller, "RegisterWorker", body, state=state)]
+
+    def _burst(self, r: random.Random, state: State) -> list[Req]:
+        """A crowd at one station: 10-40 registrations and check-ins in one batch."""
+        st = self._station_pick(r, state)
+        if st is None:
+            return []
+        staff = self.cast.staff(st.station_id, st.region)
+        out: list[Req] = []
+        for i in range(r.randint(10, 40)):
+            wid = f"W-{r.getrandbits(24):06x}"
+            body: dict[str, Any] = {
+                "worker_id": wid,
+                "region": st.region,
+                "personal": {"mobile": _mobile(r)},
+                "birth_year": r.randint(1958, 2006),
+                "skills": sorted(set(r.sample(SKILL_CODES, r.randint(1, 4)))),
+                "min_pay_fen": 0,
+                "home": _point(r, st.lat, st.lng, 1.0),
+            }
+            out.append(Req(staff, "RegisterWorker", dumps(body), {}, self._key(r, i)))
+            out.append(Req(staff, "CheckIn", dumps({"station_id": st.station_id}),
+                           {"worker_id": wid}, self._key(r, i)))  # fmt: skip
+        return out
 
     def _update_worker(self, r: random.Random, state: State) -> list[Req]:
         w = self._worker_pick(r, state)
