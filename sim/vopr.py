@@ -17,6 +17,8 @@ Invariants checked (a broken one raises `SimFailure` naming it):
 - `core_raised`: no accepted command makes the core raise (the runtime contains such a
   bug as an internal error; the simulator counts it as a failure all the same).
 - `refusal_changed_state`: a refused command leaves the live digest as it was.
+- `answer_echo`: a refusal's message (sent back to the caller) is at most
+  `MAX_MESSAGE_CHARS` long and holds no phone or ID number.
 - `idempotency`: an identical retry of a remembered command answers its seq as a
   duplicate; the same key with another request is refused (`idempotency_key_reused`, or
   an earlier rule such as a bound or the personal-data screen), never answered ok.
@@ -65,9 +67,10 @@ from adapters.log.records import read_records
 from adapters.shell.runtime import ManualClock, Result, Runtime, RuntimeStopped
 from engine import events as e
 from engine.authz import SYSTEM
-from engine.commands import Command
+from engine.commands import Command, clip
 from engine.core import Engine
 from engine.idempotency import WINDOW_MS
+from engine.idnumbers import find_unmasked_pii, mask_pii_in_text
 from engine.record import command_digest, decode_record
 from engine.state import MAX_LIVE_HIRES, MAX_LIVE_JOBS, MAX_LIVE_OFFERS
 from sim.vopr_steps import Crowd, Req, Step, generate
@@ -76,6 +79,7 @@ START_MS = 1_780_000_000_000  # 2026-05-28 (fixed: runs never depend on today)
 SEGMENT_BYTES = 48 * 1024  # small segments: appends roll over to new ones often
 MAX_STEPS = 1_000_000
 SECTOR = 512
+MAX_MESSAGE_CHARS = 400
 # frames far smaller than the log's 16 MiB, yet big enough for the runtime's ticks at the
 # simulator's scale; `record_bytes` 4096 makes big waves and bells meet the record-size
 # refusal (and shows a tick refused for good: see the report of issue 11's WP-G)
@@ -166,6 +170,7 @@ class World:
                 req.caller, route, req.body, req.path, req.key, content_type=req.content_type
             )
         except GateError as ref:
+            self._check_answer(req.route, ref.message)
             self.report.gate_refused += 1
             self.note("gate", req.route, ref.status, ref.rule, ref.field)
             self._count(f"{req.route} gate:{ref.rule}")
@@ -188,6 +193,8 @@ class World:
             raise self.fail("runtime_stopped", f"{name}: {exc}") from exc
         if res.refusal is not None and res.refusal.get("rule") == "internal_error":
             raise self.fail("core_raised", f"{name} {res.error_id}: the core raised")
+        if res.refusal is not None:
+            self._check_answer(name, res.refusal.get("message", ""))
         if not res.ok and req is None:
             raise self.fail("tick_refused", f"the runtime's Advance was refused: {res.refusal}")
         if not res.ok:
@@ -205,6 +212,16 @@ class World:
         self.note("cmd", name, res.ok, res.seq, res.duplicate, rule)
         self._count(f"{name} {'duplicate' if res.duplicate else rule or 'ok'}")
         return res
+
+    def _check_answer(self, name: str, message: str) -> None:
+        """A refusal's message is short and holds no phone or ID number (it is sent back)."""
+        if len(message) > MAX_MESSAGE_CHARS:
+            raise self.fail("answer_echo", f"{name}: a {len(message)}-character message")
+        hits = find_unmasked_pii(message)
+        if hits:
+            raise self.fail(
+                "answer_echo", f"{name}: {mask_pii_in_text(hits[0])} in {clip(message, 80)}"
+            )
 
     def _count(self, key: str) -> None:
         self.report.outcomes[key] = self.report.outcomes.get(key, 0) + 1

@@ -60,3 +60,31 @@ def test_a_crash_between_the_erasure_record_and_the_key_deletion_still_deletes_t
         assert third.erasures_finished == 0
     finally:
         third.close()
+
+
+def test_a_refusal_never_echoes_a_phone_or_id_number() -> None:
+    """Found by `lingong sim` (invariant answer_echo): a body whose enum field held free
+    text with a phone and an ID number was refused 422 with the message "Invalid enum value
+    '电话 13812345678 身份证 110105194912…'": the numbers went back to the caller and into
+    access logs in clear. Every refusal (gate or engine) now masks them."""
+    from adapters.gate.gate import Gate, GateError
+    from adapters.gate.routes import BY_NAME
+    from engine.authz import Caller
+    from engine.commands import Refusal
+    from engine.idnumbers import find_unmasked_pii
+
+    gate = Gate(lambda: at(6))
+    admin = Caller(actor_id="admin-1", role="admin", nationwide=True)
+    body = '{"status": "电话 13812345678 身份证 11010519491231002X"}'.encode()
+    with pytest.raises(GateError) as err:
+        gate.admit(admin, BY_NAME["ChangeStationStatus"], body, {"station_id": "S1"}, "k1")
+    assert err.value.rule == "enum"
+    assert find_unmasked_pii(err.value.message) == []
+    assert "138****5678" in err.value.message
+    unknown = b'{"status": "approved", "13812345678": 1}'
+    with pytest.raises(GateError) as err:
+        gate.admit(admin, BY_NAME["ChangeStationStatus"], unknown, {"station_id": "S1"}, "k2")
+    assert err.value.rule == "unknown_field"
+    assert find_unmasked_pii(err.value.field + err.value.message) == []
+    ref = Refusal("offer_id", "exists", "no offer '13812345678'")
+    assert find_unmasked_pii(str(ref) + ref.message) == []

@@ -85,7 +85,7 @@ def test_planted_core_bug_is_caught_and_shrunk(
     shrunk = [Step(k, s) for k, s in out.shrunk]
     # a worker must exist and check in: two steps are the least that can fail
     assert 2 <= len(shrunk) <= 4, shrunk
-    assert shrunk[-1].kind in ("check_in", "fuzz", "retry_same", "retry_other")
+    assert shrunk[-1].kind in ("check_in", "burst", "fuzz", "retry_same", "retry_other")
     again = vopr.run_in_temp(shrunk, tmp_path)
     assert again.invariant == "core_raised"
     # and without the bug the same steps pass
