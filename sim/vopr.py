@@ -18,7 +18,7 @@ Invariants checked (a broken one raises `SimFailure` naming it):
   bug as an internal error; the simulator counts it as a failure all the same).
 - `refusal_changed_state`: a refused command leaves the live digest as it was.
 - `answer_echo`: a refusal's message (sent back to the caller) is at most
-  `MAX_MESSAGE_CHARS` long and holds no phone or ID number.
+  `MAX_MESSAGE_CHARS` long and holds no phone or ID number; nor do the events answered.
 - `idempotency`: an identical retry of a remembered command answers its seq as a
   duplicate; the same key with another request is refused (`idempotency_key_reused`, or
   an earlier rule such as a bound or the personal-data screen), never answered ok.
@@ -195,6 +195,8 @@ class World:
             raise self.fail("core_raised", f"{name} {res.error_id}: the core raised")
         if res.refusal is not None:
             self._check_answer(name, res.refusal.get("message", ""))
+        if res.events:
+            self._check_events(name, res.events)
         if not res.ok and req is None:
             raise self.fail("tick_refused", f"the runtime's Advance was refused: {res.refusal}")
         if not res.ok:
@@ -222,6 +224,13 @@ class World:
             raise self.fail(
                 "answer_echo", f"{name}: {mask_pii_in_text(hits[0])} in {clip(message, 80)}"
             )
+
+    def _check_events(self, name: str, events: list[e.Event]) -> None:
+        """The events answered hold no phone or ID number (sealed blobs stay bytes)."""
+        plain = msgspec.to_builtins(events, builtin_types=(bytes,))
+        leaks = scan_payload(msgspec.msgpack.encode(plain))
+        if leaks:
+            raise self.fail("answer_echo", f"{name}: {leaks[0]} in the events answered")
 
     def _count(self, key: str) -> None:
         self.report.outcomes[key] = self.report.outcomes.get(key, 0) + 1

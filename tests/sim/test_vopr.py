@@ -119,14 +119,19 @@ def test_a_lost_acknowledged_record_is_caught(
 
 
 @pytest.mark.timeout(120)
-def test_a_leaked_phone_number_is_caught(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Turn the free-text screen off: a decline reason or posting with a phone number
-    reaches the log and the simulator names `pii_in_log`."""
+@pytest.mark.parametrize("check_answers", [True, False])
+def test_a_leaked_phone_number_is_caught(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, check_answers: bool
+) -> None:
+    """Turn the free-text screen off: a reason or posting with a phone or ID number is
+    answered back (`answer_echo`) and, with that check off, reaches the log (`pii_in_log`)."""
     import engine.core
 
     monkeypatch.setattr(engine.core, "screen_free_text", lambda cmd: None)
+    if not check_answers:
+        monkeypatch.setattr(vopr.World, "_check_events", lambda self, name, events: None)
     rep = vopr.simulate(2, 400, root=tmp_path, do_shrink=False).report
-    assert rep.invariant == "pii_in_log", rep.failure
+    assert rep.invariant == ("answer_echo" if check_answers else "pii_in_log"), rep.failure
     assert "13812345678" not in rep.failure  # the finding is masked
 
 
