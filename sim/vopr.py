@@ -22,6 +22,9 @@ Invariants checked (a broken one raises `SimFailure` naming it):
 - `idempotency`: an identical retry of a remembered command answers its seq as a
   duplicate; the same key with another request is refused (`idempotency_key_reused`, or
   an earlier rule such as a bound or the personal-data screen), never answered ok.
+- `duplicate_answer`: an identical retry of a durable command is answered with the
+  original's events read back from the log (`recorded_events`, as HTTP and NATS do),
+  equal to the events first answered.
 - `acknowledged_lost`: after recovery every acknowledged command is in the log at its seq;
   a torn or zero-filled last append is cut (and only it).
 - `replay_digest`: the live digest equals that of an engine folding the log's bytes (after
@@ -58,7 +61,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from adapters.gate.gate import Gate, GateError
+from adapters.gate.gate import Gate, GateError, recorded_events
 from adapters.gate.routes import BY_NAME
 from adapters.log.filelog import FileLog
 from adapters.log.logformat import SEGMENT_HEADER_BYTES
@@ -135,6 +138,7 @@ class World:
         self.acked: dict[str, tuple[int, bytes, int]] = {}  # cid -> (seq, digest, ts)
         self.pending: list[tuple[str, int, bytes, int]] = []  # executed, not yet durable
         self.sent: list[_Sent] = []
+        self.answers: dict[int, list[e.Event]] = {}  # seq -> the events first answered
         self.trace = hashlib.blake2b(digest_size=16)
         self.report = Report(steps=0, digest="")
         self.step_no = 0
@@ -207,8 +211,10 @@ class World:
             self._check_expectation(expect, res, name)
         if res.ok and res.duplicate:
             self.report.duplicates += 1
+            self._check_duplicate_answer(name, res.seq)
         elif res.ok:
             self.report.accepted += 1
+            self.answers[res.seq] = res.events
             self.pending.append((cmd.command_id, res.seq, command_digest(cmd), cmd.ts_ms))
         rule = res.refusal.get("rule", "") if res.refusal else ""
         self.note("cmd", name, res.ok, res.seq, res.duplicate, rule)
@@ -224,6 +230,17 @@ class World:
             raise self.fail(
                 "answer_echo", f"{name}: {mask_pii_in_text(hits[0])} in {clip(message, 80)}"
             )
+
+    def _check_duplicate_answer(self, name: str, seq: int) -> None:
+        """A duplicate is answered with the original's events, read back from the log (as
+        HTTP and NATS answer an identical retry): they equal what was first answered."""
+        first = self.answers.get(seq)
+        if first is None or seq > self.runtime.log.last_seq:
+            return  # not durable yet (answered after the flush), or lost in a crash
+        again = recorded_events(self.runtime.log.read, seq)
+        if again != first:
+            raise self.fail("duplicate_answer", f"{name}: the retry of seq {seq} is answered "
+                            f"{len(again)} events, the original {len(first)}")  # fmt: skip
 
     def _check_events(self, name: str, events: list[e.Event]) -> None:
         """The events answered hold no phone or ID number (sealed blobs stay bytes)."""
@@ -324,6 +341,8 @@ class World:
                         f.seek(at)
                         f.write(b"\0" * (end - at))
                 cut = True
+        for _, seq, _, _ in self.pending:
+            self.answers.pop(seq, None)  # never acknowledged: any later seq is another's
         self.pending = []
         log.close()
         self.fault = ""
