@@ -70,6 +70,7 @@ from adapters.log.records import read_records
 from adapters.shell.runtime import ManualClock, Result, Runtime, RuntimeStopped
 from engine import events as e
 from engine.authz import SYSTEM
+from engine.bounds import MAX_MS
 from engine.commands import Command, clip
 from engine.core import Engine
 from engine.idempotency import WINDOW_MS
@@ -82,6 +83,7 @@ START_MS = 1_780_000_000_000  # 2026-05-28 (fixed: runs never depend on today)
 SEGMENT_BYTES = 48 * 1024  # small segments: appends roll over to new ones often
 MAX_STEPS = 1_000_000
 SECTOR = 512
+EDGE_MS = (1, 60_000, 3_600_000, 86_400_000, 8 * 86_400_000)
 MAX_MESSAGE_CHARS = 400
 # frames far smaller than the log's 16 MiB, yet big enough for the runtime's ticks at the
 # simulator's scale; `record_bytes` 4096 makes big waves and bells meet the record-size
@@ -411,8 +413,11 @@ class World:
         elif kind == "advance":
             self.clock.advance(r.choice((1, 1000, 5000, 20_000, 60_000, 300_000)))
         elif kind == "jump":
-            hours = r.choice((1, 9, 24, 72, 24 * 400))
-            self.clock.advance(hours * 3_600_000)
+            hours = r.choice((1, 9, 24, 72, 24 * 400, 0))
+            if hours:
+                self.clock.advance(hours * 3_600_000)
+            else:  # to the edge of the accepted time range (2100-01-01)
+                self.clock.set(max(self.clock.now_ms(), MAX_MS - r.choice(EDGE_MS)))
         elif kind == "back":
             self.clock.set(self.clock.now_ms() - r.choice((1000, 3_600_000, 86_400_000)))
         elif kind == "tick":
@@ -424,6 +429,8 @@ class World:
             state = self.runtime.engine.state
             for req in self.crowd.requests(kind, r, state, self.clock.now_ms()):
                 self.send(req)
+        if self.clock.now_ms() >= MAX_MS:  # the server's clock stays in the accepted range
+            self.clock.set(MAX_MS - 1)
         self.check_step()
 
     def _retry(self, r: random.Random, other: bool) -> None:

@@ -34,6 +34,7 @@ import msgspec
 from adapters.gate import bodies
 from adapters.gate.routes import BY_NAME, ROUTES
 from engine.authz import Caller
+from engine.bounds import MAX_MS
 from engine.events import Policy, TravelSpeeds, Weights
 from engine.state import State
 from sim.morning import SKILLS, make_id_number, make_uscc
@@ -112,11 +113,23 @@ def dumps(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _point(r: random.Random, lat: float, lng: float, km: float = 3.0) -> dict[str, float]:
-    return {
+# points a hostile or careless caller sends: Seoul, Hong Kong, Taipei, the sea, the poles
+ODD_POINTS = ((37.5665, 126.978), (22.3193, 114.1694), (25.033, 121.5654), (30.0, 125.0),
+              (90.0, 180.0), (-90.0, -180.0), (0.0, 0.0), (53.56, 123.26), (18.2, 109.5))  # fmt: skip
+
+
+def _point(r: random.Random, lat: float, lng: float, km: float = 3.0) -> dict[str, Any]:
+    x = r.random()
+    if x < 0.03:
+        odd = r.choice(ODD_POINTS)
+        return {"lat": odd[0], "lng": odd[1]}
+    point: dict[str, Any] = {
         "lat": round(lat + r.uniform(-km, km) / 111.0, 6),
         "lng": round(lng + r.uniform(-km, km) / 95.0, 6),
     }
+    if x > 0.85:
+        point["datum"] = r.choice(("gcj02", "bd09"))
+    return point
 
 
 def _mobile(r: random.Random) -> str:
@@ -320,7 +333,9 @@ class Crowd:
             city = next((c for c in CITIES if c[0][:4] == w[1][:4]), CITIES[0])
             caller, body = None, {"location": _point(r, city[1], city[2])}
         if r.random() < 0.3:
-            body["available_until_ms"] = self.now_ms + r.choice((0, 1, 3_600_000))
+            body["available_until_ms"] = r.choice(
+                (self.now_ms, self.now_ms + 1, self.now_ms + 3_600_000, MAX_MS - 1, 0)
+            )
         caller = caller or self._front_for(w[1])
         return [self.req(r, caller, "CheckIn", body, {"worker_id": w[0]}, state=state)]
 
@@ -338,7 +353,8 @@ class Crowd:
             return []
         em = r.choice(ems)
         code, title, level = r.choice(SKILLS)
-        start = self.now_ms + r.choice((0, 600_000, 3_600_000, 86_400_000))
+        start = self.now_ms + r.choice((0, 600_000, 3_600_000, 86_400_000, 400 * 86_400_000))
+        start = min(start, MAX_MS - 2) if r.random() < 0.97 else MAX_MS - 2
         body = {
             "job_id": f"J-{r.getrandbits(24):06x}",
             "employer_id": em.employer_id,
