@@ -88,3 +88,49 @@ def test_a_refusal_never_echoes_a_phone_or_id_number() -> None:
     assert find_unmasked_pii(err.value.field + err.value.message) == []
     ref = Refusal("offer_id", "exists", "no offer '13812345678'")
     assert find_unmasked_pii(str(ref) + ref.message) == []
+
+
+def test_a_tick_with_more_due_than_one_record_holds_is_split_and_time_goes_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found by `lingong sim --max-record-bytes 4096` (invariant tick_refused): when the
+    decisions of everything due make a Tick's record larger than the log's frame limit,
+    the runtime refuses the Tick (record_size) and every later one too, since the same
+    things are still due: time stops (offers never expire, workers never leave) while the
+    engine accepts everything else. Now a Tick takes no more due items after
+    `MAX_TICK_EVENTS` decisions; the rest is still due and the next ticks take it. Here
+    the limits are scaled down together (a 4 KiB frame, 30 decisions a tick) instead of
+    16 MiB and 20,000."""
+    from engine import react
+
+    monkeypatch.setattr(react, "MAX_TICK_EVENTS", 30, raising=False)
+    log = FileLog(tmp_path / "log", fsync=False, max_payload_bytes=4096)
+    rt = Runtime(tmp_path, log=log, fsync=False)
+    until = at(9)
+    cmds: list[c.Command] = []
+    pad = "-" + "0" * 40  # long ids: 120 check-outs need ~10 KB, 30 fit in 4 KiB
+    for i in range(120):  # 120 workers available until 09:00: one check-out each at 09:00
+        cmds.append(c.RegisterWorker(
+            command_id=f"w{i}", ts_ms=at(5), worker_id=f"W{i:03d}{pad}", region="420602",
+            personal=c.Personal(mobile="13812341234"), birth_year=1970, skills=("moving",),
+            min_pay_fen=10000, home=near(),
+        ))  # fmt: skip
+        cmds.append(c.CheckIn(command_id=f"ci{i}", ts_ms=at(6), worker_id=f"W{i:03d}{pad}",
+                              location=near(), available_until_ms=until))  # fmt: skip
+    assert all(r.ok for r in rt.submit_many(cmds, OPERATOR))
+    checked_in = rt.engine.state.workers.checked_in
+    assert int(checked_in[:120].sum()) == 120
+    ticks = 0
+    while (cmd := rt.due_tick_command(at(10))) is not None:
+        res = rt.submit(cmd)
+        assert res.ok, res.refusal  # before the fix: record_size, for ever
+        ticks += 1
+        assert ticks < 20
+    assert ticks == 4  # 30 + 30 + 30 + 30 check-outs
+    assert int(checked_in[:120].sum()) == 0
+    rt.close()
+    again = Runtime(tmp_path, fsync=False)  # the split ticks replay to the same state
+    try:
+        assert again.engine.digest() == rt.engine.digest()
+    finally:
+        again.close()
