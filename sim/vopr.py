@@ -15,7 +15,9 @@ steps forwards, jumps of days and jumps backwards.
 Invariants checked (a broken one raises `SimFailure` naming it):
 - `gate_raised`: the gate raises nothing but `GateError`.
 - `core_raised`: no accepted command makes the core raise (the runtime contains such a
-  bug as an internal error; the simulator counts it as a failure all the same).
+  bug as an internal error; the simulator counts it as a failure all the same). With
+  `contain` (to test the containment itself) such errors are counted instead, and
+  `contained_appended` checks that none of those commands ever reaches the log.
 - `refusal_changed_state`: a refused command leaves the live digest as it was.
 - `answer_echo`: a refusal's message (sent back to the caller) is at most
   `MAX_MESSAGE_CHARS` long and holds no phone or ID number; nor do the events answered.
@@ -113,6 +115,7 @@ class Report(msgspec.Struct, kw_only=True):
     crashes: int = 0
     torn_cuts: int = 0
     last_seq: int = 0
+    internal_errors: int = 0  # contained errors of the core (only with `contain`)
     outcomes: dict[str, int] = {}  # "<command> ok|duplicate|<rule>" -> count
     failure: str = ""  # "" or "step N: invariant: detail"
     invariant: str = ""
@@ -128,8 +131,12 @@ class _Sent(NamedTuple):
 class World:
     """One run: the runtime, its gate, the crowd and what was acknowledged."""
 
-    def __init__(self, data_dir: Path, record_bytes: int = MAX_RECORD_BYTES) -> None:
+    def __init__(
+        self, data_dir: Path, record_bytes: int = MAX_RECORD_BYTES, contain: bool = False
+    ) -> None:
         self.data_dir = data_dir
+        self.contain = contain  # count the core's contained errors instead of failing
+        self.contained: set[str] = set()  # ids of commands refused as internal errors
         self.record_bytes = record_bytes
         self.clock = ManualClock(START_MS)
         self.fault: str = ""  # "" or the armed fault: "fsync", "keys"
@@ -198,7 +205,12 @@ class World:
         except RuntimeStopped as exc:
             raise self.fail("runtime_stopped", f"{name}: {exc}") from exc
         if res.refusal is not None and res.refusal.get("rule") == "internal_error":
-            raise self.fail("core_raised", f"{name} {res.error_id}: the core raised")
+            if not self.contain:
+                raise self.fail("core_raised", f"{name} {res.error_id}: the core raised")
+            self.report.internal_errors += 1
+            self.contained.add(cmd.command_id)
+        elif res.ok:
+            self.contained.discard(cmd.command_id)
         if res.refusal is not None:
             self._check_answer(name, res.refusal.get("message", ""))
         if res.events:
@@ -372,6 +384,9 @@ class World:
         for cid, (seq, _, _) in self.acked.items():
             if by_seq.get(seq) != cid:
                 raise self.fail("acknowledged_lost", f"{cid} acknowledged at {seq} is not there")
+        appended = self.contained.intersection(by_seq.values())
+        if appended:
+            raise self.fail("contained_appended", f"{sorted(appended)[0]} failed yet is in the log")
         for wid in sorted(registered - erased):
             if wid not in rt.keys:
                 raise self.fail("key_before_erasure", f"key of {wid} gone, no durable erasure")
@@ -448,9 +463,14 @@ def _raise_eio() -> int:
     raise OSError(5, "simulated key store sync error")
 
 
-def run(steps: Sequence[Step], data_dir: Path, record_bytes: int = MAX_RECORD_BYTES) -> Report:
+def run(
+    steps: Sequence[Step],
+    data_dir: Path,
+    record_bytes: int = MAX_RECORD_BYTES,
+    contain: bool = False,
+) -> Report:
     """Run `steps` in the empty folder `data_dir`; the report names a failure, if any."""
-    world = World(data_dir, record_bytes)
+    world = World(data_dir, record_bytes, contain)
     rep = world.report
     try:
         for i, step in enumerate(steps):
@@ -477,11 +497,14 @@ def run(steps: Sequence[Step], data_dir: Path, record_bytes: int = MAX_RECORD_BY
 
 
 def run_in_temp(
-    steps: Sequence[Step], root: Path | None = None, record_bytes: int = MAX_RECORD_BYTES
+    steps: Sequence[Step],
+    root: Path | None = None,
+    record_bytes: int = MAX_RECORD_BYTES,
+    contain: bool = False,
 ) -> Report:
     folder = Path(tempfile.mkdtemp(prefix="lingong-sim-", dir=root))
     try:
-        return run(steps, folder, record_bytes)
+        return run(steps, folder, record_bytes, contain)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -526,6 +549,7 @@ def simulate(
     do_shrink: bool = True,
     root: Path | None = None,
     record_bytes: int = MAX_RECORD_BYTES,
+    contain: bool = False,
 ) -> Outcome:
     """Run seed `seed` for `count` steps; on a failure, shrink the step list."""
     if not 0 < count <= MAX_STEPS:
@@ -534,11 +558,11 @@ def simulate(
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # contained errors and tail cuts are expected here
     try:
-        rep = run_in_temp(steps, root, record_bytes)
+        rep = run_in_temp(steps, root, record_bytes, contain)
         out = Outcome(seed=seed, report=rep)
         if rep.invariant and do_shrink:
             best, runs = shrink(steps, rep.invariant, rep.failed_step,
-                                lambda s: run_in_temp(s, root, record_bytes))  # fmt: skip
+                                lambda s: run_in_temp(s, root, record_bytes, contain))  # fmt: skip
             out.shrunk, out.shrink_runs = [tuple(s) for s in best], runs  # type: ignore[misc]
     finally:
         quiet.setLevel(level)
