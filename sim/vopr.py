@@ -47,7 +47,9 @@ on every machine and run (no wall clock, no global random state, no paths in it)
 Shrinking: the failing prefix, then chunks (halves ... single steps) are dropped while the
 run still fails with the same invariant; at most `MAX_SHRINK_RUNS` runs.
 
-Limits: one process, one engine; `count` steps up to `MAX_STEPS`.
+Limits: one process, one engine; `count` steps up to `MAX_STEPS`; retries pick among the
+newest `MAX_SENT`..2x requests; each recovery re-reads the whole log (a run of a million
+steps takes hours: runs of 10^3-10^5 steps are the useful size).
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ MAX_MESSAGE_CHARS = 400
 MAX_RECORD_BYTES = 64 * 1024
 SNAPSHOT_EVERY = 40  # records: recoveries start from a snapshot and fold the tail after it
 MAX_SHRINK_RUNS = 200
+MAX_SENT = 5_000  # requests remembered for retries (the newest)
 quiet = logging.getLogger("lingong")
 
 
@@ -177,6 +180,8 @@ class World:
 
     def send(self, req: Req) -> None:
         self.report.requests += 1
+        if len(self.sent) >= 2 * MAX_SENT:
+            del self.sent[:MAX_SENT]
         route = BY_NAME[req.route]
         try:
             cmd = self.gate.admit(

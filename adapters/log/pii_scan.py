@@ -8,6 +8,9 @@ write, `tests/conftest.py`) and by the simulator (`sim.vopr`, every record it ap
 
 A leak is reported as "<segment or frame>: <the masked finding>": the number itself is
 never printed in full.
+
+Invariants: reads only; strings are inspected, bytes (sealed blobs) are not.
+Limits: a folder's raw scan reads one segment at a time into memory.
 """
 
 from __future__ import annotations
