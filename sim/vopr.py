@@ -31,6 +31,8 @@ Invariants checked (a broken one raises `SimFailure` naming it):
   a torn or zero-filled last append is cut (and only it).
 - `replay_digest`: the live digest equals that of an engine folding the log's bytes (after
   every flush, incrementally, and from scratch after each crash and at the end).
+- `reexecute_divergence` (at the end): re-deciding every recorded fact from an empty
+  engine gives the recorded decisions (`replay verify`'s audit), crashes included.
 - `pii_in_log`: no unmasked phone or ID number in any appended record, nor in the raw
   segments at the end (`adapters.log.pii_scan`).
 - `tick_refused`: the runtime's own `Advance` is never refused (time can always pass).
@@ -408,6 +410,19 @@ class World:
             raise self.fail("replay_digest", "recovered digest != a fresh replay of the log")
         self.shadow = fresh
 
+    def check_reexecution(self) -> None:
+        """`replay verify`'s audit: re-deciding every recorded fact from the start gives
+        the recorded decisions (also across the crashes and snapshot restores of the run)."""
+        fresh = Engine()
+        for batch in read_records(self.runtime.log, 1):
+            for seq, rec in batch.pairs():
+                div = fresh.reexecute_record(seq, rec)
+                if div is not None:
+                    raise self.fail(
+                        "reexecute_divergence", f"record {seq} event {div.index}: recorded "
+                        f"{clip(div.recorded, 120)}, re-decided {clip(div.recomputed, 120)}"
+                    )  # fmt: skip
+
     def check_step(self) -> None:
         st = self.runtime.engine.state
         if not self.runtime.ready:
@@ -484,6 +499,7 @@ def run(
         world.step_no = len(steps)
         world.flush()
         world.check_recovered()
+        world.check_reexecution()
         leaks = scan_log_dir(data_dir / "log")
         if leaks:
             raise world.fail("pii_in_log", leaks[0])

@@ -170,3 +170,36 @@ def test_contained_core_bugs_change_nothing_and_are_never_appended(
     rep = vopr.simulate(6, 400, root=tmp_path, contain=True, do_shrink=False).report
     assert rep.failure == "", rep.failure
     assert rep.internal_errors >= 5, rep.internal_errors
+
+
+@pytest.mark.timeout(120)
+def test_nondeterministic_decisions_fail_the_reexecution_audit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A reaction that depends on something outside the state (here a flag that differs
+    between the live run and the audit: postings are reviewed only live) folds and
+    recovers fine, but re-deciding the log from the start gives other decisions:
+    `reexecute_divergence`."""
+    from engine import events as e
+    from engine import react
+
+    original = react._REACTORS[e.JobSubmitted]
+    audit = [False]
+
+    def hidden_state(state, fact, emit) -> None:  # noqa: ANN001
+        if not audit[0]:
+            original(state, fact, emit)
+
+    check = vopr.World.check_reexecution
+
+    def audited(self: vopr.World) -> None:
+        audit[0] = True
+        try:
+            check(self)
+        finally:
+            audit[0] = False
+
+    monkeypatch.setitem(react._REACTORS, e.JobSubmitted, hidden_state)
+    monkeypatch.setattr(vopr.World, "check_reexecution", audited)
+    rep = vopr.simulate(3, 300, root=tmp_path, do_shrink=False).report
+    assert rep.invariant == "reexecute_divergence", rep.failure
