@@ -19,7 +19,8 @@ bell, declines and expiries still top the job up with ordinary waves.
 
 Limits: `policy.max_waves` waves per job, `policy.max_pushes_per_job` pushes per job,
 `policy.max_open_offers_per_worker` live offers per worker, `MAX_TICK_WORK` expiries
-handled per tick (the rest on the next tick).
+handled per tick and none started after `MAX_TICK_EVENTS` decisions (the rest on the
+next tick).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Callable
 
 from engine import events as e
 from engine import matcher
+from engine.carry import carry
 from engine.fold import apply
 from engine.geo import haversine_m
 from engine.policy import review, wave_size
@@ -45,6 +47,11 @@ from engine.state import (
 )
 
 MAX_TICK_WORK = 100_000
+# decisions of one Tick before it takes no more due items: a decision encodes to at most
+# ~350 bytes (an OfferMade with ids of the longest length), so a Tick's record stays well
+# below the log's 16 MiB frame (a Tick refused for its size would be refused again and
+# again: time would stop; found by `lingong sim`)
+MAX_TICK_EVENTS = 20_000
 DUPLICATE_RADIUS_M = 500.0
 BELL_WAVE = 0  # the wave number of opening-bell offers: they use none of the job's waves
 
@@ -86,9 +93,7 @@ def _submitted(state: State, ev: e.JobSubmitted, emit: Emit) -> None:
     job = state.jobs[ev.job_id]
     _, policy = state.policy_for(job.region)
     verdict, reasons = review(
-        skill=job.skill,
-        pay_fen=job.pay_fen,
-        pay_unit=job.pay_unit,
+        job,
         policy=policy,
         employer_flags=state.employers[job.employer_id].flags,
         duplicate_of=_duplicate_of(state, job),
@@ -240,17 +245,14 @@ def _accepted(state: State, ev: e.OfferAccepted, emit: Emit) -> None:
     job = state.jobs[offer.job_id]
     worker_id = state.worker_ids[offer.worker_row]
     emit(
-        e.HireConfirmed(
+        carry(  # the job's terms (times, pay) travel with the hire
+            job,
+            e.HireConfirmed,
             ts_ms=ev.ts_ms,
             cmd_id=ev.cmd_id,
             hire_id=f"{job.job_id}/{worker_id}",
-            job_id=job.job_id,
             worker_id=worker_id,
             offer_id=offer.offer_id,
-            start_ms=job.start_ms,
-            end_ms=job.end_ms,
-            pay_fen=job.pay_fen,
-            pay_unit=job.pay_unit,  # type: ignore[arg-type]
         )
     )
     window = (job.start_ms, job.end_ms)
@@ -271,14 +273,23 @@ def _no_show(state: State, ev: e.NoShow, emit: Emit) -> None:
 # ------------------------------------------------------------------ time ------------
 
 
-def _tick(state: State, ev: e.Tick, emit: Emit) -> None:
+def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
     """Everything due by now, in (due ms, kind, key) order from the one expiry heap;
-    then new waves for jobs whose offers expired."""
+    then new waves for jobs whose offers expired. At most `MAX_TICK_WORK` items, and no
+    new item once `MAX_TICK_EVENTS` decisions are made: the record stays within the log's
+    frame limit, and what is left is still due for the next tick."""
     now = ev.ts_ms
     work = 0
+    emitted = 0
+
+    def emit(decision: e.Event) -> None:
+        nonlocal emitted
+        emitted += 1
+        emit_one(decision)
+
     touched: dict[str, None] = {}
     heap = state.due
-    while heap and heap[0][0] <= now and work < MAX_TICK_WORK:
+    while heap and heap[0][0] <= now and work < MAX_TICK_WORK and emitted < MAX_TICK_EVENTS:
         due, kind, key = heapq.heappop(heap)
         if kind == DUE_OFFER:
             offer = state.offers.get(key)  # type: ignore[arg-type]

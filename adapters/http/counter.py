@@ -27,11 +27,11 @@ from litestar.params import FromPath
 from adapters.http.common import READ, Req, api_of, not_found
 from adapters.http.problems import scrub
 from adapters.http.scope import worker_region_in
+from adapters.http.views import job_pay_text
 from engine.geo import local_date, local_minute_of_day
 from engine.state import State
 
 MAX_BOARD_OFFERS = 40
-UNITS_ZH = {"day": "元/天", "hour": "元/小时", "piece": "元/件"}
 
 
 class BoardOffer(msgspec.Struct, kw_only=True):
@@ -42,11 +42,6 @@ class BoardOffer(msgspec.Struct, kw_only=True):
     start: str  # "11月23日 07:00"
     expires: str  # "06:42"
     expires_ms: int
-
-
-def _yuan(fen: int) -> str:
-    whole, cents = divmod(int(fen), 100)
-    return str(whole) if not cents else f"{whole}.{cents:02d}".rstrip("0")
 
 
 def _hhmm(ts_ms: int) -> str:
@@ -80,7 +75,7 @@ def contact_offers(state: State, worker_ids: list[str]) -> list[BoardOffer]:
                     worker_tag=tag_of(wid),
                     job_id=job.job_id,
                     title=scrub(job.title),
-                    pay=f"{_yuan(job.pay_fen)}{UNITS_ZH.get(job.pay_unit, '')}",
+                    pay=job_pay_text(job),
                     start=_when(job.start_ms),
                     expires=_hhmm(offer.expires_ms),
                     expires_ms=offer.expires_ms,
@@ -197,7 +192,7 @@ async def offer_slip(
             offer_id=offer_id,
             title=scrub(job.title),
             headcount=job.headcount,
-            pay=f"{_yuan(job.pay_fen)}{UNITS_ZH.get(job.pay_unit, '')}",
+            pay=job_pay_text(job),
             start=_when(job.start_ms),
             end=_when(job.end_ms),
             expires=_when(offer.expires_ms),

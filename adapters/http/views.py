@@ -26,6 +26,7 @@ import msgspec
 
 from adapters.http.problems import scrub
 from engine import events as e
+from engine.carry import carry
 from engine.geo import wgs84_to_gcj02
 from engine.reasons import reasons_text
 from engine.reference.occupations import label as skill_label
@@ -205,30 +206,25 @@ def worker_view(state: State, worker_id: str) -> WorkerView | None:
     )
 
 
+PAY_UNITS_ZH = {"day": "元/天", "hour": "元/小时", "piece": "元/件"}
+
+
+def job_pay_text(job: Job) -> str:
+    """A job's pay in its own unit, as people read it: "300元/天", "25.5元/小时"."""
+    whole, cents = divmod(int(job.pay_fen), 100)
+    amount = str(whole) if not cents else f"{whole}.{cents:02d}".rstrip("0")
+    return f"{amount}{PAY_UNITS_ZH.get(job.pay_unit, '')}"
+
+
 def job_view(state: State, job: Job, distance_m: int | None = None) -> JobView:
     emp = state.employers.get(job.employer_id)
-    return JobView(
-        job_id=job.job_id,
-        employer_id=job.employer_id,
+    return carry(  # the job's own fields by name; what the view adds or scrubs, here
+        job,
+        JobView,
         employer_name=scrub(emp.display_name) if emp is not None else "",
-        station_id=job.station_id,
-        region=job.region,
         title=scrub(job.title),
-        skill=job.skill,
         skill_name=skill_label(job.skill),
-        status=job.status,
-        headcount=job.headcount,
-        hired=job.hired,
         open_slots=job.open_slots,
-        pay_fen=job.pay_fen,
-        pay_unit=job.pay_unit,
-        day_pay_fen=job.day_pay_fen,
-        start_ms=job.start_ms,
-        end_ms=job.end_ms,
-        lat=job.lat,
-        lng=job.lng,
-        published_ms=job.published_ms,
-        expires_ms=job.expires_ms,
         distance_m=distance_m,
         held_ms=job.held_ms,
         hold_reasons=reasons_text(job.hold_reasons),

@@ -23,6 +23,9 @@ Invariants:
 - If an append or the key store's sync fails (fsync error) the runtime stops for good
   (`RuntimeStopped`, `ready` False): memory is ahead of the log and cannot be trusted; a
   restart recovers from the log.
+- A key is deleted only after its `WorkerErased` record is durable; a crash in between
+  leaves the key, and the next start deletes it (`erasures_finished`), so an erasure in
+  the log always ends with the key gone.
 - On start, a record that cannot be replayed stops the process (`ReplayFailed`, naming
   the seq and what to do); nothing is written.
 - Subscribers see records in seq order, only after they are durable, each exactly once
@@ -43,13 +46,14 @@ from pathlib import Path
 from typing import Protocol
 
 import msgspec
+import numpy as np
 
 from adapters.log.checkpoints import Checkpoint, Checkpointer
 from adapters.log.filelog import FileLog
 from adapters.log.ports import EventLog
 from adapters.log.records import RecordError, read_records
 from adapters.log.snapshots import latest_snapshot, write_snapshot
-from adapters.shell.pii import KeyStore, Sealer
+from adapters.shell.pii import KeyStore, KeyStoreError, KeyStorePort, Sealer
 from engine import events as e
 from engine.authz import SYSTEM, Caller
 from engine.commands import Advance, Command, Refusal, clip
@@ -135,14 +139,21 @@ class Runtime:
         snapshot_every: int = 0,
         max_batch: int = 2048,
         checkpoint_key: str | None = None,
+        keys: KeyStorePort | None = None,
     ) -> None:
+        """`keys`: the per-person key store (default: files in `DATA/keys`; with the
+        JetStream log, `adapters.nats.keys.KvKeyStore` so keys follow the log)."""
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log: EventLog = log if log is not None else FileLog(self.data_dir / "log", fsync=fsync)
-        self.keys = KeyStore(
-            self.data_dir / "keys",
-            log_directory=self.data_dir / "log",
-            sync="deferred" if fsync else "none",
+        self.keys: KeyStorePort = (
+            keys
+            if keys is not None
+            else KeyStore(
+                self.data_dir / "keys",
+                log_directory=self.data_dir / "log",
+                sync="deferred" if fsync else "none",
+            )
         )
         self.sealer = Sealer(self.keys)
         self.clock = clock or SystemClock()
@@ -156,6 +167,7 @@ class Runtime:
         self.internal_errors = 0  # commands refused because the core raised (a bug)
         self.subscriber_errors = 0  # subscriber calls that raised (records were durable)
         self.engine = self._recover()
+        self.erasures_finished = self._finish_erasures()
         # the recovered state is long-lived: keep it out of the cyclic collector's full
         # passes, whose pauses otherwise set the worst-case decision latency
         gc.collect()
@@ -194,6 +206,26 @@ class Runtime:
         except RecordError as exc:  # a payload that does not decode
             raise ReplayFailed(exc.seq, self.data_dir / "log", exc) from exc
         return engine
+
+    def _finish_erasures(self) -> int:
+        """Delete the keys of workers whose erasure is durable but whose key survived (a
+        crash between the `WorkerErased` append and the key's deletion); their count.
+
+        One look-up per erased worker (`active == 0` rows), none for the others.
+        """
+        state = self.engine.state
+        n = len(state.worker_ids)
+        finished = 0
+        for row in np.flatnonzero(state.workers.active[:n] == 0).tolist():
+            worker_id = state.worker_ids[row]
+            if worker_id in self.keys:
+                self.keys.erase(worker_id)
+                finished += 1
+        if finished:
+            logger.warning(
+                "deleted the keys of %d erased workers left by an interrupted erasure", finished
+            )
+        return finished
 
     def _restore(self) -> None:
         """Back to the last durable state plus the pending records (after a core bug)."""
@@ -291,7 +323,7 @@ class Runtime:
         records, self._pending = self._pending, []
         try:
             self.keys.sync()  # keys the records need are durable before the records
-        except OSError as exc:
+        except (OSError, KeyStoreError) as exc:
             self.stopped = exc
             raise RuntimeStopped(f"key store sync failed, runtime stopped: {exc}") from exc
         self._append(records)
@@ -300,7 +332,7 @@ class Runtime:
                 if isinstance(ev, e.WorkerErased):
                     try:
                         self.keys.erase(ev.worker_id)
-                    except OSError as exc:  # the record is durable; the key store is not
+                    except (OSError, KeyStoreError) as exc:  # the record is durable, the key not
                         logger.error("erasing the key of an erased worker failed: %s", exc)
                         self.stopped = exc
 
@@ -384,9 +416,12 @@ class Runtime:
         return self.sealer.unseal(worker_id, blob)
 
     def close(self) -> None:
-        if self.stopped is None:
-            self.flush()
-        self.log.close()
+        try:
+            if self.stopped is None:
+                self.flush()
+        finally:
+            self.log.close()
+            self.keys.close()
 
     def __enter__(self) -> Runtime:
         return self
