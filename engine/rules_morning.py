@@ -104,6 +104,10 @@ def submit_job(state: State, cmd: c.SubmitJob, ts: int) -> Decided:
         lat=lat,
         lng=lng,
         address=cmd.address,
+        expected_pieces=cmd.expected_pieces,
+        insurance_payer=cmd.insurance_payer,
+        insurance_policy_no=cmd.insurance_policy_no,
+        terms_v=1,
     )
     return Decided(facts=[ev])
 

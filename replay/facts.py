@@ -105,6 +105,9 @@ _BUILDERS: dict[type, _Builder] = {
         end_ms=f.end_ms,
         location=_point(f.lat, f.lng),
         address=f.address,
+        expected_pieces=f.expected_pieces,
+        insurance_payer=f.insurance_payer,
+        insurance_policy_no=f.insurance_policy_no,
     ),
     e.JobReviewed: lambda f, i: c.ReviewJob(
         command_id=i,
@@ -201,4 +204,6 @@ def readmit(state: State, fact: e.Event, cmd_id: str) -> tuple[e.Event | None, R
         again = msgspec.structs.replace(again, sealed=fact.sealed)  # sealed by the shell
     if isinstance(again, e.WorkerErased) and isinstance(fact, e.WorkerErased) and not fact.reason:
         again = msgspec.structs.replace(again, reason="")  # recorded before reasons were
+    if isinstance(again, e.JobSubmitted) and isinstance(fact, e.JobSubmitted) and not fact.terms_v:
+        again = msgspec.structs.replace(again, terms_v=0)  # posted before agreements were
     return again, None
