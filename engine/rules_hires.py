@@ -84,9 +84,7 @@ def complete(state: State, cmd: c.CompleteWork, ts: int) -> Decided:
 def pay(state: State, cmd: c.PayWage, ts: int) -> Decided:
     found = hire(state, cmd.hire_id, ("arrived", "completed"))
     # below the agreed total: recorded as partial (the reaction opens an arrears case)
-    partial = found.agreed_fen >= 0 and found.paid_fen + cmd.amount_fen < owed_fen(
-        found.agreed_fen
-    )
+    partial = found.agreed_fen >= 0 and found.paid_fen + cmd.amount_fen < owed_fen(found.agreed_fen)
     ev = e.WagePaid(
         ts_ms=ts,
         hire_id=cmd.hire_id,
