@@ -47,6 +47,7 @@ from adapters.http import (
     routes_ops,
     routes_read,
     routes_registry,
+    routes_wages,
 )
 from adapters.http.auth import Limits
 from adapters.http.context import Api
@@ -133,6 +134,7 @@ def _route_modules() -> list[Any]:
         routes_registry,
         routes_morning,
         routes_hires,
+        routes_wages,
         routes_read,
         board,
         routes_ops,

@@ -6,9 +6,11 @@ large Chinese type, server-rendered first, then kept live by an EventSource on
 `/board/{station_id}/events`).
 
 Invariants:
-- No personal data: title (scrubbed of phone and ID numbers), pay in 元/天, headcount
-  still needed, start time in Asia/Shanghai, distance from the station. No employer
-  contact, no worker, no address.
+- The job as `engine.present.job_card` formats it for every outlet: title and address
+  (phone and ID numbers masked), pay in its own unit (元/天, 元/小时, 元/件: never
+  converted) with the expected total, headcount still needed, time window in
+  Asia/Shanghai, distance and walking time from the station. No employer contact, no
+  worker.
 - Every dynamic string is HTML-escaped on the server and set with `textContent` in the
   browser (no markup from data).
 
@@ -21,8 +23,8 @@ import html
 
 import msgspec
 
-from adapters.http.problems import scrub
-from engine.geo import haversine_m, local_date, local_minute_of_day
+from engine.geo import local_date, local_minute_of_day
+from engine.present import job_card
 from engine.state import State
 
 MAX_BOARD_JOBS = 60
@@ -32,10 +34,13 @@ KIND_ZH = {"hub": "零工总站", "branch": "零工分站", "post": "零工驿�
 class BoardJob(msgspec.Struct, kw_only=True):
     job_id: str
     title: str
-    day_pay_yuan: str
+    address: str
+    pay: str  # "300 元/天", "25 元/小时", "0.50 元/件"
+    total: str  # "预计 800 件，约 400 元"
     left: int
     start: str
-    distance: str
+    time: str  # "11月23日 07:00–15:00"
+    distance: str  # "300 米 · 步行 6 分钟"
     start_ms: int
     distance_m: int
 
@@ -48,11 +53,6 @@ class BoardView(msgspec.Struct, kw_only=True):
     updated: str
     count: int
     jobs: list[BoardJob]
-
-
-def yuan(fen: int) -> str:
-    whole, rest = divmod(fen, 100)
-    return str(whole) if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
 
 
 def local_hhmm(ts_ms: int) -> str:
@@ -74,12 +74,6 @@ def start_text(start_ms: int, now_ms: int) -> str:
     return f"{prefix} {local_hhmm(start_ms)}"
 
 
-def distance_text(metres: int) -> str:
-    if metres < 1000:
-        return f"{metres} 米"
-    return f"{metres / 1000:.1f} 公里"
-
-
 def board_view(state: State, station_id: str, job_ids: list[str], now_ms: int) -> BoardView | None:
     st = state.stations.get(station_id)
     if st is None:
@@ -89,19 +83,23 @@ def board_view(state: State, station_id: str, job_ids: list[str], now_ms: int) -
         job = state.jobs.get(jid)
         if job is None or job.status != "open" or job.open_slots <= 0:
             continue
-        d = int(round(haversine_m(st.lat, st.lng, job.lat, job.lng)))
+        card = job_card(job, state.policy_for(job.region)[1], (st.lat, st.lng), "walk")
+        d = card.distance_m or 0
         rows.append(
             (
                 job.start_ms,
-                -job.day_pay_fen,
+                -job.day_pay_fen,  # order only: the board shows the pay in its own unit
                 jid,
                 BoardJob(
                     job_id=jid,
-                    title=scrub(job.title),
-                    day_pay_yuan=yuan(job.day_pay_fen),
+                    title=card.title,
+                    address=card.address,
+                    pay=card.pay_text,
+                    total=card.expected_total_text,
                     left=job.open_slots,
                     start=start_text(job.start_ms, now_ms),
-                    distance=distance_text(d),
+                    time=card.time_text,
+                    distance=f"{card.distance_text} · {card.travel[0].text}",
                     start_ms=job.start_ms,
                     distance_m=d,
                 ),
@@ -132,6 +130,7 @@ th{font-size:2.4vw;color:#f5c400;text-align:left;padding:.6vw 1vw;font-weight:no
 td{font-size:3.4vw;padding:1vw;border-bottom:.15vw solid #24406b}
 td.pay{color:#7dffa8;font-weight:bold;white-space:nowrap}
 td.left{color:#ffd27d;white-space:nowrap}
+td.total{font-size:2.4vw;color:#cfe3ff}
 td.start,td.dist{white-space:nowrap}
 #empty{font-size:3.4vw;color:#9db7da;padding:4vw 1vw}
 footer{margin-top:1.5vw;font-size:2vw;color:#9db7da}
@@ -150,7 +149,8 @@ _SCRIPT = """
     rows.textContent='';
     b.jobs.forEach(function(j){
       var tr=document.createElement('tr');tr.dataset.job=j.job_id;
-      cell(tr,'title',j.title);cell(tr,'pay',j.day_pay_yuan+' 元/天');
+      cell(tr,'title',j.address ? j.title+'（'+j.address+'）' : j.title);
+      cell(tr,'pay',j.pay);cell(tr,'total',j.total);
       cell(tr,'left','还需 '+j.left+' 人');cell(tr,'start',j.start);
       cell(tr,'dist',j.distance);rows.appendChild(tr);});
     empty.style.display = b.jobs.length ? 'none' : 'block';
@@ -167,9 +167,10 @@ _SCRIPT = """
 
 def _row(job: BoardJob) -> str:
     e = html.escape
+    title = f"{job.title}（{job.address}）" if job.address else job.title
     return (
-        f'<tr data-job="{e(job.job_id)}"><td class="title">{e(job.title)}</td>'
-        f'<td class="pay">{e(job.day_pay_yuan)} 元/天</td>'
+        f'<tr data-job="{e(job.job_id)}"><td class="title">{e(title)}</td>'
+        f'<td class="pay">{e(job.pay)}</td><td class="total">{e(job.total)}</td>'
         f'<td class="left">还需 {job.left} 人</td>'
         f'<td class="start">{e(job.start)}</td><td class="dist">{e(job.distance)}</td></tr>'
     )
@@ -187,7 +188,7 @@ def render_page(view: BoardView) -> str:
         f"<header><h1>{e(view.station_name)} · 今日岗位</h1>"
         f'<div id="meta">{e(view.kind)} · 共 <span id="count">{view.count}</span> 个岗位 · '
         f'更新 <span id="updated">{e(view.updated)}</span></div></header>'
-        "<table><thead><tr><th>岗位</th><th>工资</th><th>人数</th><th>开工时间</th>"
+        "<table><thead><tr><th>岗位</th><th>工资</th><th>预计收入</th><th>人数</th><th>开工时间</th>"
         "<th>距本站</th></tr></thead>"
         f'<tbody id="rows">{rows}</tbody></table>'
         f'<div id="empty" style="display:{empty_style}">暂无岗位，请稍候</div>'

@@ -430,6 +430,7 @@ def _job_info(ev: e.JobSubmitted) -> tx.JobInfo:
         pay_fen=ev.pay_fen,
         pay_unit=ev.pay_unit,
         start_ms=ev.start_ms,
+        expected_pieces=ev.expected_pieces,
     )
 
 
