@@ -195,3 +195,22 @@ def test_wage_due_must_fall_inside_the_settlement_window() -> None:
         check_policy(Policy(wage_due_ms=7 * DAY_MS, settlement_window_ms=7 * DAY_MS))
     assert err.value.field == "wage_due_ms"
     check_policy(Policy(wage_due_ms=2 * DAY_MS, settlement_window_ms=7 * DAY_MS))
+
+
+def test_the_station_is_told_on_its_region_subject(w: World) -> None:
+    """The NATS publisher carries ArrearsOpened (with the collecting station) and the
+    agreement on the subjects of the job's region, where the station's consoles listen."""
+    from adapters.nats.cloudevents import RegionMap, event_subject
+
+    hire_id = w.hire("W1", "J1", start=at(7), hours=8, pay=30000)
+    w.now = at(16)
+    work(w, hire_id)
+    pay(w, hire_id, 100)
+    regions = RegionMap()
+    subjects = {}
+    for rec in w.records:
+        for ev in rec.events:
+            subjects[type(ev).__name__] = (event_subject(regions.observe(ev), type(ev).__name__), ev)
+    subject, opened = subjects["ArrearsOpened"]
+    assert subject == "lingong.evt.42.4206.420602.ArrearsOpened" and opened.station_id == "S1"
+    assert subjects["AgreementRecorded"][0] == "lingong.evt.42.4206.420602.AgreementRecorded"
