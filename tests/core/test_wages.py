@@ -210,7 +210,10 @@ def test_the_station_is_told_on_its_region_subject(w: World) -> None:
     subjects = {}
     for rec in w.records:
         for ev in rec.events:
-            subjects[type(ev).__name__] = (event_subject(regions.observe(ev), type(ev).__name__), ev)
+            subjects[type(ev).__name__] = (
+                event_subject(regions.observe(ev), type(ev).__name__),
+                ev,
+            )
     subject, opened = subjects["ArrearsOpened"]
     assert subject == "lingong.evt.42.4206.420602.ArrearsOpened" and opened.station_id == "S1"
     assert subjects["AgreementRecorded"][0] == "lingong.evt.42.4206.420602.AgreementRecorded"
