@@ -2,7 +2,9 @@
 
 Owns: a seeded, reproducible generator of the commands of one market morning in real
 cities from the policy documents, and the simulated people who answer offers (accept,
-decline, ignore), arrive, finish, get paid or complain. The demo, the tests and the
+decline, ignore), arrive, finish, get paid or complain. Most employers pay the agreed
+total; `PARTIAL_PAY_P` of the paid hires get half first (the engine opens an arrears
+case), most of those the rest hours later (it closes), the others never. The demo, the tests and the
 benchmarks all use this one generator.
 
 The peak crowd (`Morning(crowd=Crowd())`, see `Crowd`): check-ins peaking 05:30-07:30,
@@ -38,12 +40,15 @@ import numpy as np
 
 from engine import commands as c
 from engine import events as e
-from engine.geo import MAINLAND, in_china
+from engine.agreement import agreed_total_fen
+from engine.geo import LOCAL_OFFSET_MS, MAINLAND, MS_PER_DAY, in_china, local_day_number
 from engine.idnumbers import id_check_char, uscc_check_char
 
 MAX_WORKERS = 20_000_000
 HOUR_MS = 3_600_000
 MIN_MS = 60_000
+PARTIAL_PAY_P = 0.12  # of paid hires: half the agreed total first (an arrears case opens)
+LATE_REST_SHARE = 0.75  # of those: the rest hours later, same day (the case closes)
 
 # name, region code (city), centre (lat, lng, WGS-84), province
 CITIES: tuple[tuple[str, str, float, float, str], ...] = (
@@ -666,16 +671,20 @@ class Morning:
         self._schedule(t, c.CompleteWork(command_id=self._cid("cw"), ts_ms=t, hire_id=ev.hire_id))
         if rng.random() < 0.96:
             t = ev.end_ms + rng.randint(0, 120) * MIN_MS
-            self._schedule(
-                t,
-                c.PayWage(
-                    command_id=self._cid("wp"),
-                    ts_ms=t,
-                    hire_id=ev.hire_id,
-                    amount_fen=ev.pay_fen,
-                    method=rng.choice(("cash", "wechat", "alipay", "bank")),  # type: ignore[arg-type]
-                ),
-            )
+            method = rng.choice(("cash", "wechat", "alipay", "bank"))
+            # the agreed total; some employers pay part first (an arrears case opens), most
+            # of those the rest hours later (it closes), a few never (it stays open). A
+            # generator of its own per hire keeps the crowd's other draws as they were.
+            total = agreed_total_fen(ev.pay_fen, ev.pay_unit, ev.start_ms, ev.end_ms, 0)
+            wages = random.Random(f"wage:{ev.hire_id}")
+            u = wages.random()
+            first = total // 2 if u < PARTIAL_PAY_P and total >= 2 else total
+            self._pay(t, ev.hire_id, first, method)
+            if first < total and u < PARTIAL_PAY_P * LATE_REST_SHARE:
+                # hours later, the same local day (a continued demo starts the next day)
+                day_end = (local_day_number(t) + 1) * MS_PER_DAY - LOCAL_OFFSET_MS - MIN_MS
+                later = max(t + 1000, min(t + wages.randint(2, 6) * HOUR_MS, day_end))
+                self._pay(later, ev.hire_id, total - first, method)
         elif ev.job_id in self._jobs:  # unpaid: the worker complains of wage arrears
             t = ev.end_ms + 3 * HOUR_MS
             self._schedule(
@@ -691,6 +700,18 @@ class Morning:
                     text="完工后未结工资",
                 ),
             )
+
+    def _pay(self, t: int, hire_id: str, amount_fen: int, method: str) -> None:
+        self._schedule(
+            t,
+            c.PayWage(
+                command_id=self._cid("wp"),
+                ts_ms=t,
+                hire_id=hire_id,
+                amount_fen=amount_fen,
+                method=method,  # type: ignore[arg-type]
+            ),
+        )
 
     def pop_due(self, until_ms: int) -> Iterator[c.Command]:
         while self._pending and self._pending[0][0] <= until_ms:
