@@ -280,6 +280,7 @@ class JobSubmitted(Event, frozen=True, kw_only=True):
 class JobPublished(Event, frozen=True, kw_only=True):
     job_id: str
     reviewed_by: str = ""  # staff id when published after review
+    again: bool = False  # published before, held for an arrears case, published again
 
 
 class JobHeldForReview(Event, frozen=True, kw_only=True):

@@ -109,7 +109,15 @@ def _submitted(state: State, ev: e.JobSubmitted, emit: Emit) -> None:
 
 
 def _publish(state: State, job: Job, ev: e.Event, reviewer: str, emit: Emit) -> None:
-    emit(e.JobPublished(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reviewed_by=reviewer))
+    emit(
+        e.JobPublished(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            job_id=job.job_id,
+            reviewed_by=reviewer,
+            again=job.published_ms > 0,
+        )
+    )
     if not state.in_bell(job.station_id):  # inside a bell window the bell assigns it
         _wave(state, job, ev, emit)
     _pushes(state, job, ev, emit)
