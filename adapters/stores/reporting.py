@@ -214,7 +214,7 @@ def apply_batch(ch: Changes, batch: Sequence[Sequence[Any]]) -> None:
 def _job_kind(ev: Any) -> str:
     if type(ev) is e.JobPublished and ev.again:
         return "republished"  # after an arrears hold: not a new posting's slots
-    if type(ev) is e.JobHeldForReview and ev.reasons == ("arrears_case",):
+    if type(ev) is e.JobHeldForReview and tuple(ev.reasons) == ("arrears_case",):
         return "arrears_held"
     return _JOB_KINDS[type(ev)]
 
