@@ -101,7 +101,7 @@ def test_every_outlet_shows_the_pay_in_its_own_unit(
     assert "to=" in card.amap and "destination=latlng:" in card.baidu
     assert "元/天" not in card.pay_text or unit == "day"
     # the station board
-    board = board_view(w.state, "S1", ["J1"], w.now)
+    board = board_view(w.state, "S1", w.now)
     assert board is not None
     (row,) = board.jobs
     assert (row.pay, row.total, row.address) == (text, total, "樊城区建材市场")
