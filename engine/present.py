@@ -14,6 +14,8 @@ Invariants:
   "300 元/天". A piece rate with expected pieces shows the expected total.
 - Free text (title, description, address) is shown with any phone or ID number masked
   (postings are screened on the way in; this guards older logs).
+- The origin (a worker's position) only yields a distance and travel times: it is never
+  written into the card (the navigation links start from the phone's own position).
 - Travel times use the job region's policy speeds (`Policy.speeds`) and the matcher's
   detour factor, so the job view says what the matcher assumed.
 
@@ -183,13 +185,10 @@ def job_card(
         d = haversine_m(origin[0], origin[1], job.lat, job.lng)
         distance_m = round(d)
         travel = travel_times(d, policy, mode)
+    # the links carry no origin: the map app starts from the phone's own position, and a
+    # worker's location (行踪轨迹) is never returned by any outlet
     links = nav_links(
-        job.lat,
-        job.lng,
-        job.address or title,
-        None if origin is None else origin[0],
-        None if origin is None else origin[1],
-        mode if mode in MODES else "walk",
+        job.lat, job.lng, job.address or title, None, None, mode if mode in MODES else "walk"
     )
     return JobCard(
         job_id=job.job_id,

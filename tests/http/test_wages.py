@@ -65,7 +65,8 @@ def test_the_worker_sees_each_pay_unit_in_its_own_unit(env: Env) -> None:
     assert card["distance_m"] == 150 and card["distance_text"] == "150 米"
     assert card["travel"][0]["mode"] == "walk" and card["travel"][0]["text"] == "步行 3 分钟"
     assert {t["mode"] for t in card["travel"]} == {"walk", "bike", "ebike", "bus", "car"}
-    assert card["amap"].startswith("https://uri.amap.com/navigation?")
+    assert card["amap"].startswith("https://uri.amap.com/navigation?to=")  # no origin:
+    assert "origin=" not in card["baidu"]  # the worker's position is never returned
     assert card["baidu"].startswith("https://api.map.baidu.com/direction?")
     # an hourly rate stays hourly (never "200 元/天")
     out = post(env, "/jobs", job_body("JHR", pay_fen=2500, pay_unit="hour", title="装卸工"))
