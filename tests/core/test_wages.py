@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine import commands as c
 from engine import events as e
@@ -217,3 +219,54 @@ def test_the_station_is_told_on_its_region_subject(w: World) -> None:
     subject, opened = subjects["ArrearsOpened"]
     assert subject == "lingong.evt.42.4206.420602.ArrearsOpened" and opened.station_id == "S1"
     assert subjects["AgreementRecorded"][0] == "lingong.evt.42.4206.420602.AgreementRecorded"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("pay"), st.sampled_from([1000, 5000, 10000, 20000, 30000])),
+            st.tuples(st.just("days"), st.integers(1, 5)),
+        ),
+        max_size=8,
+    ),
+    worked=st.booleans(),
+)
+def test_any_payments_and_days_keep_the_case_true_to_the_money(steps, worked) -> None:  # noqa: ANN001
+    """Whatever is paid and whenever: a case is open exactly while a worked hire is owed
+    money after a partial payment or its due time; the employer is held while one is
+    open; replaying the records gives the same state and decisions."""
+    w = World()
+    w.station("S1")
+    w.employer("E1")
+    w.worker("W1")
+    w.worker("W2")
+    hire_id = w.hire("W1", "J1", start=at(7), hours=8, pay=30000)
+    w.post("J2", title="保洁", start=at(7) + 10 * DAY_MS, hours=4)
+    w.now = at(16)
+    if worked:
+        work(w, hire_id)
+    due = at(15) + Policy().wage_due_ms
+    ever_partial = False
+    for kind, value in steps:
+        if kind == "pay":
+            try:
+                out = pay(w, hire_id, value)
+            except Refusal as ref:
+                assert not worked or hire_id not in w.state.hires, ref
+                continue
+            ever_partial = ever_partial or out.events[0].partial
+        else:
+            w.tick(w.now + value * DAY_MS)
+        hire = w.state.hires.get(hire_id)
+        if hire is None:  # left the core: only once paid (or never worked)
+            assert not w.state.arrears_open
+            continue
+        owed = hire.paid_fen < 30000
+        should = worked and owed and (ever_partial or w.now >= due)
+        assert bool(hire.arrears_case) == should
+        assert bool(w.state.arrears_open.get("E1")) == should
+        j2 = w.state.jobs.get("J2")
+        if should and j2 is not None:
+            assert j2.status != "open"  # held while the case is open (or expired)
+    replays_the_same(w)
