@@ -238,6 +238,7 @@ def _published(state: State, ev: e.JobPublished) -> None:
     _, policy = state.policy_for(job.region)
     job.status = "open"
     job.arrears_hold = False
+    state.held.pop(job.job_id, None)  # published again when an arrears case closed
     job.published_ms = ev.ts_ms
     job.expires_ms = min(job.end_ms, ev.ts_ms + policy.job_ttl_ms)
     if job.open_slots <= 0:
@@ -273,15 +274,22 @@ def _held(state: State, ev: e.JobHeldForReview) -> None:
         job.row = -1
     job.status = "held"
     job.arrears_hold = all(r in ARREARS_HOLD_REASONS for r in ev.reasons)
+    job.held_ms = ev.ts_ms
+    job.hold_reasons = tuple(ev.reasons)
+    state.held[job.job_id] = None
     state.schedule(job.end_ms, DUE_JOB, job.job_id)  # a posting never reviewed expires
 
 
 def _reviewed(state: State, ev: e.JobReviewed) -> None:
-    state.jobs[ev.job_id].status = "reviewed"
+    job = state.jobs[ev.job_id]
+    job.status = "reviewed"
+    job.reviewed_by = ev.staff_id
+    state.held.pop(job.job_id, None)
 
 
 def _close_job(state: State, job: Job, status: str, ts_ms: int) -> None:
     was_open = job.status == "open"
+    state.held.pop(job.job_id, None)
     job.status = status
     state.posting_closed(job)
     by_station = state.jobs_by_station.get(job.station_id)

@@ -15,6 +15,7 @@ The read model:
   (own station's hires) read an employer's contact for a hired worker; front_end,
   station_staff and admin read a hire's agreement, station_staff, auditor and admin the
   wage-arrears cases (of their region);
+- station_staff (own station), auditor and admin (their region) read the review queue;
 - sms_gateway reads nothing over HTTP.
 - Region: a caller for prefix P sees only resources registered in P; only an admin token
   created with `--nationwide` sees every region.
@@ -53,6 +54,7 @@ READS: dict[str, frozenset[str]] = {
     "agreement": frozenset({"front_end", "station_staff", "admin"}),
     # wage-arrears cases: staff of the region, auditors, admin
     "arrears": frozenset({"station_staff", "auditor", "admin"}),
+    "review": frozenset({"station_staff", "auditor", "admin"}),  # the review queue
 }
 
 

@@ -11,7 +11,9 @@ Invariants:
   typed into a title is shown masked. A worker's location (行踪轨迹) is never returned.
 - Coordinates are WGS-84; GeoJSON positions are [lng, lat] (RFC 7946).
 - `clean_events` shows a caller only events about the command's own subject: offers,
-  pushes and hires of other workers are counted, never listed.
+  pushes and hires of other workers are counted, never listed. Hold and rejection
+  reasons come with their plain Chinese (`reason_texts`, `JobView.hold_reasons`); the
+  machine codes stay beside them.
 
 Limits: lists are cut by the handlers' page sizes.
 """
@@ -27,6 +29,7 @@ from engine import events as e
 from engine.geo import wgs84_to_gcj02
 from engine.matching.workers import MODES
 from engine.present import JobCard, job_card
+from engine.reasons import reasons_text
 from engine.state import Hire, Job, Offer, State
 
 
@@ -82,6 +85,11 @@ class JobView(msgspec.Struct, kw_only=True):
     description: str = ""
     address: str = ""
     expected_pieces: int = 0
+    held_ms: int = 0  # when the review held it (0: never held)
+    hold_reasons: list[str] = []  # why, in plain Chinese (what staff read)
+    hold_codes: list[str] = []  # the same as the machine codes the log keeps
+    reviewed_by: str = ""  # the staff account that gave the verdict
+    reviewer_name: str = ""  # that person's name, masked (张*明)
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -222,6 +230,10 @@ def job_view(state: State, job: Job, distance_m: int | None = None) -> JobView:
         description=scrub(job.description),
         address=scrub(job.address),
         expected_pieces=job.expected_pieces,
+        held_ms=job.held_ms,
+        hold_reasons=reasons_text(job.hold_reasons),
+        hold_codes=list(job.hold_reasons),
+        reviewed_by=job.reviewed_by,
     )
 
 
@@ -341,5 +353,7 @@ def clean_events(events: list[e.Event], subj: Subject) -> tuple[list[dict[str, A
         for key in ("title", "description", "address", "text", "note", "display_name"):
             if isinstance(body.get(key), str):
                 body[key] = scrub(body[key])
+        if isinstance(ev, e.JobHeldForReview | e.JobRejected):
+            body["reason_texts"] = reasons_text(ev.reasons)  # what staff read
         shown.append(body)
     return shown, counts

@@ -173,6 +173,9 @@ def test_partial_pay_opens_an_arrears_case_that_holds_postings_until_paid(env: E
     # the employer's live postings are held: none on the board, a new one is held too
     board = env.client.get("/board/S1/jobs").json()
     assert [j for j in board["jobs"] if j["job_id"] in ("JHR", "JPC", "JX")] == []
+    held = env.client.get("/jobs/JHR", headers=env.auth(STAFF)).json()
+    assert held["status"] == "held" and held["hold_codes"] == ["arrears_case"]
+    assert held["hold_reasons"] == ["用人单位有未结清的欠薪案件，在招岗位暂停发布，结清后自动恢复"]
     out = post(env, "/jobs", job_body("JNEW", start_ms=at(17), end_ms=at(20), title="清运工"))
     assert types(out)[:2] == ["JobSubmitted", "JobHeldForReview"]
     # the agreement page names the open case
