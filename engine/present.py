@@ -90,6 +90,11 @@ def pay_text(pay_fen: int, pay_unit: str) -> str:
     return f"{yuan_text(pay_fen)} 元/{UNIT_ZH.get(pay_unit, pay_unit)}"
 
 
+def pay_text_of(posting: object) -> str:
+    """`pay_text` of anything carrying a posting's pay (a `Job`, agreement terms, ...)."""
+    return pay_text(posting.pay_fen, posting.pay_unit)  # type: ignore[attr-defined]
+
+
 def _hhmm(ts_ms: int) -> str:
     minute = local_minute_of_day(ts_ms)
     return f"{minute // 60:02d}:{minute % 60:02d}"

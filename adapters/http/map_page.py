@@ -45,7 +45,7 @@ from adapters.http.context import Api
 from adapters.http.problems import PUBLIC_PROBLEMS, ApiError, scrub
 from engine.geo import haversine_m, wgs84_to_bd09, wgs84_to_gcj02
 from engine.matching.index import MAX_RADIUS_M as INDEX_MAX_RADIUS_M
-from engine.present import pay_text
+from engine.present import pay_text_of
 from engine.state import State
 
 GEOJSON = "application/geo+json"
@@ -227,7 +227,7 @@ def job_points(
                 job.lat,
                 job.lng,
                 job.title,
-                pay_text(job.pay_fen, job.pay_unit),  # "25 元/小时": never a day figure
+                pay_text_of(job),  # in its own unit ("25 元/小时"): never a day figure
                 job.open_slots,
                 job.start_ms,
                 job.station_id,

@@ -43,7 +43,7 @@ from engine.events import AgreementTerms
 from engine.present import (
     expected_total_text,
     insurance_text,
-    pay_text,
+    pay_text_of,
     time_text,
     yuan_text,
 )
@@ -117,7 +117,7 @@ def agreement_view(state: State, hire_id: str) -> AgreementView | None:
         verified=terms_sha256(terms) == hire.agreement_sha256,
         terms=_clean(terms),
         employer_name=scrub(emp.display_name) if emp is not None else "",
-        pay_text=pay_text(terms.pay_fen, terms.pay_unit),
+        pay_text=pay_text_of(terms),
         total_text=expected_total_text(job),
         time_text=time_text(terms.start_ms, terms.end_ms),
         insurance_text=scrub(insurance_text(terms.insurance_payer, terms.insurance_policy_no)),
