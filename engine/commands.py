@@ -45,6 +45,7 @@ from engine.bounds import (
     Note,
     OptId,
     OptMs,
+    Pieces,
     Reason,
     Region,
     RegionPrefix,
@@ -60,6 +61,7 @@ from engine.events import (
     ComplaintKind,
     EmployerKind,
     FlagReason,
+    InsurancePayer,
     MarketType,
     PayUnit,
     Policy,
@@ -201,6 +203,11 @@ class SubmitJob(Command, frozen=True, kw_only=True):
     end_ms: Ms
     location: Point
     address: Short = ""
+    # terms of the agreement a hire records (issue 14): a piece rate's expected pieces
+    # (for the expected total), who pays the daily injury insurance and its policy number
+    expected_pieces: Pieces = 0
+    insurance_payer: InsurancePayer = ""
+    insurance_policy_no: Short = ""
 
 
 class ReviewJob(Command, frozen=True, kw_only=True):

@@ -43,6 +43,9 @@ TravelMode = Literal["walk", "bike", "ebike", "bus", "car"]
 PayUnit = Literal["day", "hour", "piece"]
 ComplaintKind = Literal["wage_arrears", "safety", "fraud", "discrimination"]
 WageMethod = Literal["cash", "bank", "wechat", "alipay"]
+# who pays the daily work-injury insurance (单工伤保险) of a posting ("" not stated)
+InsurancePayer = Literal["", "employer", "station", "worker", "none"]
+ArrearsReason = Literal["partial", "unpaid"]
 PriorityGroup = Literal[
     "", "hardship", "low_income", "disabled", "veteran", "zero_employment_family"
 ]
@@ -137,6 +140,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     bell_window_ms: Annotated[int, _between(0, 3_600_000)] = 30_000
     # a hire stays in the core (wage checks, arrears) this long after its end
     settlement_window_ms: Annotated[int, _between(3_600_000, 90 * 86_400_000)] = 7 * 86_400_000
+    # a worked hire not paid in full this long after its end opens an arrears case
+    # (must be shorter than settlement_window_ms: the hire is still in the core then)
+    wage_due_ms: Annotated[int, _between(3_600_000, 60 * 86_400_000)] = 3 * 86_400_000
 
 
 class PolicySet(Event, frozen=True, kw_only=True):
@@ -263,11 +269,18 @@ class JobSubmitted(Event, frozen=True, kw_only=True):
     lat: float
     lng: float
     address: str = ""
+    expected_pieces: int = 0
+    insurance_payer: InsurancePayer = ""
+    insurance_policy_no: str = ""
+    # 1: hires of this posting record an agreement and are wage-checked (issue 14);
+    # 0: posted before agreements existed (old logs replay as they were decided)
+    terms_v: int = 0
 
 
 class JobPublished(Event, frozen=True, kw_only=True):
     job_id: str
     reviewed_by: str = ""  # staff id when published after review
+    again: bool = False  # published before, held for an arrears case, published again
 
 
 class JobHeldForReview(Event, frozen=True, kw_only=True):
@@ -393,6 +406,62 @@ class WagePaid(Event, frozen=True, kw_only=True):
     hire_id: str
     amount_fen: int
     method: WageMethod = "cash"
+    partial: bool = False  # the paid total is still below the agreed total
+
+
+class AgreementTerms(msgspec.Struct, frozen=True, kw_only=True):
+    """What both sides agreed when the worker accepted (签订协议): hashed into the log."""
+
+    hire_id: str
+    job_id: str
+    worker_id: str
+    employer_id: str
+    station_id: str
+    region: str
+    title: str
+    duties: str  # the posting's description (岗位要求)
+    address: str
+    lat: float
+    lng: float
+    pay_fen: int
+    pay_unit: PayUnit
+    expected_pieces: int
+    agreed_total_fen: int  # 0 for a piece rate without expected pieces
+    start_ms: int
+    end_ms: int
+    insurance_payer: InsurancePayer
+    insurance_policy_no: str
+
+
+class AgreementRecorded(Event, frozen=True, kw_only=True):
+    """Decision: the terms of a hire, with the sha256 of their canonical encoding."""
+
+    terms: AgreementTerms
+    sha256: str
+
+
+class ArrearsOpened(Event, frozen=True, kw_only=True):
+    """Decision: a wage-arrears case (欠薪) opens on a hire; the employer's postings are
+    held and the collecting station is told (this event, on its region's subject)."""
+
+    case_id: str
+    hire_id: str
+    job_id: str
+    employer_id: str
+    station_id: str
+    reason: ArrearsReason
+    agreed_fen: int
+    paid_fen: int
+
+
+class ArrearsClosed(Event, frozen=True, kw_only=True):
+    """Decision: the hire is paid in full; the case closes."""
+
+    case_id: str
+    hire_id: str
+    job_id: str
+    employer_id: str
+    paid_fen: int
 
 
 class ComplaintFiled(Event, frozen=True, kw_only=True):
@@ -457,6 +526,9 @@ DECISION_TYPES: tuple[type[Event], ...] = (
     PushSent,
     BellClosed,
     EmployerCleared,
+    AgreementRecorded,
+    ArrearsOpened,
+    ArrearsClosed,
 )
 
 ALL_TYPES = FACT_TYPES + DECISION_TYPES
@@ -500,6 +572,9 @@ AnyEvent = (
     | HireConfirmed
     | PushSent
     | BellClosed
+    | AgreementRecorded
+    | ArrearsOpened
+    | ArrearsClosed
 )
 
 

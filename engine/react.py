@@ -13,6 +13,12 @@ Invariants:
   iteration (insertion-ordered dicts, heaps keyed by (time, id)).
 - A job never gets more hires than slots; a worker never holds overlapping hires.
 
+Wages (issue 14): an accept of a posting with terms records the agreement
+(`AgreementRecorded`, hashed); a payment below it, or a worked hire unpaid
+`wage_due_ms` after its end, opens an arrears case that flags the employer and holds
+their live postings; paying in full closes it and, with no other open case, clears the
+flag and publishes again what the arrears held.
+
 Bell offers carry wave `BELL_WAVE` (0) and do not count against `max_waves`: after a
 bell, declines and expiries still top the job up with ordinary waves.
 
@@ -29,8 +35,9 @@ from collections.abc import Callable
 
 from engine import events as e
 from engine import matcher
+from engine.agreement import owed_fen, terms_of, terms_sha256
 from engine.carry import carry
-from engine.fold import apply
+from engine.fold import apply, arrears_case_id
 from engine.geo import haversine_m
 from engine.policy import review, wave_size
 from engine.screen import finding_code, screen_texts
@@ -39,7 +46,9 @@ from engine.state import (
     DUE_CHECKOUT,
     DUE_JOB,
     DUE_OFFER,
+    DUE_WAGE,
     MAX_LIVE_OFFERS,
+    Hire,
     Job,
     State,
 )
@@ -112,7 +121,15 @@ def _submitted(state: State, ev: e.JobSubmitted, emit: Emit) -> None:
 
 
 def _publish(state: State, job: Job, ev: e.Event, reviewer: str, emit: Emit) -> None:
-    emit(e.JobPublished(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reviewed_by=reviewer))
+    emit(
+        e.JobPublished(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            job_id=job.job_id,
+            reviewed_by=reviewer,
+            again=job.published_ms > 0,
+        )
+    )
     if not state.in_bell(job.station_id):  # inside a bell window the bell assigns it
         _wave(state, job, ev, emit)
     _pushes(state, job, ev, emit)
@@ -253,6 +270,13 @@ def _accepted(state: State, ev: e.OfferAccepted, emit: Emit) -> None:
             offer_id=offer.offer_id,
         )
     )
+    if job.terms_v >= 1:  # the agreement (签订协议): its terms and their hash
+        terms = terms_of(job, f"{job.job_id}/{worker_id}", worker_id)
+        emit(
+            e.AgreementRecorded(
+                ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, terms=terms, sha256=terms_sha256(terms)
+            )
+        )
     window = (job.start_ms, job.end_ms)
     _withdraw_worker_offers(state, offer.worker_row, ev, "worker_hired", emit, window)
     if job.open_slots <= 0:
@@ -323,6 +347,17 @@ def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
                 continue
             work += 1
             _close_bell(state, scope, ev, emit)
+        elif kind == DUE_WAGE:
+            hire = state.hires.get(key)  # type: ignore[arg-type]
+            if (
+                hire is None
+                or hire.arrears_case
+                or hire.status not in ("arrived", "completed")
+                or hire.paid_fen >= owed_fen(hire.agreed_fen)
+            ):
+                continue
+            work += 1
+            _open_arrears(state, hire, "unpaid", ev, emit)
     for job_id in touched:
         job = state.jobs.get(job_id)
         if job is not None:
@@ -429,6 +464,8 @@ def _resolved(state: State, ev: e.ComplaintResolved, emit: Emit) -> None:
         c.status in ("open", "upheld") and c.kind == comp.kind
         for c in (state.complaints[cid] for cid in state.complaints_by_employer[comp.employer_id])
     )
+    if comp.kind == "wage_arrears" and state.arrears_open.get(comp.employer_id):
+        still_open = True  # an open arrears case keeps the flag
     if not still_open and comp.kind in state.employers[comp.employer_id].flags:
         emit(
             e.EmployerCleared(
@@ -439,6 +476,95 @@ def _resolved(state: State, ev: e.ComplaintResolved, emit: Emit) -> None:
                 complaint_id=comp.complaint_id,
             )
         )
+
+
+# ------------------------------------------------------------------ wages -----------
+
+
+def _paid(state: State, ev: e.WagePaid, emit: Emit) -> None:
+    hire = state.hires[ev.hire_id]
+    if hire.agreed_fen < 0:
+        return  # a hire of an old posting: no agreement to check against
+    settled = hire.paid_fen >= owed_fen(hire.agreed_fen)
+    if not settled and not hire.arrears_case:
+        _open_arrears(state, hire, "partial", ev, emit)
+    elif settled and hire.arrears_case:
+        _close_arrears(state, hire, ev, emit)
+
+
+def _open_arrears(state: State, hire: Hire, reason: str, ev: e.Event, emit: Emit) -> None:
+    """Open the hire's case, flag the employer (new postings are held), hold the
+    employer's live postings for review. The event tells the collecting station."""
+    job = state.jobs[hire.job_id]
+    emit(
+        e.ArrearsOpened(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            case_id=arrears_case_id(hire.hire_id),
+            hire_id=hire.hire_id,
+            job_id=hire.job_id,
+            employer_id=hire.employer_id,
+            station_id=job.station_id,
+            reason=reason,  # type: ignore[arg-type]
+            agreed_fen=hire.agreed_fen,
+            paid_fen=hire.paid_fen,
+        )
+    )
+    emp = state.employers[hire.employer_id]
+    if "wage_arrears" not in emp.flags:
+        emit(
+            e.EmployerFlagged(
+                ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, employer_id=emp.employer_id, reason="wage_arrears"
+            )
+        )
+    for job_id in list(state.live_jobs_of(hire.employer_id)):
+        live = state.jobs[job_id]
+        if live.status != "open":
+            continue
+        _withdraw_job_offers(state, live, ev, "job_held", emit)
+        emit(
+            e.JobHeldForReview(
+                ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job_id, reasons=("arrears_case",)
+            )
+        )
+
+
+def _close_arrears(state: State, hire: Hire, ev: e.Event, emit: Emit) -> None:
+    """Close the case; with no other open case (and no open wage-arrears complaint) the
+    flag is cleared and the postings the arrears held are published again."""
+    emit(
+        e.ArrearsClosed(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            case_id=hire.arrears_case,
+            hire_id=hire.hire_id,
+            job_id=hire.job_id,
+            employer_id=hire.employer_id,
+            paid_fen=hire.paid_fen,
+        )
+    )
+    employer_id = hire.employer_id
+    if state.arrears_open.get(employer_id):
+        return
+    complaint_open = any(
+        state.complaints[cid].kind == "wage_arrears"
+        and state.complaints[cid].status in ("open", "upheld")
+        for cid in state.complaints_by_employer.get(employer_id, ())
+    )
+    emp = state.employers[employer_id]
+    if complaint_open or "wage_arrears" not in emp.flags:
+        return
+    emit(
+        e.EmployerCleared(
+            ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, employer_id=employer_id, reason="wage_arrears"
+        )
+    )
+    if emp.flags:
+        return  # another flag (fraud) keeps the holds for staff
+    for job_id in list(state.live_jobs_of(employer_id)):
+        job = state.jobs[job_id]
+        if job.status == "held" and job.arrears_hold and job.end_ms > ev.ts_ms:
+            _publish(state, job, ev, "", emit)
 
 
 _REACTORS: dict[type, Callable[[State, e.Event, Emit], None]] = {
@@ -456,4 +582,5 @@ _REACTORS: dict[type, Callable[[State, e.Event, Emit], None]] = {
     e.StationStatusChanged: _station_status,
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
+    e.WagePaid: _paid,
 }

@@ -66,6 +66,8 @@ def reason_text(code: str) -> str:
             return text
     elif kind == "employer_flagged":
         return f"用人单位被标记为“{FLAGS.get(rest, rest)}”，需人工审核"
+    elif kind == "arrears_case":  # issue 14: a live posting held while wages are owed
+        return "用人单位有未结清的欠薪案件，在招岗位暂停发布，结清后自动恢复"
     elif kind == "duplicate_of":
         return f"与该用人单位在招岗位 {rest} 重复"
     elif kind == "review":

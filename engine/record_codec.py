@@ -83,6 +83,10 @@ EVENT_CODES: dict[str, int] = {
     "PushSent": 34,
     "BellClosed": 35,
     "EmployerCleared": 36,
+    # 37-40 left to another work package of issue 14 (complaints, counter registration)
+    "AgreementRecorded": 41,
+    "ArrearsOpened": 42,
+    "ArrearsClosed": 43,
 }
 
 # The wire tag of every command type (the recorded command, `Record.command`). Append only.

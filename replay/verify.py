@@ -258,6 +258,8 @@ def _redecide(engine: Engine, seq: int, rec: e.Record) -> Failure | None:
         )
     if isinstance(again, e.ComplaintFiled) and isinstance(fact, e.ComplaintFiled):
         again = msgspec.structs.replace(again, sealed=fact.sealed)  # sealed by the shell
+    if isinstance(again, e.JobSubmitted) and isinstance(fact, e.JobSubmitted) and not fact.terms_v:
+        again = msgspec.structs.replace(again, terms_v=0)  # posted before agreements were
     if again != fact:
         return _event_failure(
             state, "fact", "its command decides a different fact", seq, 0, fact, again

@@ -49,6 +49,7 @@ from adapters.http import (
     routes_ops,
     routes_read,
     routes_registry,
+    routes_wages,
 )
 from adapters.http.auth import Limits
 from adapters.http.context import Api
@@ -135,6 +136,7 @@ def _route_modules() -> list[Any]:
         routes_registry,
         routes_morning,
         routes_hires,
+        routes_wages,
         routes_read,
         board,
         map_page,

@@ -142,6 +142,16 @@ TABLE: list[Row] = [
         frozenset({"front_end", "station_staff"}),
         "own",
     ),  # fmt: skip
+    Row("worker_job", "GET", "/workers/W2/jobs/J2", None, READ, "own"),
+    Row("agreement", "GET", "/hires/{H1}/agreement", None, WRITE, "own"),  # parties + staff
+    Row(
+        "arrears",
+        "GET",
+        "/arrears?station_id=S1&status=all",
+        None,
+        frozenset({"station_staff", "auditor", "admin"}),
+        "own",
+    ),  # fmt: skip
     Row("arrival", "POST", "/hires/{H1}/arrival", None, WRITE, "own"),
     Row("no_show", "POST", "/hires/{H1}/no-show", None, WRITE, "own"),
     Row("completion", "POST", "/hires/{H1}/completion", None, WRITE, "own"),

@@ -106,7 +106,9 @@ def market() -> Market:
     w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W4", reason="本人申请"))
     hire_id = w.hire("W1", "JH1", title="装卸", start=at(6), hours=4)
     w.check_in("W3", "S2")
-    made = w.post("JS2", sid="S2", title="保洁", skill="cleaning", where=near(2000, 100)).events
+    made = w.post(  # starts now: it is completed below
+        "JS2", sid="S2", title="保洁", skill="cleaning", where=near(2000, 100), start=w.now
+    ).events
     offer = next(ev for ev in made if isinstance(ev, e.OfferMade) and ev.worker_id == "W3")
     done_id = next(
         ev.hire_id
