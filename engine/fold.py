@@ -31,6 +31,7 @@ from engine.state import (
     DUE_CHECKOUT,
     DUE_JOB,
     DUE_OFFER,
+    DUE_RECTIFY,
     LEAVE_HIRE,
     LEAVE_JOB,
     Complaint,
@@ -60,11 +61,31 @@ def _station(state: State, ev: e.StationRegistered) -> None:
         lat=ev.lat,
         lng=ev.lng,
         registered_ms=ev.ts_ms,
+        area_m2=ev.area_m2,
+        hotline=ev.hotline,
+        open_min=ev.open_min,
+        close_min=ev.close_min,
+        services=tuple(ev.services),
+        staff_count=ev.staff_count,
+        accounts={"apply": ev.applicant} if ev.applicant else {},
     )
+    parent = state.stations.get(ev.parent_id) if ev.parent_id else None
+    if parent is not None:
+        parent.children.append(ev.station_id)
 
 
 def _station_status(state: State, ev: e.StationStatusChanged) -> None:
-    state.stations[ev.station_id].status = ev.status
+    st = state.stations[ev.station_id]
+    st.status = ev.status
+    if ev.step and ev.by:
+        st.accounts[ev.step] = ev.by
+    if ev.filing_no:
+        st.filing_no = ev.filing_no
+    if ev.status == "rectifying":
+        st.rectify_due_ms = ev.due_ms
+        state.schedule(ev.due_ms, DUE_RECTIFY, ev.station_id)
+    else:
+        st.rectify_due_ms = 0
 
 
 def _policy(state: State, ev: e.PolicySet) -> None:
@@ -243,6 +264,10 @@ def _published(state: State, ev: e.JobPublished) -> None:
 
 def _held(state: State, ev: e.JobHeldForReview) -> None:
     job = state.jobs[ev.job_id]
+    if job.status == "open":  # held again (its station was taken down): no more offers
+        state.job_arrays.close(job.row)
+        state.open_jobs.remove(job.row)
+        state.keywords.remove(job.row)
     job.status = "held"
     state.schedule(job.end_ms, DUE_JOB, job.job_id)  # a posting never reviewed expires
 
@@ -486,6 +511,7 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
     e.RatingGiven: _noop,
+    e.StationChecked: _noop,
 }
 
 

@@ -83,6 +83,7 @@ EVENT_CODES: dict[str, int] = {
     "PushSent": 34,
     "BellClosed": 35,
     "EmployerCleared": 36,
+    "StationChecked": 37,
 }
 
 # The wire tag of every command type (the recorded command, `Record.command`). Append only.
@@ -111,6 +112,13 @@ COMMAND_CODES: dict[str, int] = {
     "FileComplaint": 22,
     "ResolveComplaint": 23,
     "Rate": 24,
+    "ApplyStation": 25,
+    "ReviewStation": 26,
+    "ApproveStation": 27,
+    "FileStation": 28,
+    "OrderRectification": 29,
+    "ConfirmRectification": 30,
+    "RevokeStation": 31,
 }
 
 _NO_DEFAULT = msgspec.NODEFAULT

@@ -19,12 +19,12 @@ free row first). Departures are scheduled in `leaving` and done by the fold of t
 log and the projections keep everything.
 
 Time: `due` is the one expiry heap of the decisions `Tick` makes (offer and job
-expiries, check-outs at the end of availability, bells closing); `leaving` the heap of
+expiries, check-outs at the end of availability, bells closing, rectification deadlines); `leaving` the heap of
 departures. Entries of things that ended early are skipped when popped (each stays at
 most until its own due time, so neither heap grows with history); `next_due_ms` tells
 the runtime when a `Tick` has work.
 
-Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` offers
+Limits: `MAX_STATIONS` stations; `MAX_LIVE_JOBS` jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` offers
 (waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
@@ -53,7 +53,8 @@ MAX_LIVE_OFFERS = 1_000_000
 MAX_LIVE_HIRES = 1_000_000
 CLOSED_JOB = ("filled", "cancelled", "expired", "rejected")
 # kinds of `State.due` entries (due ms, kind, key), in the order a tick handles a ms
-DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL = range(4)
+DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_RECTIFY = range(5)
+MAX_STATIONS = 100_000  # stations ever registered (a registration beyond is refused)
 # kinds of `State.leaving` entries
 LEAVE_HIRE, LEAVE_JOB = range(2)
 WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
@@ -71,6 +72,17 @@ class Station(msgspec.Struct, kw_only=True):
     lng: float
     status: str = "applied"
     registered_ms: int = 0
+    # the application (ApplyStation) and its life (engine.station_life)
+    area_m2: int = 0
+    hotline: str = ""
+    open_min: int = 0
+    close_min: int = 0
+    services: tuple[str, ...] = ()
+    staff_count: int = 0
+    accounts: dict[str, str] = {}  # step ("apply", "review", ...) -> account that took it
+    filing_no: str = ""
+    rectify_due_ms: int = 0  # while rectifying: the deadline
+    children: list[str] = []  # stations registered below this one, in order
 
 
 class Employer(msgspec.Struct, kw_only=True):

@@ -33,6 +33,7 @@ from engine import events as e
 from engine.commands import Refusal
 from engine.rules import decide
 from engine.state import State
+from engine.station_life import DAY_MS
 
 _Builder = Callable[[Any, str], c.Command]
 
@@ -41,11 +42,59 @@ def _point(lat: float, lng: float) -> c.Point:
     return c.Point(lat=lat, lng=lng)
 
 
+def _application(f: e.StationRegistered, i: str) -> c.Command:
+    """The application; the 负责人 is rebuilt from the masked name (masking it again gives
+    the same mask) without the mobile, both sealed in the fact (`readmit` keeps `sealed`)."""
+    return c.ApplyStation(
+        command_id=i,
+        ts_ms=f.ts_ms,
+        station_id=f.station_id,
+        name=f.name,
+        kind=f.kind,
+        market_type=f.market_type,
+        parent_id=f.parent_id,
+        region=f.region,
+        location=_point(f.lat, f.lng),
+        address=f.address,
+        area_m2=f.area_m2,
+        head=c.Personal(name=f.head_masked),
+        hotline=f.hotline,
+        open_min=f.open_min,
+        close_min=f.close_min,
+        services=f.services,  # type: ignore[arg-type]
+        staff_count=f.staff_count,
+        by=f.applicant,
+    )
+
+
+def _station_step(f: e.StationStatusChanged, i: str) -> c.Command | None:
+    """The step that changed a station's status (None: a decision, e.g. deadline_missed)."""
+    common: dict[str, Any] = {"command_id": i, "ts_ms": f.ts_ms, "station_id": f.station_id}
+    by = {"by": f.by}
+    match f.step:
+        case "":
+            return c.ChangeStationStatus(status=f.status, reason=f.reason, **common)  # type: ignore[arg-type]
+        case "review":
+            return c.ReviewStation(passed=f.status == "reviewed", note=f.reason, **by, **common)
+        case "approval":
+            return c.ApproveStation(note=f.reason, **by, **common)
+        case "filing":
+            return c.FileStation(filing_no=f.filing_no, **by, **common)
+        case "rectification_order":
+            days = (f.due_ms - f.ts_ms) // DAY_MS
+            return c.OrderRectification(items=f.reason, days=days, **by, **common)
+        case "rectified":
+            return c.ConfirmRectification(note=f.reason, **by, **common)
+        case "revocation":
+            return c.RevokeStation(reason=f.reason, **by, **common)
+    return None
+
+
 _BUILDERS: dict[type, _Builder] = {
     e.PolicySet: lambda f, i: c.SetPolicy(
         command_id=i, ts_ms=f.ts_ms, region=f.region, policy=f.policy, note=f.note
     ),
-    e.StationRegistered: lambda f, i: c.RegisterStation(
+    e.StationRegistered: lambda f, i: _application(f, i) if f.applicant else c.RegisterStation(
         command_id=i,
         ts_ms=f.ts_ms,
         station_id=f.station_id,
@@ -58,9 +107,7 @@ _BUILDERS: dict[type, _Builder] = {
         area_m2=f.area_m2,
         address=f.address,
     ),
-    e.StationStatusChanged: lambda f, i: c.ChangeStationStatus(
-        command_id=i, ts_ms=f.ts_ms, station_id=f.station_id, status=f.status, reason=f.reason
-    ),
+    e.StationStatusChanged: lambda f, i: _station_step(f, i),
     e.EmployerFlagged: lambda f, i: c.FlagEmployer(
         command_id=i, ts_ms=f.ts_ms, employer_id=f.employer_id, reason=f.reason
     ),
@@ -197,7 +244,7 @@ def readmit(state: State, fact: e.Event, cmd_id: str) -> tuple[e.Event | None, R
     except Refusal as ref:
         return None, ref
     again = decided.facts[0]
-    if isinstance(again, e.ComplaintFiled) and isinstance(fact, e.ComplaintFiled):
+    if isinstance(again, e.ComplaintFiled | e.StationRegistered) and type(fact) is type(again):
         again = msgspec.structs.replace(again, sealed=fact.sealed)  # sealed by the shell
     if isinstance(again, e.WorkerErased) and isinstance(fact, e.WorkerErased) and not fact.reason:
         again = msgspec.structs.replace(again, reason="")  # recorded before reasons were

@@ -67,6 +67,7 @@ ROUTES: dict[type, str] = {
     e.Tick: SKIP,
     e.BellRung: SKIP,
     e.BellClosed: SKIP,
+    e.StationChecked: SKIP,
     e.PushSent: SKIP,
     e.OfferMade: "offer",
     **dict.fromkeys(_OFFER_STATUS, "offer_update"),
