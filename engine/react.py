@@ -32,7 +32,6 @@ from engine import matcher
 from engine.fold import apply
 from engine.geo import haversine_m
 from engine.policy import review, wave_size
-from engine.station_life import station_conditions
 from engine.state import (
     DUE_BELL,
     DUE_CHECKOUT,
@@ -43,6 +42,7 @@ from engine.state import (
     Job,
     State,
 )
+from engine.station_life import station_conditions
 
 MAX_TICK_WORK = 100_000
 DUPLICATE_RADIUS_M = 500.0

@@ -13,8 +13,9 @@ Invariants:
   (ids, names, notes, reasons, addresses, titles, skill codes, policy keys) is screened
   with `engine.idnumbers.find_unmasked_pii`; a phone or ID number is refused with rule
   "no_personal_data". Exempt are the fields that carry personal data on purpose and are
-  sealed by the shell: `personal`, `contact`, a station's `head`, and complaint `text` (sealed under the
-  complainant worker's key, the event keeps it masked).
+  sealed by the shell: `personal`, `contact`, a station's `head` (负责人, sealed under
+  "station:<id>"), and complaint `text` (sealed under the complainant worker's key, the
+  event keeps it masked).
 
 Limits: the screen looks at strings of at least `MIN_PII_CHARS` characters only (no
 shorter string can hold a mobile or ID number).

@@ -19,13 +19,13 @@ free row first). Departures are scheduled in `leaving` and done by the fold of t
 log and the projections keep everything.
 
 Time: `due` is the one expiry heap of the decisions `Tick` makes (offer and job
-expiries, check-outs at the end of availability, bells closing, rectification deadlines); `leaving` the heap of
-departures. Entries of things that ended early are skipped when popped (each stays at
+expiries, check-outs at the end of availability, bells closing, rectification
+deadlines); `leaving` the heap of departures. Entries of things that ended early are skipped when popped (each stays at
 most until its own due time, so neither heap grows with history); `next_due_ms` tells
 the runtime when a `Tick` has work.
 
-Limits: `MAX_STATIONS` stations; `MAX_LIVE_JOBS` jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` offers
-(waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
+Limits: `MAX_STATIONS` stations (a registration beyond is refused); `MAX_LIVE_JOBS`
+jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` offers (waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
 `WorkerArrays`. Complaints are not bounded here yet (their life cycle is issue 14's).

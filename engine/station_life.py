@@ -38,7 +38,7 @@ from engine.commands import Refusal
 from engine.idnumbers import check_mobile, mask_name
 from engine.rules_common import Decided, required_text
 from engine.rules_registry import register_station
-from engine.state import Station, State
+from engine.state import State, Station
 
 DAY_MS = 86_400_000
 
@@ -246,7 +246,9 @@ def file_station(state: State, cmd: c.FileStation, ts: int) -> Decided:
     if st.filing_no:
         raise Refusal("station_id", "not_filed", f"本站已备案（备案号{c.clip(st.filing_no)}）")
     _distinct(st, cmd.by, "filing", ("apply", "review", "approval"))
-    return _step(st, cmd, ts, st.status, "filing", filing_no=required_text(cmd.filing_no, "filing_no"))
+    return _step(
+        st, cmd, ts, st.status, "filing", filing_no=required_text(cmd.filing_no, "filing_no")
+    )
 
 
 def order_rectification(state: State, cmd: c.OrderRectification, ts: int) -> Decided:
@@ -260,7 +262,13 @@ def order_rectification(state: State, cmd: c.OrderRectification, ts: int) -> Dec
         )
     items = required_text(cmd.items, "items")
     return _step(
-        st, cmd, ts, "rectifying", "rectification_order", reason=items, due_ms=ts + cmd.days * DAY_MS
+        st,
+        cmd,
+        ts,
+        "rectifying",
+        "rectification_order",
+        reason=items,
+        due_ms=ts + cmd.days * DAY_MS,
     )
 
 

@@ -73,7 +73,8 @@ def _station_step(f: e.StationStatusChanged, i: str) -> c.Command | None:
     by = {"by": f.by}
     match f.step:
         case "":
-            return c.ChangeStationStatus(status=f.status, reason=f.reason, **common)  # type: ignore[arg-type]
+            status: Any = f.status
+            return c.ChangeStationStatus(status=status, reason=f.reason, **common)
         case "review":
             return c.ReviewStation(passed=f.status == "reviewed", note=f.reason, **by, **common)
         case "approval":
@@ -94,18 +95,22 @@ _BUILDERS: dict[type, _Builder] = {
     e.PolicySet: lambda f, i: c.SetPolicy(
         command_id=i, ts_ms=f.ts_ms, region=f.region, policy=f.policy, note=f.note
     ),
-    e.StationRegistered: lambda f, i: _application(f, i) if f.applicant else c.RegisterStation(
-        command_id=i,
-        ts_ms=f.ts_ms,
-        station_id=f.station_id,
-        name=f.name,
-        kind=f.kind,
-        market_type=f.market_type,
-        parent_id=f.parent_id,
-        region=f.region,
-        location=_point(f.lat, f.lng),
-        area_m2=f.area_m2,
-        address=f.address,
+    e.StationRegistered: lambda f, i: (
+        _application(f, i)
+        if f.applicant
+        else c.RegisterStation(
+            command_id=i,
+            ts_ms=f.ts_ms,
+            station_id=f.station_id,
+            name=f.name,
+            kind=f.kind,
+            market_type=f.market_type,
+            parent_id=f.parent_id,
+            region=f.region,
+            location=_point(f.lat, f.lng),
+            area_m2=f.area_m2,
+            address=f.address,
+        )
     ),
     e.StationStatusChanged: lambda f, i: _station_step(f, i),
     e.EmployerFlagged: lambda f, i: c.FlagEmployer(

@@ -42,7 +42,9 @@ def world(policy: Policy | None = None) -> World:
     return w
 
 
-def apply(w: World, sid: str = "P1", *, kind: str = "post", parent: str = "H0", **over) -> c.Outcome:  # type: ignore[name-defined]
+def apply(
+    w: World, sid: str = "P1", *, kind: str = "post", parent: str = "H0", **over
+) -> c.Outcome:  # type: ignore[name-defined]
     fields = {**GOOD, **over}
     return w.run(
         c.ApplyStation(
@@ -165,7 +167,12 @@ def test_review_approval_filing_by_distinct_accounts() -> None:
         assert exc.value.rule == "distinct_accounts"
     out = step(w, c.FileStation, FILER, filing_no="襄就备〔2026〕1号")
     ev = out.events[0]
-    assert (ev.step, ev.by, ev.filing_no, ev.status) == ("filing", "acct-file", "襄就备〔2026〕1号", "approved")
+    assert (ev.step, ev.by, ev.filing_no, ev.status) == (
+        "filing",
+        "acct-file",
+        "襄就备〔2026〕1号",
+        "approved",
+    )
     with pytest.raises(Refusal) as exc:
         step(w, c.FileStation, INSPECTOR, filing_no="again")
     assert exc.value.rule == "not_filed"
@@ -248,12 +255,26 @@ def test_missed_deadline_revokes_and_takes_down_below_default_policy() -> None:
     _jobs(w)
     assert w.state.jobs["JB"].status == "open" and w.state.jobs["JP"].status == "open"
     out = w.tick(due.due_ms)
-    kinds = [(type(ev).__name__, getattr(ev, "station_id", getattr(ev, "job_id", ""))) for ev in out.events]
+    kinds = [
+        (type(ev).__name__, getattr(ev, "station_id", getattr(ev, "job_id", "")))
+        for ev in out.events
+    ]
     revoked = out.events[1]
-    assert (revoked.station_id, revoked.status, revoked.step, revoked.by) == ("B", "revoked", "deadline_missed", "")
+    assert (revoked.station_id, revoked.status, revoked.step, revoked.by) == (
+        "B",
+        "revoked",
+        "deadline_missed",
+        "",
+    )
     assert ("JobCancelled", "JB") in kinds and ("JobCancelled", "JP") in kinds
-    child = next(ev for ev in out.events if isinstance(ev, e.StationStatusChanged) and ev.station_id == "P")
-    assert (child.status, child.step, child.reason) == ("suspended", "parent_revoked", "上级站点B已撤销")
+    child = next(
+        ev for ev in out.events if isinstance(ev, e.StationStatusChanged) and ev.station_id == "P"
+    )
+    assert (child.status, child.step, child.reason) == (
+        "suspended",
+        "parent_revoked",
+        "上级站点B已撤销",
+    )
     assert any(isinstance(ev, e.WorkerCheckedOut) and ev.worker_id == "W2" for ev in out.events)
     assert w.state.stations["P"].status == "suspended"
     assert w.state.stations["H"].status == "approved"
@@ -285,6 +306,8 @@ def test_old_admin_path_still_works_and_revocation_cascades() -> None:
     w.station("P", kind="post", parent="B")
     out = w.run(c.ChangeStationStatus(command_id=cid(), ts_ms=at(6), station_id="H",
                                       status="revoked", reason="撤销"))  # fmt: skip
-    changed = [(ev.station_id, ev.status) for ev in out.events if isinstance(ev, e.StationStatusChanged)]
+    changed = [
+        (ev.station_id, ev.status) for ev in out.events if isinstance(ev, e.StationStatusChanged)
+    ]
     assert changed == [("H", "revoked"), ("B", "suspended"), ("P", "suspended")]
     reexecuted(w)

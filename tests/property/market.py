@@ -235,6 +235,40 @@ def command(name: str, caller: Caller = ADMIN_ALL, n: int = 0) -> c.Command:
         },
         "ResolveComplaint": {"complaint_id": "C1", "upheld": False, "note": "已调解"},
         "Rate": {"hire_id": completed, "by": "worker", "stars": 5},
+        # a station's life (by: the caller's account, stamped as a transport would)
+        "ApplyStation": {
+            "station_id": f"SA{n}",
+            "name": "檀溪驿站",
+            "kind": "post",
+            "parent_id": "S1",
+            "region": "420602",
+            "location": here,
+            "address": "檀溪路1号",
+            "area_m2": 40,
+            "head": c.Personal(name="王建国", mobile="13912345678"),
+            "hotline": "0710-3611234",
+            "open_min": 420,
+            "close_min": 1020,
+            "services": ("registration", "posting", "training_signup", "policy_advice"),
+            "staff_count": 2,
+            "by": caller.actor_id,
+        },
+        "ReviewStation": {
+            "station_id": "S3",
+            "passed": False,
+            "note": "面积不足",
+            "by": caller.actor_id,
+        },
+        "ApproveStation": {"station_id": "S3", "note": "同意", "by": caller.actor_id},
+        "FileStation": {"station_id": "S1", "filing_no": "襄就备1号", "by": caller.actor_id},
+        "OrderRectification": {
+            "station_id": "S1",
+            "items": "热线无人接听",
+            "days": 15,
+            "by": caller.actor_id,
+        },
+        "ConfirmRectification": {"station_id": "S1", "note": "已整改", "by": caller.actor_id},
+        "RevokeStation": {"station_id": "S1", "reason": "严重违规", "by": caller.actor_id},
     }
     if name == "Advance":
         base["ts_ms"] = m.now + 60_000
