@@ -129,7 +129,9 @@ def test_missed_deadline_revokes_the_station_and_its_posts(env: Env) -> None:
     assert _post(env, "front_end/4206", "/stations/applications", body).status_code == 201
     assert _post(env, "审核员", "/stations/P8/review", {"passed": True}).status_code == 200
     assert _post(env, "审批人", "/stations/P8/approval").status_code == 200
-    resp = _post(env, "检查员", "/stations/S2/rectification-order", {"items": "无人值守", "days": 3})
+    resp = _post(
+        env, "检查员", "/stations/S2/rectification-order", {"items": "无人值守", "days": 3}
+    )
     assert resp.status_code == 200, resp.text
     due = resp.json()["events"][0]["due_ms"]
     assert env.service.read(lambda s: s.next_due_ms()) <= due
