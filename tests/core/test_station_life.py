@@ -311,3 +311,21 @@ def test_old_admin_path_still_works_and_revocation_cascades() -> None:
     ]
     assert changed == [("H", "revoked"), ("B", "suspended"), ("P", "suspended")]
     reexecuted(w)
+
+
+def test_held_postings_of_a_suspended_child_are_published_after_reinstatement() -> None:
+    """Policy "held": the 驿站's open posting is held (no offers); the 驿站 is reinstated by
+    an admin and its staff review the posting, which is published and offered again."""
+    w = world(Policy(revoked_postings="held"))
+    _tree(w)
+    step(w, c.RevokeStation, REVOKER, "B", reason="严重违规")
+    assert (w.state.stations["P"].status, w.state.jobs["JP"].status) == ("suspended", "held")
+    w.run(c.ChangeStationStatus(command_id=cid(), ts_ms=w.now, station_id="P", status="approved"))
+    w.check_in("W1", "P")
+    out = w.run(c.ReviewJob(command_id=cid(), ts_ms=w.now, job_id="JP", staff_id="staff-p",
+                            station_id="P", approve=True))  # fmt: skip
+    assert isinstance(out.events[1], e.JobPublished)
+    assert any(isinstance(ev, e.OfferMade) for ev in out.events)
+    assert w.state.jobs["JP"].status == "open"
+    assert replayed_digest(w) == w.engine.digest()
+    reexecuted(w)
