@@ -195,7 +195,13 @@ async def stations(
     request: Req,
     status: FromQuery[
         Literal[
-            "any", "applied", "reviewed", "returned", "approved", "rectifying", "suspended",
+            "any",
+            "applied",
+            "reviewed",
+            "returned",
+            "approved",
+            "rectifying",
+            "suspended",
             "revoked",
         ]
     ] = "approved",  # fmt: skip
