@@ -329,3 +329,15 @@ def test_held_postings_of_a_suspended_child_are_published_after_reinstatement() 
     assert w.state.jobs["JP"].status == "open"
     assert replayed_digest(w) == w.engine.digest()
     reexecuted(w)
+
+
+def test_a_snapshot_keeps_the_deadline() -> None:
+    from engine.snapshot import restore_state, snapshot_state
+
+    w = world()
+    life_to_filed(w)
+    due = step(w, c.OrderRectification, INSPECTOR, items="无人值守", days=5).events[0].due_ms
+    restored = Engine(restore_state(snapshot_state(w.state)))
+    assert restored.digest() == w.engine.digest()
+    out = restored.execute(c.Advance(command_id=cid(), ts_ms=due))
+    assert [(ev.station_id, ev.status) for ev in out.events[1:]] == [("P1", "revoked")]
