@@ -83,7 +83,9 @@ EVENT_CODES: dict[str, int] = {
     "PushSent": 34,
     "BellClosed": 35,
     "EmployerCleared": 36,
-    "StationChecked": 37,
+    # a station's life (issue 15, WP-I2): codes from 90 so that work packages landing
+    # together do not collide
+    "StationChecked": 90,
 }
 
 # The wire tag of every command type (the recorded command, `Record.command`). Append only.
@@ -112,13 +114,14 @@ COMMAND_CODES: dict[str, int] = {
     "FileComplaint": 22,
     "ResolveComplaint": 23,
     "Rate": 24,
-    "ApplyStation": 25,
-    "ReviewStation": 26,
-    "ApproveStation": 27,
-    "FileStation": 28,
-    "OrderRectification": 29,
-    "ConfirmRectification": 30,
-    "RevokeStation": 31,
+    # a station's life (issue 15, WP-I2), from 90 (see EVENT_CODES)
+    "ApplyStation": 90,
+    "ReviewStation": 91,
+    "ApproveStation": 92,
+    "FileStation": 93,
+    "OrderRectification": 94,
+    "ConfirmRectification": 95,
+    "RevokeStation": 96,
 }
 
 _NO_DEFAULT = msgspec.NODEFAULT
