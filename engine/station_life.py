@@ -54,6 +54,15 @@ SERVICE_CN = {
     "drinking_water": "饮水",
     "first_aid": "急救药箱",
 }
+STATUS_CN = {
+    "applied": "已申报待审核",
+    "reviewed": "审核合格待批准",
+    "returned": "审核不合格已退回",
+    "approved": "已批准",
+    "rectifying": "限期整改中",
+    "suspended": "已暂停",
+    "revoked": "已撤销",
+}
 STEP_CN = {
     "apply": "申报",
     "review": "审核",
@@ -144,7 +153,8 @@ def _status(st: Station, allowed: tuple[str, ...], step: str) -> None:
         raise Refusal(
             "station_id",
             "station_transition",
-            f"站点当前状态为{st.status}，不能办理{STEP_CN[step]}（需要：{'/'.join(allowed)}）",
+            f"站点当前{STATUS_CN[st.status]}，不能办理{STEP_CN[step]}"
+            f"（须为：{'、'.join(STATUS_CN[a] for a in allowed)}）",
         )
 
 

@@ -341,3 +341,16 @@ def test_a_snapshot_keeps_the_deadline() -> None:
     assert restored.digest() == w.engine.digest()
     out = restored.execute(c.Advance(command_id=cid(), ts_ms=due))
     assert [(ev.station_id, ev.status) for ev in out.events[1:]] == [("P1", "revoked")]
+
+
+def test_a_step_out_of_order_is_refused_in_chinese() -> None:
+    w = world()
+    apply(w)
+    with pytest.raises(Refusal) as exc:
+        step(w, c.FileStation, FILER, filing_no="X")
+    assert exc.value.rule == "station_transition"
+    assert exc.value.message == "站点当前已申报待审核，不能办理备案（须为：已批准、限期整改中）"
+    before = w.engine.digest()
+    with pytest.raises(Refusal):
+        step(w, c.ConfirmRectification, CHECKER)
+    assert w.engine.digest() == before  # a refusal changes nothing
