@@ -11,7 +11,7 @@ from engine import commands as c
 from engine import events as e
 from engine.authz import Caller
 from engine.commands import Refusal
-from engine.core import Engine
+from engine.core import Engine, Outcome
 from engine.events import Policy
 from engine.station_life import DAY_MS, conditions, open_minutes
 from replay.facts import readmit
@@ -42,9 +42,7 @@ def world(policy: Policy | None = None) -> World:
     return w
 
 
-def apply(
-    w: World, sid: str = "P1", *, kind: str = "post", parent: str = "H0", **over
-) -> c.Outcome:  # type: ignore[name-defined]
+def apply(w: World, sid: str = "P1", *, kind: str = "post", parent: str = "H0", **over) -> Outcome:
     fields = {**GOOD, **over}
     return w.run(
         c.ApplyStation(
@@ -65,7 +63,7 @@ def apply(
     )
 
 
-def step(w: World, cls: type, caller: Caller, sid: str = "P1", **kw) -> c.Outcome:  # type: ignore[name-defined]
+def step(w: World, cls: type, caller: Caller, sid: str = "P1", **kw) -> Outcome:
     return w.run(
         cls(command_id=cid(), ts_ms=w.now, station_id=sid, by=caller.actor_id, **kw), caller
     )
