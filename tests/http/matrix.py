@@ -187,6 +187,7 @@ TABLE: list[Row] = [
     Row("metrics", "GET", "/metrics", None, frozenset({"auditor", "admin"}), "any"),
     # a station's life: the bodies of the steps on S1 are refused by the rules (422) after
     # the role and region checks, so the shared world keeps its approved S1
+    Row("station_application", "GET", "/stations/S1/application", None, READ, "own"),
     Row("apply_station", "POST", "/stations/applications", _application,
         frozenset({"front_end", "admin"}), "own"),
     Row("review_station", "POST", "/stations/S1/review", lambda n: {"passed": True},

@@ -103,6 +103,21 @@ def test_a_station_life_through_http_each_step_another_account(env: Env) -> None
     resp = _post(env, "复查员", "/stations/P9/rectification", {"note": "已整改"})
     assert resp.status_code == 200 and resp.json()["events"][0]["status"] == "approved"
 
+    seen = env.client.get("/stations/P9/application", headers=env.auth("auditor/4206"))
+    assert seen.status_code == 200, seen.text
+    view = seen.json()
+    assert (view["status_cn"], view["hours"], view["unmet_conditions"]) == (
+        "已批准",
+        "07:00-18:00",
+        [],
+    )
+    assert view["services"][:2] == ["求职登记", "信息发布"] and view["filing_no"]
+    assert [s["step_cn"] for s in view["steps"]] == [
+        "申报", "审核", "批准", "备案", "限期整改", "整改确认",
+    ]  # fmt: skip
+    assert "王建国" not in seen.text and "13912345678" not in seen.text
+    wuhan = env.client.get("/stations/P9/application", headers=env.auth("auditor/4201"))
+    assert wuhan.status_code == 403 and wuhan.json()["rule"] == "region"
     resp = _post(env, "撤销人", "/stations/P9/revocation", {"reason": "年度考核不合格"})
     assert resp.status_code == 200, resp.text
     assert resp.json()["events"][0]["status"] == "revoked"
