@@ -61,6 +61,7 @@ def _station(state: State, ev: e.StationRegistered) -> None:
         lat=ev.lat,
         lng=ev.lng,
         registered_ms=ev.ts_ms,
+        address=ev.address,
         area_m2=ev.area_m2,
         hotline=ev.hotline,
         open_min=ev.open_min,

@@ -73,6 +73,7 @@ class Station(msgspec.Struct, kw_only=True):
     status: str = "applied"
     registered_ms: int = 0
     # the application (ApplyStation) and its life (engine.station_life)
+    address: str = ""
     area_m2: int = 0
     hotline: str = ""
     open_min: int = 0

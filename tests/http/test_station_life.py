@@ -116,6 +116,9 @@ def test_a_station_life_through_http_each_step_another_account(env: Env) -> None
         "申报", "审核", "批准", "备案", "限期整改", "整改确认",
     ]  # fmt: skip
     assert "王建国" not in seen.text and "13912345678" not in seen.text
+    board = env.client.get("/board/P9/jobs").json()  # public: address, hotline and hours
+    assert (board["address"], board["hotline"]) == ("襄城区檀溪路1号", "0710-3611234")
+    assert board["hours"].startswith("07:00") and board["hours"].endswith("18:00")
     wuhan = env.client.get("/stations/P9/application", headers=env.auth("auditor/4201"))
     assert wuhan.status_code == 403 and wuhan.json()["rule"] == "region"
     resp = _post(env, "撤销人", "/stations/P9/revocation", {"reason": "年度考核不合格"})
