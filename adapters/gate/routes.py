@@ -10,7 +10,8 @@ from it; request bodies are derived from the command (`adapters.gate.bodies`).
 Invariants (pinned by tests/gate/test_routes.py): every command type of
 `engine.commands.COMMAND_TYPES` has exactly one route or is in `INTERNAL`; every type has
 a row in `PERMISSIONS`; path, caller and hidden fields are fields of the command; a
-caller field is never in a body (ReviewJob.staff_id/station_id come from the token).
+caller field is never in a body (ReviewJob.staff_id/station_id and the `by` account of a
+station's life step come from the token).
 Limits: none; the table is static.
 """
 
