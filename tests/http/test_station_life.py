@@ -45,8 +45,9 @@ def env(tmp_path: Path) -> Iterator[Env]:
     e = make_env(tmp_path)
     stations = e.service.read(lambda s: {sid: st.region for sid, st in s.stations.items()})
     store = TokenStore(tmp_path)
-    for name in ACCOUNTS:  # one admin token per person (named in the token store's note)
-        e.tokens[name], _ = store.create("admin", "4206", note=name, stations=stations)
+    for name in ACCOUNTS:  # one admin token issued to each person (a named account)
+        e.tokens[name], _ = store.create("admin", "4206", name=name, stations=stations)
+    e.tokens["unnamed admin"], _ = store.create("admin", "4206", stations=stations)
     try:
         yield e
     finally:
@@ -73,7 +74,8 @@ def _actors(data_dir: Path) -> list[tuple[str, str, str]]:
 
 
 def test_a_station_life_through_http_each_step_another_account(env: Env) -> None:
-    ids = {name: TokenStore(env.data_dir).verify(env.tokens[name]).token_id for name in ACCOUNTS}
+    ids = {name: TokenStore(env.data_dir).verify(env.tokens[name]).actor_id for name in ACCOUNTS}
+    assert all(a.startswith("acct-") for a in ids.values())
     resp = _post(env, "front_end/4206", "/stations/applications", {**APPLICATION, "by": "x"})
     assert resp.status_code == 422 and resp.json()["rule"] == "unknown_field"  # by: the caller's
     resp = _post(env, "front_end/4206", "/stations/applications", APPLICATION)
@@ -82,6 +84,8 @@ def test_a_station_life_through_http_each_step_another_account(env: Env) -> None
     assert reg["head_masked"] == "王**" and "王建国" not in resp.text
     assert checked == {**checked, "type": "StationChecked", "failures": []}
 
+    unnamed = _post(env, "unnamed admin", "/stations/P9/review", {"passed": True})
+    assert unnamed.status_code == 403 and unnamed.json()["rule"] == "named_account"
     assert _post(env, "审核员", "/stations/P9/review", {"passed": True}).status_code == 200
     same = _post(env, "审核员", "/stations/P9/approval")
     assert same.status_code == 403, same.text
