@@ -37,8 +37,8 @@ def main(branches: int = 50, posts: int = 20, jobs: int = 2) -> None:
     for b in range(branches):
         for p in range(posts):
             sid = f"P{b}-{p}"
-            run(c.ApplyStation(command_id=cid(), ts_ms=w.now, station_id=sid, name="驿站", kind="post", parent_id=f"B{b}",
-                               region="420602", location=near(b * 100, p * 50), area_m2=40,
+            run(c.ApplyStation(command_id=cid(), ts_ms=w.now, station_id=sid, name="驿站",
+                               kind="post", parent_id=f"B{b}", region="420602", location=near(b * 100, p * 50), area_m2=40,
                                head=c.Personal(name="王建国"), hotline="12333", open_min=420,
                                close_min=1080, services=SVC, staff_count=1,
                                by=acct[0].actor_id), acct[0])  # fmt: skip
