@@ -478,6 +478,11 @@ class Refusal(Exception):
     """A command was refused: `field` is the offending input, `rule` the rule broken."""
 
     def __init__(self, field: str, rule: str, message: str) -> None:
+        # what a refusal echoes goes back to the caller and into logs: never a phone or ID
+        # number in clear (found by `lingong sim`: an enum error echoed a typed phone number)
+        from engine.idnumbers import mask_pii_in_text  # idnumbers imports this module
+
+        field, message = mask_pii_in_text(field), mask_pii_in_text(message)
         super().__init__(f"{field}: {message} [{rule}]")
         self.field = field
         self.rule = rule

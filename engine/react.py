@@ -20,7 +20,8 @@ bell, declines and expiries still top the job up with ordinary waves.
 
 Limits: `policy.max_waves` waves per job, `policy.max_pushes_per_job` pushes per job,
 `policy.max_open_offers_per_worker` live offers per worker, `MAX_TICK_WORK` expiries
-handled per tick (the rest on the next tick).
+handled per tick and none started after `MAX_TICK_EVENTS` decisions (the rest on the
+next tick).
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ from engine.state import (
 from engine.station_life import station_conditions
 
 MAX_TICK_WORK = 100_000
+# decisions of one Tick before it takes no more due items: a decision encodes to at most
+# ~350 bytes (an OfferMade with ids of the longest length), so a Tick's record stays well
+# below the log's 16 MiB frame (a Tick refused for its size would be refused again and
+# again: time would stop; found by `lingong sim`)
+MAX_TICK_EVENTS = 20_000
 DUPLICATE_RADIUS_M = 500.0
 BELL_WAVE = 0  # the wave number of opening-bell offers: they use none of the job's waves
 
@@ -269,14 +275,23 @@ def _no_show(state: State, ev: e.NoShow, emit: Emit) -> None:
 # ------------------------------------------------------------------ time ------------
 
 
-def _tick(state: State, ev: e.Tick, emit: Emit) -> None:
+def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
     """Everything due by now, in (due ms, kind, key) order from the one expiry heap;
-    then new waves for jobs whose offers expired."""
+    then new waves for jobs whose offers expired. At most `MAX_TICK_WORK` items, and no
+    new item once `MAX_TICK_EVENTS` decisions are made: the record stays within the log's
+    frame limit, and what is left is still due for the next tick."""
     now = ev.ts_ms
     work = 0
+    emitted = 0
+
+    def emit(decision: e.Event) -> None:
+        nonlocal emitted
+        emitted += 1
+        emit_one(decision)
+
     touched: dict[str, None] = {}
     heap = state.due
-    while heap and heap[0][0] <= now and work < MAX_TICK_WORK:
+    while heap and heap[0][0] <= now and work < MAX_TICK_WORK and emitted < MAX_TICK_EVENTS:
         due, kind, key = heapq.heappop(heap)
         if kind == DUE_OFFER:
             offer = state.offers.get(key)  # type: ignore[arg-type]
