@@ -288,6 +288,9 @@ def test_revocation_by_an_account_policy_revokes_children_holds_postings() -> No
     assert not any(isinstance(ev, e.JobCancelled) for ev in out.events)
     assert w.state.stations["P"].status == "revoked"
     assert w.state.jobs["JP"].status == "held"
+    from engine.reasons import reasons_text
+
+    assert reasons_text(w.state.jobs["JP"].hold_reasons) == ["采集站点已撤销，岗位暂停推送，待审核"]
     assert w.state.open_jobs.rows().size == 0  # held postings get no offers
     with pytest.raises(Refusal):
         w.post("JX", sid="P")
