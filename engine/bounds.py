@@ -77,5 +77,11 @@ Stars = Annotated[int, Meta(ge=1, le=5)]
 Pieces = Annotated[int, Meta(ge=0, le=MAX_PIECES)]  # 0: not stated
 BirthYear = Annotated[int, Meta(ge=0, le=MAX_BIRTH_YEAR)]  # 0: from the ID number
 AreaM2 = Annotated[int, Meta(ge=0, le=MAX_AREA_M2)]
+# a public service number (服务热线): digits with +, -, spaces or parentheses; a mobile
+# is refused by the free-text screen like anywhere else (it would be a person's number)
+Hotline = Annotated[str, Meta(max_length=MAX_CONTACT, pattern=r"^([0-9+() -]{3,20})?$")]
+StaffCount = Annotated[int, Meta(ge=0, le=10_000)]
+Days = Annotated[int, Meta(ge=1, le=365)]
+Actor = Annotated[str, Meta(max_length=MAX_COMMAND_ID)]  # an account id, from the caller
 Lat = Annotated[float, Meta(ge=-90.0, le=90.0)]
 Lng = Annotated[float, Meta(ge=-180.0, le=180.0)]

@@ -36,6 +36,7 @@ from engine.state import (
     DUE_CHECKOUT,
     DUE_JOB,
     DUE_OFFER,
+    DUE_RECTIFY,
     DUE_WAGE,
     LEAVE_HIRE,
     LEAVE_JOB,
@@ -74,11 +75,32 @@ def _station(state: State, ev: e.StationRegistered) -> None:
         lat=ev.lat,
         lng=ev.lng,
         registered_ms=ev.ts_ms,
+        address=ev.address,
+        area_m2=ev.area_m2,
+        hotline=ev.hotline,
+        open_min=ev.open_min,
+        close_min=ev.close_min,
+        services=tuple(ev.services),
+        staff_count=ev.staff_count,
+        accounts={"apply": ev.applicant} if ev.applicant else {},
     )
+    parent = state.stations.get(ev.parent_id) if ev.parent_id else None
+    if parent is not None:
+        parent.children.append(ev.station_id)
 
 
 def _station_status(state: State, ev: e.StationStatusChanged) -> None:
-    state.stations[ev.station_id].status = ev.status
+    st = state.stations[ev.station_id]
+    st.status = ev.status
+    if ev.step and ev.by:
+        st.accounts[ev.step] = ev.by
+    if ev.filing_no:
+        st.filing_no = ev.filing_no
+    if ev.status == "rectifying":
+        st.rectify_due_ms = ev.due_ms
+        state.schedule(ev.due_ms, DUE_RECTIFY, ev.station_id)
+    else:
+        st.rectify_due_ms = 0
 
 
 def _policy(state: State, ev: e.PolicySet) -> None:
@@ -552,6 +574,7 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
     e.AgreementRecorded: _agreement,
     e.ArrearsOpened: _arrears_opened,
     e.ArrearsClosed: _arrears_closed,
+    e.StationChecked: _noop,
 }
 
 

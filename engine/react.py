@@ -3,7 +3,9 @@
 Owns: review verdicts (publish / hold / reject; the screen for discriminatory
 requirements of `engine.screen` holds a posting, its findings first among the reasons), offer waves and top-ups, the worker-side
 offer on check-in, hires on accept, withdrawals, expiries on `Tick`, 1.5 km pushes, the
-opening bell, employer flags from complaints, and the consequences of a revoked station.
+opening bell, employer flags from complaints, the check of a station's application, and the
+consequences of a revoked station (its stations below and their postings, as the policy
+says) or of a missed rectification deadline (the engine revokes).
 
 Invariants:
 - `react(state, fact)` runs after `apply(state, fact)`; every decision it emits is
@@ -46,12 +48,14 @@ from engine.state import (
     DUE_CHECKOUT,
     DUE_JOB,
     DUE_OFFER,
+    DUE_RECTIFY,
     DUE_WAGE,
     MAX_LIVE_OFFERS,
     Hire,
     Job,
     State,
 )
+from engine.station_life import station_conditions
 
 MAX_TICK_WORK = 100_000
 # decisions of one Tick before it takes no more due items: a decision encodes to at most
@@ -358,6 +362,23 @@ def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
                 continue
             work += 1
             _open_arrears(state, hire, "unpaid", ev, emit)
+        elif kind == DUE_RECTIFY:  # 限期整改 missed: the engine revokes
+            sid = str(key)
+            st = state.stations.get(sid)
+            if st is None or st.status != "rectifying" or st.rectify_due_ms != due:
+                continue
+            work += 1
+            emit(
+                e.StationStatusChanged(
+                    ts_ms=now,
+                    cmd_id=ev.cmd_id,
+                    station_id=sid,
+                    status="revoked",
+                    reason="逾期未完成整改",
+                    step="deadline_missed",
+                )
+            )
+            _revoked(state, sid, ev, emit)
     for job_id in touched:
         job = state.jobs.get(job_id)
         if job is not None:
@@ -424,18 +445,75 @@ def _close_bell(state: State, scope: str, ev: e.Event, emit: Emit) -> None:
 # ------------------------------------------------------------------ registry --------
 
 
-def _station_status(state: State, ev: e.StationStatusChanged, emit: Emit) -> None:
-    if ev.status not in ("suspended", "revoked"):
+def _station_applied(state: State, ev: e.StationRegistered, emit: Emit) -> None:
+    if not ev.applicant:  # registered by an admin directly: no application to check
         return
-    reason = f"station_{ev.status}"
-    for row in sorted(state.checked_in_at.get(ev.station_id, ())):
+    version, _ = state.policy_for(ev.region)
+    failures = station_conditions(state, state.stations[ev.station_id])
+    emit(
+        e.StationChecked(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            station_id=ev.station_id,
+            failures=failures,
+            policy_version=version,
+        )
+    )
+
+
+def _station_status(state: State, ev: e.StationStatusChanged, emit: Emit) -> None:
+    if ev.status == "revoked":
+        _revoked(state, ev.station_id, ev, emit)
+    elif ev.status == "suspended":
+        _take_down(state, ev.station_id, "suspended", "cancelled", ev, emit)
+
+
+def _revoked(state: State, station_id: str, ev: e.Event, emit: Emit) -> None:
+    """A revoked station and everything below it (分站, their 驿站), as the policy of the
+    revoked station's region says: children revoked or suspended, one event each, and the
+    open postings of every station taken down held or cancelled, one event each."""
+    _, policy = state.policy_for(state.stations[station_id].region)
+    _take_down(state, station_id, "revoked", policy.revoked_postings, ev, emit)
+    outcome = policy.revoked_children
+    queue = list(state.stations[station_id].children)
+    while queue:  # breadth first, in registration order; each station once (a tree)
+        child = state.stations[queue.pop(0)]
+        queue.extend(child.children)
+        if child.status in ("revoked", "returned", outcome):
+            continue
+        emit(
+            e.StationStatusChanged(
+                ts_ms=ev.ts_ms,
+                cmd_id=ev.cmd_id,
+                station_id=child.station_id,
+                status=outcome,
+                reason=f"上级站点{station_id}已撤销",
+                step="parent_revoked",
+            )
+        )
+        _take_down(state, child.station_id, outcome, policy.revoked_postings, ev, emit)
+
+
+def _take_down(
+    state: State, station_id: str, status: str, postings: str, ev: e.Event, emit: Emit
+) -> None:
+    """Check out the workers waiting at the station; hold or cancel its postings."""
+    reason = f"station_{status}"
+    for row in sorted(state.checked_in_at.get(station_id, ())):
         if state.workers.checked_in[row]:
             wid = state.worker_ids[row]
             emit(e.WorkerCheckedOut(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, worker_id=wid, reason=reason))
             _withdraw_worker_offers(state, row, ev, "worker_left", emit, None)
-    for job_id in list(state.jobs_by_station.get(ev.station_id, ())):
+    for job_id in list(state.jobs_by_station.get(station_id, ())):
         job = state.jobs[job_id]
-        if job.status in ("open", "held"):
+        if postings == "held" and job.status == "open":
+            _withdraw_job_offers(state, job, ev, "job_closed", emit)
+            emit(
+                e.JobHeldForReview(
+                    ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reasons=(reason,)
+                )
+            )
+        elif postings == "cancelled" and job.status in ("open", "held"):
             _withdraw_job_offers(state, job, ev, "job_closed", emit)
             emit(e.JobCancelled(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reason=reason))
 
@@ -580,6 +658,7 @@ _REACTORS: dict[type, Callable[[State, e.Event, Emit], None]] = {
     e.Tick: _tick,
     e.BellRung: _bell,
     e.StationStatusChanged: _station_status,
+    e.StationRegistered: _station_applied,
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
     e.WagePaid: _paid,

@@ -87,6 +87,9 @@ EVENT_CODES: dict[str, int] = {
     "AgreementRecorded": 41,
     "ArrearsOpened": 42,
     "ArrearsClosed": 43,
+    # a station's life (issue 15, WP-I2): codes from 90 so that work packages landing
+    # together do not collide
+    "StationChecked": 90,
 }
 
 # The wire tag of every command type (the recorded command, `Record.command`). Append only.
@@ -115,6 +118,14 @@ COMMAND_CODES: dict[str, int] = {
     "FileComplaint": 22,
     "ResolveComplaint": 23,
     "Rate": 24,
+    # a station's life (issue 15, WP-I2), from 90 (see EVENT_CODES)
+    "ApplyStation": 90,
+    "ReviewStation": 91,
+    "ApproveStation": 92,
+    "FileStation": 93,
+    "OrderRectification": 94,
+    "ConfirmRectification": 95,
+    "RevokeStation": 96,
 }
 
 _NO_DEFAULT = msgspec.NODEFAULT

@@ -19,8 +19,8 @@ free row first). Departures are scheduled in `leaving` and done by the fold of t
 log and the projections keep everything.
 
 Time: `due` is the one expiry heap of the decisions `Tick` makes (offer and job
-expiries, check-outs at the end of availability, bells closing, wages due); `leaving` the heap of
-departures. Entries of things that ended early are skipped when popped (each stays at
+expiries, check-outs at the end of availability, bells closing, wages due, rectification
+deadlines); `leaving` the heap of departures. Entries of things that ended early are skipped when popped (each stays at
 most until its own due time, so neither heap grows with history); `next_due_ms` tells
 the runtime when a `Tick` has work.
 
@@ -28,7 +28,8 @@ Review: `held` lists the postings held for review now, in the order held (derive
 the jobs; not part of the digest); a job keeps its hold reasons and the account of its
 verdict (`Job.hold_reasons`, `Job.reviewed_by`).
 
-Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused; `held` is a subset), `MAX_LIVE_OFFERS` offers
+Limits: `MAX_STATIONS` stations (a registration beyond is refused); `MAX_LIVE_JOBS` jobs
+(a posting beyond is refused; `held` is a subset), `MAX_LIVE_OFFERS` offers
 (waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
@@ -58,7 +59,8 @@ MAX_LIVE_OFFERS = 1_000_000
 MAX_LIVE_HIRES = 1_000_000
 CLOSED_JOB = ("filled", "cancelled", "expired", "rejected")
 # kinds of `State.due` entries (due ms, kind, key), in the order a tick handles a ms
-DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_WAGE = range(5)
+DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_WAGE, DUE_RECTIFY = range(6)
+MAX_STATIONS = 100_000  # stations ever registered (a registration beyond is refused)
 # kinds of `State.leaving` entries
 LEAVE_HIRE, LEAVE_JOB = range(2)
 WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
@@ -76,6 +78,18 @@ class Station(msgspec.Struct, kw_only=True):
     lng: float
     status: str = "applied"
     registered_ms: int = 0
+    # the application (ApplyStation) and its life (engine.station_life)
+    address: str = ""
+    area_m2: int = 0
+    hotline: str = ""
+    open_min: int = 0
+    close_min: int = 0
+    services: tuple[str, ...] = ()
+    staff_count: int = 0
+    accounts: dict[str, str] = {}  # step ("apply", "review", ...) -> account that took it
+    filing_no: str = ""
+    rectify_due_ms: int = 0  # while rectifying: the deadline
+    children: list[str] = []  # stations registered below this one, in order
 
 
 class Employer(msgspec.Struct, kw_only=True):

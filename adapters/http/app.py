@@ -49,6 +49,7 @@ from adapters.http import (
     routes_ops,
     routes_read,
     routes_registry,
+    routes_station_life,
     routes_wages,
 )
 from adapters.http.auth import Limits
@@ -138,6 +139,7 @@ def _route_modules() -> list[Any]:
         routes_hires,
         routes_wages,
         routes_read,
+        routes_station_life,
         board,
         map_page,
         assets,

@@ -87,6 +87,7 @@ ROUTES: dict[type, str] = {
     e.Tick: SKIP,
     e.BellRung: SKIP,
     e.BellClosed: SKIP,
+    e.StationChecked: SKIP,
     e.PushSent: SKIP,
     # issue 14: the agreement and arrears cases are read from the engine (GET
     # /hires/{id}/agreement, /arrears); not projected yet

@@ -194,6 +194,7 @@ HANDLERS: dict[type, Handler] = {
     e.Tick: _skip,
     e.BellRung: _skip,
     e.BellClosed: _skip,
+    e.StationChecked: _skip,
     e.PushSent: _skip,
     e.OfferMade: _offer,
     **dict.fromkeys(_OFFER_OUTCOMES, _offer_outcome),
