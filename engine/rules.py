@@ -30,6 +30,7 @@ from engine import rules_complaints as k
 from engine import rules_hires as h
 from engine import rules_morning as m
 from engine import rules_registry as r
+from engine import station_life
 from engine.commands import Refusal
 from engine.rules_common import Decided, screen_free_text
 from engine.state import State
@@ -62,6 +63,7 @@ _DECIDERS: dict[type, Callable[[State, Any, int], Decided]] = {
     c.ResolveComplaint: h.resolve,
     c.Rate: h.rate,
     c.ChangeComplaintStatus: k.change_status,
+    **station_life.DECIDERS,
 }
 
 

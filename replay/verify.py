@@ -256,8 +256,12 @@ def _redecide(engine: Engine, seq: int, rec: e.Record) -> Failure | None:
         return _event_failure(
             state, "fact", f"the rules refuse its command: {refusal}", seq, 0, fact, None
         )
-    if isinstance(again, e.ComplaintFiled | e.ComplaintStatusChanged) and type(fact) is type(again):
+    if isinstance(
+        again, e.ComplaintFiled | e.StationRegistered | e.ComplaintStatusChanged
+    ) and type(fact) is type(again):
         again = msgspec.structs.replace(again, sealed=fact.sealed)  # type: ignore[attr-defined]
+    if isinstance(again, e.JobSubmitted) and isinstance(fact, e.JobSubmitted) and not fact.terms_v:
+        again = msgspec.structs.replace(again, terms_v=0)  # posted before agreements were
     if again != fact:
         return _event_failure(
             state, "fact", "its command decides a different fact", seq, 0, fact, again

@@ -52,6 +52,8 @@ from adapters.http import (
     routes_read,
     routes_registry,
     routes_skills,
+    routes_station_life,
+    routes_wages,
 )
 from adapters.http.auth import Limits
 from adapters.http.context import Api
@@ -141,7 +143,9 @@ def _route_modules() -> list[Any]:
         routes_complaints,
         counter,
         routes_skills,
+        routes_wages,
         routes_read,
+        routes_station_life,
         board,
         map_page,
         assets,

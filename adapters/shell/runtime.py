@@ -348,6 +348,12 @@ class Runtime:
                 subject = "employer:" + ev.employer_id
                 blob = self.sealer.seal(subject, out.personal[ev.employer_id])
                 events[i] = msgspec.structs.replace(ev, sealed=blob)
+            elif isinstance(ev, e.StationRegistered) and "station:" + ev.station_id in (
+                out.personal
+            ):
+                subject = "station:" + ev.station_id
+                blob = self.sealer.seal(subject, out.personal[subject])
+                events[i] = msgspec.structs.replace(ev, sealed=blob)
             elif isinstance(ev, e.ComplaintFiled) and ev.worker_id in out.personal:
                 blob = self.sealer.seal(ev.worker_id, out.personal[ev.worker_id])
                 events[i] = msgspec.structs.replace(ev, sealed=blob)

@@ -26,6 +26,7 @@ from typing import Any
 from adapters.stores.backend import Backend
 from adapters.stores.report_complaints import CLOSINGS, overdue_section
 from adapters.stores.report_model import (
+    OPERATING,
     Chart,
     Column,
     Period,
@@ -171,7 +172,7 @@ def progress(store: Backend, scope: Scope) -> Report:
         if not region.startswith(scope.region) or (scope.station and sid != scope.station):
             continue
         row = rows[region[:lvl]]
-        if st == "approved":
+        if st in OPERATING:
             row["markets" if kind in ("hub", "branch") else "posts"] += 1
         if first and p.first_day <= first <= p.last_day:
             row["new_stations"] += 1
