@@ -27,8 +27,8 @@ from litestar.params import FromPath
 from adapters.http.common import READ, Req, api_of, not_found
 from adapters.http.problems import scrub
 from adapters.http.scope import worker_region_in
-from adapters.http.views import job_pay_text
 from engine.geo import local_date, local_minute_of_day
+from engine.present import pay_text_of
 from engine.state import State
 
 MAX_BOARD_OFFERS = 40
@@ -75,7 +75,7 @@ def contact_offers(state: State, worker_ids: list[str]) -> list[BoardOffer]:
                     worker_tag=tag_of(wid),
                     job_id=job.job_id,
                     title=scrub(job.title),
-                    pay=job_pay_text(job),
+                    pay=pay_text_of(job),
                     start=_when(job.start_ms),
                     expires=_hhmm(offer.expires_ms),
                     expires_ms=offer.expires_ms,
@@ -192,7 +192,7 @@ async def offer_slip(
             offer_id=offer_id,
             title=scrub(job.title),
             headcount=job.headcount,
-            pay=job_pay_text(job),
+            pay=pay_text_of(job),
             start=_when(job.start_ms),
             end=_when(job.end_ms),
             expires=_when(offer.expires_ms),

@@ -212,16 +212,6 @@ def worker_view(state: State, worker_id: str) -> WorkerView | None:
     )
 
 
-PAY_UNITS_ZH = {"day": "元/天", "hour": "元/小时", "piece": "元/件"}
-
-
-def job_pay_text(job: Job) -> str:
-    """A job's pay in its own unit, as people read it: "300元/天", "25.5元/小时"."""
-    whole, cents = divmod(int(job.pay_fen), 100)
-    amount = str(whole) if not cents else f"{whole}.{cents:02d}".rstrip("0")
-    return f"{amount}{PAY_UNITS_ZH.get(job.pay_unit, '')}"
-
-
 def job_view(state: State, job: Job, distance_m: int | None = None) -> JobView:
     emp = state.employers.get(job.employer_id)
     return carry(  # the job's own fields by name; what the view adds or scrubs, here

@@ -86,7 +86,9 @@ def test_demo_counts_agreements_arrears_and_early_pushes(run: Run, tmp_path: Pat
     assert s.check() == []
     assert s.agreements == s.hires > 0  # every hire of the morning records its agreement
     assert s.arrears_opened > s.arrears_closed > 0
-    assert s.arrears_opened - s.arrears_closed == s.wages_partial
+    # still open: the partial payments, and (after the demo's closing tick at its complaint
+    # cases' deadline, sim.cases) the hires never paid once their wages fell due
+    assert s.arrears_opened - s.arrears_closed >= s.wages_partial
     assert s.arrears_holds > 0 and s.pushes_before_7am > 0
     assert s.wage_payments == s.wages_paid + s.wages_partial + s.arrears_closed
 

@@ -41,7 +41,7 @@ def test_counter_registration_without_a_mobile_and_its_offers(env: Env) -> None:
     board = resp.json()
     (shown,) = [o for o in board["offers"] if o["job_id"] == "JC"]
     assert shown["worker_tag"] == "…1234" and shown["title"] == "仓库搬运"
-    assert shown["pay"] == "300元/天" and shown["expires"].count(":") == 1
+    assert shown["pay"] == "300 元/天" and shown["expires"].count(":") == 1
     assert "WC1234" not in env.client.get("/board/S1/jobs").text  # only the tag
     page = env.client.get("/board/S1").text
     assert "…1234" in page and "请以下编号的求职者到服务台" in page
