@@ -2,9 +2,14 @@
 
 Owns the route
     GET /reports/{name}     supply-demand | wages | roster | progress | stars | directory
-                            auditor, admin; JSON as `adapters.stores.render.to_json_obj`
+                            auditor, admin, and station staff for their own station;
+                            JSON (UTF-8, no escapes) as `adapters.stores.render.to_json_obj`
 Query: `month` (YYYY-MM) or `from`+`to` (YYYY-MM-DD), `region` (defaults to the token's
-region and must lie inside it), `station`, `level` (province | city | county).
+region and must lie inside it), `station` (a station staff token: defaults to its own
+station, any other is 403), `level` (province | city | county).
+
+The roster carries masked 姓名: unsealed under each worker's key from the data folder and
+masked (`adapters.stores.worker_names`); erased workers show as erased.
 
 Invariants: every string of a report passes `scrub` (job titles are free text and may
 hold a phone number); a report reads only the reporting store, caught up with the log first (the
@@ -74,6 +79,8 @@ async def report(
     ctx = api_of(request)
     who = ctx.caller(request)
     region = who.region if region is None else region
+    if who.role == "station_staff":  # their own station's roster and figures, no other's
+        station = station or who.station_id
     ctx.scope.allow(who, "report", region=region)
     if station:
         ctx.scope.allow(who, "report", station=station)

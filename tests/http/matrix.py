@@ -172,7 +172,7 @@ TABLE: list[Row] = [
         "GET",
         "/reports/progress?month=2026-11&region=420602",
         None,
-        frozenset({"auditor", "admin"}),
+        frozenset({"station_staff", "auditor", "admin"}),
         "own",
     ),  # fmt: skip
     Row("hall", "GET", "/hall?lat=32.009&lng=112.122&radius_m=5000", None, READ, "filter"),
