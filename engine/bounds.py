@@ -75,5 +75,8 @@ Headcount = Annotated[int, Meta(ge=1, le=MAX_HEADCOUNT)]
 Stars = Annotated[int, Meta(ge=1, le=5)]
 BirthYear = Annotated[int, Meta(ge=0, le=MAX_BIRTH_YEAR)]  # 0: from the ID number
 AreaM2 = Annotated[int, Meta(ge=0, le=MAX_AREA_M2)]
+MAX_TRAINING_CAPACITY = 1000  # sign-ups of one training session
+OptSkill = Annotated[str, Meta(max_length=32, pattern=r"^([a-z0-9][a-z0-9_.-]{0,31})?$")]
+Capacity = Annotated[int, Meta(ge=1, le=MAX_TRAINING_CAPACITY)]
 Lat = Annotated[float, Meta(ge=-90.0, le=90.0)]
 Lng = Annotated[float, Meta(ge=-180.0, le=180.0)]

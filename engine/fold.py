@@ -23,6 +23,7 @@ import heapq
 from collections.abc import Callable
 
 from engine import events as e
+from engine import training
 from engine.geo import local_day_number
 from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, day_pay_fen
 from engine.state import (
@@ -486,6 +487,7 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
     e.RatingGiven: _noop,
+    **training.FOLDS,
 }
 
 

@@ -83,6 +83,12 @@ EVENT_CODES: dict[str, int] = {
     "PushSent": 34,
     "BellClosed": 35,
     "EmployerCleared": 36,
+    # training and consultation (issue 15, WP-I4): codes from 80 so that work packages
+    # landing together do not collide on 37, 38, ...
+    "TrainingPublished": 80,
+    "TrainingSignedUp": 81,
+    "TrainingCompleted": 82,
+    "PolicyAnswerPublished": 83,
 }
 
 # The wire tag of every command type (the recorded command, `Record.command`). Append only.
@@ -111,6 +117,11 @@ COMMAND_CODES: dict[str, int] = {
     "FileComplaint": 22,
     "ResolveComplaint": 23,
     "Rate": 24,
+    # training and consultation (issue 15, WP-I4), from 80 (see EVENT_CODES)
+    "PublishTraining": 80,
+    "SignUpTraining": 81,
+    "CompleteTraining": 82,
+    "PublishPolicyAnswer": 83,
 }
 
 _NO_DEFAULT = msgspec.NODEFAULT

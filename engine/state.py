@@ -28,7 +28,8 @@ Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` of
 (waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
-`WorkerArrays`. Complaints are not bounded here yet (their life cycle is issue 14's).
+`WorkerArrays`. Trainings and policy Q&A are `engine.training`'s (`State.training`).
+Complaints are not bounded here yet (their life cycle is issue 14's).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from engine.matching.index import CellIndex
 from engine.matching.jobs import JobArrays
 from engine.matching.search import KeywordIndex
 from engine.matching.workers import SkillCodes, WorkerArrays
+from engine.training import TrainingBook
 
 __all__ = ["MAX_REMEMBERED_COMMANDS", "State"]
 
@@ -173,6 +175,7 @@ class State:
         self.hires_by_worker: dict[int, list[str]] = {}
         self.complaints: dict[str, Complaint] = {}
         self.complaints_by_employer: dict[str, list[str]] = {}
+        self.training = TrainingBook()  # training sessions and policy Q&A ids
         self.jobs_by_employer: dict[str, list[str]] = {}
         self.jobs_by_station: dict[str, dict[str, None]] = {}  # not yet closed, by station
         self.checked_in_at: dict[str, dict[int, None]] = {}  # station -> rows checked in
@@ -282,6 +285,8 @@ class State:
         for table in (self.stations, self.employers, self.jobs, self.offers, self.hires):
             h.update(enc.encode(sorted(table.items())))
         h.update(enc.encode(sorted(self.complaints.items())))
+        if not self.training.empty():  # (so a state without any keeps its digest)
+            h.update(enc.encode(self.training.digest_items()))
         h.update(enc.encode(sorted(self.bells.items())))
         h.update(enc.encode(self.worker_ids))
         h.update(enc.encode(self.worker_region))

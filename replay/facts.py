@@ -148,6 +148,44 @@ _BUILDERS: dict[type, _Builder] = {
     e.RatingGiven: lambda f, i: c.Rate(
         command_id=i, ts_ms=f.ts_ms, hire_id=f.hire_id, by=f.by, stars=f.stars
     ),
+    e.TrainingPublished: lambda f, i: c.PublishTraining(
+        command_id=i,
+        ts_ms=f.ts_ms,
+        training_id=f.training_id,
+        station_id=f.station_id,
+        title=f.title,
+        description=f.description,
+        skill=f.skill,
+        start_ms=f.start_ms,
+        end_ms=f.end_ms,
+        capacity=f.capacity,
+        address=f.address,
+        staff_id=f.staff_id,
+    ),  # fmt: skip
+    e.TrainingSignedUp: lambda f, i: c.SignUpTraining(
+        command_id=i,
+        ts_ms=f.ts_ms,
+        training_id=f.training_id,
+        worker_id=f.worker_id,
+        channel=f.channel,
+    ),  # fmt: skip
+    e.TrainingCompleted: lambda f, i: c.CompleteTraining(
+        command_id=i,
+        ts_ms=f.ts_ms,
+        training_id=f.training_id,
+        worker_id=f.worker_id,
+        staff_id=f.staff_id,
+    ),  # fmt: skip
+    e.PolicyAnswerPublished: lambda f, i: c.PublishPolicyAnswer(
+        command_id=i,
+        ts_ms=f.ts_ms,
+        entry_id=f.entry_id,
+        station_id=f.station_id,
+        topic=f.topic,
+        question=f.question,
+        answer=f.answer,
+        staff_id=f.staff_id,
+    ),  # fmt: skip
 }
 
 NOT_RECONSTRUCTIBLE = frozenset({e.WorkerRegistered, e.EmployerRegistered})

@@ -68,6 +68,10 @@ ROUTES: dict[type, str] = {
     e.BellRung: SKIP,
     e.BellClosed: SKIP,
     e.PushSent: SKIP,
+    e.TrainingPublished: SKIP,  # trainings are read from the engine and reported
+    e.TrainingSignedUp: SKIP,
+    e.TrainingCompleted: SKIP,
+    e.PolicyAnswerPublished: SKIP,
     e.OfferMade: "offer",
     **dict.fromkeys(_OFFER_STATUS, "offer_update"),
     e.HireConfirmed: "hire",

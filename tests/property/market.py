@@ -23,6 +23,7 @@ from engine import events as e
 from engine.authz import SYSTEM, Caller
 from engine.core import Engine
 from engine.snapshot import restore_state, snapshot_state
+from sim.callers import OPERATOR
 from sim.morning import make_id_number
 from tests.support import World, at, cid, near
 
@@ -133,6 +134,15 @@ def market() -> Market:
             text="现场没有安全帽",
         )
     )
+    w.run(
+        c.PublishTraining(
+            command_id=cid(), ts_ms=w.now, training_id="TR1", station_id="S1",
+            title="安全生产培训", start_ms=w.now - 60_000, end_ms=w.now + 8 * 3_600_000,
+            capacity=20, staff_id=OPERATOR.actor_id,
+        )
+    )  # fmt: skip
+    w.run(c.SignUpTraining(command_id=cid(), ts_ms=w.now, training_id="TR1", worker_id="W1",
+                           channel="counter"))  # fmt: skip
     assert w.state.jobs["JH"].status == "held" and w.state.jobs["J1"].status == "open"
     ids = {
         "worker_id": ["W1", "W2", "W3", "W4", "WW", "WX"],
@@ -235,6 +245,29 @@ def command(name: str, caller: Caller = ADMIN_ALL, n: int = 0) -> c.Command:
         },
         "ResolveComplaint": {"complaint_id": "C1", "upheld": False, "note": "已调解"},
         "Rate": {"hire_id": completed, "by": "worker", "stars": 5},
+        "PublishTraining": {
+            "training_id": f"TN{n}",
+            "station_id": "S1",
+            "title": "叉车培训",
+            "start_ms": m.now + 3_600_000,
+            "end_ms": m.now + 7_200_000,
+            "capacity": 10,
+            "staff_id": caller.actor_id,
+        },
+        "SignUpTraining": {
+            "training_id": "TR1",
+            "worker_id": "W2",
+            "channel": {"front_end": "app", "sms_gateway": "sms"}.get(caller.role, "counter"),
+        },
+        "CompleteTraining": {"training_id": "TR1", "worker_id": "W1", "staff_id": caller.actor_id},
+        "PublishPolicyAnswer": {
+            "entry_id": f"QN{n}",
+            "station_id": "S1",
+            "topic": "社保补贴",
+            "question": "怎样申请？",
+            "answer": "到街道社保窗口申请。",
+            "staff_id": caller.actor_id,
+        },
     }
     if name == "Advance":
         base["ts_ms"] = m.now + 60_000
