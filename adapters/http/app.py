@@ -47,6 +47,7 @@ from adapters.http import (
     routes_ops,
     routes_read,
     routes_registry,
+    routes_training,
 )
 from adapters.http.auth import Limits
 from adapters.http.context import Api
@@ -134,6 +135,7 @@ def _route_modules() -> list[Any]:
         routes_morning,
         routes_hires,
         routes_read,
+        routes_training,
         board,
         routes_ops,
     ]

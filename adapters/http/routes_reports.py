@@ -1,7 +1,8 @@
 """Bureau reports over HTTP, delegating to `adapters.stores.reports`.
 
 Owns the route
-    GET /reports/{name}     supply-demand | wages | roster | progress | stars | directory
+    GET /reports/{name}     supply-demand | wages | roster | progress | stars | directory |
+                            training
                             auditor, admin, and station staff for their own station;
                             JSON (UTF-8, no escapes) as `adapters.stores.render.to_json_obj`
 Query: `month` (YYYY-MM) or `from`+`to` (YYYY-MM-DD), `region` (defaults to the token's
@@ -33,7 +34,9 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from adapters.http.common import READ, Req, api_of
 from adapters.http.problems import ApiError, scrub
 
-ReportName = Literal["supply-demand", "wages", "roster", "progress", "stars", "directory"]
+ReportName = Literal[
+    "supply-demand", "wages", "roster", "progress", "stars", "directory", "training"
+]
 _LOCK = threading.Lock()
 
 

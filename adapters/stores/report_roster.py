@@ -8,8 +8,10 @@ Owns:
   region (code and GB/T 2260 name), date, pay and what followed (arrival, completion,
   wages paid). What a station attaches to a subsidy claim (Quanzhou 附件5).
 - progress: the monthly table per region a city sends by the 25th (Guangxi): stations in
-  service at the period's end, registrations (cumulative and new), seekers, postings,
-  slots, hires (period and year to date), fill rate, wages paid and complaints.
+  service at the period's end (by level and by market type: 综合性/产业园区/服务站点),
+  county coverage, registrations (cumulative and new), seekers, postings, slots, hires
+  (period and year to date), fill rate, wages paid, training (sessions, sign-ups,
+  completions: `report_training`) and complaints.
 
 Invariants: no unmasked personal data (erased workers show blank masked fields and
 "已删除"); money in fen, shown in yuan. Station status at the period's end is the last
@@ -49,6 +51,7 @@ from adapters.stores.report_sql import (
     position,
     region_group,
 )
+from adapters.stores.report_training import training_by_region
 from adapters.stores.reporting import day_of
 from adapters.stores.worker_names import ERASED, Names
 
@@ -254,6 +257,9 @@ def progress(store: Backend, scope: Scope) -> Report:
         pp + [scope.region + "%"],
     ):
         rows[key]["complaints_resolved"] = int(resolved)
+    for key, fig in training_by_region(store, scope).items():
+        for k in ("sessions", "signups", "completed"):
+            rows[key][f"training_{k}"] = fig[k]
     out = [{"region": k, "region_name": region_name(k), **v} for k, v in sorted(rows.items())]
     total: dict[str, Any] = defaultdict(int)
     for r in out:
@@ -268,7 +274,8 @@ def progress(store: Backend, scope: Scope) -> Report:
     columns = [Column("region", "地区代码"), Column("region_name", "地区名称")] + [
         Column(k, h, kind) for k, h, kind in _PROGRESS
     ]
-    activity = ("seekers", "published", "hires", "wages_fen", "complaints", "workers_new")
+    activity = ("seekers", "published", "hires", "wages_fen", "complaints", "workers_new",
+                "training_signups")  # fmt: skip
     empty = not any(total.get(k) for k in activity)
     return Report(
         name="progress",
@@ -344,6 +351,9 @@ _PROGRESS = (
     ("hires_ytd", "年度累计推荐成功", "int"),
     ("fill_rate", "满足率", "ratio"),
     ("wages_fen", "本期支付工资(元)", "fen"),
+    ("training_sessions", "本期培训场次", "int"),
+    ("training_signups", "本期培训报名人数", "int"),
+    ("training_completed", "本期培训结业人数", "int"),
     ("complaints", "本期投诉(件)", "int"),
     ("complaints_resolved", "本期办结投诉(件)", "int"),
 )

@@ -21,6 +21,7 @@ from adapters.stores.report_roster import progress, roster
 from adapters.stores.report_sql import latest_day
 from adapters.stores.report_stars import stars
 from adapters.stores.report_supply import supply_demand, wages
+from adapters.stores.report_training import training
 from adapters.stores.worker_names import names_from
 
 REPORTS = {
@@ -30,6 +31,7 @@ REPORTS = {
     "progress": progress,
     "stars": stars,
     "directory": directory,
+    "training": training,
 }
 
 
