@@ -17,7 +17,11 @@ Owns: `run_http_bench`, which
    request (`/healthz` seq); then stops the server.
 
 Measures, per phase: `*_rps` (requests / wall time of the phase), `*_p50_ms`, `*_p99_ms`
-(request latency seen by the client: HTTP + queueing + decide + group commit + fsync).
+(request latency seen by the client: HTTP + queueing + decide + group commit + fsync),
+`*_server_cpu_us` (the server process's user + system CPU per request, from
+/proc/<pid>/stat around the phase) and `*_client_cpu_us` (this process's). The headline
+keys of `lingong bench http` are `checkins_per_s`, `postings_per_s` and `p99_ms` (the
+check-ins' p99).
 Limits: request counts and concurrency are bounded by the arguments (<= `MAX_REQUESTS`),
 each request by 60 s and each phase by `PHASE_BUDGET_S`; the server listens on 127.0.0.1
 only; the client and the server share the machine's cores, so the figures are a floor of
@@ -182,13 +186,28 @@ async def _phase(port: int, requests: list[tuple[str, dict]], concurrency: int, 
     return time.perf_counter() - started, latencies, statuses
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _timed(pid: int, port: int, requests: list, concurrency: int, token: str):
+    """A phase with the server's and this process's CPU seconds spent in it."""
+    s0, c0 = _cpu_s(pid), time.process_time()
+    wall, latencies, statuses = await _phase(port, requests, concurrency, token)
+    return wall, latencies, statuses, _cpu_s(pid) - s0, time.process_time() - c0
+
+
 def _seq(base: str) -> int:
     import httpx
 
     return int(httpx.get(base + "/healthz", timeout=10).json()["seq"])
 
 
-async def _drive(port: int, token: str, checkins: int, postings: int, concurrency: int, rng):
+async def _drive(
+    pid: int, port: int, token: str, checkins: int, postings: int, concurrency: int, rng
+):
     base = f"http://127.0.0.1:{port}"
     ins = [(f"/workers/W{i}/check-in", {"station_id": f"S{i % STATIONS}"})
            for i in range(-WARMUP, checkins)]  # fmt: skip
@@ -204,10 +223,10 @@ async def _drive(port: int, token: str, checkins: int, postings: int, concurrenc
     await _phase(port, ins[:WARMUP], concurrency, token)
     await _phase(port, jobs[:WARMUP], concurrency, token)
     seq0 = await asyncio.to_thread(_seq, base)
-    t_in, lat_in, st_in = await _phase(port, ins[WARMUP:], concurrency, token)
-    t_job, lat_job, st_job = await _phase(port, jobs[WARMUP:], concurrency, token)
+    timed_ins = await _timed(pid, port, ins[WARMUP:], concurrency, token)
+    timed_jobs = await _timed(pid, port, jobs[WARMUP:], concurrency, token)
     seq1 = await asyncio.to_thread(_seq, base)
-    return seq0, seq1, (t_in, lat_in, st_in), (t_job, lat_job, st_job)
+    return seq0, seq1, timed_ins, timed_jobs
 
 
 def run_http_bench(
@@ -254,7 +273,9 @@ def run_http_bench(
                     raise RuntimeError("bench server did not start in time")
                 time.sleep(0.1)
             seq0, seq1, ins, jobs = asyncio.run(
-                _drive(port, token, checkins, postings, concurrency, random.Random(seed_))
+                _drive(
+                    proc.pid, port, token, checkins, postings, concurrency, random.Random(seed_)
+                )  # fmt: skip
             )
         finally:
             proc.terminate()
@@ -263,8 +284,8 @@ def run_http_bench(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-    t_in, lat_in, st_in = ins
-    t_job, lat_job, st_job = jobs
+    t_in, lat_in, st_in, srv_in, cli_in = ins
+    t_job, lat_job, st_job, srv_job, cli_job = jobs
     verified = st_in == {201: checkins} and st_job == {201: postings}
     verified = verified and seq1 - seq0 == checkins + postings
     return {
@@ -272,7 +293,15 @@ def run_http_bench(
         "postings": postings,
         "concurrency": concurrency,
         "fsync": fsync,
+        "checkins_per_s": round(checkins / t_in, 1),
+        "postings_per_s": round(postings / t_job, 1),
+        "p99_ms": round(_pct(lat_in, 99) * 1000, 2),
         "checkin_rps": round(checkins / t_in, 1),
+        "checkin_server_cpu_us": round(srv_in / checkins * 1e6, 1),
+        "checkin_client_cpu_us": round(cli_in / checkins * 1e6, 1),
+        "posting_server_cpu_us": round(srv_job / postings * 1e6, 1),
+        "posting_client_cpu_us": round(cli_job / postings * 1e6, 1),
+        "checkins_per_server_cpu_s": round(checkins / srv_in, 1) if srv_in > 0 else None,
         "checkin_p50_ms": round(_pct(lat_in, 50) * 1000, 2),
         "checkin_p99_ms": round(_pct(lat_in, 99) * 1000, 2),
         "posting_rps": round(postings / t_job, 1),

