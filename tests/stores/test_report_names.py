@@ -210,3 +210,38 @@ def test_roster_shows_masked_names_unsealed_under_each_key(demo_dir: Path, tmp_p
     assert "姓名(脱敏)" in text and ERASED in text
     long_names = {n for n in plain.values() if len(n) >= 2}
     assert not [n for n in long_names if f",{n}," in text]  # no plain name in a cell
+
+
+def test_training_report_counts_the_demo_log(data_dir: Path, demo_dir: Path):
+    """Sign-ups (by channel) and completions per host station, as counted from the log."""
+    from collections import Counter
+
+    from engine import events as ev
+    from tests.stores import logfacts as lf
+
+    evs = lf.events(lf.read_all(demo_dir / "log"))
+    host = {x.training_id: x.station_id for x in evs if isinstance(x, ev.TrainingPublished)}
+    signups = Counter((host[x.training_id], x.channel) for x in evs
+                      if isinstance(x, ev.TrainingSignedUp))  # fmt: skip
+    done = Counter(host[x.training_id] for x in evs if isinstance(x, ev.TrainingCompleted))
+    qa = Counter(x.station_id for x in evs if isinstance(x, ev.PolicyAnswerPublished))
+    assert host and sum(signups.values()) and sum(done.values())
+    store = DuckDBBackend(data_dir / "t.duckdb")
+    project(store, REPORTING, data_dir / "log")
+    rep = build("training", store, Scope(period=Period.month("2026-11")))
+    progress = build("progress", store, Scope(period=Period.month("2026-11")))
+    store.close()
+    rows = {r["station_id"]: r for r in rep.sections[0].rows}
+    for sid in set(host.values()):
+        r = rows[sid]
+        assert (r["counter"], r["app"], r["sms"]) == tuple(
+            signups[(sid, ch)] for ch in ("counter", "app", "sms")
+        )
+        assert r["signups"] == r["counter"] + r["app"] + r["sms"]
+        assert (r["completed"], r["qa"], r["sessions"]) == (done[sid], qa[sid], 1)
+    total = rows["合计"]
+    assert total["signups"] == sum(signups.values()) and total["completed"] == sum(done.values())
+    ptotal = progress.sections[0].rows[-1]
+    assert (ptotal["training_sessions"], ptotal["training_signups"], ptotal["training_completed"]) == (
+        len(host), sum(signups.values()), sum(done.values())
+    )  # fmt: skip
