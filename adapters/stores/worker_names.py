@@ -14,8 +14,10 @@ Invariants:
   authentication is `UNREADABLE` (never an exception that would stop a bureau's report).
 - The key directory is opened read-only: no key is ever created here.
 
-Limits: one pass over the log per call (records before the first of the workers' seqs
-are read too; fine for a monthly report, about 1 s per million records); at most
+Limits: one pass over the whole log per call (every record is decoded): measured 180 ms
+for the demo log of 5,607 records and 313 workers (roster 256 ms with names, 74 ms
+without, on the shared 2-core build machine); a log of millions of records makes the
+roster take seconds (an index of registration seqs would fix it). At most
 `MAX_WORKERS` ids per call.
 """
 
