@@ -156,6 +156,8 @@ def market() -> Market:
         "staff_id": ["", "staff-s1", "staff-s2", "admin-all", "u9"],
         "region": ["420602", "420606", "420102", "42", "4206", "", "110101", "99"],
         "skill": ["moving", "cleaning", "welding"],
+        "training_id": ["TR1", "TX"],  # TR1 at S1: W1 signed up
+        "entry_id": ["QN1", "QN2"],
     }
     return Market(snapshot=snapshot_state(w.state), now=w.now, ids=ids)
 
