@@ -10,13 +10,15 @@ is `adapters.shell.serve.run_server`.
 
 Invariants: `--demo` never writes into a folder that holds data (exit 2, saying so);
 the URLs are printed to stdout once the socket listens; notes go to stderr. This module
-reads the wall clock (today's date); the engine never does.
+reads the wall clock (today's date) and the environment (`LINGONG_MAP_TILES`,
+`LINGONG_MAP_TILES_DATUM`: the tile server of /map); the engine never does.
 Limits: `--demo-speed` at most 1000 (the demo clock's pace against the wall clock).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -55,10 +57,24 @@ def _print_urls(data: Path, station: str, region: str, clock_note: str = ""):
     return started
 
 
+def _map_tiles(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The /map tile server from the options, else the environment, else the default."""
+    from adapters.http.map_page import map_tiles_from
+
+    spec = args.map_tiles if args.map_tiles is not None else os.environ.get("LINGONG_MAP_TILES")
+    datum = args.map_tiles_datum or os.environ.get("LINGONG_MAP_TILES_DATUM") or None
+    return map_tiles_from(spec, datum)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from adapters.shell.runtime import ManualClock, ReplayFailed
     from adapters.shell.serve import board_station, open_runtime, run_server
 
+    try:
+        args.tiles = _map_tiles(args)
+    except ValueError as exc:
+        print(f"lingong serve: {exc}", file=sys.stderr)
+        return 2
     if args.demo:
         return _serve_demo(args)
     data = Path(args.data or DEFAULT_DATA)
@@ -98,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
         tick_ms=args.tick_ms,
         nats=args.nats,
         partition=args.partition,
+        map_tiles=args.tiles,
         on_started=_print_urls(data, station, region),
     )
 
@@ -171,6 +188,7 @@ def _serve_demo(args: argparse.Namespace) -> int:
         port=args.port,
         tick_ms=args.tick_ms,
         on_service=live,
+        map_tiles=args.tiles,
         on_started=_print_urls(data, station, morning.cities[0][1][:4], note),
     )
 
@@ -186,6 +204,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--partition", help="city region code (4 digits) this engine owns")
     # tests: a fixed clock, so a browser test of a real server does not depend on today
     p.add_argument("--clock-ms", type=_epoch_ms, default=None, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--map-tiles",
+        default=None,
+        help="tile URL template of /map ({z} {x} {y}, optional {s}); 'none' for no tiles "
+        "(points on a plain grid); default $LINGONG_MAP_TILES, else Amap (GCJ-02)",
+    )
+    p.add_argument(
+        "--map-tiles-datum",
+        choices=("wgs84", "gcj02", "bd09"),
+        default=None,
+        help="datum of those tiles (default $LINGONG_MAP_TILES_DATUM, else gcj02)",
+    )
     d = p.add_argument_group("demo", "start on a freshly generated synthetic morning")
     d.add_argument("--demo", action="store_true", help="a synthetic morning, then live")
     d.add_argument("--date", help="the demo morning's date (default: today in Asia/Shanghai)")

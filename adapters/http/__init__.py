@@ -5,7 +5,9 @@ endpoints, one factory over the gate's route table), `auth` (callers, read scope
 limits; tokens live in `adapters.gate.tokens`), `problems` (RFC 9457 errors), `context`
 (commands through the gate, queries through the engine service), `scope` (the
 region/station index of the reads and the board), the read modules (`routes_*`,
-`board`), `metrics` and `logs`, and `cli` (`lingong token ...`).
+`board`, `map_page`: the public e-map), `assets` (vendored page and API-doc assets served
+at /assets, and the /schema page: no CDN), `metrics` and `logs`, and `cli`
+(`lingong token ...`).
 
 Invariants: the API reaches the engine only through `adapters.shell.service.EngineService`,
 and every command through `adapters.gate` (the same gate as NATS and the CLI);

@@ -40,8 +40,10 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 
 from adapters.gate.tokens import TokenStore
 from adapters.http import (
+    assets,
     board,
     commands,
+    map_page,
     routes_hires,
     routes_morning,
     routes_ops,
@@ -137,6 +139,8 @@ def _route_modules() -> list[Any]:
         routes_read,
         routes_training,
         board,
+        map_page,
+        assets,
         routes_ops,
     ]
     try:
@@ -158,11 +162,13 @@ def create_app(
     limits: Limits | None = None,
     log_stream: IO[str] | None = None,
     ready_checks: dict[str, Callable[[], bool]] | None = None,
+    map_tiles: map_page.MapTiles | None = None,
 ) -> LingongApp:
     """The API over `service`; tokens from `data_dir/tokens.json` unless given.
 
     `ready_checks` (name -> callable) are asked by `/readyz` (e.g. the NATS micro
-    service's connection when `lingong serve --nats` runs one).
+    service's connection when `lingong serve --nats` runs one). `map_tiles`: the tile
+    server of `/map` (default Amap, GCJ-02; `map_page.NO_TILES` for none).
     """
     limits = limits or Limits()
     if tokens is None:
@@ -203,6 +209,7 @@ def create_app(
         version=API_VERSION,
         description=DESCRIPTION,
         path="/schema",
+        render_plugins=[assets.SchemaPage()],  # Swagger UI from /assets: no CDN
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -238,6 +245,7 @@ def create_app(
     )
     app.state["api"] = api
     app.state["board"] = hub
+    app.state["map_tiles"] = map_tiles or map_page.DEFAULT_TILES
     logger = make_logger(log_stream)
     app.state["logger"] = logger
     app.state["access_log"] = AccessLog(logger)

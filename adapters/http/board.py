@@ -6,7 +6,9 @@ Owns the routes
     GET /board/{station_id}/events   server-sent events: `event: board` with the JSON,
                                      sent on connect and whenever the station's jobs change
 and `BoardHub`, which wakes the streams of a station when the `ScopeIndex` listener
-(writer thread) reports a change (`notify`, via `loop.call_soon_threadsafe`).
+(writer thread) reports a change (`notify`, via `loop.call_soon_threadsafe`): a change of
+its own jobs or status, or of any job whose site lies within its radius (a board lists
+every open job near the station, whoever collected it).
 
 Invariants:
 - A stream sends a fresh snapshot read on the writer thread after every change, so what
@@ -17,7 +19,8 @@ Invariants:
 - Public routes are rate limited per client address.
 
 Limits: `Limits.board_clients_per_station` and `Limits.board_clients` open streams (503
-beyond); a keep-alive comment every `Limits.board_keepalive_s`; each stream ends after
+beyond); a notification tests at most `NOTIFY_MAX_TESTS` (job site, board) pairs on the
+event loop (beyond, every board in use is refreshed, once per station thanks to the cache); a keep-alive comment every `Limits.board_keepalive_s`; each stream ends after
 `STREAM_MAX_S` (the browser reconnects by itself and gets a cached snapshot): uvicorn
 waits for open streams on shutdown, so this bounds how long a hall screen can hold up
 `lingong serve`'s exit.
@@ -38,11 +41,15 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from adapters.http.board_page import BoardView, board_view, render_page
 from adapters.http.context import Api
 from adapters.http.problems import PUBLIC_PROBLEMS, ApiError
+from engine.geo import haversine_m
 
 COALESCE_S = 0.05
 CACHE_S = 5.0
 STREAM_MAX_S = 30.0
 RETRY_MS = 1000
+NEAR_SLACK_M = 50.0  # a changed job this close to a board's circle refreshes it
+NOTIFY_MAX_TESTS = 20_000  # distance tests per notification; beyond, refresh every board
+M_PER_DEG_LAT = 110_574.0  # the shortest degree of latitude (at the equator), metres
 
 
 class BoardHub:
@@ -52,19 +59,45 @@ class BoardHub:
         self._subs: dict[str, set[asyncio.Event]] = {}
         self._version: dict[str, int] = {}
         self._cache: dict[str, tuple[int, float, BoardView]] = {}
+        # station -> (lat, lng, radius + slack) of boards read; one entry per station
+        self._where: dict[str, tuple[float, float, float]] = {}
         self.clients = 0
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.api.index.on_change = self._from_writer
 
-    def _from_writer(self, stations: set[str]) -> None:
+    def _from_writer(self, stations: set[str], points: list[tuple[float, float]]) -> None:
         loop = self.loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self.notify, frozenset(stations))
+            loop.call_soon_threadsafe(self.notify, frozenset(stations), tuple(points))
 
-    def notify(self, stations: frozenset[str]) -> None:
-        for sid in stations:
+    def notify(
+        self, stations: frozenset[str], points: tuple[tuple[float, float], ...] = ()
+    ) -> None:
+        """Stations whose board changed: those named, and every station with a board in
+        use (cached or streamed) whose radius holds one of `points` (or "*": all)."""
+        in_use = set(self._subs) | set(self._cache)
+        # many points at once (a bulk import, a cascade): refresh every board in use
+        every = "*" in stations or len(points) * len(in_use) > NOTIFY_MAX_TESTS
+        touched = set(stations)
+        for sid in in_use:
+            if every or sid in touched:
+                touched.add(sid)
+                continue
+            where = self._where.get(sid)
+            if where is None:
+                touched.add(sid)  # never read yet: refresh rather than miss a change
+                continue
+            s_lat, s_lng, reach_m = where
+            dlat_deg = reach_m / M_PER_DEG_LAT
+            if any(
+                abs(lat - s_lat) <= dlat_deg and haversine_m(s_lat, s_lng, lat, lng) <= reach_m
+                for lat, lng in points
+            ):
+                touched.add(sid)
+        touched.discard("*")
+        for sid in touched:
             self._version[sid] = self._version.get(sid, 0) + 1
             self._cache.pop(sid, None)
             for ev in self._subs.get(sid, ()):
@@ -100,10 +133,11 @@ class BoardHub:
         now_ms = api.now_ms()
 
         def query(state: Any) -> BoardView | None:
-            ids = list(api.index.station_jobs.get(station_id, {}))
-            return board_view(state, station_id, ids, now_ms)
+            return board_view(state, station_id, now_ms)
 
         view = await api.read(query)
+        if view is not None:
+            self._where[station_id] = (view.lat, view.lng, view.radius_m + NEAR_SLACK_M)
         if view is not None and self._version.get(station_id, 0) == version:
             self._cache[station_id] = (version, now, view)
         return view
@@ -134,7 +168,7 @@ async def board_page(request: Request[Any, Any, Any], station_id: FromPath[str])
     view = await _view(request, station_id)
     return Response(
         render_page(view),
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
         headers={"Cache-Control": "no-store"},
     )
 

@@ -3,7 +3,7 @@
 Owns: `ScopeIndex`, a small in-memory projection kept next to the engine: the region of
 every worker, station and employer, the region and collecting station of every job, the
 job and worker of every hire, the employer of every complaint, the live jobs each station
-collected (for the hall board), and the sealed contact blob of each employer (to reveal it
+collected and their sites (so the station boards near a changed job are refreshed), and the sealed contact blob of each employer (to reveal it
 to a hired worker). Read scopes (`adapters.http.auth.ReadScope`) and the station board
 use it without a round trip to the writer thread; commands never do (they are
 authorised against the state itself, on the writer thread).
@@ -49,8 +49,10 @@ class ScopeIndex:
         self.hire: dict[str, tuple[str, str]] = {}  # hire id -> (job id, worker id)
         self.complaint_employer: dict[str, str] = {}
         self.station_jobs: dict[str, dict[str, None]] = {}  # station -> live job ids
+        self.job_point: dict[str, tuple[float, float]] = {}  # live job id -> (lat, lng)
         self.employer_blob: dict[str, bytes] = {}
-        self.on_change: Callable[[set[str]], None] | None = None
+        # the board hub's hook: (collecting stations changed, sites of jobs changed)
+        self.on_change: Callable[[set[str], list[tuple[float, float]]], None] | None = None
         self.loaded = threading.Event()
         self._scan_lock = threading.Lock()
         self._scanned = False
@@ -83,6 +85,7 @@ class ScopeIndex:
             self.job[jid] = (job.region, job.station_id)
             if job.status in ("submitted", "held", "open"):
                 self.station_jobs.setdefault(job.station_id, {})[jid] = None
+                self.job_point[jid] = (job.lat, job.lng)
         for hid, hire in state.hires.items():
             self.hire[hid] = (hire.job_id, state.worker_ids[hire.worker_row])
         for cid, comp in state.complaints.items():
@@ -94,13 +97,19 @@ class ScopeIndex:
         """`EngineService.on_result` hook: fold the durable events of one command."""
         if not result.ok or not result.events:
             return
-        changed = self.apply_events(result.events)
-        if changed and self.on_change is not None:
-            self.on_change(changed)
+        points: list[tuple[float, float]] = []
+        changed = self.apply_events(result.events, points)
+        if (changed or points) and self.on_change is not None:
+            self.on_change(changed, points)
 
-    def apply_events(self, events: list[e.Event]) -> set[str]:
-        """Fold events; return the stations whose board changed."""
+    def apply_events(
+        self, events: list[e.Event], points: list[tuple[float, float]] | None = None
+    ) -> set[str]:
+        """Fold events; return the stations whose board changed (their own jobs, their
+        status; "*" for every station after a policy change) and append to `points` the
+        sites of the jobs that changed (boards of other stations near them change too)."""
         changed: set[str] = set()
+        sink: list[tuple[float, float]] = [] if points is None else points
         for ev in events:
             if isinstance(ev, e.WorkerRegistered):
                 self.worker_region[ev.worker_id] = ev.region
@@ -108,6 +117,8 @@ class ScopeIndex:
                 self.station_region[ev.station_id] = ev.region
             elif isinstance(ev, e.StationStatusChanged):
                 changed.add(ev.station_id)
+            elif isinstance(ev, e.PolicySet):
+                changed.add("*")  # a board's radius is its region's policy
             elif isinstance(ev, e.EmployerRegistered):
                 self.employer_region[ev.employer_id] = ev.region
                 if ev.sealed:
@@ -115,6 +126,7 @@ class ScopeIndex:
             elif isinstance(ev, e.JobSubmitted):
                 self.job[ev.job_id] = (ev.region, ev.station_id)
                 self.station_jobs.setdefault(ev.station_id, {})[ev.job_id] = None
+                self.job_point[ev.job_id] = (ev.lat, ev.lng)
             elif isinstance(ev, e.HireConfirmed):
                 self.hire[ev.hire_id] = (ev.job_id, ev.worker_id)
             elif isinstance(ev, e.ComplaintFiled):
@@ -123,8 +135,12 @@ class ScopeIndex:
                 station = self.job_station(ev.job_id)
                 if station is not None:
                     changed.add(station)
+                    point = self.job_point.get(ev.job_id)
+                    if point is not None:
+                        sink.append(point)
                     if isinstance(ev, _CLOSED):
                         self.station_jobs.get(station, {}).pop(ev.job_id, None)
+                        self.job_point.pop(ev.job_id, None)
         return changed
 
     # ------------------------------------------------------------ employer blobs ----

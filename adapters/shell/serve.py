@@ -49,8 +49,8 @@ def server_urls(base: str, station_id: str) -> list[tuple[str, str, str]]:
     board = f"{base}/board/{station_id}" if station_id else f"{base}/board/STATION_ID"
     return [
         ("board", board, "the hall screen of a station, live; no login"),
-        ("map", f"{base}/stations", "stations as GeoJSON for the e-map; needs a bearer token"),
-        ("API docs", f"{base}/schema", "OpenAPI 3.1 (also /schema/swagger, /schema/redoc)"),
+        ("map", f"{base}/map", "stations and open jobs on the e-map; no login"),
+        ("API docs", f"{base}/schema", "OpenAPI 3.1, Swagger UI served locally (no CDN)"),
         ("metrics", f"{base}/metrics", "Prometheus; needs an auditor or admin bearer token"),
     ]
 
@@ -74,11 +74,13 @@ def run_server(
     partition: str | None = None,
     on_service: Callable[[EngineService], Callable[[], None] | None] | None = None,
     on_started: Callable[[str, int], None] | None = None,
+    map_tiles: Any | None = None,
 ) -> int:
     """Serve `runtime` until SIGTERM or Ctrl-C; closes it on the way out.
 
     `on_service(service)` runs once the service has started (it may return a closer,
-    called before the service stops); `on_started(host, port)` once the socket listens.
+    called before the service stops); `on_started(host, port)` once the socket listens;
+    `map_tiles` (`adapters.http.map_page.MapTiles`) is the tile server of /map.
     """
     import uvicorn
 
@@ -95,7 +97,7 @@ def run_server(
             bridge.start()
             closers.append(bridge.close)
             ready_checks["nats"] = lambda: bridge.ready  # /readyz: the micro service is reachable
-        app = create_app(service, data_dir=data_dir, ready_checks=ready_checks)
+        app = create_app(service, data_dir=data_dir, ready_checks=ready_checks, map_tiles=map_tiles)
         if on_service is not None:
             closer = on_service(service)
             if closer is not None:

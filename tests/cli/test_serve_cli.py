@@ -117,18 +117,21 @@ def test_serve_demo_shows_a_live_board(served: list[Served], tmp_path: Path) -> 
     urls = _urls(banner)
     assert urls == {
         "board": f"{base}/board/ST-420600-hub",
-        "map": f"{base}/stations",
+        "map": f"{base}/map",
         "API docs": f"{base}/schema",
         "metrics": f"{base}/metrics",
     }
     assert any(f"demo clock: {DATE} 05:55" in line for line in banner)
-    assert f"--data {data}" in banner[-1]  # how to get a token for the map
+    assert f"--data {data}" in banner[-1]  # how to get a token for the metrics
     board = httpx.get(urls["board"] + "/jobs", timeout=30).json()
     assert board["count"] > 0 and board["jobs"]  # jobs waiting for the 06:00 opening bell
     page = httpx.get(urls["board"], timeout=30)
     assert page.status_code == 200 and "今日岗位" in page.text
     assert httpx.get(urls["API docs"], timeout=30).status_code == 200
-    assert httpx.get(urls["map"], timeout=30).status_code == 401  # needs the token
+    assert httpx.get(urls["map"], timeout=30).status_code == 200  # the public e-map
+    jobs = httpx.get(f"{base}/map/jobs", timeout=30).json()["features"]
+    assert jobs and all(f["properties"]["datum"] == "wgs84" for f in jobs)
+    assert httpx.get(f"{base}/stations", timeout=30).status_code == 401  # GeoJSON API: token
     assert httpx.get(urls["metrics"], timeout=30).status_code == 401  # so do the metrics
     token, _ = TokenStore(data).create("auditor", "42")  # as the banner's command would
     bearer = {"Authorization": f"Bearer {token}"}
@@ -159,7 +162,28 @@ def test_serve_demo_refuses_bad_options(run: Run, tmp_path: Path) -> None:
     assert code == 2 and "HH:MM" in err
     code, _, err = run("serve", "--demo", "--demo-speed", "0", "--data", tmp_path / "d")
     assert code == 2 and "--demo-speed" in err
+    code, _, err = run(
+        "serve", "--map-tiles", "https://t.example/tile.png", "--data", tmp_path / "d"
+    )
+    assert code == 2 and "{z}" in err
     assert not (tmp_path / "d").exists()
+
+
+def test_map_tiles_come_from_the_option_else_the_environment(monkeypatch) -> None:
+    import argparse
+
+    from lingong.serve import _map_tiles
+
+    monkeypatch.setenv("LINGONG_MAP_TILES", "https://t.example/{z}/{x}/{y}.png")
+    monkeypatch.setenv("LINGONG_MAP_TILES_DATUM", "wgs84")
+    tiles = _map_tiles(argparse.Namespace(map_tiles=None, map_tiles_datum=None))
+    assert (tiles.url, tiles.datum) == ("https://t.example/{z}/{x}/{y}.png", "wgs84")
+    off = _map_tiles(argparse.Namespace(map_tiles="none", map_tiles_datum=None))
+    assert off.url == ""
+    monkeypatch.delenv("LINGONG_MAP_TILES")
+    monkeypatch.delenv("LINGONG_MAP_TILES_DATUM")
+    default = _map_tiles(argparse.Namespace(map_tiles=None, map_tiles_datum=None))
+    assert default.datum == "gcj02" and "{x}" in default.url
 
 
 def test_live_morning_sends_what_is_due_once(tmp_path: Path) -> None:

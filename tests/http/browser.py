@@ -80,14 +80,20 @@ _WAIT_FOR = """new Promise(function (resolve) {
 class Chromium:
     """One headless browser driven over the DevTools pipe."""
 
-    def __init__(self, binary: str, user_data_dir: Path, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        binary: str,
+        user_data_dir: Path,
+        log_path: Path | None = None,
+        extra_flags: tuple[str, ...] = (),
+    ) -> None:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
         log = subprocess.DEVNULL if log_path is None else log_path.open("wb")
         # a tiny trampoline puts the pipe ends on fds 3 and 4, then becomes chromium
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _TRAMPOLINE, str(to_child_r), str(from_child_w), binary,
-             *FLAGS, f"--user-data-dir={user_data_dir}"],
+             *FLAGS, *extra_flags, f"--user-data-dir={user_data_dir}"],
             pass_fds=(to_child_r, from_child_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
