@@ -40,6 +40,7 @@ from engine import commands as c
 from engine import events as e
 from engine.geo import MAINLAND, in_china
 from engine.idnumbers import id_check_char, uscc_check_char
+from engine.reference import regions
 
 MAX_WORKERS = 20_000_000
 HOUR_MS = 3_600_000
@@ -264,7 +265,8 @@ class Morning:
                 sid = hub_id if i == 0 else f"ST-{region}-{i:03d}"
                 kind = "hub" if i == 0 else ("branch" if i <= 2 else "post")
                 parent = "" if i == 0 else (hub_id if kind == "branch" else f"ST-{region}-001")
-                county = region[:4] + f"{2 + i % 8:02d}"
+                counties = regions.children(region) or (region,)
+                county = counties[i % len(counties)]  # real GB/T 2260 counties of the city
                 slat, slng = (lat, lng) if i == 0 else _offset(rng, lat, lng, 6.0)
                 ts += 100
                 yield c.RegisterStation(
@@ -273,7 +275,11 @@ class Morning:
                     station_id=sid,
                     name=f"{city}{'零工市场' if kind != 'post' else '零工驿站'}{i}",
                     kind=kind,
-                    market_type="general" if i % 3 else "service_point",
+                    market_type=(
+                        "service_point"  # 驿站
+                        if kind == "post"
+                        else ("industrial_park" if i == 2 else "general")
+                    ),
                     parent_id=parent,
                     region=county,
                     location=c.Point(lat=slat, lng=slng),
