@@ -242,9 +242,9 @@ def _tokens(data_dir: str | Path, service: EngineService, morning: Morning) -> d
     }
     for sid, region in stations.items():
         if region:
-            out[f"staff:{sid}"] = store.create("station_staff", region[:4], sid, stations=stations)[
-                0
-            ]
+            out[f"staff:{sid}"] = store.create(
+                "station_staff", region[:4], sid, stations=stations, name="站员" + sid
+            )[0]
     return out
 
 

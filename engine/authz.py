@@ -76,6 +76,7 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     region: str = ""  # GB/T 2260 prefix (2, 4 or 6 digits); "" only with nationwide=True
     station_id: str = ""  # station_staff only
     nationwide: bool = False  # admin (and the system) only, explicit
+    named: bool = False  # a person's account (token issued with a name): actor_id is it
 
     def covers(self, region: str) -> bool:
         """True when a resource of `region` (a code or prefix) lies in this caller's scope."""

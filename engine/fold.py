@@ -245,15 +245,22 @@ def _published(state: State, ev: e.JobPublished) -> None:
 def _held(state: State, ev: e.JobHeldForReview) -> None:
     job = state.jobs[ev.job_id]
     job.status = "held"
+    job.held_ms = ev.ts_ms
+    job.hold_reasons = tuple(ev.reasons)
+    state.held[job.job_id] = None
     state.schedule(job.end_ms, DUE_JOB, job.job_id)  # a posting never reviewed expires
 
 
 def _reviewed(state: State, ev: e.JobReviewed) -> None:
-    state.jobs[ev.job_id].status = "reviewed"
+    job = state.jobs[ev.job_id]
+    job.status = "reviewed"
+    job.reviewed_by = ev.staff_id
+    state.held.pop(job.job_id, None)
 
 
 def _close_job(state: State, job: Job, status: str, ts_ms: int) -> None:
     was_open = job.status == "open"
+    state.held.pop(job.job_id, None)
     job.status = status
     state.posting_closed(job)
     by_station = state.jobs_by_station.get(job.station_id)

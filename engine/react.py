@@ -1,6 +1,7 @@
 """Reacting to facts: the decisions the engine derives after a fact is applied.
 
-Owns: review verdicts (publish / hold / reject), offer waves and top-ups, the worker-side
+Owns: review verdicts (publish / hold / reject; the screen for discriminatory
+requirements of `engine.screen` holds a posting, its findings first among the reasons), offer waves and top-ups, the worker-side
 offer on check-in, hires on accept, withdrawals, expiries on `Tick`, 1.5 km pushes, the
 opening bell, employer flags from complaints, and the consequences of a revoked station.
 
@@ -30,6 +31,7 @@ from engine import matcher
 from engine.fold import apply
 from engine.geo import haversine_m
 from engine.policy import review, wave_size
+from engine.screen import finding_code, screen_texts
 from engine.state import (
     DUE_BELL,
     DUE_CHECKOUT,
@@ -89,6 +91,11 @@ def _submitted(state: State, ev: e.JobSubmitted, emit: Emit) -> None:
         employer_flags=state.employers[job.employer_id].flags,
         duplicate_of=_duplicate_of(state, job),
     )
+    if verdict != "reject":  # 就业促进法: a discriminatory requirement is held for review
+        found = screen_texts((ev.title, ev.description, ev.address))
+        if found:
+            verdict = "hold"
+            reasons = tuple(finding_code(rule, phrase) for rule, phrase in found) + reasons
     if verdict == "reject":
         emit(e.JobRejected(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reasons=reasons))
     elif verdict == "hold":

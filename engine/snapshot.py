@@ -177,6 +177,8 @@ def restore_state(body: bytes) -> State:
     for job in s.jobs.values():
         if job.status in ("submitted", "held", "reviewed", "open"):
             s.posting_opened(job)
+        if job.status == "held":  # held at submission: the jobs' order is the order held
+            s.held[job.job_id] = None
         if job.status == "open":
             s.open_jobs.add(job.row, job.lat, job.lng, tag=1 << s.skills.register(job.skill))
             s.keywords.add(job.row, job.title + " " + job.skill)

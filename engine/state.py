@@ -24,7 +24,11 @@ departures. Entries of things that ended early are skipped when popped (each sta
 most until its own due time, so neither heap grows with history); `next_due_ms` tells
 the runtime when a `Tick` has work.
 
-Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused), `MAX_LIVE_OFFERS` offers
+Review: `held` lists the postings held for review now, in the order held (derived from
+the jobs; not part of the digest); a job keeps its hold reasons and the account of its
+verdict (`Job.hold_reasons`, `Job.reviewed_by`).
+
+Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused; `held` is a subset), `MAX_LIVE_OFFERS` offers
 (waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
@@ -109,6 +113,9 @@ class Job(msgspec.Struct, kw_only=True):
     offered_rows: list[int] = []  # every worker row ever offered or declined (excluded)
     first_hire_ms: int = 0
     filled_ms: int = 0
+    held_ms: int = 0  # when it was held for review (0: never)
+    hold_reasons: tuple[str, ...] = ()  # the review's reason codes (engine.reasons: Chinese)
+    reviewed_by: str = ""  # the account that gave the review verdict
 
     @property
     def open_slots(self) -> int:
@@ -178,6 +185,7 @@ class State:
         self.training = TrainingBook()  # training sessions and policy Q&A ids
         self.jobs_by_employer: dict[str, list[str]] = {}
         self.jobs_by_station: dict[str, dict[str, None]] = {}  # not yet closed, by station
+        self.held: dict[str, None] = {}  # jobs held for review, in the order held
         self.checked_in_at: dict[str, dict[int, None]] = {}  # station -> rows checked in
         self.offers_by_job: dict[str, list[str]] = {}  # every offer of a job in the core
         self.hires_by_job: dict[str, list[str]] = {}

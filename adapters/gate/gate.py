@@ -6,7 +6,8 @@ and NATS), `nesting_depth`, `command_id` and `recorded_events` (what a duplicate
 
 `admit`, in order (each step refuses before the next runs):
 1. static role check from `engine.authz.PERMISSIONS` (403 `role`): nothing of the body is
-   read; the `system` caller may send only `Advance`, which has no route;
+   read; the `system` caller may send only `Advance`, which has no route; a `named`
+   route (a review verdict) only from a person's account (403 `named_account`);
 2. content type, when the transport has one: JSON or +json (415 `content_type`);
 3. size (413 `max_body_bytes`) and nesting depth (400 `depth`), both before decoding: a
    count of '[' and '{' bounds the depth; the exact scan runs only when the count is large;
@@ -57,6 +58,7 @@ STATUS: dict[str, int] = {
     "region": 403,
     "station": 403,
     "actor": 403,
+    "named_account": 403,
     "exists": 404,
     "unique": 409,
     "json": 400,
@@ -170,6 +172,13 @@ class Gate:
         if caller.role not in PERMISSIONS.get(route.name, ()):  # "system": only Advance
             raise GateError(
                 403, "Authorization", "role", f"role {caller.role} may not {route.name}"
+            )
+        if route.named and not caller.named:
+            raise GateError(
+                403,
+                "Authorization",
+                "named_account",
+                f"{route.name} is given by a named staff account (lingong token create --name ...)",
             )
         data = body.strip() if len(body) <= self.max_body_bytes else body
         if data and content_type is not None and not _is_json(content_type):

@@ -10,7 +10,8 @@ from it; request bodies are derived from the command (`adapters.gate.bodies`).
 Invariants (pinned by tests/gate/test_routes.py): every command type of
 `engine.commands.COMMAND_TYPES` has exactly one route or is in `INTERNAL`; every type has
 a row in `PERMISSIONS`; path, caller and hidden fields are fields of the command; a
-caller field is never in a body (ReviewJob.staff_id/station_id come from the token).
+caller field is never in a body (ReviewJob.staff_id/station_id come from the token);
+a `named` route (ReviewJob) is refused to a token not issued to a person.
 Limits: none; the table is static.
 """
 
@@ -37,6 +38,7 @@ class Route:
     status: int = 201
     caller_fields: tuple[tuple[str, str], ...] = ()  # (command field, Caller attribute)
     hidden: tuple[str, ...] = ()  # fields no caller sets (left at their defaults)
+    named: bool = False  # only a person's named account may send it (a review verdict)
     path_fields: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,7 +79,7 @@ ROUTES: tuple[Route, ...] = (
     R(c.SubmitJob, "POST", "/jobs", "Post a job (collected by a station)", "morning"),
     R(c.ReviewJob, "POST", "/jobs/{job_id}/review",
       "Approve or reject a held posting (collecting station only)", "morning",
-      caller_fields=(("staff_id", "actor_id"), ("station_id", "station_id"))),
+      caller_fields=(("staff_id", "actor_id"), ("station_id", "station_id")), named=True),
     R(c.CancelJob, "POST", "/jobs/{job_id}/cancel", "Cancel a posting", "morning"),
     R(c.RingBell, "POST", "/stations/{station_id}/bell",
       "Ring the opening bell: batch-match the station's waiting workers and jobs", "morning",

@@ -7,6 +7,13 @@ token string is `lg1.<id>.<secret>`: `id` is 8 hex digits (shown by `lingong tok
 used in logs, command ids and to revoke), `secret` 32 random bytes in URL-safe base64.
 HTTP and NATS callers both present it (`Authorization: Bearer <token>`).
 
+Named accounts: a token issued to a person carries the person's `name` and an
+`account_id` (`acct-<8 hex>`, or one the operator gives to issue another token to the
+same person). The name stays in this file (0600), never in the log: the caller's actor id,
+which the log records (record actor, `ReviewJob.staff_id`, command ids), is the account
+id; staff see the name masked (`mask_name`: 张*明). Reviews need a named account (the
+gate refuses `ReviewJob` from an unnamed token, `named_account`).
+
 Invariants:
 - Only the SHA-256 digest of the whole token string is stored; the token itself is
   printed once by `lingong token create` and never written anywhere.
@@ -21,6 +28,9 @@ Invariants:
   against the stations the caller passes, read from the log). A stored token whose grant
   breaks these rules (an older file) authenticates nobody: `caller_of` fails closed.
 - Verification compares digests with `hmac.compare_digest`.
+- An account id is never a token id's shape (8 hex digits) and has no ':' (it prefixes
+  command ids); one account has one name; a name is 1-50 characters without control
+  characters and is not a phone or ID number.
 
 Limits: the whole file is read on each reload (thousands of tokens are fine);
 `stations_in_log` reads the whole log once.
@@ -47,6 +57,8 @@ from adapters.log.reader import open_log_reader
 from adapters.log.records import read_records
 from engine import events as e
 from engine.authz import Caller
+from engine.bounds import MAX_NAME
+from engine.idnumbers import find_unmasked_pii
 
 ROLES = ("front_end", "station_staff", "auditor", "admin", "sms_gateway")
 TOKEN_FILE = "tokens.json"
@@ -58,6 +70,9 @@ MAX_TOKEN_CHARS = 128
 _REGION = re.compile(r"^(\d{2}|\d{4}|\d{6})$")
 _STATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 _TOKEN = re.compile(r"^lg1\.([0-9a-f]{8})\.([A-Za-z0-9_-]{43})$")
+_ACCOUNT = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,63}$")
+_TOKEN_ID = re.compile(r"^[0-9a-f]{8}$")
+ACCOUNT_PREFIX = "acct-"
 
 
 class Token(msgspec.Struct, kw_only=True):
@@ -70,10 +85,17 @@ class Token(msgspec.Struct, kw_only=True):
     created_ms: int = 0
     revoked_ms: int = 0
     nationwide: bool = False
+    account_id: str = ""  # the person's account ("" for a machine token)
+    name: str = ""  # the person's name (personal data: only here, shown masked)
 
     @property
     def active(self) -> bool:
         return self.revoked_ms == 0
+
+    @property
+    def actor_id(self) -> str:
+        """What the log records for this token's commands: the account, else the token."""
+        return self.account_id or self.token_id
 
 
 class TokenFile(msgspec.Struct, kw_only=True):
@@ -124,6 +146,41 @@ def check_grant(
             raise ValueError(f"station {station_id!r} lies outside region {region}")
 
 
+def mask_name(name: str) -> str:
+    """张三明 -> 张*明, 张三 -> 张*, 欧阳小明 -> 欧**明; '' stays ''."""
+    n = len(name)
+    if n <= 1:
+        return "*" * n
+    if n == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (n - 2) + name[-1]
+
+
+def check_name(name: str) -> str:
+    """The cleaned name of a person; ValueError saying what is wrong."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a named account needs --name (the person the token is issued to)")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a name has at most {MAX_NAME} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ValueError("a name has no control characters")
+    if find_unmasked_pii(name):
+        raise ValueError("a name must not be a phone or ID number")
+    return name
+
+
+def check_account_id(account_id: str) -> None:
+    """ValueError unless `account_id` may name an account."""
+    if not _ACCOUNT.match(account_id) or _TOKEN_ID.match(account_id):
+        raise ValueError(
+            "an account id is 3-64 chars of [A-Za-z0-9_.-] starting with a letter "
+            "(not 8 hex digits)"
+        )
+    if find_unmasked_pii(account_id):
+        raise ValueError("an account id must not be a phone or ID number")
+
+
 def caller_of(rec: Token) -> Caller | None:
     """The caller a verified token stands for; None when its grant is no longer valid."""
     if rec.role not in ROLES or (rec.nationwide and rec.role != "admin"):
@@ -132,12 +189,17 @@ def caller_of(rec: Token) -> Caller | None:
         return None  # e.g. an older "" (all regions) grant without the explicit flag
     if (rec.role == "station_staff") != bool(rec.station_id):
         return None
+    if bool(rec.account_id) != bool(rec.name):
+        return None  # an account is a person: both or neither
+    if rec.account_id and (not _ACCOUNT.match(rec.account_id) or _TOKEN_ID.match(rec.account_id)):
+        return None  # an edited file: the account would not be told from a token id
     return Caller(
-        actor_id=rec.token_id,
+        actor_id=rec.actor_id,
         role=rec.role,  # type: ignore[arg-type]
         region=rec.region,
         station_id=rec.station_id,
         nationwide=rec.nationwide,
+        named=bool(rec.account_id),
     )
 
 
@@ -221,6 +283,12 @@ class TokenStore:
         self._refresh(force=True)
         return list(self._by_id.values())
 
+    def masked_names(self, account_ids: set[str] | list[str]) -> dict[str, str]:
+        """Account id -> the person's name masked, for the accounts known here."""
+        self._refresh()
+        names = {t.account_id: t.name for t in self._by_id.values() if t.account_id}
+        return {a: mask_name(names[a]) for a in account_ids if a in names}
+
     # ------------------------------------------------------------ writing -----------
 
     @contextlib.contextmanager
@@ -258,12 +326,33 @@ class TokenStore:
         *,
         nationwide: bool = False,
         stations: Mapping[str, str] | None = None,
+        name: str = "",
+        account_id: str = "",
     ) -> tuple[str, Token]:
-        """A new token: returns (token string, record). The string is not kept."""
+        """A new token: returns (token string, record). The string is not kept.
+
+        With `name` (and optionally `account_id`) the token is issued to a person: a new
+        account `acct-<8 hex>`, or the given one. Another token of an existing account
+        takes the account's name (a different name is refused).
+        """
         check_grant(role, region, station_id, nationwide=nationwide, stations=stations)
+        name = check_name(name) if name else ""
+        if account_id:
+            check_account_id(account_id)
         with self._locked():
             content = self._load()
             known = {t.token_id for t in content.tokens}
+            accounts = {t.account_id: t.name for t in content.tokens if t.account_id}
+            if account_id and account_id in accounts:
+                if name and name != accounts[account_id]:
+                    raise ValueError(f"account {account_id} belongs to another name")
+                name = accounts[account_id]
+            elif account_id and not name:
+                raise ValueError(f"no account {account_id}: give --name to open it")
+            elif name and not account_id:
+                account_id = ACCOUNT_PREFIX + os.urandom(4).hex()
+                while account_id in accounts:
+                    account_id = ACCOUNT_PREFIX + os.urandom(4).hex()
             token_id = os.urandom(4).hex()
             while token_id in known:
                 token_id = os.urandom(4).hex()
@@ -278,6 +367,8 @@ class TokenStore:
                 note=note[:200],
                 created_ms=time.time_ns() // 1_000_000,
                 nationwide=nationwide,
+                account_id=account_id,
+                name=name,
             )
             content.tokens.append(rec)
             self._write(content)

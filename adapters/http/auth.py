@@ -13,6 +13,7 @@ The read model:
 - front_end, station_staff (their whole region), auditor, admin read views, the hall,
   stations; auditor and admin read reports and metrics; front_end and station_staff
   (own station's hires) read an employer's contact for a hired worker;
+- station_staff (own station), auditor and admin (their region) read the review queue;
 - sms_gateway reads nothing over HTTP.
 - Region: a caller for prefix P sees only resources registered in P; only an admin token
   created with `--nationwide` sees every region.
@@ -47,6 +48,7 @@ READS: dict[str, frozenset[str]] = {
     "report": frozenset({"station_staff", "auditor", "admin"}),  # staff: own station only
     "metrics": frozenset({"auditor", "admin"}),
     "contact": frozenset({"front_end", "station_staff"}),
+    "review": frozenset({"station_staff", "auditor", "admin"}),  # the review queue
 }
 
 

@@ -5,8 +5,10 @@ Owns: the `token` subcommand (registered through `lingong.cli.SUBCOMMAND_MODULES
 Invariants: `create` prints the token string exactly once (stdout) and stores only its
 digest; a station_staff token is bound only to a station the folder's log registered
 (read without the writer lock, so it works while `lingong serve` runs), inside the
-token's region; only `--role admin --nationwide` makes a token without a region; `list`
-never prints tokens or digests; exit 0 on success, 1 when revoking an unknown or already
+token's region; only `--role admin --nationwide` makes a token without a region; a
+station_staff token is issued to a person (`--name`, or `--account` of an existing
+account): the log records the account id, the name stays in tokens.json; `list`
+never prints tokens, digests or names unmasked; exit 0 on success, 1 when revoking an unknown or already
 revoked token, 2 on a bad grant. `--data` defaults to `lingong serve`'s folder.
 Limits: see `adapters.gate.tokens`.
 """
@@ -18,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from adapters.gate.tokens import ROLES, TokenStore, stations_in_log
+from adapters.gate.tokens import ROLES, TokenStore, check_grant, mask_name, stations_in_log
 
 DEFAULT_DATA = ".data/serve"  # `lingong serve`'s default folder
 
@@ -33,6 +35,18 @@ def _create(args: argparse.Namespace) -> int:
         return 2
     stations = stations_in_log(Path(args.data) / "log") if args.station else None
     try:
+        check_grant(
+            args.role,
+            args.region or "",
+            args.station or "",
+            nationwide=args.nationwide,
+            stations=stations,
+        )
+        if args.role == "station_staff" and not (args.name or args.account):
+            raise ValueError(
+                "a station_staff token is issued to a person: give --name "
+                "(or --account of an existing account)"
+            )
         token, rec = store.create(
             args.role,
             args.region or "",
@@ -40,17 +54,22 @@ def _create(args: argparse.Namespace) -> int:
             args.note or "",
             nationwide=args.nationwide,
             stations=stations,
+            name=args.name or "",
+            account_id=args.account or "",
         )
     except ValueError as exc:
         print(f"lingong token create: {exc}", file=sys.stderr)
         return 2
     if args.json:
         out = {"token": token, "token_id": rec.token_id, "role": rec.role, "region": rec.region,
-               "station_id": rec.station_id, "nationwide": rec.nationwide}  # fmt: skip
+               "station_id": rec.station_id, "nationwide": rec.nationwide,
+               "account_id": rec.account_id, "name": mask_name(rec.name)}  # fmt: skip
         print(json.dumps(out, ensure_ascii=False))
     else:
         print(token)
         where = f" station {rec.station_id}" if rec.station_id else ""
+        if rec.account_id:
+            where += f", account {rec.account_id} ({mask_name(rec.name)})"
         print(
             f"token {rec.token_id}: {rec.role}, region {rec.region or '(nationwide)'}{where}; "
             "shown once, store it now",
@@ -75,6 +94,8 @@ def _list(args: argparse.Namespace) -> int:
             "region": t.region,
             "station_id": t.station_id,
             "nationwide": t.nationwide,
+            "account_id": t.account_id,
+            "name": mask_name(t.name),
             "note": t.note,
             "created_ms": t.created_ms,
             "revoked_ms": t.revoked_ms,
@@ -89,7 +110,8 @@ def _list(args: argparse.Namespace) -> int:
         state = "revoked" if r["revoked_ms"] else "active"
         print(
             f"{r['token_id']}  {r['role']:<13} region={r['region'] or '*':<6} "
-            f"station={r['station_id'] or '-':<12} {state}  {r['note']}"
+            f"station={r['station_id'] or '-':<12} account={r['account_id'] or '-'} "
+            f"{r['name']} {state}  {r['note']}"
         )
     return 0
 
@@ -105,7 +127,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--nationwide", action="store_true", help="admin only: every region (no --region)"
     )
     c.add_argument("--station", help="station id (station_staff tokens; must be registered)")
-    c.add_argument("--note", help="who holds it (free text, no personal data)")
+    c.add_argument(
+        "--name",
+        help="the person the token is issued to (kept in tokens.json only, shown masked: "
+        "张*明); required for station_staff",
+    )
+    c.add_argument("--account", help="issue another token to this existing account (acct-...)")
+    c.add_argument("--note", help="what the token is for (free text, no personal data)")
     c.add_argument("--data", default=DEFAULT_DATA, help=data_help)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_create)

@@ -14,6 +14,10 @@ the command's digest: an identical retry answers the original response (same sta
 422 `idempotency_key_reused`. Without the header the server makes a random id, returned
 in the body and in the `Idempotency-Key` response header.
 
+Staff accounts: events naming an account (`staff_id`, `reviewed_by`) are answered with
+the person's name masked beside it (`staff_name`, `reviewer_name`), from the token store;
+the log keeps only the account id.
+
 Invariants: `ts_ms` is always the server's (runtime clock, never before the last event);
 a refused command raises `ApiError` with the refusal's field, rule and status; nothing is
 appended for it.
@@ -45,6 +49,8 @@ from engine.authz import Caller
 from engine.state import State
 
 T = TypeVar("T")
+# event fields naming a staff account -> the field that shows the person's masked name
+_ACCOUNT_FIELDS = (("staff_id", "staff_name"), ("reviewed_by", "reviewer_name"))
 _DENIED = object()
 Req = Request[Any, Any, Any]
 
@@ -136,6 +142,7 @@ class Api:
             log = self.service.runtime.log
             events = await to_thread.run_sync(recorded_events, log.read, result.seq)
         shown, counts = clean_events(events, _subject(cmd))
+        self._name_accounts(shown)
         body_out = CommandAccepted(
             command_id=cmd.command_id,
             seq=result.seq,
@@ -147,6 +154,17 @@ class Api:
         if result.duplicate:
             out_headers["Idempotent-Replayed"] = "true"
         return Response(body_out, status_code=route.status, headers=out_headers)
+
+    def _name_accounts(self, shown: list[dict[str, Any]]) -> None:
+        """Add the masked name of the person behind each staff account an event names."""
+        accounts = {ev[k] for ev in shown for k, _ in _ACCOUNT_FIELDS if ev.get(k)}
+        if not accounts:
+            return
+        names = self.tokens.masked_names(accounts)
+        for ev in shown:
+            for key, out in _ACCOUNT_FIELDS:
+                if ev.get(key) in names:
+                    ev[out] = names[ev[key]]
 
     async def read(self, fn: Callable[[State], T]) -> T:
         return await self.service.aread(fn)

@@ -11,7 +11,9 @@ Invariants:
   typed into a title is shown masked. A worker's location (行踪轨迹) is never returned.
 - Coordinates are WGS-84; GeoJSON positions are [lng, lat] (RFC 7946).
 - `clean_events` shows a caller only events about the command's own subject: offers,
-  pushes and hires of other workers are counted, never listed.
+  pushes and hires of other workers are counted, never listed. Hold and rejection
+  reasons come with their plain Chinese (`reason_texts`, `JobView.hold_reasons`); the
+  machine codes stay beside them.
 
 Limits: lists are cut by the handlers' page sizes.
 """
@@ -25,6 +27,7 @@ import msgspec
 from adapters.http.problems import scrub
 from engine import events as e
 from engine.geo import wgs84_to_gcj02
+from engine.reasons import reasons_text
 from engine.state import Hire, Job, Offer, State
 
 
@@ -77,6 +80,11 @@ class JobView(msgspec.Struct, kw_only=True):
     published_ms: int
     expires_ms: int
     distance_m: int | None = None
+    held_ms: int = 0  # when the review held it (0: never held)
+    hold_reasons: list[str] = []  # why, in plain Chinese (what staff read)
+    hold_codes: list[str] = []  # the same as the machine codes the log keeps
+    reviewed_by: str = ""  # the staff account that gave the verdict
+    reviewer_name: str = ""  # that person's name, masked (张*明)
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -213,6 +221,10 @@ def job_view(state: State, job: Job, distance_m: int | None = None) -> JobView:
         published_ms=job.published_ms,
         expires_ms=job.expires_ms,
         distance_m=distance_m,
+        held_ms=job.held_ms,
+        hold_reasons=reasons_text(job.hold_reasons),
+        hold_codes=list(job.hold_reasons),
+        reviewed_by=job.reviewed_by,
     )
 
 
@@ -323,5 +335,7 @@ def clean_events(events: list[e.Event], subj: Subject) -> tuple[list[dict[str, A
         for key in ("title", "description", "address", "text", "note", "display_name"):
             if isinstance(body.get(key), str):
                 body[key] = scrub(body[key])
+        if isinstance(ev, e.JobHeldForReview | e.JobRejected):
+            body["reason_texts"] = reasons_text(ev.reasons)  # what staff read
         shown.append(body)
     return shown, counts

@@ -15,7 +15,9 @@ from engine.authz import SYSTEM, Caller
 
 NOW = 1_795_000_000_000
 FRONT = Caller(actor_id="ab12cd34", role="front_end", region="4206")
-STAFF = Caller(actor_id="5eed5eed", role="station_staff", region="4206", station_id="S1")
+STAFF = Caller(
+    actor_id="acct-5eed5eed", role="station_staff", region="4206", station_id="S1", named=True
+)
 
 
 @pytest.fixture
@@ -34,9 +36,17 @@ def test_admit_stamps_time_id_and_caller_fields(gate: Gate) -> None:
         STAFF, route_of("ReviewJob"), b'{"approve": true, "note": "ok"}', {"job_id": "J1"}, "k-1"
     )
     assert cmd == c.ReviewJob(
-        command_id="5eed5eed:k-1", ts_ms=NOW, job_id="J1", staff_id="5eed5eed",
+        command_id="acct-5eed5eed:k-1", ts_ms=NOW, job_id="J1", staff_id="acct-5eed5eed",
         station_id="S1", approve=True, note="ok",
     )  # fmt: skip
+
+
+def test_a_review_verdict_needs_a_named_staff_account(gate: Gate) -> None:
+    unnamed = Caller(actor_id="5eed5eed", role="station_staff", region="4206", station_id="S1")
+    err = _refused(gate, unnamed, "ReviewJob", b'{"approve": true}', {"job_id": "J1"}, "k-2")
+    assert (err.status, err.rule) == (403, "named_account")
+    # the rest of a staff token's work needs no name
+    assert gate.admit(unnamed, route_of("CheckOut"), b"", {"worker_id": "W1"}, "k-3")
 
 
 def test_ids_of_two_callers_never_collide(gate: Gate) -> None:

@@ -109,6 +109,14 @@ TABLE: list[Row] = [
     Row("check_out", "POST", "/workers/W1/check-out", None, WRITE, "own"),
     Row("submit_job", "POST", "/jobs", _job, WRITE, "own"),
     Row("get_job", "GET", "/jobs/J1", None, READ, "own"),
+    Row(  # the review queue (before review_job approves JH): staff and region readers
+        "review_queue",
+        "GET",
+        "/jobs?status=held",
+        None,
+        frozenset({"station_staff", "auditor", "admin"}),
+        "filter",
+    ),
     Row(
         "review_job",
         "POST",

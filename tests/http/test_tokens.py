@@ -34,7 +34,8 @@ def folder(tmp_path: Path, capsys) -> Path:
 def test_create_list_revoke(folder: Path, capsys) -> None:
     tmp_path = folder
     code, out, _ = _cli(capsys, "token", "create", "--role", "station_staff", "--region", "4206",
-                        "--station", "S1", "--note", "襄阳总站窗口", "--data", str(tmp_path))  # fmt: skip
+                        "--station", "S1", "--note", "襄阳总站窗口", "--name", "张三明",
+                        "--data", str(tmp_path))  # fmt: skip
     assert code == 0
     token = out.strip()
     assert token.startswith("lg1.") and len(token) == 4 + 8 + 1 + 43
@@ -51,6 +52,9 @@ def test_create_list_revoke(folder: Path, capsys) -> None:
     code, out, _ = _cli(capsys, "token", "list", "--data", str(tmp_path), "--json")
     (row,) = json.loads(out)
     assert row["token_id"] == rec.token_id and "digest" not in row and token not in out
+    # issued to a person: an account id, the name only masked outside tokens.json
+    assert row["account_id"] == rec.account_id and rec.account_id.startswith("acct-")
+    assert row["name"] == "张*明" and "张三明" not in out and rec.name == "张三明"
 
     assert _cli(capsys, "token", "revoke", rec.token_id, "--data", str(tmp_path))[0] == 0
     assert tk.TokenStore(tmp_path).verify(token) is None
@@ -82,6 +86,59 @@ def test_bad_grants_are_refused(folder: Path, capsys, argv, why: str) -> None:
     code, out, err = _cli(capsys, "token", "create", *argv, "--data", str(folder))
     assert code == 2 and out == "" and why in err, err
     assert not (folder / "tokens.json").exists()
+
+
+def test_a_staff_token_is_issued_to_a_person(folder: Path, capsys) -> None:
+    base = ("token", "create", "--role", "station_staff", "--region", "4206", "--station", "S1",
+            "--data", str(folder))  # fmt: skip
+    code, out, err = _cli(capsys, *base)
+    assert code == 2 and "--name" in err and not (folder / "tokens.json").exists()
+    code, out, err = _cli(capsys, *base, "--name", "欧阳小明", "--json")
+    first = json.loads(out)
+    assert code == 0 and first["name"] == "欧**明" and first["account_id"].startswith("acct-")
+    # another token for the same person: same account, same name, a new token id
+    code, out, err = _cli(capsys, *base, "--account", first["account_id"], "--json")
+    second = json.loads(out)
+    assert code == 0, err
+    assert second["account_id"] == first["account_id"] and second["name"] == "欧**明"
+    assert second["token"] != first["token"]
+    who = [tk.caller_of(tk.TokenStore(folder).verify(t)) for t in (first["token"], second["token"])]
+    assert all(w is not None and w.named for w in who)
+    assert {w.actor_id for w in who} == {first["account_id"]}  # what the log records
+    # an account keeps its name; an unknown account needs one
+    code, _, err = _cli(capsys, *base, "--account", first["account_id"], "--name", "王五")
+    assert code == 2 and "another name" in err
+    code, _, err = _cli(capsys, *base, "--account", "acct-nobody")
+    assert code == 2 and "no account" in err
+    for bad in ("deadbeef", "a:b", "1abc", "ab"):  # a token id's shape, ':', digit first, short
+        code, _, err = _cli(capsys, *base, "--name", "李四", "--account", bad)
+        assert code == 2 and "account id" in err, (bad, err)
+    for bad in ("13812345678", "  ", "x" * 51, "张\n三"):
+        code, _, err = _cli(capsys, *base, "--name", bad)
+        assert code == 2, bad
+    code, out, _ = _cli(capsys, "token", "list", "--data", str(folder))
+    assert "欧阳小明" not in out and "欧**明" in out
+
+
+def test_mask_name() -> None:
+    cases = {"张三明": "张*明", "张三": "张*", "欧阳小明": "欧**明", "张": "*", "": "",
+             "Li Lei": "L****i"}  # fmt: skip
+    assert {n: tk.mask_name(n) for n in cases} == cases
+
+
+def test_an_account_without_a_name_authenticates_nobody(tmp_path: Path) -> None:
+    store = tk.TokenStore(tmp_path)
+    token, rec = store.create("front_end", "4206", name="张三")
+    raw = json.loads((tmp_path / "tokens.json").read_text())
+    raw["tokens"][0]["name"] = ""
+    (tmp_path / "tokens.json").write_text(json.dumps(raw))
+    rec = tk.TokenStore(tmp_path).verify(token)
+    assert rec is not None and tk.caller_of(rec) is None
+    # nor an account id edited into a token id's shape (its command ids would collide)
+    raw["tokens"][0].update(name="张三", account_id="0badcafe")
+    (tmp_path / "tokens.json").write_text(json.dumps(raw))
+    rec = tk.TokenStore(tmp_path).verify(token)
+    assert rec is not None and tk.caller_of(rec) is None
 
 
 def test_nationwide_admin_and_sms_gateway(folder: Path, capsys) -> None:

@@ -35,6 +35,7 @@ WUHAN = (30.5930, 114.3050)
 HOME, OTHER = "4206", "4201"
 ROLES = ("front_end", "station_staff", "auditor", "admin", "sms_gateway")
 E1_MOBILE = "13912345678"
+STAFF_NAMES = {HOME: "张三明", OTHER: "欧阳小明"}  # the station staff tokens are issued to
 
 
 class Clock:
@@ -165,11 +166,12 @@ def make_env(data_dir: Path, *, limits: Limits | None = None, fsync: bool = Fals
     for region in (HOME, OTHER):
         for role in ROLES:
             station_id = ("S1" if region == HOME else "SW") if role == "station_staff" else ""
+            name = STAFF_NAMES[region] if role == "station_staff" else ""
             tokens[f"{role}/{region}"], _ = store.create(
-                role, region, station_id, stations=stations
+                role, region, station_id, stations=stations, name=name
             )
     tokens["station_staff/4206/S2"], _ = store.create(
-        "station_staff", HOME, "S2", stations=stations
+        "station_staff", HOME, "S2", stations=stations, name="王小红"
     )
     tokens["admin/*"], _ = store.create("admin", "", nationwide=True)
     logs = io.StringIO()

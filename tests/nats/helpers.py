@@ -250,7 +250,12 @@ class Tokens:
                     lambda s: {sid: st.region for sid, st in s.stations.items()}
                 )
             self._made[key], _ = self.store.create(
-                role, region, station, nationwide=nationwide, stations=stations
+                role,
+                region,
+                station,
+                nationwide=nationwide,
+                stations=stations,
+                name="站员" + station if station else "",
             )
         return self._made[key]
 

@@ -43,6 +43,7 @@ DRIVE_HANG_S = 900.0  # a hang guard for the whole drive: never reached on a hea
 WINDOW = 24  # commands in flight
 timeline: list[tuple[str, float]] = []  # for the printout only, never asserted on
 _wire = msgspec.json.Decoder(ResultWire)
+_ACTORS: dict[str, str] = {}  # token -> the actor id the gate prefixes its command ids with
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -136,7 +137,13 @@ def make_tokens(root: Path, morning: Morning, folders: list[Path]) -> dict[str, 
         "front_end": store.create("front_end", "42")[0],
     }
     for sid, region in stations.items():
-        out[sid] = store.create("station_staff", region[:4], sid, stations=stations)[0]
+        out[sid] = store.create(
+            "station_staff", region[:4], sid, stations=stations, name="站员" + sid
+        )[0]
+    for token in out.values():  # a named staff token acts as its account
+        rec = store.verify(token)
+        assert rec is not None
+        _ACTORS[token] = rec.actor_id
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / "tokens.json", folder / "tokens.json")
@@ -172,7 +179,7 @@ async def drive(
         body = request_of(cmd, route)
         token = token_of(cmd, tokens)
         headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": cmd.command_id}
-        command_id = f"{token.split('.')[1]}:{cmd.command_id}"  # as the gate makes it
+        command_id = f"{_ACTORS[token]}:{cmd.command_id}"  # as the gate makes it
         async with sem:
             while True:  # retried until answered (the same command id: idempotent)
                 try:
