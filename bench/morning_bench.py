@@ -65,6 +65,7 @@ from engine import commands as c
 from engine import events as e
 from engine.commands import Refusal
 from engine.core import Engine, make_record
+from engine.record import command_digest, recorded_command
 from sim.callers import caller_for
 from sim.morning import SCALES, Arrivals, Crowd, Morning, Sizes
 
@@ -188,7 +189,13 @@ def run_commands(
         tally.add(type(cmd).__name__, t1 - t0, time.thread_time_ns() - c0, events)
         if events:
             if records is not None:
-                records.append(e.encode_record(make_record(cmd.command_id, events)))
+                rec = make_record(
+                    cmd.command_id,
+                    events,
+                    command=recorded_command(cmd),
+                    digest=command_digest(cmd),
+                )
+                records.append(e.encode_record(rec))  # with its command, as the runtime
             morning.respond(events)
         if flush is not None and tally.commands % batch == 0:
             t1 = time.perf_counter_ns()

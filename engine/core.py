@@ -113,6 +113,14 @@ class Engine:
 
     # ------------------------------------------------------------ replay ------------
 
+    def redecide(self, cmd: Command) -> e.Event:
+        """The fact `cmd` decides in the current state, as `execute` decides it (bounds,
+        free-text screen, rules), without applying anything. The caller is not checked
+        again (a record keeps its actor id, not the caller). Raises `Refusal`."""
+        cmd = check(cmd)
+        screen_free_text(cmd)
+        return decide_checked(self.state, cmd).facts[0]
+
     def apply_record(self, seq: int, record: Record) -> None:
         """Fold a recorded record without re-deciding (rebuild, snapshots)."""
         state = self.state

@@ -24,8 +24,9 @@ from collections.abc import Callable
 
 from engine import events as e
 from engine import training
+from engine.carry import carry
 from engine.geo import local_day_number
-from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, day_pay_fen
+from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, posting_day_pay_fen
 from engine.state import (
     CLOSED_JOB,
     DUE_BELL,
@@ -192,23 +193,8 @@ def _check_out(state: State, ev: e.WorkerCheckedOut) -> None:
 
 def _job(state: State, ev: e.JobSubmitted) -> None:
     _, policy = state.policy_for(ev.region)
-    state.jobs[ev.job_id] = Job(
-        job_id=ev.job_id,
-        row=-1,
-        employer_id=ev.employer_id,
-        station_id=ev.station_id,
-        region=ev.region,
-        title=ev.title,
-        skill=ev.skill,
-        headcount=ev.headcount,
-        pay_fen=ev.pay_fen,
-        pay_unit=ev.pay_unit,
-        day_pay_fen=day_pay_fen(ev.pay_fen, ev.pay_unit, policy),
-        start_ms=ev.start_ms,
-        end_ms=ev.end_ms,
-        lat=ev.lat,
-        lng=ev.lng,
-        submitted_ms=ev.ts_ms,
+    state.jobs[ev.job_id] = carry(
+        ev, Job, row=-1, day_pay_fen=posting_day_pay_fen(ev, policy), submitted_ms=ev.ts_ms
     )
     state.jobs_by_employer.setdefault(ev.employer_id, []).append(ev.job_id)
     state.jobs_by_station.setdefault(ev.station_id, {})[ev.job_id] = None

@@ -101,9 +101,22 @@ def policy_table(state: State, now_ms: int) -> tuple[np.ndarray, np.ndarray]:
     return pols, reach
 
 
-def _job_vectors(state: State, job: Job, now_ms: int):
+class JobVectors(NamedTuple):
+    """The kernel arguments for one job at a time (its region's policy on that day)."""
+
+    policy: object  # engine.events.Policy
+    pol: np.ndarray
+    job: np.ndarray
+    weights: np.ndarray
+    accept_coef: np.ndarray
+    skill_bit: int | None  # None: no worker has the skill, nobody can be eligible
+
+
+def job_vectors(state: State, job: Job, now_ms: int) -> JobVectors:
+    """What every job-side ranking passes to the kernels (waves, the bell, and the
+    replay's explanations and fairness audits, which call this very function)."""
     _, policy = state.policy_for(job.region)
-    pol = policy_vectors(policy, now_ms)[0]
+    pol, weights, coef, _, _ = policy_vectors(policy, now_ms)
     bit = state.skills.bit(job.skill)
     jp = job_params(
         lat=job.lat,
@@ -114,7 +127,12 @@ def _job_vectors(state: State, job: Job, now_ms: int):
         end_ms=job.end_ms,
         now_ms=now_ms,
     )
-    return policy, pol, jp, bit
+    return JobVectors(policy, pol, jp, weights, coef, bit)
+
+
+def job_query_radius_m(vec: JobVectors, now_ms: int) -> float:
+    """The radius a job's candidates are looked up in (the largest reach of its policy)."""
+    return policy_vectors(vec.policy, now_ms)[3]
 
 
 def rank_for_job(
@@ -128,14 +146,21 @@ def rank_for_job(
     the default weights the location-free terms span as much as travel, so global
     bounds never stop before ~11 km; it needs per-cell bounds (future work).
     """
-    policy, pol, jp, bit = _job_vectors(state, job, now_ms)
-    if bit is None or k <= 0:
+    vec = job_vectors(state, job, now_ms)
+    if vec.skill_bit is None or k <= 0:
         return []
-    _, weights, coef, radius_m, _ = policy_vectors(policy, now_ms)
     if rows is None:
-        rows = state.checked_in.query(job.lat, job.lng, radius_m, tag_mask=1 << bit)
+        radius_m = job_query_radius_m(vec, now_ms)
+        rows = state.checked_in.query(job.lat, job.lng, radius_m, tag_mask=1 << vec.skill_bit)
     out_rows, scores, dist, travel, feats = rank_workers_from(
-        state.workers, rows, jp, pol, weights, coef, k, _sorted_rows(job.offered_rows)
+        state.workers,
+        rows,
+        vec.job,
+        vec.pol,
+        vec.weights,
+        vec.accept_coef,
+        k,
+        _sorted_rows(job.offered_rows),
     )
     return [
         Candidate(
@@ -239,13 +264,9 @@ def scope_job_ids(state: State, scope: str) -> list[str]:
     return out
 
 
-def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Candidate]]:
-    """Opening bell: (worker row, job row, candidate) by maximum-weight assignment.
-
-    Scope is a station id (its waiting workers and the jobs it collected) or
-    "region:PREFIX" (all stations of the region). Each job gets at most the offers its
-    open slots still lack; greedy assignment is the fallback for oversize markets.
-    """
+def bell_rows(state: State, scope: str) -> np.ndarray:
+    """Rows an opening bell of `scope` considers: the checked-in workers waiting at the
+    scope's stations, ascending."""
     w = state.workers
     rows = sorted(
         r
@@ -253,6 +274,17 @@ def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Ca
         for r in state.checked_in_at.get(sid, ())
         if w.checked_in[r]
     )
+    return np.asarray(rows, dtype=np.int64)
+
+
+def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Candidate]]:
+    """Opening bell: (worker row, job row, candidate) by maximum-weight assignment.
+
+    Scope is a station id (its waiting workers and the jobs it collected) or
+    "region:PREFIX" (all stations of the region). Each job gets at most the offers its
+    open slots still lack; greedy assignment is the fallback for oversize markets.
+    """
+    rows = bell_rows(state, scope).tolist()
     jobs = [
         j
         for j in (state.jobs[jid] for jid in scope_job_ids(state, scope))
@@ -264,17 +296,17 @@ def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Ca
     scores = np.full((len(rows), len(jobs)), -np.inf)
     ranked: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for j, job in enumerate(jobs):
-        policy, pol, jp, bit = _job_vectors(state, job, now_ms)
-        if bit is None:
+        vec = job_vectors(state, job, now_ms)
+        if vec.skill_bit is None:
             ranked.append((rows_arr[:0], scores[:0, 0], scores[:0, 0], np.empty((0, 0))))
             continue
         out_rows, out_scores, dist, travel, feats = rank_workers_from(
             state.workers,
             rows_arr,
-            jp,
-            pol,
-            weights_array(policy.weights),
-            accept_coef_array(policy),
+            vec.job,
+            vec.pol,
+            vec.weights,
+            vec.accept_coef,
             len(rows),
             _sorted_rows(job.offered_rows),
         )

@@ -16,7 +16,7 @@ Limits: none.
 from __future__ import annotations
 
 import math
-from typing import get_args
+from typing import Protocol, get_args
 
 import numpy as np
 
@@ -53,22 +53,34 @@ def local_level_fen(skill: str, policy: Policy) -> int:
     return policy.local_day_pay_fen.get(skill, policy.default_day_pay_fen)
 
 
+class Posting(Protocol):
+    """What the pay rules read of a posting (a `SubmitJob`, `JobSubmitted` or `Job`)."""
+
+    skill: str
+    pay_fen: int
+    pay_unit: str
+
+
+def posting_day_pay_fen(posting: Posting, policy: Policy) -> int:
+    """`day_pay_fen` of a posting's pay."""
+    return day_pay_fen(posting.pay_fen, posting.pay_unit, policy)
+
+
 def review(
+    posting: Posting,
     *,
-    skill: str,
-    pay_fen: int,
-    pay_unit: str,
     policy: Policy,
     employer_flags: list[str],
     duplicate_of: str,
 ) -> tuple[str, tuple[str, ...]]:
     """Verdict on a new posting: ("publish" | "hold" | "reject", reasons)."""
-    day = day_pay_fen(pay_fen, pay_unit, policy)
-    if pay_unit != "piece" and day < policy.min_day_pay_fen:
+    day = posting_day_pay_fen(posting, policy)
+    piece = posting.pay_unit == "piece"
+    if not piece and day < policy.min_day_pay_fen:
         return "reject", (f"pay_below_floor:{day}<{policy.min_day_pay_fen}",)
     reasons: list[str] = []
-    if pay_unit != "piece":
-        level = local_level_fen(skill, policy)
+    if not piece:
+        level = local_level_fen(posting.skill, policy)
         if day < level * policy.pay_low_ratio:
             reasons.append(f"pay_far_below_local:{day}<{level}x{policy.pay_low_ratio}")
         elif day > level * policy.pay_high_ratio:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from engine import events as e
 from engine import matcher
+from engine.carry import carry
 from engine.fold import apply
 from engine.geo import haversine_m
 from engine.policy import review, wave_size
@@ -84,9 +85,7 @@ def _submitted(state: State, ev: e.JobSubmitted, emit: Emit) -> None:
     job = state.jobs[ev.job_id]
     _, policy = state.policy_for(job.region)
     verdict, reasons = review(
-        skill=job.skill,
-        pay_fen=job.pay_fen,
-        pay_unit=job.pay_unit,
+        job,
         policy=policy,
         employer_flags=state.employers[job.employer_id].flags,
         duplicate_of=_duplicate_of(state, job),
@@ -238,17 +237,14 @@ def _accepted(state: State, ev: e.OfferAccepted, emit: Emit) -> None:
     job = state.jobs[offer.job_id]
     worker_id = state.worker_ids[offer.worker_row]
     emit(
-        e.HireConfirmed(
+        carry(  # the job's terms (times, pay) travel with the hire
+            job,
+            e.HireConfirmed,
             ts_ms=ev.ts_ms,
             cmd_id=ev.cmd_id,
             hire_id=f"{job.job_id}/{worker_id}",
-            job_id=job.job_id,
             worker_id=worker_id,
             offer_id=offer.offer_id,
-            start_ms=job.start_ms,
-            end_ms=job.end_ms,
-            pay_fen=job.pay_fen,
-            pay_unit=job.pay_unit,  # type: ignore[arg-type]
         )
     )
     window = (job.start_ms, job.end_ms)

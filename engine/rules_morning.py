@@ -19,9 +19,10 @@ from __future__ import annotations
 from engine import commands as c
 from engine import events as e
 from engine.bounds import MAX_PAY_FEN
+from engine.carry import carry
 from engine.commands import Refusal
 from engine.geo import haversine_m, local_midnight_ms
-from engine.policy import day_pay_fen
+from engine.policy import posting_day_pay_fen
 from engine.rules_common import Decided, known_skills, point, required_text, station_usable
 from engine.rules_common import worker_row as _worker_row
 from engine.state import MAX_LIVE_JOBS, State
@@ -85,26 +86,9 @@ def submit_job(state: State, cmd: c.SubmitJob, ts: int) -> Decided:
     _, policy = state.policy_for(station.region)
     if haversine_m(lat, lng, station.lat, station.lng) > MAX_STATION_DISTANCE_M:
         raise Refusal("location", "near_station", "more than 200 km from the collecting station")
-    if day_pay_fen(cmd.pay_fen, cmd.pay_unit, policy) > MAX_PAY_FEN:
+    if posting_day_pay_fen(cmd, policy) > MAX_PAY_FEN:
         raise Refusal("pay_fen", "fen_range", "daily figure too large")
-    ev = e.JobSubmitted(
-        ts_ms=ts,
-        job_id=cmd.job_id,
-        employer_id=cmd.employer_id,
-        station_id=cmd.station_id,
-        region=station.region,
-        title=cmd.title,
-        description=cmd.description,
-        skill=cmd.skill,
-        headcount=cmd.headcount,
-        pay_fen=cmd.pay_fen,
-        pay_unit=cmd.pay_unit,
-        start_ms=cmd.start_ms,
-        end_ms=cmd.end_ms,
-        lat=lat,
-        lng=lng,
-        address=cmd.address,
-    )
+    ev = carry(cmd, e.JobSubmitted, ts_ms=ts, region=station.region, lat=lat, lng=lng)
     return Decided(facts=[ev])
 
 

@@ -57,6 +57,13 @@ def _print_urls(data: Path, station: str, region: str, clock_note: str = ""):
     return started
 
 
+def _kek(args: argparse.Namespace) -> bytes | None:
+    """The operator's key-encryption key (`--kek-file`, else $LINGONG_KEK), or None."""
+    from adapters.shell.pii import KEK_ENV, load_kek
+
+    return load_kek(args.kek_file, os.environ.get(KEK_ENV))
+
+
 def _map_tiles(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The /map tile server from the options, else the environment, else the default."""
     from adapters.http.map_page import map_tiles_from
@@ -80,7 +87,10 @@ def _serve(args: argparse.Namespace) -> int:
     data = Path(args.data or DEFAULT_DATA)
     clock = ManualClock(args.clock_ms) if args.clock_ms is not None else None
     try:
-        runtime = open_runtime(data, args.nats, args.partition, clock)
+        runtime = open_runtime(data, args.nats, args.partition, clock, kek=_kek(args))
+    except ValueError as exc:  # a malformed key-encryption key, or one without --nats
+        print(f"lingong serve: {exc}", file=sys.stderr)
+        return 2
     except ReplayFailed as exc:  # the log holds a record this engine cannot replay
         print(f"lingong serve: {exc}", file=sys.stderr)
         return 2
@@ -202,6 +212,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tick-ms", type=int, default=1000, help="time between Tick events")
     p.add_argument("--nats", help="NATS URL: JetStream log, publisher and micro service")
     p.add_argument("--partition", help="city region code (4 digits) this engine owns")
+    p.add_argument(
+        "--kek-file",
+        help="with --nats: key-encryption key (64 hex digits; or $LINGONG_KEK), so per-person "
+        "keys live in the replicated JetStream KV bucket and follow the log to a standby",
+    )
     # tests: a fixed clock, so a browser test of a real server does not depend on today
     p.add_argument("--clock-ms", type=_epoch_ms, default=None, help=argparse.SUPPRESS)
     p.add_argument(

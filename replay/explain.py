@@ -28,14 +28,14 @@ from adapters.log.ports import LogReader
 from engine import events as e
 from engine import matcher
 from engine.geo import local_year
+from engine.matcher import JobVectors, bell_rows, job_query_radius_m, job_vectors
 from engine.matching.explain import reasons
-from engine.matching.params import query_radius_m
 from engine.policy import wave_size
 from engine.state import Job, State
 from replay.groups import age_band, group_label
 from replay.source import local_time, open_reader, reads_log
 from replay.verify import policy_in_force
-from replay.walk import DecisionPoint, JobVectors, bell_rows, job_vectors, walk
+from replay.walk import DecisionPoint, walk
 
 
 class Seen(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -149,7 +149,7 @@ def _job_point(
         offers=[msgspec.to_builtins(o) for o in recorded],
     )
     if rows is None:
-        rows = state.checked_in.query(job.lat, job.lng, query_radius_m(vec[1]))
+        rows = state.checked_in.query(job.lat, job.lng, job_query_radius_m(vec, ts))
     ranked = matcher.rank_for_job(state, job, ts, max(len(rows), 1), rows)
     if point.kind != "bell":  # a wave, or the first wave at publication
         view.wanted = wave_size(job.open_slots, policy.overbook) - len(job.live_offers)

@@ -42,12 +42,12 @@ import numpy as np
 from adapters.log.ports import LogReader
 from engine import events as e
 from engine.geo import local_year
+from engine.matcher import bell_rows, job_query_radius_m, job_vectors
 from engine.matching.kernels import rank_workers_from
-from engine.matching.params import query_radius_m
 from engine.state import State
 from replay.groups import age_band, band_order, group_label
 from replay.source import open_reader, reads_log
-from replay.walk import DecisionPoint, bell_rows, job_vectors, walk
+from replay.walk import DecisionPoint, walk
 
 FOUR_FIFTHS = 0.8
 MIN_GROUP = 30
@@ -131,7 +131,7 @@ class _Eligibility:
             cand = (
                 rows
                 if rows is not None
-                else state.checked_in.query(job.lat, job.lng, query_radius_m(vec.pol))
+                else state.checked_in.query(job.lat, job.lng, job_query_radius_m(vec, ts))
             )
             if len(cand) == 0:
                 continue

@@ -14,11 +14,15 @@ Owns: `verify(directory)`, which checks, in order and stopping at the first fail
    then every segment header, every frame's integrity, seq continuity and hash chain link
    as the frames are read, in the same pass that runs steps 2-4;
 2. every record's shape: the first event is a fact type carrying the record's command id,
-   and no command id is recorded twice (the engine answers a retry with the first seq);
-3. every fact: rebuilt into its command and passed through the production rules
-   (`engine.rules.decide`) in the replayed state, it must come out identical; a fact the
-   rules refuse, or produce differently, was not written by this engine. Registrations
-   carry sealed personal data and cannot be rebuilt; they are counted as unchecked;
+   no command id is recorded twice (the engine answers a retry with the first seq), and
+   once a record carries its command every later one does (a forger cannot dodge step 3
+   by dropping the command);
+3. every fact: the record's command (as recorded, `engine.record.recorded_command`) must
+   match the record's command id and digest, and decided again by the production rules
+   in the replayed state (`Engine.redecide`) it must give the recorded fact; a fact the
+   rules refuse, or decide differently, was not written by this engine. Registrations
+   (their recorded command lacks the sealed personal data the rules check) and records
+   written before commands were recorded (v1 logs) are counted as unchecked;
 4. every decision: `Engine.reexecute_record` applies the fact to a fresh engine,
    re-derives the decisions with `engine.react.react` and compares them with the record.
 
@@ -44,10 +48,12 @@ import msgspec
 from adapters.log.checkpoints import AnchorCheck, Checkpoint, CheckpointError, load_checkpoints
 from adapters.log.ports import LogCorrupt, LogReader
 from adapters.log.records import read_records as read_record_batches
+from engine import commands as c
 from engine import events as e
+from engine.commands import Refusal
 from engine.core import Engine
+from engine.record import command_digest
 from engine.state import State
-from replay.facts import NOT_RECONSTRUCTIBLE, readmit
 from replay.source import Progress, ReplayError, bulk, local_time, open_reader
 
 
@@ -155,9 +161,10 @@ def _event_failure(
 
 
 def check_record(
-    engine: Engine, seq: int, rec: e.Record, check_facts: bool = True
+    engine: Engine, seq: int, rec: e.Record, check_facts: bool = True, commanded: bool = False
 ) -> Failure | None:
-    """Steps 2-4 for one record; the engine advances (with the recomputed decisions)."""
+    """Steps 2-4 for one record; the engine advances (with the recomputed decisions).
+    `commanded`: an earlier record carried its command, so this one must too."""
     state = engine.state
     if not rec.events:
         return Failure(kind="record", message="record has no events", seq=seq)
@@ -189,22 +196,17 @@ def check_record(
             message=f"command id {rec.cmd_id!r} already recorded at seq {first}",
             seq=seq,
         )
-    if check_facts and type(fact) not in NOT_RECONSTRUCTIBLE:
-        again, refusal = readmit(state, fact, rec.cmd_id)
-        if refusal is not None:
-            return _event_failure(
-                state, "fact", f"the rules refuse this fact: {refusal}", seq, 0, fact, None
-            )
-        if again is not None and again != fact:
-            return _event_failure(
-                state,
-                "fact",
-                "the rules produce a different fact from its command",
-                seq,
-                0,
-                fact,
-                again,
-            )
+    if commanded and rec.command is None:  # commands are recorded from some seq on, always
+        return Failure(
+            kind="record",
+            message="the record carries no command while earlier records do: it was not "
+            "written by this engine (its fact could not be re-decided)",
+            seq=seq,
+        )
+    if check_facts and checkable(rec):
+        failure = _redecide(engine, seq, rec)
+        if failure is not None:
+            return failure
     try:
         div = engine.reexecute_record(seq, rec)
     except Exception as exc:  # a forged fact that does not fit the state
@@ -220,6 +222,45 @@ def check_record(
             div.index,
             div.recorded,
             div.recomputed,
+        )
+    return None
+
+
+# their recorded command lacks the personal data the rules check (it is sealed in the event)
+SEALED_COMMANDS = (c.RegisterWorker, c.RegisterEmployer)
+
+
+def checkable(rec: e.Record) -> bool:
+    """Whether the record's fact can be re-decided from its recorded command: not for
+    registrations, nor for records written before commands were recorded (v1 logs)."""
+    return rec.command is not None and not isinstance(rec.command, SEALED_COMMANDS)
+
+
+def _redecide(engine: Engine, seq: int, rec: e.Record) -> Failure | None:
+    """Step 3: the recorded command, decided again in the replayed state, gives the fact."""
+    state, fact, cmd = engine.state, rec.events[0], rec.command
+    assert cmd is not None
+    if cmd.command_id != rec.cmd_id:
+        return Failure(
+            kind="record",
+            message=f"recorded command has id {cmd.command_id!r}, record {rec.cmd_id!r}",
+            seq=seq,
+        )
+    if rec.digest and command_digest(cmd) != rec.digest:
+        return Failure(
+            kind="record", message="the recorded command does not match its digest", seq=seq
+        )
+    try:
+        again = engine.redecide(cmd)
+    except Refusal as refusal:
+        return _event_failure(
+            state, "fact", f"the rules refuse its command: {refusal}", seq, 0, fact, None
+        )
+    if isinstance(again, e.ComplaintFiled) and isinstance(fact, e.ComplaintFiled):
+        again = msgspec.structs.replace(again, sealed=fact.sealed)  # sealed by the shell
+    if again != fact:
+        return _event_failure(
+            state, "fact", "its command decides a different fact", seq, 0, fact, again
         )
     return None
 
@@ -307,6 +348,7 @@ def _verify(
         return report
     engine = Engine()
     checked = unchecked = 0
+    commanded = False  # a record with its command was seen
     try:
         with bulk(), Progress(last_seq, "verify", quiet=quiet) as bar:
             for batch in read_record_batches(reader, stop_seq=last_seq, verify_chain=True):
@@ -322,11 +364,12 @@ def _verify(
                                 time=local_time(bad.ts_ms),
                             )
                             break
-                    failure = check_record(engine, seq, rec, check_facts)
+                    failure = check_record(engine, seq, rec, check_facts, commanded)
+                    commanded = commanded or rec.command is not None
                     if failure is not None:
                         report.failure = failure
                         break
-                    if type(rec.events[0]) in NOT_RECONSTRUCTIBLE or not check_facts:
+                    if not (check_facts and checkable(rec)):
                         unchecked += 1
                     else:
                         checked += 1
@@ -393,8 +436,9 @@ def format_verify(r: VerifyReport) -> str:
             [
                 f"OK  {r.log}: {r.segments} segments, {r.records} records, {r.events} events",
                 f"    frames: crc32, seq and hash chain intact; head hash {r.head_hash}",
-                f"    facts: {r.facts_checked} re-admitted by the rules, {r.facts_unchecked} "
-                "registrations not re-checkable (sealed personal data)",
+                f"    facts: {r.facts_checked} re-decided from their recorded commands, "
+                f"{r.facts_unchecked} not re-checkable (registrations: sealed personal data; "
+                "records written before commands were recorded)",
                 f"    decisions: every one re-derived identically; state digest {r.digest}",
                 *(
                     [f"    signed checkpoints: {r.checkpoints_checked} matched the log's chain"]

@@ -25,15 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-import numpy as np
-
 from adapters.log.ports import LogReader
 from engine import events as e
-from engine import matcher
 from engine.core import Engine
 from engine.fold import InconsistentLog, apply
-from engine.matching.params import accept_coef_array, job_params, policy_params, weights_array
-from engine.state import Job, State
+from engine.state import State
 from replay.source import Progress, ReplayError, bulk, open_reader, read_records, reads_log
 
 
@@ -79,48 +75,6 @@ def decision_points(record: e.Record) -> list[DecisionPoint]:
                 out.append(DecisionPoint(i + 1, "publish", (ev.job_id,), ()))
         i += 1
     return out
-
-
-def bell_rows(state: State, scope: str) -> np.ndarray:
-    """Rows an opening bell of `scope` considers (as `engine.matcher.bell_pairs`)."""
-    in_scope = {sid for sid in state.stations if matcher.in_scope_of(state, scope, sid)}
-    w = state.workers
-    rows = [r for r, sid in enumerate(state.worker_station) if sid in in_scope and w.checked_in[r]]
-    return np.asarray(rows, dtype=np.int64)
-
-
-class JobVectors(NamedTuple):
-    """The kernel arguments the matcher builds for a job at a time (`engine.matcher`)."""
-
-    policy: e.Policy
-    pol: np.ndarray
-    job: np.ndarray
-    weights: np.ndarray
-    accept_coef: np.ndarray
-    skill_bit: int | None  # None: no worker has the skill, nobody can be eligible
-
-
-def job_vectors(state: State, job: Job, now_ms: int) -> JobVectors:
-    """Same construction as `engine.matcher.rank_for_job` (policy of the job's region)."""
-    _, policy = state.policy_for(job.region)
-    bit = state.skills.bit(job.skill)
-    jp = job_params(
-        lat=job.lat,
-        lng=job.lng,
-        skill_bit=0 if bit is None else bit,
-        day_pay_fen=job.day_pay_fen,
-        start_ms=job.start_ms,
-        end_ms=job.end_ms,
-        now_ms=now_ms,
-    )
-    return JobVectors(
-        policy,
-        policy_params(policy, now_ms),
-        jp,
-        weights_array(policy.weights),
-        accept_coef_array(policy),
-        bit,
-    )
 
 
 def _same_wave(ev: e.Event, first: e.OfferMade) -> bool:

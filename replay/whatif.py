@@ -13,8 +13,8 @@ ancestor's policy changes). The merged policy must pass the production range che
 
 Which facts are replayed (the rule, reported with the counts):
 - Facts are what people and the runtime did; decisions are re-derived by the engine.
-- Every fact that can be rebuilt into its command (`replay.facts`) is re-submitted to
-  the production rules (`engine.rules.decide`) in the what-if state; a command the rules
+- Every record's command (as recorded: `engine.record.recorded_command`) is decided again
+  by the production rules (`engine.rules.decide`) in the what-if state; a command the rules
   refuse there (a review of a posting that was published directly, wages for a hire that
   never happened, ...) is dropped and counted by its rule.
 - A recorded accept or decline is replayed only if the what-if run has a live offer of
@@ -22,7 +22,8 @@ Which facts are replayed (the rule, reported with the counts):
   ids name a wave, which may differ) and must then pass the rules (not expired, job still
   open, no overlapping hire). Otherwise it is dropped as "no_live_offer".
 - Registrations (sealed personal data, no decision depends on the policy) are applied as
-  recorded.
+  recorded. A log whose records carry no command (v1) cannot be re-run (an error naming
+  the record).
 - Nobody answers an offer the recorded run never made: such offers expire (counted as
   `offers_not_in_recorded_run`). A what-if that creates new offers therefore shows a
   lower bound on hires, not a forecast of behaviour.
@@ -51,9 +52,9 @@ from engine.fold import InconsistentLog, apply
 from engine.react import react
 from engine.rules import decide
 from engine.state import State
-from replay.facts import NOT_RECONSTRUCTIBLE, command_for
 from replay.outcomes import SCALARS, Outcomes
 from replay.source import Progress, ReplayError, bulk, open_reader, read_records, reads_log
+from replay.verify import SEALED_COMMANDS
 
 _POLICY_FIELDS = frozenset(e.Policy.__struct_fields__)
 _WEIGHT_FIELDS = frozenset(e.Weights.__struct_fields__)
@@ -249,18 +250,21 @@ def _translate(
     fact = rec.events[0]
     if isinstance(fact, e.PolicySet):
         return rewriter.rewrite(state, fact, rec.cmd_id), ""
-    if type(fact) in NOT_RECONSTRUCTIBLE:
+    cmd = rec.command
+    if isinstance(cmd, SEALED_COMMANDS):
         return fact, ""
+    if cmd is None:
+        raise ValueError(
+            "the record was written before records carried their command (a v1 log): "
+            "what-if re-decides recorded commands; `lingong replay verify` still checks it"
+        )
     if isinstance(fact, e.OfferAccepted | e.OfferDeclined):
         job_id, worker_id = recorded_offer[fact.offer_id]
         row = state.worker_rows[worker_id]
         live = [o for o in state.live_offers_of(row) if state.offers[o].job_id == job_id]
         if not live:
             return None, "no_live_offer"
-        fact = msgspec.structs.replace(fact, offer_id=live[0])
-    cmd = command_for(state, fact, rec.cmd_id)
-    if cmd is None:
-        return fact, ""
+        cmd = msgspec.structs.replace(cmd, offer_id=live[0])
     try:
         return decide(state, cmd).facts[0], ""
     except Refusal as ref:

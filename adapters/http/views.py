@@ -26,6 +26,7 @@ import msgspec
 
 from adapters.http.problems import scrub
 from engine import events as e
+from engine.carry import carry
 from engine.geo import wgs84_to_gcj02
 from engine.reasons import reasons_text
 from engine.state import Hire, Job, Offer, State
@@ -199,27 +200,12 @@ def worker_view(state: State, worker_id: str) -> WorkerView | None:
 
 def job_view(state: State, job: Job, distance_m: int | None = None) -> JobView:
     emp = state.employers.get(job.employer_id)
-    return JobView(
-        job_id=job.job_id,
-        employer_id=job.employer_id,
+    return carry(  # the job's own fields by name; what the view adds or scrubs, here
+        job,
+        JobView,
         employer_name=scrub(emp.display_name) if emp is not None else "",
-        station_id=job.station_id,
-        region=job.region,
         title=scrub(job.title),
-        skill=job.skill,
-        status=job.status,
-        headcount=job.headcount,
-        hired=job.hired,
         open_slots=job.open_slots,
-        pay_fen=job.pay_fen,
-        pay_unit=job.pay_unit,
-        day_pay_fen=job.day_pay_fen,
-        start_ms=job.start_ms,
-        end_ms=job.end_ms,
-        lat=job.lat,
-        lng=job.lng,
-        published_ms=job.published_ms,
-        expires_ms=job.expires_ms,
         distance_m=distance_m,
         held_ms=job.held_ms,
         hold_reasons=reasons_text(job.hold_reasons),

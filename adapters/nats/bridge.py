@@ -16,9 +16,13 @@ Invariants:
 - The micro service authenticates callers with the data folder's tokens
   (`DATA/tokens.json`); without a folder or a `TokenStore` it answers every request 401.
 
+- `open_key_store`: with the operator's key-encryption key, the personal-data keys live
+  in the replicated KV bucket (`adapters.nats.keys`) and follow the log to a standby;
+  without one they stay in `DATA/keys` on this machine (a warning says a standby on
+  another machine will not unseal them).
+
 Limits: `data_dir` is not used by the JetStream log (the stream is the storage); the
-runtime keeps keys and snapshots there. Personal-data keys are per machine: a standby on
-another machine cannot unseal blobs sealed by the previous owner (see docs).
+runtime keeps snapshots (and keys, without a KEK) there.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from adapters.gate.tokens import TokenStore
 from adapters.nats.cloudevents import RegionMap, pad_region
 from adapters.nats.conn import LoopThread, close_quietly, connect
 from adapters.nats.jslog import JetStreamLog
+from adapters.nats.keys import KvKeyStore
 from adapters.nats.micro import CommandService
 from adapters.nats.publisher import EventPublisher
 from adapters.shell.service import EngineService
@@ -59,6 +64,17 @@ def open_jetstream_log(
     return JetStreamLog(
         url, partition, wait_lease_s=wait_lease_s, lease_ttl_s=lease_ttl_s, on_standby=on_standby
     )
+
+
+def open_key_store(url: str, kek: bytes | None) -> KvKeyStore | None:
+    """The replicated key store under `kek`; None (keys on this machine) without one."""
+    if kek is None:
+        log.warning(
+            "no key-encryption key (--kek-file or $LINGONG_KEK): personal-data keys stay in "
+            "this machine's DATA/keys, so a standby elsewhere cannot unseal them"
+        )
+        return None
+    return KvKeyStore(url, kek)
 
 
 def partition_of(service: EngineService, partition: str | None) -> str:

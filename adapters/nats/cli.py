@@ -111,7 +111,18 @@ def _nats_engine(args: argparse.Namespace) -> int:
         lease_ttl_s=args.lease_ttl_s,
         publish=not args.no_publish,
         snapshot_every=args.snapshot_every,
+        kek=_kek(args),
     )
+
+
+def _kek(args: argparse.Namespace) -> bytes | None:
+    """The operator's key-encryption key (`--kek-file`, else $LINGONG_KEK), or None."""
+    from adapters.shell.pii import KEK_ENV, load_kek
+
+    try:
+        return load_kek(args.kek_file, os.environ.get(KEK_ENV))
+    except ValueError as exc:
+        raise SystemExit(f"lingong: {exc}") from None
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -146,5 +157,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--lease-ttl-s", type=float, default=None, help="partition lease TTL")
     n.add_argument("--snapshot-every", type=int, default=0, help="records between snapshots")
     n.add_argument("--no-publish", action="store_true", help="no event publisher")
+    n.add_argument(
+        "--kek-file",
+        help="key-encryption key (64 hex digits; or $LINGONG_KEK): per-person keys then "
+        "live in the replicated JetStream KV bucket and follow the log",
+    )
     n.add_argument("-v", "--verbose", action="store_true")
     n.set_defaults(func=_nats_engine)

@@ -5,6 +5,9 @@ partition's lease (printing `... standing by` once, then `... serving` when it o
 and publish events until told to stop, or until the runtime stops (log failure, lease
 lost) — then exit with `EXIT_LOST` so a supervisor restarts it as a standby.
 
+Personal-data keys: with `kek` (the operator's key-encryption key, `--kek-file` or
+$LINGONG_KEK) in the replicated KV bucket, so the next owner unseals what this one sealed.
+
 Invariants: the same as `lingong serve --nats` minus HTTP (`adapters.nats.bridge`): one
 owner per partition, commands acknowledged after the stream acknowledged their records.
 Limits: see `EngineService`, `JetStreamLog`, `EventPublisher`, `CommandService`.
@@ -17,7 +20,7 @@ import signal
 import threading
 from pathlib import Path
 
-from adapters.nats.bridge import NatsBridge, open_jetstream_log
+from adapters.nats.bridge import NatsBridge, open_jetstream_log, open_key_store
 from adapters.shell.runtime import Runtime
 from adapters.shell.service import EngineService
 
@@ -36,6 +39,7 @@ def run_engine_node(
     publish: bool = True,
     stop: threading.Event | None = None,
     snapshot_every: int = 0,
+    kek: bytes | None = None,
 ) -> int:
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
@@ -51,7 +55,12 @@ def run_engine_node(
             flush=True,
         ),
     )
-    runtime = Runtime(data_dir, log=jlog, snapshot_every=snapshot_every)
+    try:  # keys follow the log when the operator gave a key-encryption key
+        keys = open_key_store(url, kek)
+        runtime = Runtime(data_dir, log=jlog, snapshot_every=snapshot_every, keys=keys)
+    except BaseException:
+        jlog.close()
+        raise
     log.info("partition %s recovered at seq %d", partition, runtime.engine.state.last_seq)
     service = EngineService(runtime, tick_ms=tick_ms).start()
     bridge = NatsBridge(service, url, data_dir=data_dir, partition=partition, publish=publish)
@@ -71,4 +80,5 @@ def run_engine_node(
             runtime.close()
         else:
             jlog.close()
+            runtime.keys.close()
     return code

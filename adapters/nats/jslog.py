@@ -35,7 +35,8 @@ Invariants:
   which retries until the frames acknowledged before the call are all seen.
 - The stream denies deletes and purges: the log is append-only.
 
-Limits: payloads up to the server's max_payload minus `HEADER_ALLOWANCE`; `max_frames_per_
+Limits: opening retries transient errors (no stream leader, a reconnect) for at most
+`OPEN_RETRY_S`; payloads up to the server's max_payload minus `HEADER_ALLOWANCE`; `max_frames_per_
 append` (65,536 by default); an append waits at most `append_timeout_s` for the stream.
 Durability is JetStream's: acknowledged = stored by a quorum of replicas; disks are
 fsynced on the server's `sync_interval` (set `sync_interval: always` where a whole-cluster
@@ -47,9 +48,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TypeVar
 
 import nats.errors
 import nats.js.errors
@@ -80,6 +83,9 @@ DEFAULT_MAX_FRAMES = 65_536
 FETCH_MESSAGES = 16  # messages per pull (each up to ~1 MiB)
 ERR_WRONG_LAST_SEQ = 10071
 _TRANSIENT = (nats.errors.Error, asyncio.TimeoutError, OSError)
+OPEN_RETRY_S = 120.0  # opening retries transient errors this long (elections take 4-9 s)
+T = TypeVar("T")
+log = logging.getLogger("lingong.nats.jslog")
 
 
 class _Rejected(Exception):
@@ -141,18 +147,21 @@ class JetStreamLog:
         self._max_payload = int(self._nc.max_payload) - HEADER_ALLOWANCE - LEN_BYTES
         if self.read_only:  # a reader never creates anything
             try:
-                await self._js.stream_info(self.stream)
+                await self._opening(lambda: self._js.stream_info(self.stream), "stream info")
             except nats.js.errors.NotFoundError:
                 raise FileNotFoundError(f"no JetStream stream {self.stream} at {url}") from None
         else:
-            await ensure_stream(
-                self._js,
-                self.stream,
-                [f"{SUBJECT_PREFIX}.>"],
-                self.replicas,
-                allow_atomic=True,
-                deny_delete=True,
-                deny_purge=True,
+            await self._opening(
+                lambda: ensure_stream(
+                    self._js,
+                    self.stream,
+                    [f"{SUBJECT_PREFIX}.>"],
+                    self.replicas,
+                    allow_atomic=True,
+                    deny_delete=True,
+                    deny_purge=True,
+                ),
+                "creating the stream",
             )
         if not self.read_only:
             kw = {} if lease_ttl_s is None else {"ttl_s": lease_ttl_s}
@@ -166,7 +175,23 @@ class JetStreamLog:
                 **kw,
             )
             await self.lease.acquire(wait_lease_s)
-        await self._load_tail()
+        await self._opening(self._load_tail, "reading the partition's tail")
+
+    async def _opening(self, make: Callable[[], Awaitable[T]], what: str) -> T:
+        """`await make()` while opening, retried on transient errors (a JetStream leader
+        election after a node died, a reconnect, a loaded server answering late) for at
+        most `OPEN_RETRY_S`; a stream that does not exist is not transient."""
+        deadline = time.monotonic() + OPEN_RETRY_S
+        while True:
+            try:
+                return await make()
+            except nats.js.errors.NotFoundError:
+                raise
+            except _TRANSIENT as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("partition %s: %s failed (%s); retrying", self.partition, what, exc)
+            await asyncio.sleep(0.25)
 
     async def _tail(self) -> tuple[int, bytes, int]:
         """(seq, chain, stream seq) of the partition's last frame, from the stream leader."""

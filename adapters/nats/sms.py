@@ -71,6 +71,7 @@ from adapters.nats.sms_gateway import gateway_from_spec as gateway_from_spec  # 
 from adapters.nats.streams import auto_replicas, ensure_stream
 from engine import commands as c
 from engine import events as e
+from engine.carry import carry
 from engine.geo import local_day
 
 SMS_BUCKET = "LINGONG_SMS"
@@ -502,14 +503,7 @@ class SmsPusher:
 
 
 def _job_info(ev: e.JobSubmitted) -> tx.JobInfo:
-    return tx.JobInfo(
-        job_id=ev.job_id,
-        title=ev.title,
-        headcount=ev.headcount,
-        pay_fen=ev.pay_fen,
-        pay_unit=ev.pay_unit,
-        start_ms=ev.start_ms,
-    )
+    return carry(ev, tx.JobInfo)
 
 
 async def _answer(msg, body: dict) -> None:

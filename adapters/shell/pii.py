@@ -4,6 +4,10 @@ Owns:
 - `KeyStore`: one random AES-256 key per subject (a worker: registration data and the
   text of their complaints; an employer's contact), kept in its own directory OUTSIDE the
   event log, one small file per subject;
+- `KeyStorePort`: what a key store offers (`key`, `sync`, `erase`, `close`); the file
+  store here, and `adapters.nats.keys.KvKeyStore` (keys that follow the JetStream log);
+- `load_kek`: the operator's key-encryption key (a file or an environment value of 64 hex
+  digits) for key stores that keep keys off this machine;
 - `Sealer`: AES-256-GCM sealing of a subject's personal fields into the opaque blob that
   events carry, and unsealing for the few places that need the plain values (for example
   revealing an employer's contact to a worker after a confirmed hire).
@@ -42,6 +46,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Protocol
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -110,6 +115,57 @@ def _is_within(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
+def subject_name(subject_id: str) -> str:
+    """The name a subject's key is stored under: BLAKE2b-256 hex of its id."""
+    return hashlib.blake2b(_check_subject(subject_id), digest_size=32).hexdigest()
+
+
+def kek_fingerprint(kek: bytes) -> bytes:
+    """8 bytes that tell two key-encryption keys apart without revealing them."""
+    return hashlib.blake2b(kek, digest_size=8, person=b"lingong-kek").digest()
+
+
+KEK_ENV = "LINGONG_KEK"
+
+
+def load_kek(path: str | os.PathLike[str] | None, env_value: str | None = None) -> bytes | None:
+    """The key-encryption key from `path` (a file holding 64 hex digits) or, without a
+    path, from `env_value` (the value of $LINGONG_KEK); None when neither is given.
+
+    Raises ValueError naming the source and the rule when the key is malformed."""
+    if path is not None:
+        source = f"key-encryption key file {path}"
+        try:
+            text = Path(path).read_text(encoding="ascii", errors="replace")
+        except OSError as exc:
+            raise ValueError(f"{source}: cannot be read ({exc.strerror})") from None
+    elif env_value:
+        source, text = f"${KEK_ENV}", env_value
+    else:
+        return None
+    text = text.strip()
+    if len(text) != 2 * KEY_BYTES or any(ch not in "0123456789abcdefABCDEF" for ch in text):
+        raise ValueError(
+            f"{source}: must be {2 * KEY_BYTES} hexadecimal digits (a 256-bit key; make one "
+            "with `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'`)"
+        )
+    return bytes.fromhex(text)
+
+
+class KeyStorePort(Protocol):
+    """Per-subject keys: the file store here or a replicated one (`adapters.nats.keys`)."""
+
+    sync_mode: str
+
+    def key(self, subject_id: str, create: bool = False) -> bytes | None: ...
+
+    def sync(self) -> int: ...
+
+    def erase(self, subject_id: str) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 class KeyStore:
     """Per-subject AES-256 keys, one file each, in a directory outside the event log."""
 
@@ -140,8 +196,7 @@ class KeyStore:
 
     def path_for(self, subject_id: str) -> Path:
         """Key file of `subject_id` (whether or not it exists)."""
-        digest = hashlib.blake2b(_check_subject(subject_id), digest_size=32).hexdigest()
-        return self.directory / (digest + _KEY_SUFFIX)
+        return self.directory / (subject_name(subject_id) + _KEY_SUFFIX)
 
     def _read(self, path: Path) -> bytes | None:
         try:
@@ -231,11 +286,14 @@ class KeyStore:
     def __contains__(self, subject_id: str) -> bool:
         return self.path_for(subject_id).exists()
 
+    def close(self) -> None:
+        """Nothing to release (files are opened per call)."""
+
 
 class Sealer:
     """Seals a subject's personal fields with that subject's key (AES-256-GCM)."""
 
-    def __init__(self, keystore: KeyStore) -> None:
+    def __init__(self, keystore: KeyStorePort) -> None:
         self.keystore = keystore
 
     @staticmethod

@@ -48,7 +48,7 @@ from adapters.log.filelog import FileLog
 from adapters.log.ports import EventLog
 from adapters.log.records import RecordError, read_records
 from adapters.log.snapshots import latest_snapshot, write_snapshot
-from adapters.shell.pii import KeyStore, Sealer
+from adapters.shell.pii import KeyStore, KeyStoreError, KeyStorePort, Sealer
 from engine import events as e
 from engine.authz import SYSTEM, Caller
 from engine.commands import Advance, Command, Refusal, clip
@@ -134,14 +134,21 @@ class Runtime:
         snapshot_every: int = 0,
         max_batch: int = 2048,
         checkpoint_key: str | None = None,
+        keys: KeyStorePort | None = None,
     ) -> None:
+        """`keys`: the per-person key store (default: files in `DATA/keys`; with the
+        JetStream log, `adapters.nats.keys.KvKeyStore` so keys follow the log)."""
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log: EventLog = log if log is not None else FileLog(self.data_dir / "log", fsync=fsync)
-        self.keys = KeyStore(
-            self.data_dir / "keys",
-            log_directory=self.data_dir / "log",
-            sync="deferred" if fsync else "none",
+        self.keys: KeyStorePort = (
+            keys
+            if keys is not None
+            else KeyStore(
+                self.data_dir / "keys",
+                log_directory=self.data_dir / "log",
+                sync="deferred" if fsync else "none",
+            )
         )
         self.sealer = Sealer(self.keys)
         self.clock = clock or SystemClock()
@@ -290,7 +297,7 @@ class Runtime:
         records, self._pending = self._pending, []
         try:
             self.keys.sync()  # keys the records need are durable before the records
-        except OSError as exc:
+        except (OSError, KeyStoreError) as exc:
             self.stopped = exc
             raise RuntimeStopped(f"key store sync failed, runtime stopped: {exc}") from exc
         self._append(records)
@@ -299,7 +306,7 @@ class Runtime:
                 if isinstance(ev, e.WorkerErased):
                     try:
                         self.keys.erase(ev.worker_id)
-                    except OSError as exc:  # the record is durable; the key store is not
+                    except (OSError, KeyStoreError) as exc:  # the record is durable, the key not
                         logger.error("erasing the key of an erased worker failed: %s", exc)
                         self.stopped = exc
 
@@ -380,9 +387,12 @@ class Runtime:
         return self.sealer.unseal(worker_id, blob)
 
     def close(self) -> None:
-        if self.stopped is None:
-            self.flush()
-        self.log.close()
+        try:
+            if self.stopped is None:
+                self.flush()
+        finally:
+            self.log.close()
+            self.keys.close()
 
     def __enter__(self) -> Runtime:
         return self

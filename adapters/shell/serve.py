@@ -27,13 +27,27 @@ from engine.state import State
 
 
 def open_runtime(
-    data_dir: Path, nats_url: str | None, partition: str | None, clock: Clock | None = None
+    data_dir: Path,
+    nats_url: str | None,
+    partition: str | None,
+    clock: Clock | None = None,
+    kek: bytes | None = None,
 ) -> Runtime:
+    """The runtime on the data folder's log, or on the JetStream partition (`nats_url`);
+    with `kek` (the operator's key-encryption key) the personal-data keys live in the
+    replicated KV bucket, so they follow the log to a standby on another machine."""
     if nats_url:
-        from adapters.nats.bridge import open_jetstream_log
+        from adapters.nats.bridge import open_jetstream_log, open_key_store
 
         log = open_jetstream_log(nats_url, data_dir=data_dir, partition=partition)
-        return Runtime(data_dir, log=log, clock=clock)
+        try:
+            keys = open_key_store(nats_url, kek)
+            return Runtime(data_dir, log=log, clock=clock, keys=keys)
+        except BaseException:
+            log.close()
+            raise
+    if kek is not None:
+        raise ValueError("a key-encryption key is used with --nats only (keys follow the log)")
     return Runtime(data_dir, clock=clock)
 
 

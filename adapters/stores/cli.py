@@ -13,7 +13,8 @@ standalone `main()` (`python -m adapters.stores ...`) with the same subcommands.
 Invariants: exit 0 on success, 2 on bad usage or bad input (message on stderr), 1 when
 the store does not match the log (rebuild needed). `--json` prints one JSON document
 and nothing else on stdout. Readers never create the data folder: one without `log/`
-is refused (exit 2) before any store is opened.
+(or, with `--log URL`, a missing folder for the stores) is refused (exit 2) before any
+store is opened.
 Limits: none beyond the reports'.
 """
 
@@ -27,6 +28,14 @@ from pathlib import Path
 
 from adapters.stores.report_model import LEVELS
 from adapters.stores.reports import REPORTS
+
+
+def _has_log(args: argparse.Namespace) -> bool:
+    """A log to read: `--log URL` (then DATA holds only the stores and must exist), else
+    DATA/log."""
+    if args.log:
+        return Path(args.data).is_dir()
+    return (Path(args.data) / "log").is_dir()
 
 
 def _no_log(command: str, data: str) -> int:
@@ -44,7 +53,7 @@ def _project(args: argparse.Namespace) -> int:
     from adapters.stores import project_data_dir
     from adapters.stores.projector import StoreMismatch
 
-    if not (Path(args.data) / "log").is_dir():
+    if not _has_log(args):
         return _no_log("project", args.data)
 
     def progress(name: str, seq: int, rows: int) -> None:  # stdout is for --json alone
@@ -88,7 +97,7 @@ def _report(args: argparse.Namespace) -> int:
     from adapters.stores.reports import build_report
 
     fmt = args.format
-    if not (args.no_catch_up and args.pg_dsn) and not (Path(args.data) / "log").is_dir():
+    if not (args.no_catch_up and args.pg_dsn) and not _has_log(args):
         return _no_log("report", args.data)
     try:
         report = build_report(

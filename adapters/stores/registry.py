@@ -23,6 +23,7 @@ Limits: no history (the log and the reporting store have it).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,6 +92,45 @@ def _home(value: float) -> float:
 
 # ---------------------------------------------------------------- new rows -----------
 
+TS = object()  # a column that starts at the event's time
+
+
+def rows_by_name(
+    table: str, event: type, **fixed: Any
+) -> Callable[[Sequence[Item]], list[list[Any]]]:
+    """New rows of `table` from events of type `event`: the leading columns are the
+    event's fields of the same names, the rest start at `fixed` (`TS`: the event's time).
+    A new field of the event and a column of that name is then all a row needs."""
+    names = next(t for t in TABLES if t.name == table).names
+    lead = names[: len(names) - len(fixed)]
+    if tuple(fixed) != names[len(lead) :] or not set(lead) <= set(event.__struct_fields__):
+        raise AssertionError(f"{table}: columns {names} do not match {event.__name__} + {fixed}")
+    get = operator.attrgetter(*lead)
+    rest = tuple(fixed.values())
+    stamped = [i for i, v in enumerate(rest) if v is TS]
+
+    def rows(items: Sequence[Item]) -> list[list[Any]]:
+        out = []
+        for _, _, ev in items:
+            tail = list(rest)
+            for i in stamped:
+                tail[i] = ev.ts_ms
+            out.append([*get(ev), *tail])
+        return out
+
+    return rows
+
+
+_JOB_ROWS = rows_by_name(
+    "jobs", e.JobSubmitted, status="submitted", status_reasons="", reviewed_by="", hired=0,
+    submitted_ts_ms=TS, published_ts_ms=0, closed_ts_ms=0, updated_ts_ms=TS,
+)  # fmt: skip
+_HIRE_ROWS = rows_by_name(
+    "hires", e.HireConfirmed, status="confirmed", confirmed_ts_ms=TS, arrived_ts_ms=0,
+    completed_ts_ms=0, no_show_ts_ms=0, wage_paid_fen=0, wage_payments=0, wage_method="",
+    paid_ts_ms=0, worker_stars=0, employer_stars=0,
+)  # fmt: skip
+
 
 def _new_rows(ch: Changes, b: dict[str, list[Item]]) -> None:
     if b["policy"]:
@@ -115,24 +155,14 @@ def _new_rows(ch: Changes, b: dict[str, list[Item]]) -> None:
           ev.quiet_start_min, ev.quiet_end_min, ev.phone_masked, ev.id_masked, 0, 0, "", 0, 0,
           "", ev.ts_ms, ev.ts_ms] for _, _, ev in b["worker"]],
     )  # fmt: skip
-    ch.insert_many(
-        "jobs",
-        [[ev.job_id, ev.employer_id, ev.station_id, ev.region, ev.title, ev.skill, ev.headcount,
-          ev.pay_fen, ev.pay_unit, ev.start_ms, ev.end_ms, ev.lat, ev.lng, ev.address,
-          "submitted", "", "", 0, ev.ts_ms, 0, 0, ev.ts_ms] for _, _, ev in b["job"]],
-    )  # fmt: skip
+    ch.insert_many("jobs", _JOB_ROWS(b["job"]))
     ch.insert_many(
         "offers",
         [[ev.offer_id, ev.job_id, ev.worker_id, ev.score, ev.rank, ev.wave, ev.source,
           ev.distance_m, ev.travel_s, ev.ts_ms, ev.expires_ms, "live", "", 0]
          for _, _, ev in b["offer"]],
     )  # fmt: skip
-    ch.insert_many(
-        "hires",
-        [[ev.hire_id, ev.job_id, ev.worker_id, ev.offer_id, ev.start_ms, ev.end_ms, ev.pay_fen,
-          ev.pay_unit, "confirmed", ev.ts_ms, 0, 0, 0, 0, 0, "", 0, 0, 0]
-         for _, _, ev in b["hire"]],
-    )  # fmt: skip
+    ch.insert_many("hires", _HIRE_ROWS(b["hire"]))
     ch.insert_many(
         "complaints",
         [[ev.complaint_id, ev.kind, ev.employer_id, ev.worker_id, ev.hire_id, ev.text, "open",

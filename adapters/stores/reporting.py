@@ -170,14 +170,24 @@ def _actor(ev: Any) -> str:
     return getattr(ev, "reviewed_by", "") or getattr(ev, "staff_id", "")
 
 
+def fact_attrs(table: str, derived: int = 0) -> tuple[str, ...]:
+    """The event fields a fact table stores: its columns after seq, idx, ts_ms and day,
+    minus the last `derived` (computed) ones; the event's fields of the same names."""
+    names = next(t for t in TABLES if t.name == table).names
+    return names[4 : len(names) - derived]
+
+
+_POSTING_ATTRS = fact_attrs("f_posting")  # the JobSubmitted fields, by the columns' names
+_HIRE_ATTRS = fact_attrs("f_hire", derived=1)  # HireConfirmed's, then work_days
+
+
 def _hires(ch: Changes, items: Sequence[Item]) -> None:
     if not items:
         return
     seqs, idxs, evs = split(items)
-    attrs = ("ts_ms", "hire_id", "job_id", "worker_id", "offer_id", "start_ms", "end_ms",
-             "pay_fen", "pay_unit")  # fmt: skip
+    attrs = ("ts_ms", *_HIRE_ATTRS)
     cols = columns(evs, *attrs)
-    start, end = cols[5], cols[6]
+    start, end = cols[attrs.index("start_ms")], cols[attrs.index("end_ms")]
     ch.add_facts(
         "f_hire", [seqs, idxs, cols[0], days_of(cols[0]), *cols[1:], work_days_of(start, end)]
     )
@@ -189,11 +199,7 @@ def apply_batch(ch: Changes, batch: Sequence[Sequence[Any]]) -> None:
     _stations(ch, b["station"])
     _dimensions(ch, b)
     _facts(ch, "f_checkin", b["checkin"], ("worker_id", "station_id"))
-    _facts(
-        ch, "f_posting", b["posting"],
-        ("job_id", "employer_id", "station_id", "region", "skill", "title", "headcount",
-         "pay_fen", "pay_unit", "start_ms", "end_ms"),
-    )  # fmt: skip
+    _facts(ch, "f_posting", b["posting"], _POSTING_ATTRS)
     _facts(ch, "f_job_event", b["job_event"], ("job_id",), (_job_kind, _actor))
     _facts(
         ch, "f_offer", b["offer"],

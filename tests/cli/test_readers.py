@@ -44,3 +44,18 @@ def test_readers_refuse_and_create_nothing(run: Run, tmp_path: Path, kind: str) 
         after = sorted(p.name for p in data.iterdir()) if data.exists() else None
         assert after == before, argv  # no folder, no file, no store created
     assert not (tmp_path / "out").exists()
+
+
+def test_stores_from_a_log_url_need_only_an_existing_folder(run: Run, tmp_path: Path) -> None:
+    """With `--log URL` the data folder holds only the stores: it must exist (readers never
+    create it), but needs no `log/` (the JetStream log is elsewhere)."""
+    data = tmp_path / "stores"
+    url = "nats://127.0.0.1:1/LINGONG_LOG/4206"  # nothing listens: the reader's own error
+    for argv in (
+        ["project", "--data", data, "--log", url],
+        ["report", "roster", "--data", data, "--log", url, "--format", "csv",
+         "--out", tmp_path / "r.csv"],
+    ):  # fmt: skip
+        code, _, err = run(*argv)
+        assert code == 2 and "no data folder" in err, err
+        assert not data.exists()

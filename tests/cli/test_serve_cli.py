@@ -235,3 +235,23 @@ def test_demo_clock_runs_from_its_start_at_its_speed() -> None:
     assert clock.now_ms() == 5_000 + 15_000
     with pytest.raises(ValueError):
         DemoClock(0, speed=0)
+
+
+def test_serve_refuses_a_bad_or_misplaced_key_encryption_key(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--kek-file` / $LINGONG_KEK: 64 hex digits, and only with --nats (keys follow the
+    JetStream log); a refusal names the source and the rule and creates nothing."""
+    monkeypatch.delenv("LINGONG_KEK", raising=False)
+    data = tmp_path / "data"
+    bad = tmp_path / "kek"
+    bad.write_text("not a key")
+    code, _, err = run("serve", "--data", data, "--kek-file", bad)
+    assert code == 2 and f"key-encryption key file {bad}: must be 64 hexadecimal" in err
+    bad.write_text("ab" * 32)
+    code, _, err = run("serve", "--data", data, "--kek-file", bad)
+    assert code == 2 and "used with --nats only" in err
+    monkeypatch.setenv("LINGONG_KEK", "00")
+    code, _, err = run("serve", "--data", data)
+    assert code == 2 and "$LINGONG_KEK: must be 64" in err
+    assert not data.exists()

@@ -7,6 +7,14 @@ Idempotency-Key until it gets an answer. The engines stamp time from the system 
 the morning is tomorrow's (local): every posting still lies ahead of the engine's now. Then: no acknowledged command
 is missing from the log (same seq), the standby owns the partition, its state digest
 equals a replay of the log, and every event of the log was published exactly once.
+Both engines get the operator's key-encryption key (`--kek-file`), so personal-data keys
+live in the replicated KV bucket: after the takeover a report is built from the JetStream
+log, a registration sealed by the dead owner is unsealed with the bucket's key, and an
+erasure sent to the new owner removes the key from the bucket on every live replica.
+
+Every wait is on an event (a printed line, an answer, a message) with a generous hang
+guard; the only sleeps are retry back-offs and the bounded poll of the servers'
+monitoring endpoints (marked `# sleep-ok`).
 """
 
 from __future__ import annotations
@@ -30,7 +38,10 @@ from adapters.gate.bodies import request_of
 from adapters.gate.routes import route_of
 from adapters.gate.tokens import TokenStore
 from adapters.nats.jslog import STREAM, JetStreamLog
+from adapters.nats.keys import BUCKET as KEY_BUCKET
+from adapters.nats.keys import KvKeyStore
 from adapters.nats.micro import ResultWire, api_subject
+from adapters.shell.pii import Sealer
 from engine import commands as c
 from engine import events as e
 from sim.morning import Morning, Sizes
@@ -50,7 +61,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Engine:
     """`lingong nats-engine` in a subprocess; `lines` gets its stdout (None at its end)."""
 
-    def __init__(self, url: str, data: Path, name: str) -> None:
+    def __init__(self, url: str, data: Path, name: str, kek_file: Path) -> None:
         self.name = name
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.err = open(data.parent / f"{name}.stderr", "wb")  # noqa: SIM115
@@ -69,9 +80,12 @@ class Engine:
             "0",
             "--lease-ttl-s",
             "10",
+            "--kek-file",
+            str(kek_file),
             "-v",
         ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("LINGONG_KEK", None)
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=self.err, cwd=ROOT, env=env, text=True
         )
@@ -265,17 +279,70 @@ async def stream_leader(url: str) -> str:
         await nc.close()
 
 
+async def erase_worker(url: str, token: str, worker_id: str) -> ResultWire:
+    """`EraseWorker` through the micro service (to whichever engine serves now)."""
+    cmd = c.EraseWorker(command_id="erase-after-takeover", ts_ms=0, worker_id=worker_id,
+                        reason="本人申请删除")  # fmt: skip
+    route = route_of("EraseWorker")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": cmd.command_id}
+    nc = await connect(url)
+    try:
+        msg = await nc.request(
+            route.nats_subject(PARTITION), request_of(cmd, route), timeout=HANG_S, headers=headers
+        )
+        assert "Nats-Service-Error" not in (msg.headers or {}), msg.headers
+        return _wire.decode(msg.data)
+    finally:
+        await nc.close()
+
+
+def key_replicas(node) -> tuple[int, int]:  # noqa: ANN001 - a tests.nats.servers.NatsServer
+    """(last stream seq, messages) of this node's own replica of the key bucket's stream."""
+    jsz = node.varz("jsz?accounts=true&streams=true")
+    for account in jsz.get("account_details") or []:
+        for stream in account.get("stream_detail") or []:
+            if stream["name"] == f"KV_{KEY_BUCKET}":
+                return int(stream["state"]["last_seq"]), int(stream["state"]["messages"])
+    return 0, 0
+
+
+def wait_replicas_at(nodes: list, seq: int) -> list[tuple[int, int]]:
+    """Each live node's replica state once its last seq reached `seq` (hang-guarded)."""
+    deadline = time.monotonic() + HANG_S
+    while True:
+        states = [key_replicas(n) for n in nodes]
+        if all(last >= seq for last, _ in states) or time.monotonic() > deadline:
+            return states
+        time.sleep(0.1)  # sleep-ok: poll of the servers' monitoring endpoints, hang-guarded
+
+
+def report_from_log(url: str, folder: Path) -> dict:
+    """`lingong report directory --log nats://.../LINGONG_LOG/PARTITION` (a new process)."""
+    folder.mkdir()
+    log_url = f"{url}/{STREAM}/{PARTITION}"
+    out = subprocess.run(
+        [sys.executable, "-m", "lingong.cli", "report", "directory", "--data", str(folder),
+         "--log", log_url, "--format", "json", "--out", str(folder / "r.json"), "--json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=HANG_S,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout)
+
+
 def test_node_then_engine_die_under_load(tmp_path: Path) -> None:
     cluster = start_cluster(tmp_path / "cluster")
     url = cluster.url
     engines: list[Engine] = []
     cmds, morning = morning_commands(MAX_COMMANDS)
     tokens = make_tokens(tmp_path, morning, [tmp_path / "engine-a", tmp_path / "engine-b"])
+    kek = os.urandom(32)
+    kek_file = tmp_path / "kek"
+    kek_file.write_text(kek.hex())
     try:
-        a = Engine(url, tmp_path / "engine-a", "a")
+        a = Engine(url, tmp_path / "engine-a", "a", kek_file)
         engines.append(a)
         a.wait_line("serving")
-        b = Engine(url, tmp_path / "engine-b", "b")  # the standby: waits for the lease
+        b = Engine(url, tmp_path / "engine-b", "b", kek_file)  # the standby: waits for the lease
         engines.append(b)
         first = b.wait_line("standing by")  # refused the lease: a owns the partition
         assert not any("serving" in line for line in first) and b.proc.poll() is None
@@ -324,6 +391,36 @@ def test_node_then_engine_die_under_load(tmp_path: Path) -> None:
         assert owner == {"seq": len(payloads), "digest": replay_digest(payloads)}
         ids = asyncio.run(published_ids(url, events))
         assert len(ids) == len(set(ids)) == events
+
+        # keys followed the log: neither engine kept one on its machine
+        assert not any((tmp_path / f"engine-{n}" / "keys").exists() for n in "ab")
+        # a report from the JetStream log after the takeover
+        report = report_from_log(url, tmp_path / "report")
+        assert report["position"] >= len(payloads) and sum(report["rows"].values()) > 0, report
+        # the new owner's key store unseals what the dead owner sealed
+        registered = {cmd.worker_id: cmd for cmd in cmds if isinstance(cmd, c.RegisterWorker)}
+        sealed_by_a = next(
+            (ev.worker_id, ev.sealed)
+            for payload in payloads[: len(payloads) // 3]
+            for ev in e.decode_record(payload).events
+            if isinstance(ev, e.WorkerRegistered) and ev.sealed
+        )
+        wid, blob = sealed_by_a
+        keys = KvKeyStore(url, kek, timeout_s=HANG_S)
+        try:
+            plain = Sealer(keys).unseal(wid, blob)
+            assert plain is not None and plain["mobile"] == registered[wid].personal.mobile
+            # an erasure after the takeover, by the new owner, reaches every live replica
+            res = asyncio.run(erase_worker(url, tokens["admin"], wid))
+            assert Sealer(keys).unseal(wid, blob) is None
+        finally:
+            keys.close()
+        assert res.seq > len(payloads)
+        live = [n for n in cluster.nodes if n.alive]
+        leader_seq = max(last for last, _ in (key_replicas(n) for n in live))
+        assert leader_seq > 0  # the bucket's stream was found on the live nodes
+        states = wait_replicas_at(live, leader_seq)
+        assert len(live) == 2 and len(set(states)) == 1 and states[0][0] >= leader_seq, states
     finally:
         for eng in engines:
             eng.kill()

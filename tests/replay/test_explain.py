@@ -144,3 +144,22 @@ def test_ranks_match_scores_for_bell_and_wave_offers(demo) -> None:
             assert f"assigned #{offer.rank} to this job" in text
         else:
             assert all(o["score_rank"] == o["rank"] for o in point.offers)
+
+
+def test_replay_builds_no_kernel_vectors_of_its_own() -> None:
+    """explain and fairness ask the matcher for a job's vectors (`engine.matcher.job_vectors`,
+    `bell_rows`): no module of replay/ calls the parameter builders itself, so an
+    explanation cannot drift from the decision."""
+    import ast
+
+    builders = {"job_params", "policy_params", "weights_array", "accept_coef_array",
+                "query_radius_m", "reach_m", "push_params"}  # fmt: skip
+    root = Path(__file__).resolve().parents[2] / "replay"
+    used = {
+        (path.name, node.id if isinstance(node, ast.Name) else node.attr)
+        for path in root.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Name | ast.Attribute)
+        and (node.id if isinstance(node, ast.Name) else node.attr) in builders
+    }
+    assert not used, used

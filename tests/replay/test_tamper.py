@@ -128,7 +128,7 @@ def _first_wave_offer(data: list[bytes]) -> tuple[int, int, e.Record]:
 def _with_event(rec: e.Record, j: int, ev: e.Event) -> bytes:
     events = list(rec.events)
     events[j] = ev
-    return e.encode_record(e.Record(v=rec.v, cmd_id=rec.cmd_id, events=events))
+    return e.encode_record(msgspec.structs.replace(rec, events=events))
 
 
 def test_edited_score_with_valid_crc_and_chain(demo_payloads, tmp_path: Path) -> None:
@@ -170,12 +170,59 @@ def test_forged_fact_refused_by_the_rules(demo_payloads, tmp_path: Path) -> None
                 offers[ev.offer_id] = ev
         fact = rec.events[0]
         if isinstance(fact, e.OfferAccepted):
-            late = msgspec.structs.replace(fact, ts_ms=offers[fact.offer_id].expires_ms + 1)
-            data[i] = _with_event(rec, 0, late)
+            ts = offers[fact.offer_id].expires_ms + 1  # the fact and its command moved
+            late = msgspec.structs.replace(fact, ts_ms=ts)
+            cmd = msgspec.structs.replace(rec.command, ts_ms=ts)  # (the digest omits time)
+            data[i] = e.encode_record(
+                msgspec.structs.replace(rec, events=[late, *rec.events[1:]], command=cmd)
+            )
             break
     f = verify(write_log(tmp_path / "log", data)).failure
     assert f is not None and f.kind == "fact" and f.seq == i + 1
     assert "offer_live" in f.message
+
+
+def _first_record_of(payloads: list[bytes], kind: type) -> tuple[int, e.Record]:
+    return next(
+        (i, rec)
+        for i, p in enumerate(payloads)
+        if isinstance((rec := e.decode_record(p)).events[0], kind)
+    )
+
+
+def test_fact_edited_without_its_command(demo_payloads, tmp_path: Path) -> None:
+    """A posting's pay edited in the fact only: its recorded command decides otherwise."""
+    i, rec = _first_record_of(demo_payloads, e.JobSubmitted)
+    fact = rec.events[0]
+    data = list(demo_payloads)
+    data[i] = _with_event(rec, 0, msgspec.structs.replace(fact, pay_fen=fact.pay_fen + 100))
+    f = verify(write_log(tmp_path / "log", data)).failure
+    assert f is not None and f.kind == "fact" and f.seq == i + 1
+    assert f.fields["pay_fen"] == [fact.pay_fen + 100, fact.pay_fen]
+
+
+def test_command_edited_without_its_digest(demo_payloads, tmp_path: Path) -> None:
+    i, rec = _first_record_of(demo_payloads, e.JobSubmitted)
+    cmd = msgspec.structs.replace(rec.command, pay_fen=rec.command.pay_fen + 100)
+    data = list(demo_payloads)
+    data[i] = e.encode_record(msgspec.structs.replace(rec, command=cmd))
+    f = verify(write_log(tmp_path / "log", data)).failure
+    assert f is not None and f.kind == "record" and f.seq == i + 1
+    assert "digest" in f.message
+
+
+def test_command_dropped_to_dodge_the_fact_check(demo_payloads, tmp_path: Path) -> None:
+    """A forged fact in a record stripped of its command is refused as such."""
+    i, rec = _first_record_of(demo_payloads, e.JobSubmitted)
+    fact = rec.events[0]
+    forged = msgspec.structs.replace(fact, pay_fen=fact.pay_fen + 100)
+    data = list(demo_payloads)
+    data[i] = e.encode_record(
+        e.Record(v=rec.v, cmd_id=rec.cmd_id, events=[forged, *rec.events[1:]])
+    )
+    f = verify(write_log(tmp_path / "log", data)).failure
+    assert f is not None and f.kind == "record" and f.seq == i + 1
+    assert "carries no command" in f.message
 
 
 def test_decision_passed_off_as_a_fact(demo_payloads, tmp_path: Path) -> None:
