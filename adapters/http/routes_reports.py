@@ -40,10 +40,15 @@ ReportName = Literal[
 _LOCK = threading.Lock()
 
 
-def _build(data_dir: Path, name: str, options: dict[str, Any]) -> dict[str, Any]:
+def _build(
+    data_dir: Path, name: str, options: dict[str, Any], sealer: Any = None
+) -> dict[str, Any]:
     from adapters.stores.render import to_json_obj
     from adapters.stores.reports import build_report
+    from adapters.stores.worker_names import names_from
 
+    if name == "roster":  # names unsealed with the service's own keys (file or JetStream)
+        options = {**options, "names": names_from(data_dir, sealer=sealer)}
     with _LOCK:
         return _scrubbed(to_json_obj(build_report(name, data_dir, **options)))
 
@@ -95,7 +100,8 @@ async def report(
     if date_from or date_to:
         options.update(date_from=date_from, date_to=date_to)
     try:
-        return await to_thread.run_sync(_build, ctx.data_dir, name, options)
+        sealer = ctx.service.runtime.sealer
+        return await to_thread.run_sync(_build, ctx.data_dir, name, options, sealer)
     except ValueError as exc:
         raise ApiError(422, "report_scope", str(exc), "month") from None
     except Exception as exc:

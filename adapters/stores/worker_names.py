@@ -51,17 +51,22 @@ def mask_name(name: str) -> str:
 
 
 def masked_names(
-    log: str | Path, keys_dir: str | Path, worker_ids: Iterable[str]
+    log: str | Path, keys: str | Path | Sealer, worker_ids: Iterable[str]
 ) -> dict[str, str]:
-    """worker id -> masked 姓名 for each of `worker_ids` (see the module's invariants)."""
+    """worker id -> masked 姓名 for each of `worker_ids` (see the module's invariants).
+    `keys` is the data folder's key directory, or the running service's `Sealer` (whose
+    key store may be the JetStream one that follows the log)."""
     wanted = set(worker_ids)
     if len(wanted) > MAX_WORKERS:
         raise ValueError(f"at most {MAX_WORKERS} workers per call")
     out = dict.fromkeys(wanted, "")
     if not wanted:
         return out
-    keys_path = Path(keys_dir)
-    sealer = Sealer(KeyStore(keys_path, sync="none")) if keys_path.is_dir() else None
+    if isinstance(keys, Sealer):
+        sealer: Sealer | None = keys
+    else:
+        keys_path = Path(keys)
+        sealer = Sealer(KeyStore(keys_path, sync="none")) if keys_path.is_dir() else None
     reader = open_log_reader(str(log))
     try:
         for batch in read_records(reader, 1):
@@ -86,7 +91,11 @@ def _masked(sealer: Sealer | None, worker_id: str, blob: bytes) -> str:
     return mask_name(fields.get("name", ""))
 
 
-def names_from(data_dir: str | Path, log: str | Path | None = None) -> Names:
-    """The `names` function of a data folder: its log (or `log`) and its `keys` folder."""
+def names_from(
+    data_dir: str | Path, log: str | Path | None = None, sealer: Sealer | None = None
+) -> Names:
+    """The `names` function of a data folder: its log (or `log`) and its `keys` folder
+    (or the running service's `sealer`)."""
     data = Path(data_dir)
-    return lambda ids: masked_names(log or (data / "log"), data / "keys", ids)
+    keys: Path | Sealer = sealer if sealer is not None else data / "keys"
+    return lambda ids: masked_names(log or (data / "log"), keys, ids)
