@@ -28,7 +28,7 @@ Invariants:
 - Pure and deterministic; fails closed: a resource that does not exist is refused
   ("exists"), never let through; a staff caller's own station must exist in its region.
 - Refusals: `Refusal(field, rule, message)` with rule "role", "region", "station",
-  "exists" or "actor" (a `staff_id` that is not the caller's own actor id); a caller
+  "exists" or "actor" (a `staff_id` or `by` that is not the caller's own actor id); a caller
   whose actor id is not 1-128 characters is refused "role", one that is a phone or ID
   number "no_personal_data" (the actor id is written into every record).
 - Scope checks read only what never changes once recorded (regions, collecting stations,
@@ -121,6 +121,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "SignUpTraining": _ANSWER,  # counter (staff), app (front end), SMS reply (gateway)
     "CompleteTraining": _STAFF_ADMIN,
     "PublishPolicyAnswer": _STAFF_ADMIN,
+    # a station's life: applications come in at a front end (政务 app, counter) or from an
+    # admin; each later step is an admin account's (distinct accounts: station_life)
+    "ApplyStation": frozenset({"front_end", "admin"}),
+    "ReviewStation": _ADMIN,
+    "ApproveStation": _ADMIN,
+    "FileStation": _ADMIN,
+    "OrderRectification": _ADMIN,
+    "ConfirmRectification": _ADMIN,
+    "RevokeStation": _ADMIN,
 }
 
 
@@ -237,6 +246,23 @@ def _register_station(state: State, caller: Caller, cmd: c.RegisterStation) -> N
 
 def _change_station(state: State, caller: Caller, cmd: c.ChangeStationStatus) -> None:
     _station(state, caller, cmd.station_id)
+
+
+def _by(caller: Caller, by: str) -> None:
+    if by != caller.actor_id:
+        raise Refusal("by", "actor", "by must be the caller's own account id")
+
+
+def _apply_station(state: State, caller: Caller, cmd: c.ApplyStation) -> None:
+    _in_region(caller, cmd.region, "region", "region", cmd.region)
+    if cmd.parent_id and cmd.parent_id in state.stations:
+        _station(state, caller, cmd.parent_id, "parent_id")
+    _by(caller, cmd.by)
+
+
+def _station_step(state: State, caller: Caller, cmd: Any) -> None:
+    _station(state, caller, cmd.station_id)
+    _by(caller, cmd.by)
 
 
 def _register_employer(state: State, caller: Caller, cmd: c.RegisterEmployer) -> None:
@@ -368,6 +394,13 @@ _SCOPES: dict[type, Callable[[State, Caller, Any], None]] = {
     c.SignUpTraining: training.scope_sign_up,
     c.CompleteTraining: training.scope_complete,
     c.PublishPolicyAnswer: training.scope_publish,
+    c.ApplyStation: _apply_station,
+    c.ReviewStation: _station_step,
+    c.ApproveStation: _station_step,
+    c.FileStation: _station_step,
+    c.OrderRectification: _station_step,
+    c.ConfirmRectification: _station_step,
+    c.RevokeStation: _station_step,
 }
 
 

@@ -49,6 +49,7 @@ MAX_RADIUS_M = 100_000  # the spatial index's largest query radius
 MIN_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 MAX_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 MAX_BIRTH_YEAR = 2100
+MAX_PIECES = 1_000_000  # expected pieces of a piece-rate posting
 
 Id = Annotated[str, Meta(min_length=1, max_length=MAX_ID, pattern=ID_PATTERN)]
 OptId = Annotated[str, Meta(max_length=MAX_ID, pattern=OPT_ID_PATTERN)]
@@ -73,10 +74,17 @@ OptMs = Annotated[int, Meta(ge=0, lt=MAX_MS)]  # 0: a default chosen by the rule
 Minute = Annotated[int, Meta(ge=0, le=1439)]  # local minute of the day
 Headcount = Annotated[int, Meta(ge=1, le=MAX_HEADCOUNT)]
 Stars = Annotated[int, Meta(ge=1, le=5)]
+Pieces = Annotated[int, Meta(ge=0, le=MAX_PIECES)]  # 0: not stated
 BirthYear = Annotated[int, Meta(ge=0, le=MAX_BIRTH_YEAR)]  # 0: from the ID number
 AreaM2 = Annotated[int, Meta(ge=0, le=MAX_AREA_M2)]
 MAX_TRAINING_CAPACITY = 1000  # sign-ups of one training session
 OptSkill = Annotated[str, Meta(max_length=32, pattern=r"^([a-z0-9][a-z0-9_.-]{0,31})?$")]
 Capacity = Annotated[int, Meta(ge=1, le=MAX_TRAINING_CAPACITY)]
+# a public service number (服务热线): digits with +, -, spaces or parentheses; a mobile
+# is refused by the free-text screen like anywhere else (it would be a person's number)
+Hotline = Annotated[str, Meta(max_length=MAX_CONTACT, pattern=r"^([0-9+() -]{3,20})?$")]
+StaffCount = Annotated[int, Meta(ge=0, le=10_000)]
+Days = Annotated[int, Meta(ge=1, le=365)]
+Actor = Annotated[str, Meta(max_length=MAX_COMMAND_ID)]  # an account id, from the caller
 Lat = Annotated[float, Meta(ge=-90.0, le=90.0)]
 Lng = Annotated[float, Meta(ge=-180.0, le=180.0)]

@@ -23,20 +23,24 @@ Limits: see `engine.bounds`.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import Meta
 
 from engine.bounds import (
+    Actor,
     AreaM2,
     BirthYear,
     Capacity,
     CommandId,
     Contact,
+    Days,
     DerivedId,
     Fen,
     Fen0,
     Headcount,
+    Hotline,
     Id,
     Lat,
     Lng,
@@ -47,12 +51,14 @@ from engine.bounds import (
     OptId,
     OptMs,
     OptSkill,
+    Pieces,
     Reason,
     Region,
     RegionPrefix,
     Short,
     Skill,
     Skills,
+    StaffCount,
     Stars,
     Text,
     Title,
@@ -62,19 +68,21 @@ from engine.events import (
     ComplaintKind,
     EmployerKind,
     FlagReason,
+    InsurancePayer,
     MarketType,
     PayUnit,
     Policy,
     PriorityGroup,
     SignUpChannel,
     StationKind,
-    StationStatus,
+    StationService,
     TravelMode,
     WageMethod,
 )
 
 Datum = Literal["wgs84", "gcj02", "bd09"]
 MAX_ECHO = 40  # characters of a value a refusal message may quote
+MAX_FILING_NO = 64  # a 备案号
 
 
 class Point(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -122,9 +130,86 @@ class RegisterStation(Command, frozen=True, kw_only=True):
 
 
 class ChangeStationStatus(Command, frozen=True, kw_only=True):
+    """An admin's direct status change (outside the application life cycle)."""
+
     station_id: Id
-    status: StationStatus
+    status: Literal["applied", "approved", "suspended", "revoked"]
     reason: Note = ""
+
+
+# ---- a station's life (Xiangyang art. 8-11, 17; Linfen 三): engine.station_life -------
+# `by` is the account taking the step, stamped from the caller (it must be the caller's).
+
+
+class ApplyStation(Command, frozen=True, kw_only=True):
+    """申报: the application with its materials; checked against the region's conditions."""
+
+    station_id: Id
+    name: Title
+    kind: StationKind
+    market_type: MarketType = "general"
+    parent_id: OptId = ""
+    region: Region
+    location: Point
+    address: Short = ""
+    area_m2: AreaM2  # 服务场所面积
+    head: Personal  # 负责人 (sealed; the event keeps the masked name)
+    hotline: Hotline = ""  # 服务热线
+    open_min: Minute = 0  # opening hours, local minutes of the day
+    close_min: Minute = 0
+    services: Annotated[tuple[StationService, ...], Meta(max_length=16)] = ()
+    staff_count: StaffCount = 0  # 专(兼)职工作人员
+    by: Actor = ""
+
+
+class ReviewStation(Command, frozen=True, kw_only=True):
+    """审核 (公共就业和人才服务机构): passed only if every condition is met."""
+
+    station_id: Id
+    passed: bool
+    note: Note = ""
+    by: Actor = ""
+
+
+class ApproveStation(Command, frozen=True, kw_only=True):
+    """批准 (人社部门), by another account than the applicant's and the reviewer's."""
+
+    station_id: Id
+    note: Note = ""
+    by: Actor = ""
+
+
+class FileStation(Command, frozen=True, kw_only=True):
+    """备案 (市劳动就业管理局), by a third account."""
+
+    station_id: Id
+    filing_no: Annotated[str, Meta(min_length=1, max_length=MAX_FILING_NO)]
+    by: Actor = ""
+
+
+class OrderRectification(Command, frozen=True, kw_only=True):
+    """限期整改: what to fix and within how many days; missed, the engine revokes."""
+
+    station_id: Id
+    items: Annotated[str, Meta(min_length=1, max_length=500)]
+    days: Days
+    by: Actor = ""
+
+
+class ConfirmRectification(Command, frozen=True, kw_only=True):
+    """整改到位: back to approved (by another account than the one who ordered it)."""
+
+    station_id: Id
+    note: Note = ""
+    by: Actor = ""
+
+
+class RevokeStation(Command, frozen=True, kw_only=True):
+    """撤销: the policy decides what happens to the stations below and their postings."""
+
+    station_id: Id
+    reason: Reason
+    by: Actor = ""
 
 
 class RegisterEmployer(Command, frozen=True, kw_only=True):
@@ -204,6 +289,11 @@ class SubmitJob(Command, frozen=True, kw_only=True):
     end_ms: Ms
     location: Point
     address: Short = ""
+    # terms of the agreement a hire records (issue 14): a piece rate's expected pieces
+    # (for the expected total), who pays the daily injury insurance and its policy number
+    expected_pieces: Pieces = 0
+    insurance_payer: InsurancePayer = ""
+    insurance_policy_no: Short = ""
 
 
 class ReviewJob(Command, frozen=True, kw_only=True):
@@ -358,6 +448,13 @@ AnyCommand = (
     | SignUpTraining
     | CompleteTraining
     | PublishPolicyAnswer
+    | ApplyStation
+    | ReviewStation
+    | ApproveStation
+    | FileStation
+    | OrderRectification
+    | ConfirmRectification
+    | RevokeStation
 )
 
 COMMAND_TYPES: dict[str, type[Command]] = {
@@ -391,6 +488,13 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         SignUpTraining,
         CompleteTraining,
         PublishPolicyAnswer,
+        ApplyStation,
+        ReviewStation,
+        ApproveStation,
+        FileStation,
+        OrderRectification,
+        ConfirmRectification,
+        RevokeStation,
     )
 }
 
@@ -438,6 +542,11 @@ class Refusal(Exception):
     """A command was refused: `field` is the offending input, `rule` the rule broken."""
 
     def __init__(self, field: str, rule: str, message: str) -> None:
+        # what a refusal echoes goes back to the caller and into logs: never a phone or ID
+        # number in clear (found by `lingong sim`: an enum error echoed a typed phone number)
+        from engine.idnumbers import mask_pii_in_text  # idnumbers imports this module
+
+        field, message = mask_pii_in_text(field), mask_pii_in_text(message)
         super().__init__(f"{field}: {message} [{rule}]")
         self.field = field
         self.rule = rule

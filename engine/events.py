@@ -36,13 +36,29 @@ SCHEMA_VERSION = 2  # 2: compact records (engine.record_codec); 1: events as map
 
 StationKind = Literal["hub", "branch", "post"]  # 总站 / 分站 / 驿站
 MarketType = Literal["general", "industrial_park", "service_point"]  # 综合性 / 产业园区 / 服务站点
-StationStatus = Literal["applied", "approved", "suspended", "revoked"]
+# applied -> reviewed (审核合格) | returned (审核不合格) -> approved (批准; 备案 keeps it)
+# -> rectifying (限期整改) -> approved | revoked; suspended: by an admin or a parent's revocation
+StationStatus = Literal[
+    "applied", "approved", "suspended", "revoked", "reviewed", "returned", "rectifying"
+]
+# what a station offers (Xiangyang art. 9, Linfen 三(三)(四)): 求职登记, 信息发布, 培训报名,
+# 政策咨询, 劳务维权咨询, 对接洽谈, 休息候工, 饮水, 急救药箱
+StationService = Literal[
+    "registration", "posting", "training_signup", "policy_advice", "rights_advice",
+    "matching_room", "rest_area", "drinking_water", "first_aid",
+]  # fmt: skip
+# what a revocation does to the stations below the revoked one and to their open postings
+ChildOutcome = Literal["revoked", "suspended"]
+PostingOutcome = Literal["held", "cancelled"]
 EmployerKind = Literal["person", "organisation"]
 FlagReason = Literal["wage_arrears", "fraud"]
 TravelMode = Literal["walk", "bike", "ebike", "bus", "car"]
 PayUnit = Literal["day", "hour", "piece"]
 ComplaintKind = Literal["wage_arrears", "safety", "fraud", "discrimination"]
 WageMethod = Literal["cash", "bank", "wechat", "alipay"]
+# who pays the daily work-injury insurance (单工伤保险) of a posting ("" not stated)
+InsurancePayer = Literal["", "employer", "station", "worker", "none"]
+ArrearsReason = Literal["partial", "unpaid"]
 PriorityGroup = Literal[
     "", "hardship", "low_income", "disabled", "veteran", "zero_employment_family"
 ]
@@ -94,6 +110,19 @@ class TravelSpeeds(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     car_mps: Speed = 8.0
 
 
+class StationConditions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What an application for one kind of station must show (checked by the engine,
+    `engine.station_life.conditions`). Defaults in `Policy` cite their seed."""
+
+    min_area_m2: Annotated[int, _between(0, 100_000)] = 30
+    hotline_required: bool = True  # 公布服务热线 (Xiangyang art. 9; Linfen 三(二))
+    min_open_minutes: Annotated[int, _between(0, 1440)] = 240  # per day
+    min_staff: Annotated[int, _between(0, 1000)] = 1  # 专(兼)职工作人员
+    services: Annotated[tuple[StationService, ...], Meta(max_length=16)] = (
+        "registration", "posting", "training_signup", "policy_advice",
+    )  # fmt: skip
+
+
 class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Matching and review policy of one region (a `PolicySet` carries one).
 
@@ -137,6 +166,29 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     bell_window_ms: Annotated[int, _between(0, 3_600_000)] = 30_000
     # a hire stays in the core (wage checks, arrears) this long after its end
     settlement_window_ms: Annotated[int, _between(3_600_000, 90 * 86_400_000)] = 7 * 86_400_000
+    # a worked hire not paid in full this long after its end opens an arrears case
+    # (must be shorter than settlement_window_ms: the hire is still in the core then)
+    wage_due_ms: Annotated[int, _between(3_600_000, 60 * 86_400_000)] = 3 * 86_400_000
+    # station conditions per kind. 驿站: Xiangyang art. 9 (>= 30 m², hotline, staff, the
+    # four services); 总站: Linfen 三(一) (>= 150 m² indoors where a hall exists; the
+    # population-scaled 150-300 m² are planning figures) and 三(三)(四) (services, staff).
+    # Opening minutes and the 分站 figures are not in the seeds: set them per region.
+    hub_conditions: StationConditions = StationConditions(
+        min_area_m2=150, min_open_minutes=480, min_staff=2,
+        services=("registration", "posting", "training_signup", "policy_advice",
+                  "rights_advice", "matching_room", "rest_area"),
+    )  # fmt: skip
+    branch_conditions: StationConditions = StationConditions(
+        min_area_m2=60, min_open_minutes=480, min_staff=2,
+        services=("registration", "posting", "training_signup", "policy_advice",
+                  "rest_area"),
+    )  # fmt: skip
+    post_conditions: StationConditions = StationConditions()
+    max_rectify_days: Annotated[int, _between(1, 365)] = 90  # 限期整改: longest deadline
+    # a revoked station's 分站/驿站 (all below it), and the open postings of every station
+    # the revocation takes down (held: kept for review, no offers; cancelled: closed)
+    revoked_children: ChildOutcome = "suspended"
+    revoked_postings: PostingOutcome = "cancelled"
 
 
 class PolicySet(Event, frozen=True, kw_only=True):
@@ -162,12 +214,38 @@ class StationRegistered(Event, frozen=True, kw_only=True):
     lng: float
     area_m2: int = 0
     address: str = ""
+    # the application's materials (ApplyStation; empty for RegisterStation)
+    applicant: str = ""  # the account that applied
+    head_masked: str = ""  # 负责人, masked; the name is in `sealed`
+    hotline: str = ""
+    open_min: int = 0  # local minutes of the day
+    close_min: int = 0
+    services: tuple[str, ...] = ()
+    staff_count: int = 0
+    sealed: bytes = b""  # {"head_name", "head_mobile"} under the key "station:<id>"
 
 
 class StationStatusChanged(Event, frozen=True, kw_only=True):
+    """A station's status changed. As a fact: an account took a step of its life
+    (`step`, `by`); as a decision: the engine revoked it (deadline missed) or took it
+    down with its parent (`step` "deadline_missed" / "parent_revoked", `by` "")."""
+
     station_id: str
     status: StationStatus
     reason: str = ""
+    by: str = ""  # the account (actor id) that took the step; "" for ChangeStationStatus
+    step: str = ""  # "", review, approval, filing, rectification_order, rectified, ...
+    due_ms: int = 0  # rectification_order: the deadline
+    filing_no: str = ""  # filing: 备案号
+
+
+class StationChecked(Event, frozen=True, kw_only=True):
+    """Decision: the application's materials against the region's conditions for its
+    kind; `failures` in Chinese (empty: all met)."""
+
+    station_id: str
+    failures: tuple[str, ...] = ()
+    policy_version: int = 0
 
 
 class EmployerRegistered(Event, frozen=True, kw_only=True):
@@ -263,11 +341,18 @@ class JobSubmitted(Event, frozen=True, kw_only=True):
     lat: float
     lng: float
     address: str = ""
+    expected_pieces: int = 0
+    insurance_payer: InsurancePayer = ""
+    insurance_policy_no: str = ""
+    # 1: hires of this posting record an agreement and are wage-checked (issue 14);
+    # 0: posted before agreements existed (old logs replay as they were decided)
+    terms_v: int = 0
 
 
 class JobPublished(Event, frozen=True, kw_only=True):
     job_id: str
     reviewed_by: str = ""  # staff id when published after review
+    again: bool = False  # published before, held for an arrears case, published again
 
 
 class JobHeldForReview(Event, frozen=True, kw_only=True):
@@ -393,6 +478,62 @@ class WagePaid(Event, frozen=True, kw_only=True):
     hire_id: str
     amount_fen: int
     method: WageMethod = "cash"
+    partial: bool = False  # the paid total is still below the agreed total
+
+
+class AgreementTerms(msgspec.Struct, frozen=True, kw_only=True):
+    """What both sides agreed when the worker accepted (签订协议): hashed into the log."""
+
+    hire_id: str
+    job_id: str
+    worker_id: str
+    employer_id: str
+    station_id: str
+    region: str
+    title: str
+    duties: str  # the posting's description (岗位要求)
+    address: str
+    lat: float
+    lng: float
+    pay_fen: int
+    pay_unit: PayUnit
+    expected_pieces: int
+    agreed_total_fen: int  # 0 for a piece rate without expected pieces
+    start_ms: int
+    end_ms: int
+    insurance_payer: InsurancePayer
+    insurance_policy_no: str
+
+
+class AgreementRecorded(Event, frozen=True, kw_only=True):
+    """Decision: the terms of a hire, with the sha256 of their canonical encoding."""
+
+    terms: AgreementTerms
+    sha256: str
+
+
+class ArrearsOpened(Event, frozen=True, kw_only=True):
+    """Decision: a wage-arrears case (欠薪) opens on a hire; the employer's postings are
+    held and the collecting station is told (this event, on its region's subject)."""
+
+    case_id: str
+    hire_id: str
+    job_id: str
+    employer_id: str
+    station_id: str
+    reason: ArrearsReason
+    agreed_fen: int
+    paid_fen: int
+
+
+class ArrearsClosed(Event, frozen=True, kw_only=True):
+    """Decision: the hire is paid in full; the case closes."""
+
+    case_id: str
+    hire_id: str
+    job_id: str
+    employer_id: str
+    paid_fen: int
 
 
 class ComplaintFiled(Event, frozen=True, kw_only=True):
@@ -501,6 +642,10 @@ DECISION_TYPES: tuple[type[Event], ...] = (
     PushSent,
     BellClosed,
     EmployerCleared,
+    AgreementRecorded,
+    ArrearsOpened,
+    ArrearsClosed,
+    StationChecked,
 )
 
 ALL_TYPES = FACT_TYPES + DECISION_TYPES
@@ -548,6 +693,10 @@ AnyEvent = (
     | HireConfirmed
     | PushSent
     | BellClosed
+    | AgreementRecorded
+    | ArrearsOpened
+    | ArrearsClosed
+    | StationChecked
 )
 
 

@@ -9,6 +9,10 @@ Invariants:
 - A job's slots never go negative; a worker's hires never overlap (checked on accept,
   asserted here).
 
+- A hire with an open arrears case does not leave the core (its departure moves on by
+  one settlement window) until it is paid in full; its closed case leaves with it.
+- A live posting held for review (an arrears case) leaves matching at once: its row is
+  released and it gets a new one if staff approve it or the case closes.
 - Departures from the live working set (hires past their settlement window, closed
   jobs with nothing left, with their offers) happen in the fold of `Tick` only, so a
   replay that folds records leaves exactly the live set the deciding engine kept.
@@ -33,8 +37,11 @@ from engine.state import (
     DUE_CHECKOUT,
     DUE_JOB,
     DUE_OFFER,
+    DUE_RECTIFY,
+    DUE_WAGE,
     LEAVE_HIRE,
     LEAVE_JOB,
+    ArrearsCase,
     Complaint,
     Employer,
     Hire,
@@ -45,6 +52,13 @@ from engine.state import (
 )
 
 MAX_LEAVING_PER_TICK = 100_000
+# hold reasons that an arrears case put on a posting (released when the case closes)
+ARREARS_HOLD_REASONS = ("arrears_case", "employer_flagged:wage_arrears")
+
+
+def arrears_case_id(hire_id: str) -> str:
+    """The id of a hire's arrears case (at most one per hire: paid in full closes it)."""
+    return hire_id + "/arrears"
 
 
 class InconsistentLog(Exception):
@@ -62,11 +76,32 @@ def _station(state: State, ev: e.StationRegistered) -> None:
         lat=ev.lat,
         lng=ev.lng,
         registered_ms=ev.ts_ms,
+        address=ev.address,
+        area_m2=ev.area_m2,
+        hotline=ev.hotline,
+        open_min=ev.open_min,
+        close_min=ev.close_min,
+        services=tuple(ev.services),
+        staff_count=ev.staff_count,
+        accounts={"apply": ev.applicant} if ev.applicant else {},
     )
+    parent = state.stations.get(ev.parent_id) if ev.parent_id else None
+    if parent is not None:
+        parent.children.append(ev.station_id)
 
 
 def _station_status(state: State, ev: e.StationStatusChanged) -> None:
-    state.stations[ev.station_id].status = ev.status
+    st = state.stations[ev.station_id]
+    st.status = ev.status
+    if ev.step and ev.by:
+        st.accounts[ev.step] = ev.by
+    if ev.filing_no:
+        st.filing_no = ev.filing_no
+    if ev.status == "rectifying":
+        st.rectify_due_ms = ev.due_ms
+        state.schedule(ev.due_ms, DUE_RECTIFY, ev.station_id)
+    else:
+        st.rectify_due_ms = 0
 
 
 def _policy(state: State, ev: e.PolicySet) -> None:
@@ -205,6 +240,8 @@ def _published(state: State, ev: e.JobPublished) -> None:
     job = state.jobs[ev.job_id]
     _, policy = state.policy_for(job.region)
     job.status = "open"
+    job.arrears_hold = False
+    state.held.pop(job.job_id, None)  # published again when an arrears case closed
     job.published_ms = ev.ts_ms
     job.expires_ms = min(job.end_ms, ev.ts_ms + policy.job_ttl_ms)
     if job.open_slots <= 0:
@@ -230,7 +267,16 @@ def _published(state: State, ev: e.JobPublished) -> None:
 
 def _held(state: State, ev: e.JobHeldForReview) -> None:
     job = state.jobs[ev.job_id]
+    if job.status == "open":  # a live posting held (arrears case): out of matching
+        if job.live_offers:
+            raise InconsistentLog(f"job {job.job_id} held with live offers")
+        state.job_arrays.release(job.row)
+        state.open_jobs.remove(job.row)
+        state.keywords.remove(job.row)
+        state.job_ids[job.row] = ""
+        job.row = -1
     job.status = "held"
+    job.arrears_hold = all(r in ARREARS_HOLD_REASONS for r in ev.reasons)
     job.held_ms = ev.ts_ms
     job.hold_reasons = tuple(ev.reasons)
     state.held[job.job_id] = None
@@ -371,7 +417,47 @@ def _completed(state: State, ev: e.WorkCompleted) -> None:
 
 
 def _paid(state: State, ev: e.WagePaid) -> None:
-    state.hires[ev.hire_id].paid_fen += ev.amount_fen
+    hire = state.hires[ev.hire_id]
+    hire.paid_fen += ev.amount_fen
+    if hire.arrears_case:
+        state.arrears[hire.arrears_case].paid_fen = hire.paid_fen
+
+
+def _agreement(state: State, ev: e.AgreementRecorded) -> None:
+    terms = ev.terms
+    hire = state.hires[terms.hire_id]
+    hire.agreed_fen = terms.agreed_total_fen
+    hire.agreement_sha256 = ev.sha256
+    wage_due_ms = state.policy_for(terms.region)[1].wage_due_ms
+    state.schedule(terms.end_ms + wage_due_ms, DUE_WAGE, terms.hire_id)
+
+
+def _arrears_opened(state: State, ev: e.ArrearsOpened) -> None:
+    hire = state.hires[ev.hire_id]
+    if hire.arrears_case:
+        raise InconsistentLog(f"hire {ev.hire_id} has an open arrears case already")
+    state.arrears[ev.case_id] = ArrearsCase(
+        case_id=ev.case_id,
+        hire_id=ev.hire_id,
+        job_id=ev.job_id,
+        employer_id=ev.employer_id,
+        station_id=ev.station_id,
+        reason=ev.reason,
+        agreed_fen=ev.agreed_fen,
+        paid_fen=ev.paid_fen,
+        opened_ms=ev.ts_ms,
+    )
+    hire.arrears_case = ev.case_id
+    state.arrears_open.setdefault(ev.employer_id, []).append(ev.case_id)
+
+
+def _arrears_closed(state: State, ev: e.ArrearsClosed) -> None:
+    case = state.arrears[ev.case_id]
+    case.status = "closed"
+    case.closed_ms = ev.ts_ms
+    case.paid_fen = ev.paid_fen
+    state.hires[ev.hire_id].arrears_case = ""
+    _drop(state.arrears_open, ev.employer_id, ev.case_id)
 
 
 def _complaint(state: State, ev: e.ComplaintFiled) -> None:
@@ -402,9 +488,15 @@ def _tick(state: State, ev: e.Tick) -> None:
         _, kind, key = heapq.heappop(heap)
         n += 1
         if kind == LEAVE_HIRE:
-            hire = state.hires.pop(key, None)
+            hire = state.hires.get(key)
             if hire is None:
                 continue
+            if hire.arrears_case:  # stays until paid (still within MAX_LIVE_HIRES)
+                policy = state.policy_for(state.jobs[hire.job_id].region)[1]
+                heapq.heappush(heap, (ev.ts_ms + policy.settlement_window_ms, kind, key))
+                continue
+            del state.hires[key]
+            state.arrears.pop(arrears_case_id(key), None)
             _drop(state.hires_by_worker, hire.worker_row, key)
             _drop(state.hires_by_job, hire.job_id, key)
             _job_leaves(state, hire.job_id)
@@ -481,6 +573,10 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
     e.ComplaintResolved: _resolved,
     e.RatingGiven: _noop,
     **training.FOLDS,
+    e.AgreementRecorded: _agreement,
+    e.ArrearsOpened: _arrears_opened,
+    e.ArrearsClosed: _arrears_closed,
+    e.StationChecked: _noop,
 }
 
 

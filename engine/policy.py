@@ -119,6 +119,10 @@ def check_policy(policy: Policy) -> None:
         raise PolicyError(
             "acceptance_coef", f"needs 0 or {P.N_FEATURES + 1} values (intercept + features)"
         )
+    if policy.wage_due_ms >= policy.settlement_window_ms:
+        raise PolicyError(
+            "wage_due_ms", "must be shorter than settlement_window_ms (the hire is still live)"
+        )
     if policy.push_radius_m > INDEX_MAX_RADIUS_M:
         raise PolicyError("push_radius_m", f"at most {int(INDEX_MAX_RADIUS_M)} m")
     for now_ms in (MIN_MS, MAX_MS - 1):

@@ -3,7 +3,9 @@
 Owns: review verdicts (publish / hold / reject; the screen for discriminatory
 requirements of `engine.screen` holds a posting, its findings first among the reasons), offer waves and top-ups, the worker-side
 offer on check-in, hires on accept, withdrawals, expiries on `Tick`, 1.5 km pushes, the
-opening bell, employer flags from complaints, and the consequences of a revoked station.
+opening bell, employer flags from complaints, the check of a station's application, and the
+consequences of a revoked station (its stations below and their postings, as the policy
+says) or of a missed rectification deadline (the engine revokes).
 
 Invariants:
 - `react(state, fact)` runs after `apply(state, fact)`; every decision it emits is
@@ -13,12 +15,19 @@ Invariants:
   iteration (insertion-ordered dicts, heaps keyed by (time, id)).
 - A job never gets more hires than slots; a worker never holds overlapping hires.
 
+Wages (issue 14): an accept of a posting with terms records the agreement
+(`AgreementRecorded`, hashed); a payment below it, or a worked hire unpaid
+`wage_due_ms` after its end, opens an arrears case that flags the employer and holds
+their live postings; paying in full closes it and, with no other open case, clears the
+flag and publishes again what the arrears held.
+
 Bell offers carry wave `BELL_WAVE` (0) and do not count against `max_waves`: after a
 bell, declines and expiries still top the job up with ordinary waves.
 
 Limits: `policy.max_waves` waves per job, `policy.max_pushes_per_job` pushes per job,
 `policy.max_open_offers_per_worker` live offers per worker, `MAX_TICK_WORK` expiries
-handled per tick (the rest on the next tick).
+handled per tick and none started after `MAX_TICK_EVENTS` decisions (the rest on the
+next tick).
 """
 
 from __future__ import annotations
@@ -28,8 +37,9 @@ from collections.abc import Callable
 
 from engine import events as e
 from engine import matcher
+from engine.agreement import owed_fen, terms_of, terms_sha256
 from engine.carry import carry
-from engine.fold import apply
+from engine.fold import apply, arrears_case_id
 from engine.geo import haversine_m
 from engine.policy import review, wave_size
 from engine.screen import finding_code, screen_texts
@@ -38,12 +48,21 @@ from engine.state import (
     DUE_CHECKOUT,
     DUE_JOB,
     DUE_OFFER,
+    DUE_RECTIFY,
+    DUE_WAGE,
     MAX_LIVE_OFFERS,
+    Hire,
     Job,
     State,
 )
+from engine.station_life import station_conditions
 
 MAX_TICK_WORK = 100_000
+# decisions of one Tick before it takes no more due items: a decision encodes to at most
+# ~350 bytes (an OfferMade with ids of the longest length), so a Tick's record stays well
+# below the log's 16 MiB frame (a Tick refused for its size would be refused again and
+# again: time would stop; found by `lingong sim`)
+MAX_TICK_EVENTS = 20_000
 DUPLICATE_RADIUS_M = 500.0
 BELL_WAVE = 0  # the wave number of opening-bell offers: they use none of the job's waves
 
@@ -106,7 +125,15 @@ def _submitted(state: State, ev: e.JobSubmitted, emit: Emit) -> None:
 
 
 def _publish(state: State, job: Job, ev: e.Event, reviewer: str, emit: Emit) -> None:
-    emit(e.JobPublished(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reviewed_by=reviewer))
+    emit(
+        e.JobPublished(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            job_id=job.job_id,
+            reviewed_by=reviewer,
+            again=job.published_ms > 0,
+        )
+    )
     if not state.in_bell(job.station_id):  # inside a bell window the bell assigns it
         _wave(state, job, ev, emit)
     _pushes(state, job, ev, emit)
@@ -247,6 +274,13 @@ def _accepted(state: State, ev: e.OfferAccepted, emit: Emit) -> None:
             offer_id=offer.offer_id,
         )
     )
+    if job.terms_v >= 1:  # the agreement (签订协议): its terms and their hash
+        terms = terms_of(job, f"{job.job_id}/{worker_id}", worker_id)
+        emit(
+            e.AgreementRecorded(
+                ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, terms=terms, sha256=terms_sha256(terms)
+            )
+        )
     window = (job.start_ms, job.end_ms)
     _withdraw_worker_offers(state, offer.worker_row, ev, "worker_hired", emit, window)
     if job.open_slots <= 0:
@@ -265,14 +299,23 @@ def _no_show(state: State, ev: e.NoShow, emit: Emit) -> None:
 # ------------------------------------------------------------------ time ------------
 
 
-def _tick(state: State, ev: e.Tick, emit: Emit) -> None:
+def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
     """Everything due by now, in (due ms, kind, key) order from the one expiry heap;
-    then new waves for jobs whose offers expired."""
+    then new waves for jobs whose offers expired. At most `MAX_TICK_WORK` items, and no
+    new item once `MAX_TICK_EVENTS` decisions are made: the record stays within the log's
+    frame limit, and what is left is still due for the next tick."""
     now = ev.ts_ms
     work = 0
+    emitted = 0
+
+    def emit(decision: e.Event) -> None:
+        nonlocal emitted
+        emitted += 1
+        emit_one(decision)
+
     touched: dict[str, None] = {}
     heap = state.due
-    while heap and heap[0][0] <= now and work < MAX_TICK_WORK:
+    while heap and heap[0][0] <= now and work < MAX_TICK_WORK and emitted < MAX_TICK_EVENTS:
         due, kind, key = heapq.heappop(heap)
         if kind == DUE_OFFER:
             offer = state.offers.get(key)  # type: ignore[arg-type]
@@ -308,6 +351,34 @@ def _tick(state: State, ev: e.Tick, emit: Emit) -> None:
                 continue
             work += 1
             _close_bell(state, scope, ev, emit)
+        elif kind == DUE_WAGE:
+            hire = state.hires.get(key)  # type: ignore[arg-type]
+            if (
+                hire is None
+                or hire.arrears_case
+                or hire.status not in ("arrived", "completed")
+                or hire.paid_fen >= owed_fen(hire.agreed_fen)
+            ):
+                continue
+            work += 1
+            _open_arrears(state, hire, "unpaid", ev, emit)
+        elif kind == DUE_RECTIFY:  # 限期整改 missed: the engine revokes
+            sid = str(key)
+            st = state.stations.get(sid)
+            if st is None or st.status != "rectifying" or st.rectify_due_ms != due:
+                continue
+            work += 1
+            emit(
+                e.StationStatusChanged(
+                    ts_ms=now,
+                    cmd_id=ev.cmd_id,
+                    station_id=sid,
+                    status="revoked",
+                    reason="逾期未完成整改",
+                    step="deadline_missed",
+                )
+            )
+            _revoked(state, sid, ev, emit)
     for job_id in touched:
         job = state.jobs.get(job_id)
         if job is not None:
@@ -374,18 +445,75 @@ def _close_bell(state: State, scope: str, ev: e.Event, emit: Emit) -> None:
 # ------------------------------------------------------------------ registry --------
 
 
-def _station_status(state: State, ev: e.StationStatusChanged, emit: Emit) -> None:
-    if ev.status not in ("suspended", "revoked"):
+def _station_applied(state: State, ev: e.StationRegistered, emit: Emit) -> None:
+    if not ev.applicant:  # registered by an admin directly: no application to check
         return
-    reason = f"station_{ev.status}"
-    for row in sorted(state.checked_in_at.get(ev.station_id, ())):
+    version, _ = state.policy_for(ev.region)
+    failures = station_conditions(state, state.stations[ev.station_id])
+    emit(
+        e.StationChecked(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            station_id=ev.station_id,
+            failures=failures,
+            policy_version=version,
+        )
+    )
+
+
+def _station_status(state: State, ev: e.StationStatusChanged, emit: Emit) -> None:
+    if ev.status == "revoked":
+        _revoked(state, ev.station_id, ev, emit)
+    elif ev.status == "suspended":
+        _take_down(state, ev.station_id, "suspended", "cancelled", ev, emit)
+
+
+def _revoked(state: State, station_id: str, ev: e.Event, emit: Emit) -> None:
+    """A revoked station and everything below it (分站, their 驿站), as the policy of the
+    revoked station's region says: children revoked or suspended, one event each, and the
+    open postings of every station taken down held or cancelled, one event each."""
+    _, policy = state.policy_for(state.stations[station_id].region)
+    _take_down(state, station_id, "revoked", policy.revoked_postings, ev, emit)
+    outcome = policy.revoked_children
+    queue = list(state.stations[station_id].children)
+    while queue:  # breadth first, in registration order; each station once (a tree)
+        child = state.stations[queue.pop(0)]
+        queue.extend(child.children)
+        if child.status in ("revoked", "returned", outcome):
+            continue
+        emit(
+            e.StationStatusChanged(
+                ts_ms=ev.ts_ms,
+                cmd_id=ev.cmd_id,
+                station_id=child.station_id,
+                status=outcome,
+                reason=f"上级站点{station_id}已撤销",
+                step="parent_revoked",
+            )
+        )
+        _take_down(state, child.station_id, outcome, policy.revoked_postings, ev, emit)
+
+
+def _take_down(
+    state: State, station_id: str, status: str, postings: str, ev: e.Event, emit: Emit
+) -> None:
+    """Check out the workers waiting at the station; hold or cancel its postings."""
+    reason = f"station_{status}"
+    for row in sorted(state.checked_in_at.get(station_id, ())):
         if state.workers.checked_in[row]:
             wid = state.worker_ids[row]
             emit(e.WorkerCheckedOut(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, worker_id=wid, reason=reason))
             _withdraw_worker_offers(state, row, ev, "worker_left", emit, None)
-    for job_id in list(state.jobs_by_station.get(ev.station_id, ())):
+    for job_id in list(state.jobs_by_station.get(station_id, ())):
         job = state.jobs[job_id]
-        if job.status in ("open", "held"):
+        if postings == "held" and job.status == "open":
+            _withdraw_job_offers(state, job, ev, "job_closed", emit)
+            emit(
+                e.JobHeldForReview(
+                    ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reasons=(reason,)
+                )
+            )
+        elif postings == "cancelled" and job.status in ("open", "held"):
             _withdraw_job_offers(state, job, ev, "job_closed", emit)
             emit(e.JobCancelled(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job.job_id, reason=reason))
 
@@ -414,6 +542,8 @@ def _resolved(state: State, ev: e.ComplaintResolved, emit: Emit) -> None:
         c.status in ("open", "upheld") and c.kind == comp.kind
         for c in (state.complaints[cid] for cid in state.complaints_by_employer[comp.employer_id])
     )
+    if comp.kind == "wage_arrears" and state.arrears_open.get(comp.employer_id):
+        still_open = True  # an open arrears case keeps the flag
     if not still_open and comp.kind in state.employers[comp.employer_id].flags:
         emit(
             e.EmployerCleared(
@@ -424,6 +554,95 @@ def _resolved(state: State, ev: e.ComplaintResolved, emit: Emit) -> None:
                 complaint_id=comp.complaint_id,
             )
         )
+
+
+# ------------------------------------------------------------------ wages -----------
+
+
+def _paid(state: State, ev: e.WagePaid, emit: Emit) -> None:
+    hire = state.hires[ev.hire_id]
+    if hire.agreed_fen < 0:
+        return  # a hire of an old posting: no agreement to check against
+    settled = hire.paid_fen >= owed_fen(hire.agreed_fen)
+    if not settled and not hire.arrears_case:
+        _open_arrears(state, hire, "partial", ev, emit)
+    elif settled and hire.arrears_case:
+        _close_arrears(state, hire, ev, emit)
+
+
+def _open_arrears(state: State, hire: Hire, reason: str, ev: e.Event, emit: Emit) -> None:
+    """Open the hire's case, flag the employer (new postings are held), hold the
+    employer's live postings for review. The event tells the collecting station."""
+    job = state.jobs[hire.job_id]
+    emit(
+        e.ArrearsOpened(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            case_id=arrears_case_id(hire.hire_id),
+            hire_id=hire.hire_id,
+            job_id=hire.job_id,
+            employer_id=hire.employer_id,
+            station_id=job.station_id,
+            reason=reason,  # type: ignore[arg-type]
+            agreed_fen=hire.agreed_fen,
+            paid_fen=hire.paid_fen,
+        )
+    )
+    emp = state.employers[hire.employer_id]
+    if "wage_arrears" not in emp.flags:
+        emit(
+            e.EmployerFlagged(
+                ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, employer_id=emp.employer_id, reason="wage_arrears"
+            )
+        )
+    for job_id in list(state.live_jobs_of(hire.employer_id)):
+        live = state.jobs[job_id]
+        if live.status != "open":
+            continue
+        _withdraw_job_offers(state, live, ev, "job_held", emit)
+        emit(
+            e.JobHeldForReview(
+                ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, job_id=job_id, reasons=("arrears_case",)
+            )
+        )
+
+
+def _close_arrears(state: State, hire: Hire, ev: e.Event, emit: Emit) -> None:
+    """Close the case; with no other open case (and no open wage-arrears complaint) the
+    flag is cleared and the postings the arrears held are published again."""
+    emit(
+        e.ArrearsClosed(
+            ts_ms=ev.ts_ms,
+            cmd_id=ev.cmd_id,
+            case_id=hire.arrears_case,
+            hire_id=hire.hire_id,
+            job_id=hire.job_id,
+            employer_id=hire.employer_id,
+            paid_fen=hire.paid_fen,
+        )
+    )
+    employer_id = hire.employer_id
+    if state.arrears_open.get(employer_id):
+        return
+    complaint_open = any(
+        state.complaints[cid].kind == "wage_arrears"
+        and state.complaints[cid].status in ("open", "upheld")
+        for cid in state.complaints_by_employer.get(employer_id, ())
+    )
+    emp = state.employers[employer_id]
+    if complaint_open or "wage_arrears" not in emp.flags:
+        return
+    emit(
+        e.EmployerCleared(
+            ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, employer_id=employer_id, reason="wage_arrears"
+        )
+    )
+    if emp.flags:
+        return  # another flag (fraud) keeps the holds for staff
+    for job_id in list(state.live_jobs_of(employer_id)):
+        job = state.jobs[job_id]
+        if job.status == "held" and job.arrears_hold and job.end_ms > ev.ts_ms:
+            _publish(state, job, ev, "", emit)
 
 
 _REACTORS: dict[type, Callable[[State, e.Event, Emit], None]] = {
@@ -439,6 +658,8 @@ _REACTORS: dict[type, Callable[[State, e.Event, Emit], None]] = {
     e.Tick: _tick,
     e.BellRung: _bell,
     e.StationStatusChanged: _station_status,
+    e.StationRegistered: _station_applied,
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
+    e.WagePaid: _paid,
 }

@@ -66,8 +66,13 @@ def reason_text(code: str) -> str:
             return text
     elif kind == "employer_flagged":
         return f"用人单位被标记为“{FLAGS.get(rest, rest)}”，需人工审核"
+    elif kind == "arrears_case":  # issue 14: a live posting held while wages are owed
+        return "用人单位有未结清的欠薪案件，在招岗位暂停发布，结清后自动恢复"
     elif kind == "duplicate_of":
         return f"与该用人单位在招岗位 {rest} 重复"
+    elif kind in ("station_revoked", "station_suspended"):  # held when its station went down
+        what = "撤销" if kind == "station_revoked" else "暂停"
+        return f"采集站点已{what}，岗位暂停推送，待审核"
     elif kind == "review":
         if rest == "job_over":
             return "审核通过时岗位已结束，未发布"

@@ -118,6 +118,8 @@ def recorded_command(cmd: c.Command) -> c.Command:
     if isinstance(cmd, c.RegisterEmployer):
         name = mask_name(cmd.name) if cmd.kind == "person" else cmd.name
         return msgspec.structs.replace(cmd, name=name, contact=c.Personal())
+    if isinstance(cmd, c.ApplyStation):  # the 负责人: masked name only (sealed in the fact)
+        return msgspec.structs.replace(cmd, head=c.Personal(name=mask_name(cmd.head.name)))
     if isinstance(cmd, c.FileComplaint):
         return msgspec.structs.replace(cmd, text=mask_pii_in_text(cmd.text))
     return cmd

@@ -89,6 +89,13 @@ EVENT_CODES: dict[str, int] = {
     "TrainingSignedUp": 81,
     "TrainingCompleted": 82,
     "PolicyAnswerPublished": 83,
+    # 37-40 left to another work package of issue 14 (complaints, counter registration)
+    "AgreementRecorded": 41,
+    "ArrearsOpened": 42,
+    "ArrearsClosed": 43,
+    # a station's life (issue 15, WP-I2): codes from 90 so that work packages landing
+    # together do not collide
+    "StationChecked": 90,
 }
 
 # The wire tag of every command type (the recorded command, `Record.command`). Append only.
@@ -122,6 +129,14 @@ COMMAND_CODES: dict[str, int] = {
     "SignUpTraining": 81,
     "CompleteTraining": 82,
     "PublishPolicyAnswer": 83,
+    # a station's life (issue 15, WP-I2), from 90 (see EVENT_CODES)
+    "ApplyStation": 90,
+    "ReviewStation": 91,
+    "ApproveStation": 92,
+    "FileStation": 93,
+    "OrderRectification": 94,
+    "ConfirmRectification": 95,
+    "RevokeStation": 96,
 }
 
 _NO_DEFAULT = msgspec.NODEFAULT

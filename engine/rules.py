@@ -28,6 +28,7 @@ from engine import commands as c
 from engine import rules_hires as h
 from engine import rules_morning as m
 from engine import rules_registry as r
+from engine import station_life
 from engine import training as t
 from engine.commands import Refusal
 from engine.rules_common import Decided, screen_free_text
@@ -64,6 +65,7 @@ _DECIDERS: dict[type, Callable[[State, Any, int], Decided]] = {
     c.SignUpTraining: t.sign_up,
     c.CompleteTraining: t.complete,
     c.PublishPolicyAnswer: t.publish_answer,
+    **station_life.DECIDERS,
 }
 
 

@@ -13,8 +13,9 @@ Invariants:
   (ids, names, notes, reasons, addresses, titles, skill codes, policy keys) is screened
   with `engine.idnumbers.find_unmasked_pii`; a phone or ID number is refused with rule
   "no_personal_data". Exempt are the fields that carry personal data on purpose and are
-  sealed by the shell: `personal`, `contact`, and complaint `text` (sealed under the
-  complainant worker's key, the event keeps it masked).
+  sealed by the shell: `personal`, `contact`, a station's `head` (负责人, sealed under
+  "station:<id>"), and complaint `text` (sealed under the complainant worker's key, the
+  event keeps it masked).
 
 Limits: the screen looks at strings of at least `MIN_PII_CHARS` characters only (no
 shorter string can hold a mobile or ID number).
@@ -51,6 +52,7 @@ SEALED_FIELDS: dict[type, frozenset[str]] = {
     c.RegisterWorker: frozenset({"personal"}),
     c.RegisterEmployer: frozenset({"contact"}),
     c.FileComplaint: frozenset({"text"}),
+    c.ApplyStation: frozenset({"head"}),  # 负责人: sealed under "station:<id>"
 }
 
 
@@ -131,7 +133,7 @@ def station_usable(state: State, station_id: str, field: str = "station_id") -> 
     st = state.stations.get(station_id)
     if st is None:
         raise Refusal(field, "exists", f"no station {c.clip(station_id)!r}")
-    if st.status != "approved":
+    if st.status not in ("approved", "rectifying"):  # a station rectifying still serves
         raise Refusal(field, "station_approved", f"station is {st.status}, not approved")
 
 

@@ -10,6 +10,8 @@ Invariants:
   contact details: the event keeps it with phone and ID numbers masked, the full text
   leaves in `Decided.personal` to be sealed under the worker's key, so that erasing the
   worker makes it unreadable.
+- Work is completed only after the hire's start; a payment that leaves the paid total
+  below the agreement's (`engine.agreement`) is recorded as `partial`.
 - Bounds are already checked (`engine.commands.check`).
 
 Limits: see `engine.bounds`.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from engine import commands as c
 from engine import events as e
+from engine.agreement import owed_fen
 from engine.commands import Refusal
 from engine.idnumbers import mask_pii_in_text
 from engine.rules_common import Decided, hire, worker_row
@@ -72,13 +75,23 @@ def no_show(state: State, cmd: c.ReportNoShow, ts: int) -> Decided:
 
 
 def complete(state: State, cmd: c.CompleteWork, ts: int) -> Decided:
-    hire(state, cmd.hire_id, ("confirmed", "arrived"))
+    found = hire(state, cmd.hire_id, ("confirmed", "arrived"))
+    if ts < found.start_ms:
+        raise Refusal("hire_id", "after_start", "work is completed only after its start time")
     return Decided(facts=[e.WorkCompleted(ts_ms=ts, hire_id=cmd.hire_id)])
 
 
 def pay(state: State, cmd: c.PayWage, ts: int) -> Decided:
-    hire(state, cmd.hire_id, ("arrived", "completed"))
-    ev = e.WagePaid(ts_ms=ts, hire_id=cmd.hire_id, amount_fen=cmd.amount_fen, method=cmd.method)
+    found = hire(state, cmd.hire_id, ("arrived", "completed"))
+    # below the agreed total: recorded as partial (the reaction opens an arrears case)
+    partial = found.agreed_fen >= 0 and found.paid_fen + cmd.amount_fen < owed_fen(found.agreed_fen)
+    ev = e.WagePaid(
+        ts_ms=ts,
+        hire_id=cmd.hire_id,
+        amount_fen=cmd.amount_fen,
+        method=cmd.method,
+        partial=partial,
+    )
     return Decided(facts=[ev])
 
 

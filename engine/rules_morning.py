@@ -88,7 +88,8 @@ def submit_job(state: State, cmd: c.SubmitJob, ts: int) -> Decided:
         raise Refusal("location", "near_station", "more than 200 km from the collecting station")
     if posting_day_pay_fen(cmd, policy) > MAX_PAY_FEN:
         raise Refusal("pay_fen", "fen_range", "daily figure too large")
-    ev = carry(cmd, e.JobSubmitted, ts_ms=ts, region=station.region, lat=lat, lng=lng)
+    # terms_v 1: hires of this posting record an agreement and are wage-checked (issue 14)
+    ev = carry(cmd, e.JobSubmitted, ts_ms=ts, region=station.region, lat=lat, lng=lng, terms_v=1)
     return Decided(facts=[ev])
 
 

@@ -37,7 +37,7 @@ from engine.rules_common import (
     unique_skills,
     worker_row,
 )
-from engine.state import State
+from engine.state import MAX_STATIONS, State
 
 
 def set_policy(state: State, cmd: c.SetPolicy, ts: int) -> Decided:
@@ -60,6 +60,8 @@ def set_policy(state: State, cmd: c.SetPolicy, ts: int) -> Decided:
 def register_station(state: State, cmd: c.RegisterStation, ts: int) -> Decided:
     if cmd.station_id in state.stations:
         raise Refusal("station_id", "unique", "station already registered")
+    if len(state.stations) >= MAX_STATIONS:
+        raise Refusal("station_id", "max_stations", f"at most {MAX_STATIONS} stations")
     required_text(cmd.name, "name")
     lat, lng = point(cmd.location, "location")
     if cmd.kind == "hub":
@@ -92,10 +94,13 @@ def register_station(state: State, cmd: c.RegisterStation, ts: int) -> Decided:
     return Decided(facts=[ev])
 
 
-_STATION_MOVES = {
+_STATION_MOVES = {  # an admin's direct changes (the application's steps: station_life)
     "applied": ("approved", "revoked"),
+    "reviewed": ("approved", "revoked"),
     "approved": ("suspended", "revoked"),
+    "rectifying": ("suspended", "revoked"),
     "suspended": ("approved", "revoked"),
+    "returned": (),
     "revoked": (),
 }
 

@@ -23,7 +23,7 @@ from engine.idempotency import CommandMemory
 from engine.matching.jobs import JobArrays
 from engine.matching.skills import SkillCodes
 from engine.matching.workers import WorkerArrays
-from engine.state import Complaint, Employer, Hire, Job, Offer, State, Station
+from engine.state import ArrearsCase, Complaint, Employer, Hire, Job, Offer, State, Station
 from engine.training import TrainingBook
 
 # 3: jobs carry their policy slot, one expiry heap, the live set's indexes, the
@@ -75,6 +75,8 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     leaving: list[tuple[int, int, str]]
     commands: dict[str, _Array]
     bells: dict[str, int]
+    arrears: dict[str, ArrearsCase] = {}
+    arrears_open: dict[str, list[str]] = {}
     last_seq: int
     last_ts_ms: int
     events_applied: int
@@ -126,6 +128,8 @@ def snapshot_state(state: State) -> bytes:
         leaving=state.leaving,
         commands=_pack(state.commands.to_arrays()),
         bells=state.bells,
+        arrears=state.arrears,
+        arrears_open=state.arrears_open,
         last_seq=state.last_seq,
         last_ts_ms=state.last_ts_ms,
         events_applied=state.events_applied,
@@ -149,7 +153,7 @@ def restore_state(body: bytes) -> State:
             "worker_registered_at "
             "priority_groups jobs job_ids offers hires hires_by_worker complaints "
             "jobs_by_employer live_by_worker offers_by_job hires_by_job "
-            "complaints_by_employer bells last_seq last_ts_ms events_applied counts training"
+            "complaints_by_employer bells arrears arrears_open last_seq last_ts_ms events_applied counts training"
         ).split()
     }
     for name, value in plain.items():

@@ -19,8 +19,8 @@ free row first). Departures are scheduled in `leaving` and done by the fold of t
 log and the projections keep everything.
 
 Time: `due` is the one expiry heap of the decisions `Tick` makes (offer and job
-expiries, check-outs at the end of availability, bells closing); `leaving` the heap of
-departures. Entries of things that ended early are skipped when popped (each stays at
+expiries, check-outs at the end of availability, bells closing, wages due, rectification
+deadlines); `leaving` the heap of departures. Entries of things that ended early are skipped when popped (each stays at
 most until its own due time, so neither heap grows with history); `next_due_ms` tells
 the runtime when a `Tick` has work.
 
@@ -28,12 +28,14 @@ Review: `held` lists the postings held for review now, in the order held (derive
 the jobs; not part of the digest); a job keeps its hold reasons and the account of its
 verdict (`Job.hold_reasons`, `Job.reviewed_by`).
 
-Limits: `MAX_LIVE_JOBS` jobs (a posting beyond is refused; `held` is a subset), `MAX_LIVE_OFFERS` offers
+Limits: `MAX_STATIONS` stations (a registration beyond is refused); `MAX_LIVE_JOBS` jobs
+(a posting beyond is refused; `held` is a subset), `MAX_LIVE_OFFERS` offers
 (waves stop making offers), `MAX_LIVE_HIRES` hires (an accept beyond is refused); the
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
-`WorkerArrays`. Trainings and policy Q&A are `engine.training`'s (`State.training`).
-Complaints are not bounded here yet (their life cycle is issue 14's).
+`WorkerArrays`; arrears cases: one per live hire (a hire with an open case stays in the
+core until it is paid, still within `MAX_LIVE_HIRES`). Trainings and policy Q&A are `engine.training`'s
+(`State.training`). Complaints are not bounded here yet (their life cycle is issue 14's).
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ MAX_LIVE_OFFERS = 1_000_000
 MAX_LIVE_HIRES = 1_000_000
 CLOSED_JOB = ("filled", "cancelled", "expired", "rejected")
 # kinds of `State.due` entries (due ms, kind, key), in the order a tick handles a ms
-DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL = range(4)
+DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_WAGE, DUE_RECTIFY = range(6)
+MAX_STATIONS = 100_000  # stations ever registered (a registration beyond is refused)
 # kinds of `State.leaving` entries
 LEAVE_HIRE, LEAVE_JOB = range(2)
 WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
@@ -77,6 +80,18 @@ class Station(msgspec.Struct, kw_only=True):
     lng: float
     status: str = "applied"
     registered_ms: int = 0
+    # the application (ApplyStation) and its life (engine.station_life)
+    address: str = ""
+    area_m2: int = 0
+    hotline: str = ""
+    open_min: int = 0
+    close_min: int = 0
+    services: tuple[str, ...] = ()
+    staff_count: int = 0
+    accounts: dict[str, str] = {}  # step ("apply", "review", ...) -> account that took it
+    filing_no: str = ""
+    rectify_due_ms: int = 0  # while rectifying: the deadline
+    children: list[str] = []  # stations registered below this one, in order
 
 
 class Employer(msgspec.Struct, kw_only=True):
@@ -113,6 +128,13 @@ class Job(msgspec.Struct, kw_only=True):
     offered_rows: list[int] = []  # every worker row ever offered or declined (excluded)
     first_hire_ms: int = 0
     filled_ms: int = 0
+    description: str = ""
+    address: str = ""
+    expected_pieces: int = 0
+    insurance_payer: str = ""
+    insurance_policy_no: str = ""
+    terms_v: int = 0  # 1: its hires record an agreement and are wage-checked
+    arrears_hold: bool = False  # held because of the employer's open arrears case
     held_ms: int = 0  # when it was held for review (0: never)
     hold_reasons: tuple[str, ...] = ()  # the review's reason codes (engine.reasons: Chinese)
     reviewed_by: str = ""  # the account that gave the review verdict
@@ -141,6 +163,26 @@ class Hire(msgspec.Struct, kw_only=True):
     status: str = "confirmed"  # confirmed, arrived, no_show, completed
     paid_fen: int = 0
     confirmed_ms: int = 0
+    agreed_fen: int = -1  # the agreement's total (-1: no agreement, an old posting)
+    agreement_sha256: str = ""
+    arrears_case: str = ""  # the open arrears case of this hire ("" none)
+
+
+class ArrearsCase(msgspec.Struct, kw_only=True):
+    """A wage-arrears case (欠薪): open until the hire is paid in full; stays (closed)
+    while its hire is in the core, the log and the stores keep it for good."""
+
+    case_id: str
+    hire_id: str
+    job_id: str
+    employer_id: str
+    station_id: str
+    reason: str  # partial, unpaid
+    agreed_fen: int
+    paid_fen: int
+    opened_ms: int
+    status: str = "open"  # open, closed
+    closed_ms: int = 0
 
 
 class Complaint(msgspec.Struct, kw_only=True):
@@ -183,6 +225,9 @@ class State:
         self.complaints: dict[str, Complaint] = {}
         self.complaints_by_employer: dict[str, list[str]] = {}
         self.training = TrainingBook()  # training sessions and policy Q&A ids
+        # arrears cases of hires in the core (at most one per hire); open ones by employer
+        self.arrears: dict[str, ArrearsCase] = {}
+        self.arrears_open: dict[str, list[str]] = {}
         self.jobs_by_employer: dict[str, list[str]] = {}
         self.jobs_by_station: dict[str, dict[str, None]] = {}  # not yet closed, by station
         self.held: dict[str, None] = {}  # jobs held for review, in the order held
@@ -293,6 +338,7 @@ class State:
         for table in (self.stations, self.employers, self.jobs, self.offers, self.hires):
             h.update(enc.encode(sorted(table.items())))
         h.update(enc.encode(sorted(self.complaints.items())))
+        h.update(enc.encode(sorted(self.arrears.items())))
         if not self.training.empty():  # (so a state without any keeps its digest)
             h.update(enc.encode(self.training.digest_items()))
         h.update(enc.encode(sorted(self.bells.items())))
@@ -322,4 +368,5 @@ class State:
             "offers": len(self.offers),
             "hires": len(self.hires),
             "complaints": len(self.complaints),
+            "arrears_open": sum(len(v) for v in self.arrears_open.values()),
         }

@@ -40,6 +40,7 @@ SUBCOMMAND_MODULES = (
     "adapters.nats.cli",
     "replay.cli",
     "bench.cli",
+    "sim.cli",
     "lingong.operators",  # after replay.train: it adds `policy set|show` to that group
 )
 
@@ -360,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # subcommands that run the engine (numba kernels); `bench log` does not
-KERNEL_COMMANDS = frozenset({"demo", "serve", "replay", "policy", "station", "nats-engine"})
+KERNEL_COMMANDS = frozenset({"demo", "sim", "serve", "replay", "policy", "station", "nats-engine"})
 
 
 def uses_kernels(args: argparse.Namespace) -> bool:

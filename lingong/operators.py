@@ -1,4 +1,6 @@
-"""`lingong station register|status|list` and `lingong policy set|show`: operators without HTTP.
+"""`lingong station register|status|list`, a station's life (`lingong station apply|review|
+approve|file|rectify-order|rectified|revoke|show`) and `lingong policy set|show`:
+operators without HTTP.
 
 Owns: the `station` subcommand and the `set`/`show` subcommands of `policy` (added to
 the `policy` group that `replay.train` creates, so this module must be registered after
@@ -7,9 +9,11 @@ it in `lingong.cli.SUBCOMMAND_MODULES`).
 Writes go through the same gate as HTTP and NATS (`adapters.gate`): the arguments become
 the route's JSON body, `Gate.admit` checks it (bounds, strict types, server time, command
 id `cli:<os user>:<key>`), and the command runs with the caller
-`Caller(actor_id="cli:<os user>", role="admin", nationwide=True)` on a runtime opened on
-the data folder; `authorize` checks it against the state. A folder that a server holds
-(the log's writer lock) is refused with exit 2 and what to do instead. Reads (`list`,
+`Caller(actor_id="cli:<os user>", role="admin", nationwide=True)`, or with `--token` as
+the named account the token was issued to (the steps of a station's life need distinct
+accounts), on a runtime opened on the data folder; `authorize` checks it against the
+state. A folder that a server holds (the log's writer lock) is refused with exit 2 and
+what to do instead. Reads (`list`,
 `show`) fold the log without the writer lock, so they also work while a server runs;
 they never create a folder.
 
@@ -56,8 +60,24 @@ def _caller():  # noqa: ANN202 - engine.authz.Caller (imported lazily)
     return Caller(actor_id=f"cli:{user}", role="admin", nationwide=True)
 
 
-def _submit(data: str, name: str, body: dict[str, Any], key: str | None) -> dict[str, Any]:
-    """Admit `body` for the route of command `name` and run it on the folder's runtime."""
+def _token_caller(data: str, token: str | None):  # noqa: ANN202 - engine.authz.Caller | None
+    """The named account a token stands for (None: no token given, the OS user acts)."""
+    if not token:
+        return None
+    from adapters.gate.tokens import TokenStore, caller_of
+
+    rec = TokenStore(Path(data)).verify(token)
+    caller = None if rec is None else caller_of(rec)
+    if caller is None:
+        raise _Usage("the token is unknown, revoked or no longer valid in this data folder")
+    return caller
+
+
+def _submit(
+    data: str, name: str, body: dict[str, Any], key: str | None, token: str | None = None
+) -> dict[str, Any]:
+    """Admit `body` for the route of command `name` and run it on the folder's runtime,
+    as the token's account when one is given, else as the OS user (`cli:<user>`)."""
     from adapters.gate.gate import Gate, GateError
     from adapters.gate.routes import route_of
     from adapters.log.ports import LogLocked
@@ -72,7 +92,7 @@ def _submit(data: str, name: str, body: dict[str, Any], key: str | None) -> dict
     with runtime:
         state = runtime.engine.state
         gate = Gate(lambda: max(runtime.clock.now_ms(), state.last_ts_ms))
-        caller = _caller()
+        caller = _token_caller(data, token) or _caller()
         try:
             cmd = gate.admit(caller, route_of(name), json.dumps(body).encode(), None, key)
         except GateError as err:
@@ -175,6 +195,150 @@ def _station_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ a station's life -
+
+_HOURS = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])-([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def _hours(text: str) -> tuple[int, int]:
+    m = _HOURS.match(text.strip())
+    if m is None:
+        raise _Usage(f"--hours: expected HH:MM-HH:MM, got {text[:20]!r}")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    return h1 * 60 + m1, h2 * 60 + m2
+
+
+def _station_apply(args: argparse.Namespace) -> int:
+    open_min, close_min = _hours(args.hours) if args.hours else (0, 0)
+    body: dict[str, Any] = {
+        "station_id": args.id,
+        "name": args.name,
+        "kind": args.kind,
+        "market_type": args.market_type,
+        "parent_id": args.parent,
+        "region": args.region,
+        "location": {"lat": args.lat, "lng": args.lng, "datum": args.datum},
+        "address": args.address,
+        "area_m2": args.area_m2,
+        "head": {"name": args.head_name, "mobile": args.head_mobile},
+        "hotline": args.hotline,
+        "open_min": open_min,
+        "close_min": close_min,
+        "services": [s for s in args.services.split(",") if s],
+        "staff_count": args.staff,
+    }
+    out = _submit(args.data, "ApplyStation", body, args.key, args.token)
+    return _report(args, out, f"station {args.id}: application recorded")
+
+
+_STEPS: dict[str, tuple[str, str]] = {  # subcommand -> (command, what is done)
+    "review": ("ReviewStation", "reviewed"),
+    "approve": ("ApproveStation", "approved"),
+    "file": ("FileStation", "filed"),
+    "rectify-order": ("OrderRectification", "ordered to rectify"),
+    "rectified": ("ConfirmRectification", "rectified, approved again"),
+    "revoke": ("RevokeStation", "revoked"),
+}
+
+
+def _station_step(args: argparse.Namespace) -> int:
+    name, done = _STEPS[args.station_cmd]
+    body: dict[str, Any] = {"station_id": args.id}
+    for field in ("passed", "note", "filing_no", "items", "days", "reason"):
+        value = getattr(args, field, None)
+        if value is not None:
+            body[field] = value
+    out = _submit(args.data, name, body, args.key, args.token)
+    if name == "ReviewStation" and not args.passed:
+        done = "returned (审核不合格)"
+    return _report(args, out, f"station {args.id} {done}")
+
+
+def _station_show(args: argparse.Namespace) -> int:
+    from engine.station_life import station_conditions
+
+    state = _state(args.data)
+    st = state.stations.get(args.id)
+    if st is None:
+        raise _Usage(f"no station {args.id!r} in {args.data}")
+    out = {
+        "station_id": st.station_id,
+        "name": st.name,
+        "kind": st.kind,
+        "region": st.region,
+        "status": st.status,
+        "parent_id": st.parent_id,
+        "area_m2": st.area_m2,
+        "hotline": st.hotline,
+        "hours": f"{st.open_min // 60:02d}:{st.open_min % 60:02d}-"
+        f"{st.close_min // 60:02d}:{st.close_min % 60:02d}",
+        "services": list(st.services),
+        "staff_count": st.staff_count,
+        "accounts": dict(st.accounts),
+        "filing_no": st.filing_no,
+        "rectify_due_ms": st.rectify_due_ms,
+        "children": list(st.children),
+        "unmet_conditions": list(station_conditions(state, st)),
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        return 0
+    for key, value in out.items():
+        print(f"{key:<17} {value}")
+    return 0
+
+
+def _add_life_parsers(ss: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:
+    token_help = "act as this token's named account (default: the OS user, cli:<user>)"
+    a = ss.add_parser("apply", help="apply for a station with its materials (ApplyStation)")
+    a.add_argument("--id", required=True)
+    a.add_argument("--name", required=True)
+    a.add_argument("--kind", required=True, choices=("hub", "branch", "post"))
+    a.add_argument("--region", required=True, help="6-digit GB/T 2260 county code")
+    a.add_argument("--lat", required=True, type=_finite)
+    a.add_argument("--lng", required=True, type=_finite)
+    a.add_argument("--datum", default="wgs84", choices=("wgs84", "gcj02", "bd09"))
+    a.add_argument("--parent", default="")
+    a.add_argument(
+        "--market-type", default="general", choices=("general", "industrial_park", "service_point")
+    )
+    a.add_argument("--address", default="")
+    a.add_argument("--area-m2", type=int, required=True, help="服务场所面积")
+    a.add_argument("--head-name", required=True, help="负责人 (sealed; shown masked)")
+    a.add_argument("--head-mobile", default="", help="负责人手机 (sealed)")
+    a.add_argument("--hotline", default="", help="服务热线 (a public number)")
+    a.add_argument("--hours", default="", help="opening hours, e.g. 07:00-18:00")
+    a.add_argument("--services", default="", help="comma-separated, e.g. registration,posting")
+    a.add_argument("--staff", type=int, default=0, help="专(兼)职工作人员")
+    a.set_defaults(func=_guarded(_station_apply))
+    parsers = [a]
+    for sub_name, (_, _) in _STEPS.items():
+        p = ss.add_parser(sub_name, help=f"{_STEPS[sub_name][0]} (a named account's step)")
+        p.add_argument("id")
+        if sub_name == "review":
+            verdict = p.add_mutually_exclusive_group(required=True)
+            verdict.add_argument("--pass", dest="passed", action="store_true", default=None)
+            verdict.add_argument("--fail", dest="passed", action="store_false")
+        if sub_name in ("review", "approve", "rectified"):
+            p.add_argument("--note", default=None)
+        if sub_name == "file":
+            p.add_argument("--filing-no", required=True, help="备案号")
+        if sub_name == "rectify-order":
+            p.add_argument("--items", required=True, help="what to rectify")
+            p.add_argument("--days", type=int, required=True, help="deadline in days")
+        if sub_name == "revoke":
+            p.add_argument("--reason", required=True)
+        p.set_defaults(func=_guarded(_station_step))
+        parsers.append(p)
+    for p in parsers:
+        p.add_argument("--token", default=None, help=token_help)
+        p.add_argument("--key", help="idempotency key (a retry with it changes nothing)")
+    show = ss.add_parser("show", help="a station's materials, steps, accounts and conditions")
+    show.add_argument("id")
+    show.set_defaults(func=_guarded(_station_show))
+    return [*parsers, show]
+
+
 # ------------------------------------------------------------------ policy -----------
 
 
@@ -251,7 +415,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ls = ss.add_parser("list", help="the stations of the folder's log")
     ls.add_argument("--region", default="", help="only this region prefix")
     ls.set_defaults(func=_guarded(_station_list))
-    for p in (r, s, ls):
+    for p in (r, s, ls, *_add_life_parsers(ss)):
         p.add_argument("--data", default=DEFAULT_DATA, help=data_help)
         p.add_argument("--json", action="store_true")
     for p in (r, s):

@@ -38,7 +38,7 @@ import msgspec
 from adapters.shell.runtime import Result, Runtime
 from engine import commands as c
 from engine import events as e
-from engine.geo import local_day
+from engine.geo import local_day, local_minute_of_day
 from sim.callers import caller_for
 from sim.demo_text import REFUSAL_KINDS, format_summary
 from sim.morning import Morning, Sizes, local_midnight_ms
@@ -76,7 +76,7 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     fill_rate: float
     median_time_to_fill_s: float
     no_shows: int
-    wages_paid: int
+    wages_paid: int  # hires paid in full (by their last payment)
     complaints: int
     state_digest: str
     elapsed_s: float
@@ -101,6 +101,16 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     completed: int = 0
     deliberate_refusals: int = 0
     refusal_kinds: dict[str, int] = {}
+    # issue 14: agreements and wage protection, pushes while the market is awake
+    agreements: int = 0  # AgreementRecorded: one per hire of a posting with terms
+    wage_payments: int = 0  # WagePaid events (a hire may be paid in parts)
+    wages_partial: int = 0  # hires still paid below their agreement at the end
+    arrears_opened: int = 0
+    arrears_closed: int = 0
+    arrears_holds: int = 0  # published postings held because of an arrears case
+    republished: int = 0  # of those, published again (the case closed, or staff approved)
+    arrears_rejected: int = 0  # of those, rejected by staff on review
+    pushes_before_7am: int = 0  # 1.5 km pushes sent before 07:00 local time
 
     def check(self) -> list[str]:
         """Every breakdown that does not add up to its total (empty: all do)."""
@@ -144,8 +154,14 @@ class DemoSummary(msgspec.Struct, kw_only=True):
         same("deliberate refusals", self.deliberate_refusals, deliberate)
         if self.no_shows + self.arrived > self.hires or self.completed > self.arrived:
             bad.append("after the hire: more arrivals or completions than hires")
-        if self.wages_paid + self.complaints > self.completed + self.no_shows:
+        if self.wages_paid + self.wages_partial + self.complaints > self.completed + self.no_shows:
             bad.append("after the hire: more wages and complaints than completed hires")
+        if self.agreements > self.hires:
+            bad.append("more agreements than hires")
+        if self.arrears_closed > self.arrears_opened and not self.records_before:
+            bad.append("more arrears cases closed than opened")
+        if self.republished + self.arrears_rejected > self.arrears_holds:
+            bad.append("more postings published again than held for arrears")
         return bad
 
 
@@ -167,6 +183,9 @@ class _Tally:
         self.tried: dict[str, int] = {}  # command type -> commands sent
         self.refused: dict[str, int] = {}  # command type -> refused
         self.commands = 0
+        self.paid: dict[str, bool] = {}  # hire id -> its last payment left it partial
+        self.arrears_held: set[str] = set()  # published jobs held for an arrears case
+        self.pushes_before_7am = 0
 
     def add(self, cmd: c.Command, res: Result) -> None:
         name = type(cmd).__name__
@@ -188,17 +207,26 @@ class _Tally:
             self.counts[name] = self.counts.get(name, 0) + 1
             if isinstance(ev, e.JobSubmitted):
                 self.headcount[ev.job_id] = ev.headcount
+            elif isinstance(ev, e.JobPublished) and ev.job_id in self.arrears_held:
+                self.arrears_held.discard(ev.job_id)  # the arrears case closed
+                self.counts["arrears:republished"] = self.counts.get("arrears:republished", 0) + 1
             elif isinstance(ev, e.JobPublished):
                 self.published_ms[ev.job_id] = ev.ts_ms
                 if ev.job_id in self.first:
                     self.review[ev.job_id] = "approved"
                 else:
                     self.first[ev.job_id] = "published"
+            elif isinstance(ev, e.JobHeldForReview) and ev.reasons == ("arrears_case",):
+                self.arrears_held.add(ev.job_id)  # a published posting held: not a review
+                self.counts["arrears:held"] = self.counts.get("arrears:held", 0) + 1
             elif isinstance(ev, e.JobHeldForReview):
                 self.first[ev.job_id] = "held"
                 for reason in ev.reasons:
                     rule = reason.split(":", 1)[0]
                     self.held_reasons[rule] = self.held_reasons.get(rule, 0) + 1
+            elif isinstance(ev, e.JobRejected) and ev.job_id in self.arrears_held:
+                self.arrears_held.discard(ev.job_id)  # staff rejected it while held
+                self.counts["arrears:rejected"] = self.counts.get("arrears:rejected", 0) + 1
             elif isinstance(ev, e.JobRejected):
                 if ev.job_id in self.first:
                     self.review[ev.job_id] = "rejected"
@@ -209,6 +237,10 @@ class _Tally:
             elif isinstance(ev, e.OfferMade):
                 key = "offer:" + ev.source
                 self.counts[key] = self.counts.get(key, 0) + 1
+            elif isinstance(ev, e.WagePaid):
+                self.paid[ev.hire_id] = ev.partial
+            elif isinstance(ev, e.PushSent) and local_minute_of_day(ev.ts_ms) < 7 * 60:
+                self.pushes_before_7am += 1
 
     def _kind(self, cmd: c.Command, rule: str) -> str:
         if isinstance(cmd, c.RegisterWorker) and rule == "checksum":
@@ -303,7 +335,7 @@ class DemoRun:
         state = rt.engine.state
         n = t.counts.get
         elapsed = time.perf_counter() - started
-        n_events = sum(v for k, v in t.counts.items() if not k.startswith("offer:"))
+        n_events = sum(v for k, v in t.counts.items() if ":" not in k)  # not offer:/arrears:
         hires = n("HireConfirmed", 0)
         fates: dict[str, int] = {}
         held_closed: dict[str, int] = {}
@@ -337,9 +369,9 @@ class DemoRun:
             employers=n("EmployerRegistered", 0),
             checkins=n("WorkerCheckedIn", 0),
             postings=n("JobSubmitted", 0),
-            published=n("JobPublished", 0),
-            held_for_review=n("JobHeldForReview", 0),
-            rejected=n("JobRejected", 0),
+            published=n("JobPublished", 0) - n("arrears:republished", 0),
+            held_for_review=n("JobHeldForReview", 0) - n("arrears:held", 0),
+            rejected=n("JobRejected", 0) - n("arrears:rejected", 0),
             slots=slots,
             offers=n("OfferMade", 0),
             offers_accepted=n("OfferAccepted", 0),
@@ -354,7 +386,7 @@ class DemoRun:
             fill_rate=round(hires / slots, 4) if slots else 0.0,
             median_time_to_fill_s=round(statistics.median(t.fill_s), 1) if t.fill_s else 0.0,
             no_shows=n("NoShow", 0),
-            wages_paid=n("WagePaid", 0),
+            wages_paid=sum(1 for partial in t.paid.values() if not partial),
             complaints=n("ComplaintFiled", 0),
             state_digest=state.digest(),
             elapsed_s=round(elapsed, 3),
@@ -378,6 +410,15 @@ class DemoRun:
             wave_offers=n("offer:wave", 0),
             offers_live=live,
             arrived=n("WorkerArrived", 0),
+            agreements=n("AgreementRecorded", 0),
+            wage_payments=n("WagePaid", 0),
+            wages_partial=sum(1 for partial in t.paid.values() if partial),
+            arrears_opened=n("ArrearsOpened", 0),
+            arrears_closed=n("ArrearsClosed", 0),
+            arrears_holds=n("arrears:held", 0),
+            republished=n("arrears:republished", 0),
+            arrears_rejected=n("arrears:rejected", 0),
+            pushes_before_7am=t.pushes_before_7am,
             completed=n("WorkCompleted", 0),
             deliberate_refusals=deliberate,
             refusal_kinds={k: t.kinds[k] for k in REFUSAL_KINDS if k in t.kinds},

@@ -87,7 +87,10 @@ def format_summary(s: DemoSummary) -> str:
         "still open": s.offers_live,
     }
     lines.append(f"{pad}{s.offers} = {_parts(fates) or '0'}")
-    lines.append(f"  1.5 km pushes      {s.pushes} (jobs texted to opted-in workers nearby)")
+    lines.append(
+        f"  1.5 km pushes      {s.pushes} (jobs texted to opted-in workers nearby), "
+        f"{s.pushes_before_7am} before 07:00"
+    )
     lines.append(
         f"  hires              {s.hires} (one per accepted offer); {s.jobs_filled} jobs filled; "
         f"fill rate {s.fill_rate:.1%} of {s.slots} slots; median time to fill "
@@ -96,12 +99,27 @@ def format_summary(s: DemoSummary) -> str:
     pending = s.hires - s.no_shows - s.arrived
     after = {"no-shows": s.no_shows, "arrived": s.arrived, "not yet due": pending}
     lines.append(f"  after the hire     {s.hires} = {_parts(after) or '0'}")
-    unpaid = s.completed - s.wages_paid - s.complaints
-    paid = {"paid": s.wages_paid, "complaints of unpaid wages": s.complaints, "unpaid": unpaid}
+    unpaid = s.completed - s.wages_paid - s.wages_partial - s.complaints
+    paid = {
+        "paid in full": s.wages_paid,
+        "paid in part (arrears case open)": s.wages_partial,
+        "complaints of unpaid wages": s.complaints,
+        "unpaid": unpaid,
+    }
     still = s.arrived - s.completed
     lines.append(
         f"{pad}{s.completed} completed{f' ({still} still at work)' if still else ''} = "
         f"{_parts(paid) or '0'}"
+    )
+    lines.append(
+        f"  agreements         {s.agreements} (terms of each hire, hashed into the log); "
+        f"{s.wage_payments} wage payments"
+    )
+    still_open = s.arrears_opened - s.arrears_closed
+    lines.append(
+        f"  arrears cases      {s.arrears_opened} opened = {s.arrears_closed} closed (paid in "
+        f"full later) + {still_open} still open; {s.arrears_holds} live postings held, "
+        f"{s.republished} published again, {s.arrears_rejected} rejected on review"
     )
     lines.append(f"  refusals           {s.refusals}" + (":" if s.refusals else ""))
     if s.deliberate_refusals:

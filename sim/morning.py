@@ -2,7 +2,8 @@
 
 Owns: a seeded, reproducible generator of the commands of one market morning in real
 cities from the policy documents, and the simulated people who answer offers (accept,
-decline, ignore), arrive, finish, get paid or complain. The demo, the tests and the
+decline, ignore), arrive, finish, get paid or complain. Most employers pay the agreed
+total; some pay half first, most of those the rest later (`sim.replies`). The demo, the tests and the
 benchmarks all use this one generator.
 
 The peak crowd (`Morning(crowd=Crowd())`, see `Crowd`): check-ins peaking 05:30-07:30,
@@ -41,10 +42,9 @@ from engine import events as e
 from engine.geo import MAINLAND, in_china
 from engine.idnumbers import id_check_char, uscc_check_char
 from engine.reference import regions
+from sim.replies import HOUR_MS, MIN_MS, Replies
 
 MAX_WORKERS = 20_000_000
-HOUR_MS = 3_600_000
-MIN_MS = 60_000
 
 # name, region code (city), centre (lat, lng, WGS-84), province
 CITIES: tuple[tuple[str, str, float, float, str], ...] = (
@@ -189,7 +189,7 @@ def mainland_mask(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
     return out
 
 
-class Morning:
+class Morning(Replies):
     """Commands of one morning, plus simulated replies to what the engine decides."""
 
     def __init__(
@@ -661,102 +661,6 @@ class Morning:
                     )
                 )
             yield batch
-
-    # ------------------------------------------------------------ replies -----------
-
-    def respond(self, events: list[e.Event]) -> None:
-        """Schedule what people do in answer to the engine's decisions."""
-        rng = self.rng
-        for ev in events:
-            if isinstance(ev, e.OfferMade):
-                u = rng.random()
-                delay = rng.randint(5, 90) * 1000
-                if u < self.accept_p:
-                    self._schedule(
-                        ev.ts_ms + delay,
-                        c.AcceptOffer(
-                            command_id=self._cid("ac"),
-                            ts_ms=ev.ts_ms + delay,
-                            offer_id=ev.offer_id,
-                            worker_id=ev.worker_id,
-                        ),
-                    )
-                elif u < self.accept_p + self.decline_p:
-                    self._schedule(
-                        ev.ts_ms + delay,
-                        c.DeclineOffer(
-                            command_id=self._cid("dc"),
-                            ts_ms=ev.ts_ms + delay,
-                            offer_id=ev.offer_id,
-                            worker_id=ev.worker_id,
-                            reason="太远" if rng.random() < 0.5 else "",
-                        ),
-                    )
-            elif isinstance(ev, e.JobHeldForReview) and ev.job_id in self._jobs:
-                station_id = self._jobs[ev.job_id][0]
-                t = ev.ts_ms + 10 * MIN_MS
-                self._schedule(
-                    t,
-                    c.ReviewJob(
-                        command_id=self._cid("rj"),
-                        ts_ms=t,
-                        job_id=ev.job_id,
-                        staff_id=f"staff-{station_id}",
-                        station_id=station_id,
-                        approve=rng.random() < 0.7,
-                        note="" if rng.random() < 0.5 else "工资已与雇主核实",
-                    ),
-                )
-            elif isinstance(ev, e.HireConfirmed):
-                self._after_hire(ev)
-
-    def _after_hire(self, ev: e.HireConfirmed) -> None:
-        rng = self.rng
-        if rng.random() < 0.06:
-            t = ev.start_ms + 30 * MIN_MS
-            self._schedule(
-                t, c.ReportNoShow(command_id=self._cid("ns"), ts_ms=t, hire_id=ev.hire_id)
-            )
-            return
-        t = max(ev.ts_ms + 1000, ev.start_ms)
-        self._schedule(t, c.ConfirmArrival(command_id=self._cid("ar"), ts_ms=t, hire_id=ev.hire_id))
-        t = ev.end_ms
-        self._schedule(t, c.CompleteWork(command_id=self._cid("cw"), ts_ms=t, hire_id=ev.hire_id))
-        if rng.random() < 0.96:
-            t = ev.end_ms + rng.randint(0, 120) * MIN_MS
-            self._schedule(
-                t,
-                c.PayWage(
-                    command_id=self._cid("wp"),
-                    ts_ms=t,
-                    hire_id=ev.hire_id,
-                    amount_fen=ev.pay_fen,
-                    method=rng.choice(("cash", "wechat", "alipay", "bank")),  # type: ignore[arg-type]
-                ),
-            )
-        elif ev.job_id in self._jobs:  # unpaid: the worker complains of wage arrears
-            t = ev.end_ms + 3 * HOUR_MS
-            self._schedule(
-                t,
-                c.FileComplaint(
-                    command_id=self._cid("cp"),
-                    ts_ms=t,
-                    complaint_id=f"C-{ev.hire_id}",
-                    kind="wage_arrears",
-                    employer_id=self._jobs[ev.job_id][1],
-                    worker_id=ev.worker_id,
-                    hire_id=ev.hire_id,
-                    text="完工后未结工资",
-                ),
-            )
-
-    def pop_due(self, until_ms: int) -> Iterator[c.Command]:
-        while self._pending and self._pending[0][0] <= until_ms:
-            yield heapq.heappop(self._pending)[2]
-
-    def drain(self) -> Iterator[c.Command]:
-        while self._pending:
-            yield heapq.heappop(self._pending)[2]
 
     def commands(self) -> Iterator[c.Command]:
         """Setup and timeline without replies (for fold and log benchmarks)."""

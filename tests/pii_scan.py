@@ -1,64 +1,6 @@
-"""Scan event-log segments for unmasked phone and ID numbers (issue 11).
+"""The log scanner for unmasked phone and ID numbers now lives in `adapters.log.pii_scan`
+(the simulator `sim.vopr` checks every record with it too); the tests import it from here."""
 
-Owns: `scan_log_dir` (one log folder: every frame decoded, every string inspected; and
-the raw bytes of every segment, so a frame that cannot be decoded is still covered) and
-`scan_tree` (every log folder under a root, e.g. the pytest base temp folder).
+from adapters.log.pii_scan import SEGMENT_GLOB, scan_log_dir, scan_payload, scan_tree
 
-A leak is reported as "<segment or frame>: <the masked finding>": the number itself is
-never printed in full.
-"""
-
-from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import msgspec
-
-from adapters.log.logformat import read_log_batches
-from adapters.log.ports import LogCorrupt
-from engine.idnumbers import find_unmasked_pii, mask_pii_in_text
-
-SEGMENT_GLOB = "*.seg"  # adapters.log.logformat.segment_name: <20-digit first seq>.seg
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(k)
-            yield from _strings(v)
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v)
-
-
-def scan_log_dir(directory: Path) -> list[str]:
-    """Leaks in one log folder: decoded frames, then the raw bytes of each segment."""
-    leaks: list[str] = []
-    try:
-        for batch in read_log_batches(directory, verify_chain=False):
-            for seq, payload in batch:
-                try:
-                    record = msgspec.msgpack.decode(payload)
-                except msgspec.DecodeError:
-                    continue  # not a record (log-format tests): the raw scan covers it
-                for text in _strings(record):
-                    for hit in find_unmasked_pii(text):
-                        leaks.append(f"{directory} frame {seq}: {mask_pii_in_text(hit)}")
-    except (LogCorrupt, OSError, ValueError):
-        pass  # a deliberately damaged log: the raw scan below still reads every byte
-    for segment in sorted(directory.glob(SEGMENT_GLOB)):
-        text = segment.read_bytes().decode("utf-8", errors="replace")
-        for hit in find_unmasked_pii(text):
-            leaks.append(f"{segment}: {mask_pii_in_text(hit)}")
-    return leaks
-
-
-def scan_tree(root: Path) -> tuple[int, list[str]]:
-    """(log folders scanned, leaks) for every folder holding segments under `root`."""
-    folders = sorted({p.parent for p in root.rglob(SEGMENT_GLOB)})
-    leaks = [leak for folder in folders for leak in scan_log_dir(folder)]
-    return len(folders), leaks
+__all__ = ["SEGMENT_GLOB", "scan_log_dir", "scan_payload", "scan_tree"]

@@ -58,6 +58,7 @@ STATUS: dict[str, int] = {
     "region": 403,
     "station": 403,
     "actor": 403,
+    "distinct_accounts": 403,  # this account took another step of the station's life
     "named_account": 403,
     "exists": 404,
     "unique": 409,

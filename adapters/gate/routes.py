@@ -10,8 +10,9 @@ from it; request bodies are derived from the command (`adapters.gate.bodies`).
 Invariants (pinned by tests/gate/test_routes.py): every command type of
 `engine.commands.COMMAND_TYPES` has exactly one route or is in `INTERNAL`; every type has
 a row in `PERMISSIONS`; path, caller and hidden fields are fields of the command; a
-caller field is never in a body (ReviewJob.staff_id/station_id come from the token);
-a `named` route (ReviewJob) is refused to a token not issued to a person.
+caller field is never in a body (ReviewJob.staff_id/station_id and the `by` account of a
+station's life step come from the token); a `named` route (ReviewJob, the steps of a
+station's life) is refused to a token not issued to a person.
 Limits: none; the table is static.
 """
 
@@ -71,6 +72,28 @@ ROUTES: tuple[Route, ...] = (
     R(c.RegisterStation, "POST", "/stations", "Register a station", "stations"),
     R(c.ChangeStationStatus, "POST", "/stations/{station_id}/status",
       "Approve, suspend or revoke a station", "stations"),
+    # a station's life (engine.station_life): each step by the caller's own account
+    R(c.ApplyStation, "POST", "/stations/applications",
+      "Apply for a station (申报) with its materials; checked against the region's conditions",
+      "stations", caller_fields=(("by", "actor_id"),)),
+    R(c.ReviewStation, "POST", "/stations/{station_id}/review",
+      "Review an application (审核): passes only if every condition is met", "stations", 200,
+      caller_fields=(("by", "actor_id"),), named=True),
+    R(c.ApproveStation, "POST", "/stations/{station_id}/approval",
+      "Approve a reviewed station (批准), by another account", "stations", 200,
+      caller_fields=(("by", "actor_id"),), named=True),
+    R(c.FileStation, "POST", "/stations/{station_id}/filing",
+      "File an approved station (备案), by a third account", "stations", 200,
+      caller_fields=(("by", "actor_id"),), named=True),
+    R(c.OrderRectification, "POST", "/stations/{station_id}/rectification-order",
+      "Order a rectification within a deadline (限期整改); missed, the station is revoked",
+      "stations", 200, caller_fields=(("by", "actor_id"),), named=True),
+    R(c.ConfirmRectification, "POST", "/stations/{station_id}/rectification",
+      "Confirm the rectification (整改到位), by another account than the order's", "stations",
+      200, caller_fields=(("by", "actor_id"),), named=True),
+    R(c.RevokeStation, "POST", "/stations/{station_id}/revocation",
+      "Revoke a station (撤销): the stations below and their postings as the policy says",
+      "stations", 200, caller_fields=(("by", "actor_id"),), named=True),
     R(c.SetPolicy, "POST", "/policies", "Set the policy of a region prefix", "registry"),
     # the morning
     R(c.CheckIn, "POST", "/workers/{worker_id}/check-in",

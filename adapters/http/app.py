@@ -49,7 +49,9 @@ from adapters.http import (
     routes_ops,
     routes_read,
     routes_registry,
+    routes_station_life,
     routes_training,
+    routes_wages,
 )
 from adapters.http.auth import Limits
 from adapters.http.context import Api
@@ -136,8 +138,10 @@ def _route_modules() -> list[Any]:
         routes_registry,
         routes_morning,
         routes_hires,
+        routes_wages,
         routes_read,
         routes_training,
+        routes_station_life,
         board,
         map_page,
         assets,

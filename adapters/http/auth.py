@@ -12,7 +12,9 @@ real state on the writer thread, failing closed.
 The read model:
 - front_end, station_staff (their whole region), auditor, admin read views, the hall,
   stations; auditor and admin read reports and metrics; front_end and station_staff
-  (own station's hires) read an employer's contact for a hired worker;
+  (own station's hires) read an employer's contact for a hired worker; front_end,
+  station_staff and admin read a hire's agreement, station_staff, auditor and admin the
+  wage-arrears cases (of their region);
 - station_staff (own station), auditor and admin (their region) read the review queue;
 - sms_gateway reads nothing over HTTP.
 - Region: a caller for prefix P sees only resources registered in P; only an admin token
@@ -48,6 +50,10 @@ READS: dict[str, frozenset[str]] = {
     "report": frozenset({"station_staff", "auditor", "admin"}),  # staff: own station only
     "metrics": frozenset({"auditor", "admin"}),
     "contact": frozenset({"front_end", "station_staff"}),
+    # a hire's agreement: the worker's and employer's apps, staff of the region, admin
+    "agreement": frozenset({"front_end", "station_staff", "admin"}),
+    # wage-arrears cases: staff of the region, auditors, admin
+    "arrears": frozenset({"station_staff", "auditor", "admin"}),
     "review": frozenset({"station_staff", "auditor", "admin"}),  # the review queue
 }
 

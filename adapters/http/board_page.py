@@ -9,9 +9,11 @@ large Chinese type, server-rendered first, then kept live by an EventSource on
 `/board/{station_id}/events`).
 
 Invariants:
-- No personal data: title (scrubbed of phone and ID numbers), pay in 元/天, headcount
-  still needed, start time in Asia/Shanghai, distance from the station, the collecting
-  station's name. No employer contact, no worker, no job address. The station's own
+- The job as `engine.present.job_card` formats it for every outlet (issue 14): title and
+  job address (phone and ID numbers masked), pay in its own unit (元/天, 元/小时, 元/件:
+  never converted) with the expected total, headcount still needed, time window and
+  start in Asia/Shanghai, distance and walking time from the station, the collecting
+  station's name. No employer contact, no worker. The station's own
   address, hotline and hours are public service information (shown as declared; absent
   ones shown as "—").
 - Every dynamic string is HTML-escaped on the server and set with `textContent` in the
@@ -30,7 +32,8 @@ import msgspec
 
 from adapters.http.assets import FAVICON_LINK
 from adapters.http.problems import scrub
-from engine.geo import haversine_m, local_date, local_minute_of_day
+from engine.geo import local_date, local_minute_of_day
+from engine.present import JobCard, job_card
 from engine.state import Job, State, Station
 
 MAX_BOARD_JOBS = 60
@@ -41,10 +44,13 @@ KIND_ZH = {"hub": "零工总站", "branch": "零工分站", "post": "零工驿�
 class BoardJob(msgspec.Struct, kw_only=True):
     job_id: str
     title: str
-    day_pay_yuan: str
+    address: str  # the job's place
+    pay: str  # "300 元/天", "25 元/小时", "0.50 元/件"
+    total: str  # "预计 800 件，约 400 元"
     left: int
     start: str
-    distance: str
+    time: str  # "11月23日 07:00–15:00"
+    distance: str  # "300 米 · 步行 6 分钟"
     start_ms: int
     distance_m: int
     station_id: str  # the collecting station (谁收集、谁发布、谁负责)
@@ -177,26 +183,30 @@ def board_view(state: State, station_id: str, now_ms: int) -> BoardView | None:
     radius_m = board_radius_m(state, st)
     near = [state.job_ids[int(r)] for r in state.open_jobs.query(st.lat, st.lng, float(radius_m))]
     own = state.jobs_by_station.get(station_id, {})
-    rows: list[tuple[int, int, int, Job]] = []
+    rows: list[tuple[int, int, int, Job, JobCard]] = []
     for jid in dict.fromkeys([*near, *own]):
         job = state.jobs.get(jid)
         if job is None or job.status != "open" or job.open_slots <= 0:
             continue
-        d = int(round(haversine_m(st.lat, st.lng, job.lat, job.lng)))
+        card = job_card(job, state.policy_for(job.region)[1], (st.lat, st.lng), "walk")
+        d = card.distance_m or 0
         if d <= radius_m or job.station_id == station_id:
-            rows.append((d, job.start_ms, job.row, job))
+            rows.append((d, job.start_ms, job.row, job, card))
     rows.sort(key=lambda r: r[:3])
     jobs: list[BoardJob] = []
-    for d, _, _, job in rows[:MAX_BOARD_JOBS]:
+    for d, _, _, job, card in rows[:MAX_BOARD_JOBS]:
         via = state.stations.get(job.station_id)
         jobs.append(
             BoardJob(
                 job_id=job.job_id,
-                title=scrub(job.title),
-                day_pay_yuan=yuan(job.day_pay_fen),
+                title=card.title,
+                address=card.address,
+                pay=card.pay_text,
+                total=card.expected_total_text,
                 left=job.open_slots,
                 start=start_text(job.start_ms, now_ms),
-                distance=distance_text(d),
+                time=card.time_text,
+                distance=f"{card.distance_text} · {card.travel[0].text}",
                 start_ms=job.start_ms,
                 distance_m=d,
                 station_id=job.station_id,
@@ -235,6 +245,7 @@ th{font-size:2.4vw;color:#f5c400;text-align:left;padding:.6vw 1vw;font-weight:no
 td{font-size:3.4vw;padding:1vw;border-bottom:.15vw solid #24406b}
 td.pay{color:#7dffa8;font-weight:bold;white-space:nowrap}
 td.left{color:#ffd27d;white-space:nowrap}
+td.total{font-size:2.4vw;color:#cfe3ff}
 td.start,td.dist{white-space:nowrap}
 td.via{font-size:2.4vw;color:#cfe3ff}
 #contact{font-size:2.4vw;color:#ffd27d;margin-bottom:1vw}
@@ -255,7 +266,8 @@ _SCRIPT = """
     rows.textContent='';
     b.jobs.forEach(function(j){
       var tr=document.createElement('tr');tr.dataset.job=j.job_id;
-      cell(tr,'title',j.title);cell(tr,'pay',j.day_pay_yuan+' 元/天');
+      cell(tr,'title',j.address ? j.title+'（'+j.address+'）' : j.title);
+      cell(tr,'pay',j.pay);cell(tr,'total',j.total);
       cell(tr,'left','还需 '+j.left+' 人');cell(tr,'start',j.start);
       cell(tr,'dist',j.distance);cell(tr,'via',j.station);rows.appendChild(tr);});
     empty.style.display = b.jobs.length ? 'none' : 'block';
@@ -274,9 +286,10 @@ _SCRIPT = """
 
 def _row(job: BoardJob) -> str:
     e = html.escape
+    title = f"{job.title}（{job.address}）" if job.address else job.title
     return (
-        f'<tr data-job="{e(job.job_id)}"><td class="title">{e(job.title)}</td>'
-        f'<td class="pay">{e(job.day_pay_yuan)} 元/天</td>'
+        f'<tr data-job="{e(job.job_id)}"><td class="title">{e(title)}</td>'
+        f'<td class="pay">{e(job.pay)}</td><td class="total">{e(job.total)}</td>'
         f'<td class="left">还需 {job.left} 人</td>'
         f'<td class="start">{e(job.start)}</td><td class="dist">{e(job.distance)}</td>'
         f'<td class="via">{e(job.station)}</td></tr>'
@@ -301,7 +314,7 @@ def render_page(view: BoardView) -> str:
         f'{e(view.address or "—")}</span> · 服务热线：<span id="hotline">'
         f'{e(view.hotline or "—")}</span> · 服务时间：<span id="hours">'
         f"{e(view.hours or '—')}</span></div>"
-        "<table><thead><tr><th>岗位</th><th>工资</th><th>人数</th><th>开工时间</th>"
+        "<table><thead><tr><th>岗位</th><th>工资</th><th>预计收入</th><th>人数</th><th>开工时间</th>"
         "<th>距本站</th><th>发布站点</th></tr></thead>"
         f'<tbody id="rows">{rows}</tbody></table>'
         f'<div id="empty" style="display:{empty_style}">暂无岗位，请稍候</div>'

@@ -40,11 +40,12 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery, QueryParameter
 
 from adapters.http.board import _hub
-from adapters.http.board_page import KIND_ZH, start_text, station_contact, yuan
+from adapters.http.board_page import KIND_ZH, start_text, station_contact
 from adapters.http.context import Api
 from adapters.http.problems import PUBLIC_PROBLEMS, ApiError, scrub
 from engine.geo import haversine_m, wgs84_to_bd09, wgs84_to_gcj02
 from engine.matching.index import MAX_RADIUS_M as INDEX_MAX_RADIUS_M
+from engine.present import pay_text_of
 from engine.state import State
 
 GEOJSON = "application/geo+json"
@@ -130,7 +131,7 @@ class MapStationFeature(msgspec.Struct, kw_only=True):
 
 class MapJob(msgspec.Struct, kw_only=True):
     title: str
-    day_pay_yuan: str
+    pay: str  # in its own unit (engine.present): "300 元/天", "25 元/小时", "0.50 元/件"
     left: int
     start: str
     station_id: str
@@ -198,8 +199,8 @@ def _job_rows(state: State, bbox: tuple[float, float, float, float] | None) -> l
     return sorted(int(r) for r in rows)
 
 
-# (job id, lat, lng, title, day pay fen, slots left, start ms, station id, station name)
-JobPoint = tuple[str, float, float, str, int, int, int, str, str]
+# (job id, lat, lng, title, pay in its own unit, slots left, start ms, station id, name)
+JobPoint = tuple[str, float, float, str, str, int, int, str, str]
 
 
 def job_points(
@@ -226,7 +227,7 @@ def job_points(
                 job.lat,
                 job.lng,
                 job.title,
-                job.day_pay_fen,
+                pay_text_of(job),  # in its own unit ("25 元/小时"): never a day figure
                 job.open_slots,
                 job.start_ms,
                 job.station_id,
@@ -239,7 +240,7 @@ def job_points(
 def job_collection(points: list[JobPoint], truncated: bool, datum: str, now_ms: int) -> MapJobs:
     """The jobs layer from `job_points` (pure: run off the writer thread)."""
     feats: list[MapJobFeature] = []
-    for job_id, lat0, lng0, title, pay_fen, left, start_ms, station_id, station in points:
+    for job_id, lat0, lng0, title, pay, left, start_ms, station_id, station in points:
         lat, lng = to_datum(lat0, lng0, datum)
         feats.append(
             MapJobFeature(
@@ -247,7 +248,7 @@ def job_collection(points: list[JobPoint], truncated: bool, datum: str, now_ms: 
                 geometry=Point(coordinates=(lng, lat)),
                 properties=MapJob(
                     title=scrub(title),
-                    day_pay_yuan=yuan(pay_fen),
+                    pay=pay,
                     left=left,
                     start=start_text(start_ms, now_ms),
                     station_id=station_id,
@@ -400,7 +401,7 @@ _SCRIPT = r"""
       p.textContent=t; d.appendChild(p); }); return d; }
   function stationLines(p){ return [p.name, p.kind, '地址：'+(p.address||'—'),
     '服务热线：'+(p.hotline||'—'), '服务时间：'+(p.hours||'—')]; }
-  function jobLines(p){ return [p.title, p.day_pay_yuan+' 元/天 · 还需 '+p.left+' 人',
+  function jobLines(p){ return [p.title, p.pay+' · 还需 '+p.left+' 人',
     p.start, '发布站点：'+p.station]; }
   var datum = cfg.datum;
   if (typeof L === 'undefined') { plain(); return; }

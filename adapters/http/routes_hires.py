@@ -2,6 +2,7 @@
 
 Owns the routes
     GET /workers/{worker_id}/offers                    live offers     every reading role
+    GET /workers/{worker_id}/jobs/{job_id}             a job as this worker sees it (card)
     GET /workers/{worker_id}/hires                     hires           every reading role
     GET /hires/{hire_id}                               a hire          every reading role
     GET /workers/{worker_id}/hires/{hire_id}/contact   the employer's contact, plain
@@ -29,7 +30,15 @@ from litestar.params import FromPath, QueryParameter
 from adapters.http.common import READ, Req, api_of, not_found
 from adapters.http.problems import ApiError
 from adapters.http.scope import hire_region_in, worker_region_in
-from adapters.http.views import ContactView, HireView, OfferView, hire_view, offer_view
+from adapters.http.views import (
+    ContactView,
+    HireView,
+    OfferView,
+    hire_view,
+    offer_view,
+    worker_card,
+)
+from engine.present import JobCard
 from engine.state import State
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="page size")]
@@ -54,6 +63,31 @@ async def list_offers(request: Req, worker_id: FromPath[str], limit: Limit = 50)
     if views is None:
         raise not_found("worker_id", "worker")
     return views
+
+
+@get(
+    "/workers/{worker_id:str}/jobs/{job_id:str}",
+    tags=["offers"],
+    summary="A job as this worker sees it (岗位信息: pay in its unit, distance, navigation)",
+    **READ,
+)
+async def worker_job(request: Req, worker_id: FromPath[str], job_id: FromPath[str]) -> JobCard:
+    api = api_of(request)
+    who = api.reader(request, worker=worker_id)
+
+    def query(state: State) -> JobCard | None:
+        row = state.worker_rows.get(worker_id)
+        job = state.jobs.get(job_id)
+        if row is None or job is None or job.status not in ("open", "filled"):
+            return None
+        return worker_card(state, job, row)
+
+    card = await api.read_in_region(
+        who, "worker_id", lambda s: worker_region_in(s, worker_id), query
+    )
+    if card is None:
+        raise not_found("job_id", "open job")
+    return card
 
 
 @get("/workers/{worker_id:str}/hires", tags=["hires"], summary="A worker's hires", **READ)
@@ -145,4 +179,4 @@ async def hire_contact(
     return Response(view, headers={"Cache-Control": "no-store"})
 
 
-ROUTES = [list_offers, list_hires, get_hire, hire_contact]
+ROUTES = [list_offers, worker_job, list_hires, get_hire, hire_contact]

@@ -193,7 +193,18 @@ async def navigation(
 )
 async def stations(
     request: Req,
-    status: FromQuery[Literal["any", "applied", "approved", "suspended", "revoked"]] = "approved",
+    status: FromQuery[
+        Literal[
+            "any",
+            "applied",
+            "reviewed",
+            "returned",
+            "approved",
+            "rectifying",
+            "suspended",
+            "revoked",
+        ]
+    ] = "approved",  # fmt: skip
     kind: FromQuery[Literal["any", "hub", "branch", "post"]] = "any",
     offset: Annotated[int, QueryParameter(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 1000,

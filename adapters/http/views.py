@@ -28,6 +28,8 @@ from adapters.http.problems import scrub
 from engine import events as e
 from engine.carry import carry
 from engine.geo import wgs84_to_gcj02
+from engine.matching.workers import MODES
+from engine.present import JobCard, job_card
 from engine.reasons import reasons_text
 from engine.state import Hire, Job, Offer, State
 
@@ -81,6 +83,9 @@ class JobView(msgspec.Struct, kw_only=True):
     published_ms: int
     expires_ms: int
     distance_m: int | None = None
+    description: str = ""
+    address: str = ""
+    expected_pieces: int = 0
     held_ms: int = 0  # when the review held it (0: never held)
     hold_reasons: list[str] = []  # why, in plain Chinese (what staff read)
     hold_codes: list[str] = []  # the same as the machine codes the log keeps
@@ -99,6 +104,9 @@ class OfferView(msgspec.Struct, kw_only=True):
     status: str
     expires_ms: int
     job: JobView | None = None
+    # the job as the worker sees it (engine.present): description, address, pay in its
+    # own unit, time window, distance and travel time from where they are, map links
+    card: JobCard | None = None
 
 
 class HireView(msgspec.Struct, kw_only=True):
@@ -178,8 +186,6 @@ def worker_view(state: State, worker_id: str) -> WorkerView | None:
     if row is None:
         return None
     w = state.workers
-    from engine.matching.workers import MODES
-
     return WorkerView(
         worker_id=worker_id,
         region=state.worker_region[row],
@@ -207,11 +213,22 @@ def job_view(state: State, job: Job, distance_m: int | None = None) -> JobView:
         title=scrub(job.title),
         open_slots=job.open_slots,
         distance_m=distance_m,
+        description=scrub(job.description),
+        address=scrub(job.address),
+        expected_pieces=job.expected_pieces,
         held_ms=job.held_ms,
         hold_reasons=reasons_text(job.hold_reasons),
         hold_codes=list(job.hold_reasons),
         reviewed_by=job.reviewed_by,
     )
+
+
+def worker_card(state: State, job: Job, row: int) -> JobCard:
+    """`job` as the worker of `row` sees it: distance from their current position (the
+    check-in location, else home) by their own travel mode first."""
+    w = state.workers
+    origin = (float(w.lat[row]), float(w.lng[row]))
+    return job_card(job, state.policy_for(job.region)[1], origin, MODES[int(w.mode[row])])
 
 
 def offer_view(state: State, offer: Offer) -> OfferView:
@@ -222,6 +239,7 @@ def offer_view(state: State, offer: Offer) -> OfferView:
         status=offer.status,
         expires_ms=offer.expires_ms,
         job=job_view(state, job) if job is not None else None,
+        card=worker_card(state, job, offer.worker_row) if job is not None else None,
     )
 
 

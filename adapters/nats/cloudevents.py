@@ -183,6 +183,8 @@ class RegionMap:
                 return self.complaints.get(ev.complaint_id, self.default)
             case e.WorkerCheckedIn() if ev.station_id:
                 return self.stations.get(ev.station_id, self.default)
+            case e.AgreementRecorded():
+                return self._job(ev.terms.job_id)
             case e.BellRung() | e.BellClosed():
                 if ev.scope.startswith("region:"):
                     return ev.scope[len("region:") :]

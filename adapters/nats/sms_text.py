@@ -1,8 +1,9 @@
 """The texts of lingong's SMS messages, and reading a worker's SMS reply.
 
-Owns: short Chinese messages for offers, 1.5 km pushes and reply confirmations, money
-and distance formatting, reply parsing ("1" / "2", full-width digits too; "报名 <培训编号>"
-signs up for a training session), and the quiet-hours test in Asia/Shanghai local time.
+Owns: short Chinese messages for offers, 1.5 km pushes and reply confirmations (pay is
+formatted by the one job formatter, `engine.present`: its own unit, never converted), reply
+parsing ("1" / "2", full-width digits too; "报名 <培训编号>" signs up for a training
+session), and the quiet-hours test in Asia/Shanghai local time.
 
 Invariants: every message starts with the signature 【零工】 and stays within one
 70-character SMS segment (titles are cut to `MAX_TITLE_CHARS`); money is shown in yuan
@@ -18,6 +19,8 @@ import unicodedata
 import msgspec
 
 from engine.geo import local_minute_of_day
+from engine.present import pay_text as _card_pay_text
+from engine.present import yuan_text
 
 SIGNATURE = "【零工】"
 MAX_TITLE_CHARS = 16
@@ -34,17 +37,20 @@ class JobInfo(msgspec.Struct, kw_only=True):
     pay_fen: int
     pay_unit: str = "day"
     start_ms: int = 0
+    expected_pieces: int = 0  # a piece rate's expected pieces: the text shows the total
 
 
 def yuan(fen: int) -> str:
-    whole, cents = divmod(int(fen), 100)
-    if cents == 0:
-        return str(whole)
-    return f"{whole}.{cents:02d}".rstrip("0")
+    return yuan_text(fen)
 
 
-def pay_text(pay_fen: int, unit: str) -> str:
-    return f"{yuan(pay_fen)}元/{UNITS.get(unit, unit)}"
+def pay_text(pay_fen: int, unit: str, expected_pieces: int = 0) -> str:
+    """The pay in its own unit (`engine.present`): "300 元/天", "25 元/小时", "0.50 元/件",
+    a piece rate with expected pieces followed by its total ("约400元")."""
+    text = _card_pay_text(pay_fen, unit)
+    if unit == "piece" and expected_pieces > 0:
+        text += f" 约{yuan_text(pay_fen * expected_pieces)}元"
+    return text
 
 
 def distance_text(distance_m: int) -> str:
@@ -58,7 +64,7 @@ def job_line(job: JobInfo) -> str:
     heads = f"{job.headcount}人"
     if not title.endswith(heads):
         title = f"{title} {heads}"
-    return f"{title} {pay_text(job.pay_fen, job.pay_unit)}"
+    return f"{title} {pay_text(job.pay_fen, job.pay_unit, job.expected_pieces)}"
 
 
 def _fit(text: str) -> str:

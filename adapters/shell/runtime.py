@@ -22,6 +22,9 @@ Invariants:
 - If an append or the key store's sync fails (fsync error) the runtime stops for good
   (`RuntimeStopped`, `ready` False): memory is ahead of the log and cannot be trusted; a
   restart recovers from the log.
+- A key is deleted only after its `WorkerErased` record is durable; a crash in between
+  leaves the key, and the next start deletes it (`erasures_finished`), so an erasure in
+  the log always ends with the key gone.
 - On start, a record that cannot be replayed stops the process (`ReplayFailed`, naming
   the seq and what to do); nothing is written.
 - Subscribers see records in seq order, only after they are durable, each exactly once
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import Protocol
 
 import msgspec
+import numpy as np
 
 from adapters.log.checkpoints import Checkpoint, Checkpointer
 from adapters.log.filelog import FileLog
@@ -162,6 +166,7 @@ class Runtime:
         self.internal_errors = 0  # commands refused because the core raised (a bug)
         self.subscriber_errors = 0  # subscriber calls that raised (records were durable)
         self.engine = self._recover()
+        self.erasures_finished = self._finish_erasures()
         # the recovered state is long-lived: keep it out of the cyclic collector's full
         # passes, whose pauses otherwise set the worst-case decision latency
         gc.collect()
@@ -200,6 +205,26 @@ class Runtime:
         except RecordError as exc:  # a payload that does not decode
             raise ReplayFailed(exc.seq, self.data_dir / "log", exc) from exc
         return engine
+
+    def _finish_erasures(self) -> int:
+        """Delete the keys of workers whose erasure is durable but whose key survived (a
+        crash between the `WorkerErased` append and the key's deletion); their count.
+
+        One look-up per erased worker (`active == 0` rows), none for the others.
+        """
+        state = self.engine.state
+        n = len(state.worker_ids)
+        finished = 0
+        for row in np.flatnonzero(state.workers.active[:n] == 0).tolist():
+            worker_id = state.worker_ids[row]
+            if worker_id in self.keys:
+                self.keys.erase(worker_id)
+                finished += 1
+        if finished:
+            logger.warning(
+                "deleted the keys of %d erased workers left by an interrupted erasure", finished
+            )
+        return finished
 
     def _restore(self) -> None:
         """Back to the last durable state plus the pending records (after a core bug)."""
@@ -321,6 +346,12 @@ class Runtime:
             elif isinstance(ev, e.EmployerRegistered) and ev.employer_id in out.personal:
                 subject = "employer:" + ev.employer_id
                 blob = self.sealer.seal(subject, out.personal[ev.employer_id])
+                events[i] = msgspec.structs.replace(ev, sealed=blob)
+            elif isinstance(ev, e.StationRegistered) and "station:" + ev.station_id in (
+                out.personal
+            ):
+                subject = "station:" + ev.station_id
+                blob = self.sealer.seal(subject, out.personal[subject])
                 events[i] = msgspec.structs.replace(ev, sealed=blob)
             elif isinstance(ev, e.ComplaintFiled) and ev.worker_id in out.personal:
                 blob = self.sealer.seal(ev.worker_id, out.personal[ev.worker_id])

@@ -68,11 +68,17 @@ ROUTES: dict[type, str] = {
     e.Tick: SKIP,
     e.BellRung: SKIP,
     e.BellClosed: SKIP,
+    e.StationChecked: SKIP,
     e.PushSent: SKIP,
     e.TrainingPublished: SKIP,  # trainings are read from the engine and reported
     e.TrainingSignedUp: SKIP,
     e.TrainingCompleted: SKIP,
     e.PolicyAnswerPublished: SKIP,
+    # issue 14: the agreement and arrears cases are read from the engine (GET
+    # /hires/{id}/agreement, /arrears); not projected yet
+    e.AgreementRecorded: SKIP,
+    e.ArrearsOpened: SKIP,
+    e.ArrearsClosed: SKIP,
     e.OfferMade: "offer",
     **dict.fromkeys(_OFFER_STATUS, "offer_update"),
     e.HireConfirmed: "hire",

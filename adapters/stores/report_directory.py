@@ -18,6 +18,7 @@ from adapters.stores.backend import Backend
 from adapters.stores.report_model import (
     KIND_ZH,
     MARKET_TYPE_ZH,
+    OPERATING,
     STATUS_ZH,
     Chart,
     Column,
@@ -44,7 +45,7 @@ def directory(store: Backend, scope: Scope, *, approved_only: bool = False) -> R
         if scope.station and sid != scope.station:
             continue
         st = status.get(sid, ("", 0))[0]
-        if approved_only and st != "approved":
+        if approved_only and st not in OPERATING:
             continue
         glat, glng = wgs84_to_gcj02(lat, lng)
         blat, blng = wgs84_to_bd09(lat, lng)

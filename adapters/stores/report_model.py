@@ -35,7 +35,9 @@ PROVINCES = {
 }  # fmt: skip
 KIND_ZH = {"hub": "总站", "branch": "分站", "post": "驿站"}
 MARKET_TYPE_ZH = {"general": "综合性", "industrial_park": "产业园区", "service_point": "服务站点"}
-STATUS_ZH = {"applied": "申请中", "approved": "已认定", "suspended": "暂停", "revoked": "撤销"}
+STATUS_ZH = {"applied": "申请中", "approved": "已认定", "suspended": "暂停", "revoked": "撤销",
+             "reviewed": "审核合格", "returned": "审核不合格", "rectifying": "限期整改中"}  # fmt: skip
+OPERATING = ("approved", "rectifying")  # a station under 限期整改 keeps serving
 LEVELS = {"province": 2, "city": 4, "county": 6}
 _REGION = re.compile(r"^(\d{2}|\d{4}|\d{6})?$")
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from adapters.stores.backend import Backend
 from adapters.stores.report_model import (
+    OPERATING,
     SKILL_COLUMNS,
     Chart,
     Column,
@@ -190,7 +191,7 @@ def progress(store: Backend, scope: Scope) -> Report:
         if not region.startswith(scope.region) or (scope.station and sid != scope.station):
             continue
         row = rows[region[:lvl]]
-        if st == "approved":
+        if st in OPERATING:
             row["markets" if kind in ("hub", "branch") else "posts"] += 1
             row[f"mt_{mtype or 'general'}"] += 1
             covered[region[:lvl]].add(region)

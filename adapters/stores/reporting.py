@@ -88,7 +88,13 @@ ROUTES: dict[type, str] = {
     e.Tick: SKIP,
     e.BellRung: SKIP,
     e.BellClosed: SKIP,
+    e.StationChecked: SKIP,
     e.PushSent: SKIP,
+    # issue 14: the agreement and arrears cases are read from the engine (GET
+    # /hires/{id}/agreement, /arrears); not projected yet
+    e.AgreementRecorded: SKIP,
+    e.ArrearsOpened: SKIP,
+    e.ArrearsClosed: SKIP,
     e.OfferMade: "offer",
     **dict.fromkeys(_OFFER_OUTCOMES, "offer_outcome"),
     e.HireConfirmed: "hire",
@@ -226,6 +232,10 @@ def apply_batch(ch: Changes, batch: Sequence[Sequence[Any]]) -> None:
 
 
 def _job_kind(ev: Any) -> str:
+    if type(ev) is e.JobPublished and ev.again:
+        return "republished"  # after an arrears hold: not a new posting's slots
+    if type(ev) is e.JobHeldForReview and tuple(ev.reasons) == ("arrears_case",):
+        return "arrears_held"
     return _JOB_KINDS[type(ev)]
 
 

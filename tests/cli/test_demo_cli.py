@@ -59,6 +59,24 @@ def test_text_summary_adds_up_and_names_the_deliberate_mistakes(small_demo) -> N
     assert set(s.refusal_kinds) <= set(REFUSAL_KINDS)
 
 
+def test_demo_counts_agreements_arrears_and_early_pushes(run: Run, tmp_path: Path) -> None:
+    """Issue 14: `lingong demo --json` prints agreements, arrears opened and closed and the
+    pushes before 07:00, non-zero from the crowd (some employers pay half first, most the
+    rest hours later); the text line of arrears adds up (checked above for every line)."""
+    code, out, err = run("demo", "--data", tmp_path / "d", *SIZE_ARGS, "--date", DATE, "--json")
+    assert code == 0, err
+    doc = msgspec.json.decode(out)
+    for key in ("agreements", "arrears_opened", "arrears_closed", "pushes_before_7am"):
+        assert key in doc, key
+    s = _summary(out)
+    assert s.check() == []
+    assert s.agreements == s.hires > 0  # every hire of the morning records its agreement
+    assert s.arrears_opened > s.arrears_closed > 0
+    assert s.arrears_opened - s.arrears_closed == s.wages_partial
+    assert s.arrears_holds > 0 and s.pushes_before_7am > 0
+    assert s.wage_payments == s.wages_paid + s.wages_partial + s.arrears_closed
+
+
 def test_demo_runs_today_in_shanghai_unless_date(run: Run, tmp_path: Path, monkeypatch) -> None:
     from lingong import cli
 

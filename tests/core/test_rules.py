@@ -454,12 +454,12 @@ def test_repeated_command_id_returns_first_result_and_appends_nothing(w: World) 
 
 def test_hire_lifecycle_and_no_double_hire(w: World) -> None:
     w.check_in("W1")
-    out = w.post("J1", heads=1)
+    out = w.post("J1", heads=1, start=w.now + 60_000)
     offers = [ev for ev in out.events if isinstance(ev, e.OfferMade)]
     assert [o.worker_id for o in offers] == ["W1"]
     out = w.accept(offers[0].offer_id, "W1")
     kinds = [type(ev).__name__ for ev in out.events]
-    assert kinds[:3] == ["OfferAccepted", "HireConfirmed", "JobFilled"]
+    assert kinds[:4] == ["OfferAccepted", "HireConfirmed", "AgreementRecorded", "JobFilled"]
     hire_id = out.events[1].hire_id
     # an overlapping job gets no offer to the hired worker
     out = w.post("J2", heads=1, title="装卸", skill="moving")
@@ -469,6 +469,9 @@ def test_hire_lifecycle_and_no_double_hire(w: World) -> None:
         == "hire_status"
     )
     w.run(c.ConfirmArrival(command_id=cid(), ts_ms=w.now, hire_id=hire_id))
+    early = c.CompleteWork(command_id=cid(), ts_ms=w.now, hire_id=hire_id)
+    assert refused(w, early).rule == "after_start"  # completion before the start
+    w.now += 60_000
     w.run(c.CompleteWork(command_id=cid(), ts_ms=w.now, hire_id=hire_id))
     w.run(c.PayWage(command_id=cid(), ts_ms=w.now, hire_id=hire_id, amount_fen=30000))
     assert w.state.hires[hire_id].paid_fen == 30000

@@ -156,6 +156,18 @@ class Market(RuleBasedStateMachine):
         ]
         self._run(cls(command_id=cid(), ts_ms=self.now, hire_id=h))
 
+    @rule(data=st.data(), amount=st.sampled_from([5000, 10000, 30000, 60000]))
+    def pay(self, data: st.DataObject, amount: int) -> None:
+        hires = list(self.world.state.hires)
+        if hires:
+            h = data.draw(st.sampled_from(hires))
+            self._run(c.PayWage(command_id=cid(), ts_ms=self.now, hire_id=h, amount_fen=amount))
+
+    @rule(days=st.integers(1, 4))
+    def days_pass(self, days: int) -> None:  # wages fall due, hires leave the core
+        self.now += days * 86_400_000
+        self._run(c.Advance(command_id=cid(), ts_ms=self.now))
+
     @rule(data=st.data())
     def cancel(self, data: st.DataObject) -> None:
         if self.jobs:
@@ -205,6 +217,25 @@ class Market(RuleBasedStateMachine):
             if o.status == "live":
                 assert s.jobs[o.job_id].status == "open"
                 assert s.workers.active[o.worker_row]
+
+    @invariant()
+    def arrears_hold_the_employer(self) -> None:
+        """An open arrears case: its hire is owed money, the employer is flagged and
+        has no open posting; a hire's case is the one the tables know."""
+        if not hasattr(self, "world"):
+            return
+        s = self.world.state
+        for employer_id, cases in s.arrears_open.items():
+            assert cases and "wage_arrears" in s.employers[employer_id].flags
+            assert all(s.jobs[j].status != "open" for j in s.live_jobs_of(employer_id))
+            for case_id in cases:
+                case = s.arrears[case_id]
+                hire = s.hires[case.hire_id]
+                assert case.status == "open" and hire.arrears_case == case_id
+                assert hire.paid_fen < max(hire.agreed_fen, 1)
+        for hire in s.hires.values():
+            if hire.arrears_case:
+                assert hire.arrears_case in s.arrears_open[hire.employer_id]
 
     def teardown(self) -> None:
         if not hasattr(self, "world"):

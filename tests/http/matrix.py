@@ -46,6 +46,12 @@ def _job(n: int) -> dict:
             "end_ms": 1795413600000, "location": {"lat": 32.01, "lng": 112.123}}  # fmt: skip
 
 
+def _application(n: int) -> dict:
+    return {"station_id": f"SA{n}", "name": "檀溪驿站", "kind": "post", "parent_id": "S1",
+            "region": "420602", "location": {"lat": 32.0101, "lng": 112.1228}, "area_m2": 40,
+            "head": {"name": "王建国"}, "hotline": "0710-3611234", "staff_count": 1}  # fmt: skip
+
+
 TABLE: list[Row] = [
     Row("register_worker", "POST", "/workers", _worker, WRITE, "own"),
     Row("get_worker", "GET", "/workers/W1", None, READ, "own"),
@@ -142,6 +148,16 @@ TABLE: list[Row] = [
         frozenset({"front_end", "station_staff"}),
         "own",
     ),  # fmt: skip
+    Row("worker_job", "GET", "/workers/W2/jobs/J2", None, READ, "own"),
+    Row("agreement", "GET", "/hires/{H1}/agreement", None, WRITE, "own"),  # parties + staff
+    Row(
+        "arrears",
+        "GET",
+        "/arrears?station_id=S1&status=all",
+        None,
+        frozenset({"station_staff", "auditor", "admin"}),
+        "own",
+    ),  # fmt: skip
     Row("arrival", "POST", "/hires/{H1}/arrival", None, WRITE, "own"),
     Row("no_show", "POST", "/hires/{H1}/no-show", None, WRITE, "own"),
     Row("completion", "POST", "/hires/{H1}/completion", None, WRITE, "own"),
@@ -232,4 +248,21 @@ TABLE: list[Row] = [
     Row("search", "GET", "/search?q=%E6%90%AC&lat=32.009&lng=112.122", None, READ, "filter"),
     Row("stations", "GET", "/stations?status=any", None, READ, "filter"),
     Row("metrics", "GET", "/metrics", None, frozenset({"auditor", "admin"}), "any"),
-]
+    # a station's life: the bodies of the steps on S1 are refused by the rules (422) after
+    # the role and region checks, so the shared world keeps its approved S1
+    Row("station_application", "GET", "/stations/S1/application", None, READ, "own"),
+    Row("apply_station", "POST", "/stations/applications", _application,
+        frozenset({"front_end", "admin"}), "own"),
+    Row("review_station", "POST", "/stations/S1/review", lambda n: {"passed": True},
+        frozenset({"admin"}), "own"),
+    Row("approve_station", "POST", "/stations/S1/approval", lambda n: {}, frozenset({"admin"}),
+        "own"),
+    Row("file_station", "POST", "/stations/S1/filing", lambda n: {"filing_no": " "},
+        frozenset({"admin"}), "own"),
+    Row("order_rectification", "POST", "/stations/S1/rectification-order",
+        lambda n: {"items": "热线无人接听", "days": 365}, frozenset({"admin"}), "own"),
+    Row("confirm_rectification", "POST", "/stations/S1/rectification", lambda n: {},
+        frozenset({"admin"}), "own"),
+    Row("revoke_station", "POST", "/stations/S1/revocation", lambda n: {"reason": "  "},
+        frozenset({"admin"}), "own"),
+]  # fmt: skip

@@ -268,9 +268,12 @@ def test_board_json_and_page(env: Env) -> None:
     board = env.client.get("/board/S1/jobs").json()
     assert board["station_name"] == "襄阳市零工总站"
     row = next(j for j in board["jobs"] if j["job_id"] == "J2")
-    assert row == {"job_id": "J2", "title": "装修搬运工", "day_pay_yuan": "300", "left": 2,
-                   "start": "今天 08:00", "distance": "150 米", "start_ms": row["start_ms"],
-                   "distance_m": 150, "station_id": "S1", "station": "襄阳市零工总站"}  # fmt: skip
+    assert row == {"job_id": "J2", "title": "装修搬运工", "address": "", "pay": "300 元/天",
+                   "total": "共 1 天，预计 300 元", "left": 2, "start": "今天 08:00",
+                   "time": row["time"], "distance": "150 米 · 步行 3 分钟",
+                   "start_ms": row["start_ms"], "distance_m": 150, "station_id": "S1",
+                   "station": "襄阳市零工总站"}  # fmt: skip
+    assert row["time"] == "11月23日 08:00–14:00"
     page = env.client.get("/board/S1")
     assert page.headers["content-type"].startswith("text/html")
     assert "装修搬运工" in page.text and "300 元/天" in page.text and "还需 2 人" in page.text

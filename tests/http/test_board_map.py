@@ -33,7 +33,7 @@ def test_board_shows_a_nearby_job_collected_by_another_station(env: Env) -> None
 
     board = env.client.get("/board/S1/jobs").json()
     row = next(j for j in board["jobs"] if j["job_id"] == "JN")
-    assert row["distance_m"] == 27 and row["distance"] == "27 米"
+    assert row["distance_m"] == 27 and row["distance"] == "27 米 · 步行 1 分钟"
     assert row["station_id"] == "S2" and row["station"] == "S2站"  # collected elsewhere
     assert board["count"] == before["count"] + 1
     assert board["radius_m"] == 1500 and board["radius"] == "1.5 公里"  # the policy's reach
@@ -83,7 +83,7 @@ def test_map_layers_are_geojson_in_the_datum_asked_for(env: Env) -> None:
     ids = {f["id"] for f in jobs["features"]}
     assert {"J2", "JW"} <= ids and "JH" not in ids  # held postings are not public
     j2 = next(f for f in jobs["features"] if f["id"] == "J2")
-    assert j2["properties"]["day_pay_yuan"] == "300" and j2["properties"]["station_id"] == "S1"
+    assert j2["properties"]["pay"] == "300 元/天" and j2["properties"]["station_id"] == "S1"
     boxed = env.client.get("/map/jobs?bbox=112.0,31.9,112.3,32.1").json()
     assert "J2" in {f["id"] for f in boxed["features"]}
     assert "JW" not in {f["id"] for f in boxed["features"]}  # Wuhan is outside the box

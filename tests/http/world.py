@@ -36,6 +36,8 @@ HOME, OTHER = "4206", "4201"
 ROLES = ("front_end", "station_staff", "auditor", "admin", "sms_gateway")
 E1_MOBILE = "13912345678"
 STAFF_NAMES = {HOME: "张三明", OTHER: "欧阳小明"}  # the station staff tokens are issued to
+# the regional admin tokens are issued to a person too (a station's life: named steps)
+ADMIN_NAMES = {("admin", HOME): "李建华", ("admin", OTHER): "赵国强"}
 
 
 class Clock:
@@ -166,7 +168,11 @@ def make_env(data_dir: Path, *, limits: Limits | None = None, fsync: bool = Fals
     for region in (HOME, OTHER):
         for role in ROLES:
             station_id = ("S1" if region == HOME else "SW") if role == "station_staff" else ""
-            name = STAFF_NAMES[region] if role == "station_staff" else ""
+            name = (
+                STAFF_NAMES[region]
+                if role == "station_staff"
+                else ADMIN_NAMES.get((role, region), "")
+            )
             tokens[f"{role}/{region}"], _ = store.create(
                 role, region, station_id, stations=stations, name=name
             )

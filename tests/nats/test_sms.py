@@ -99,8 +99,8 @@ def test_texts_once_across_publisher_restart_and_replies_accept(
         assert len(sent) == 5 and sorted(by_worker) == ["W1", "W2", "W3", "W4", "W5"]
         for w in ("W1", "W2", "W3"):
             d = tx.distance_text(offers[w].distance_m)
-            assert by_worker[w] == f"【零工】搬家 2人 300元/天 距您 {d} 回复1接单 2拒绝"
-        assert by_worker["W4"].startswith("【零工】附近新岗位 搬家 2人 300元/天 距您 ")
+            assert by_worker[w] == f"【零工】搬家 2人 300 元/天 距您 {d} 回复1接单 2拒绝"
+        assert by_worker["W4"].startswith("【零工】附近新岗位 搬家 2人 300 元/天 距您 ")
         skipped = {}
         for p in pushers:
             for k, v in p.stats.skipped.items():
@@ -142,7 +142,7 @@ def test_texts_once_across_publisher_restart_and_replies_accept(
         assert len(sent) == 5 + len(new_targets) - quiet
         ids = [t["event_id"] for t in sent]
         assert len(ids) == len(set(ids))  # each event texted once
-        assert any("250.5元/天" in t["text"] for t in sent[5:])
+        assert any("250.50 元/天" in t["text"] for t in sent[5:])
 
         # forged replies (no token, a front end's token) change nothing and text no one
         texted = len(texts(outbox))
@@ -213,10 +213,15 @@ def _reset_positions(url: str) -> None:
 
 def test_texts() -> None:
     job = tx.JobInfo(job_id="J", title="搬家", headcount=3, pay_fen=30000)
-    assert tx.offer_text(job, 1200) == "【零工】搬家 3人 300元/天 距您 1.2公里 回复1接单 2拒绝"
+    assert tx.offer_text(job, 1200) == "【零工】搬家 3人 300 元/天 距您 1.2公里 回复1接单 2拒绝"
     assert tx.offer_text(job, 800).endswith("距您 800米 回复1接单 2拒绝")
     hourly = msgspec.structs.replace(job, title="搬家工 3人", pay_fen=2550, pay_unit="hour")
-    assert tx.push_text(hourly, 1499) == "【零工】附近新岗位 搬家工 3人 25.5元/小时 距您 1.5公里"
+    assert tx.push_text(hourly, 1499) == "【零工】附近新岗位 搬家工 3人 25.50 元/小时 距您 1.5公里"
+    piece = msgspec.structs.replace(job, pay_fen=50, pay_unit="piece", expected_pieces=800)
+    assert (
+        tx.offer_text(piece, 300)
+        == "【零工】搬家 3人 0.50 元/件 约400元 距您 300米 回复1接单 2拒绝"
+    )
     long = msgspec.structs.replace(job, title="长" * 80)
     assert len(tx.offer_text(long, 10)) <= tx.SEGMENT_CHARS
     assert [tx.parse_reply(s) for s in ("1", " １ ", "2", "接单", "拒绝", "好的")] == [

@@ -1,7 +1,8 @@
 """A small two-city market built through the real engine, for the gate tests.
 
 Xiangyang (4206): hub S1 (approved), hub S2 in another county (approved), post S3
-(applied, not approved); employer E1; workers W1 (registered at S1, hired on JH1: the
+(applied, not approved), post SR (applied for and reviewed: to approve), hub SQ (ordered
+to rectify); employer E1; workers W1 (registered at S1, hired on JH1: the
 hire is confirmed), W2 (checked in at S1, holding a live offer of J1), W3 (registered at
 S2, hired on JS2 through S2: the work is completed), W4 (erased).
 Wuhan (4201): hub SW, employer EW, worker WW (checked in). Postings: J1 (open), JH (held
@@ -90,6 +91,23 @@ def _worker(w: World, wid: str, *, region: str, station: str = "", where=None) -
     )
 
 
+def _life(w: World) -> None:
+    """SR: a 驿站 applied for and reviewed (to approve); SQ: a hub ordered to rectify."""
+    front = Caller(actor_id="applicant-x", role="front_end", region="4206")
+    reviewer = Caller(actor_id="reviewer-x", role="admin", region="4206")
+    w.run(c.ApplyStation(command_id=cid(), ts_ms=w.now, station_id="SR", name="驿站", kind="post",
+                         parent_id="S1", region="420602", location=near(0, 1000), area_m2=40,
+                         head=c.Personal(name="王建国"), hotline="12333", open_min=420,
+                         close_min=1080, staff_count=1, by=front.actor_id,
+                         services=("registration", "posting", "training_signup",
+                                   "policy_advice")), front)  # fmt: skip
+    w.run(c.ReviewStation(command_id=cid(), ts_ms=w.now, station_id="SR", passed=True,
+                          by=reviewer.actor_id), reviewer)  # fmt: skip
+    w.station("SQ", where=near(0, -1000))
+    w.run(c.OrderRectification(command_id=cid(), ts_ms=w.now, station_id="SQ", items="整改",
+                               days=30, by=reviewer.actor_id), reviewer)  # fmt: skip
+
+
 @functools.cache
 def market() -> Market:
     w = World()
@@ -97,6 +115,7 @@ def market() -> Market:
     w.station("S2", region="420606", where=near(2000, 0))
     w.station("S3", kind="post", parent="S1", approve=False, where=near(0, 2000))
     w.station("SW", region="420102", where=c.Point(lat=WUHAN[0], lng=WUHAN[1]))
+    _life(w)
     w.employer("E1")
     w.employer("EW", region="420102")
     _worker(w, "W1", region="420602", station="S1")
@@ -107,7 +126,9 @@ def market() -> Market:
     w.run(c.EraseWorker(command_id=cid(), ts_ms=w.now, worker_id="W4", reason="本人申请"))
     hire_id = w.hire("W1", "JH1", title="装卸", start=at(6), hours=4)
     w.check_in("W3", "S2")
-    made = w.post("JS2", sid="S2", title="保洁", skill="cleaning", where=near(2000, 100)).events
+    made = w.post(  # starts now: it is completed below
+        "JS2", sid="S2", title="保洁", skill="cleaning", where=near(2000, 100), start=w.now
+    ).events
     offer = next(ev for ev in made if isinstance(ev, e.OfferMade) and ev.worker_id == "W3")
     done_id = next(
         ev.hire_id
@@ -146,7 +167,7 @@ def market() -> Market:
     assert w.state.jobs["JH"].status == "held" and w.state.jobs["J1"].status == "open"
     ids = {
         "worker_id": ["W1", "W2", "W3", "W4", "WW", "WX"],
-        "station_id": ["S1", "S2", "S3", "SW", "", "SX"],
+        "station_id": ["S1", "S2", "S3", "SW", "", "SX", "SR", "SQ"],
         "parent_id": ["", "S1", "S2", "SX"],
         "employer_id": ["E1", "EW", "EX"],
         "job_id": ["J1", "JH", "JH1", "JS2", "JW", "JN", "JX"],
@@ -154,6 +175,7 @@ def market() -> Market:
         "hire_id": [hire_id, done_id, "J1/W9"],
         "complaint_id": ["C1", "CN"],
         "staff_id": ["", "staff-s1", "staff-s2", "admin-all", "u9"],
+        "by": ["", "admin-all", "admin-xy", "fe-xy", "reviewer-x", "u9"],
         "region": ["420602", "420606", "420102", "42", "4206", "", "110101", "99"],
         "skill": ["moving", "cleaning", "welding"],
         "training_id": ["TR1", "TX"],  # TR1 at S1: W1 signed up
@@ -270,6 +292,40 @@ def command(name: str, caller: Caller = ADMIN_ALL, n: int = 0) -> c.Command:
             "answer": "到街道社保窗口申请。",
             "staff_id": caller.actor_id,
         },
+        # a station's life (by: the caller's account, stamped as a transport would)
+        "ApplyStation": {
+            "station_id": f"SA{n}",
+            "name": "檀溪驿站",
+            "kind": "post",
+            "parent_id": "S1",
+            "region": "420602",
+            "location": here,
+            "address": "檀溪路1号",
+            "area_m2": 40,
+            "head": c.Personal(name="王建国", mobile="13912345678"),
+            "hotline": "0710-3611234",
+            "open_min": 420,
+            "close_min": 1020,
+            "services": ("registration", "posting", "training_signup", "policy_advice"),
+            "staff_count": 2,
+            "by": caller.actor_id,
+        },
+        "ReviewStation": {
+            "station_id": "S3",
+            "passed": False,
+            "note": "面积不足",
+            "by": caller.actor_id,
+        },
+        "ApproveStation": {"station_id": "SR", "note": "同意", "by": caller.actor_id},
+        "FileStation": {"station_id": "S1", "filing_no": "襄就备1号", "by": caller.actor_id},
+        "OrderRectification": {
+            "station_id": "S1",
+            "items": "热线无人接听",
+            "days": 15,
+            "by": caller.actor_id,
+        },
+        "ConfirmRectification": {"station_id": "SQ", "note": "已整改", "by": caller.actor_id},
+        "RevokeStation": {"station_id": "S1", "reason": "严重违规", "by": caller.actor_id},
     }
     if name == "Advance":
         base["ts_ms"] = m.now + 60_000

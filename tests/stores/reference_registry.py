@@ -221,6 +221,7 @@ HANDLERS: dict[type, Callable[[Changes, int, Any], None]] = {
     e.Tick: _skip,
     e.BellRung: _skip,
     e.BellClosed: _skip,
+    e.StationChecked: _skip,
     e.PushSent: _skip,
     e.OfferMade: _offer,
     e.OfferAccepted: _offer_closed,

@@ -104,7 +104,12 @@ _JOB_KINDS = {
 
 def _job_event(ch: Changes, seq: int, idx: int, ev: Any) -> None:
     actor = getattr(ev, "reviewed_by", "") or getattr(ev, "staff_id", "")
-    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.job_id, _JOB_KINDS[type(ev)], actor)
+    kind = _JOB_KINDS[type(ev)]
+    if isinstance(ev, e.JobPublished) and ev.again:
+        kind = "republished"  # published again after an arrears hold
+    elif isinstance(ev, e.JobHeldForReview) and tuple(ev.reasons) == ("arrears_case",):
+        kind = "arrears_held"
+    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.job_id, kind, actor)
     ch.fact("f_job_event", row)
 
 
@@ -208,6 +213,7 @@ HANDLERS: dict[type, Handler] = {
     e.Tick: _skip,
     e.BellRung: _skip,
     e.BellClosed: _skip,
+    e.StationChecked: _skip,
     e.PushSent: _skip,
     e.OfferMade: _offer,
     **dict.fromkeys(_OFFER_OUTCOMES, _offer_outcome),

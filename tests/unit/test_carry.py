@@ -37,6 +37,10 @@ PAY_UNIT_FILES = {
     "adapters/stores/report_roster.py",
     "adapters/http/views.py",
     "adapters/nats/sms_text.py",
+    # issue 14: the agreed total of a hire by unit, and the one job formatter of every
+    # outlet (HTTP card, board, map, agreement, SMS) that shows the pay in its own unit
+    "engine/agreement.py",
+    "engine/present.py",
 }
 
 
@@ -50,9 +54,10 @@ def test_pay_unit_lives_only_where_it_is_needed() -> None:
 
 def test_a_posting_field_flows_by_name() -> None:
     """Every field of the fact comes from the command by name, except what the rules
-    decide (time stamp, region from the station, the stored point); Job, the hire,
-    the view and the SMS info take the posting's fields the same way."""
-    decided = {"ts_ms", "cmd_id", "region", "lat", "lng"}
+    decide (time stamp, region from the station, the stored point, the terms version of
+    issue 14's agreements); Job, the hire, the view and the SMS info take the posting's
+    fields the same way."""
+    decided = {"ts_ms", "cmd_id", "region", "lat", "lng", "terms_v"}
     assert set(e.JobSubmitted.__struct_fields__) - decided <= set(c.SubmitJob.__struct_fields__)
     terms = {"pay_fen", "pay_unit", "start_ms", "end_ms"}
     for struct in (Job, e.HireConfirmed, JobView, JobInfo):
