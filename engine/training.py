@@ -95,7 +95,7 @@ def _approved_station(state: State, station_id: str) -> Any:
     st = state.stations.get(station_id)
     if st is None:
         raise Refusal("station_id", "exists", f"no station {c.clip(station_id)!r}")
-    if st.status != "approved":
+    if st.status not in ("approved", "rectifying"):  # under 限期整改 a station keeps serving
         raise Refusal("station_id", "station_not_approved", "only an approved station publishes")
     return st
 
