@@ -83,6 +83,12 @@ EVENT_CODES: dict[str, int] = {
     "PushSent": 34,
     "BellClosed": 35,
     "EmployerCleared": 36,
+    # training and consultation (issue 15, WP-I4): codes from 80 so that work packages
+    # landing together do not collide on 37, 38, ...
+    "TrainingPublished": 80,
+    "TrainingSignedUp": 81,
+    "TrainingCompleted": 82,
+    "PolicyAnswerPublished": 83,
     # 37-40 left to another work package of issue 14 (complaints, counter registration)
     "AgreementRecorded": 41,
     "ArrearsOpened": 42,
@@ -118,6 +124,11 @@ COMMAND_CODES: dict[str, int] = {
     "FileComplaint": 22,
     "ResolveComplaint": 23,
     "Rate": 24,
+    # training and consultation (issue 15, WP-I4), from 80 (see EVENT_CODES)
+    "PublishTraining": 80,
+    "SignUpTraining": 81,
+    "CompleteTraining": 82,
+    "PublishPolicyAnswer": 83,
     # a station's life (issue 15, WP-I2), from 90 (see EVENT_CODES)
     "ApplyStation": 90,
     "ReviewStation": 91,

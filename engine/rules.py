@@ -29,6 +29,7 @@ from engine import rules_hires as h
 from engine import rules_morning as m
 from engine import rules_registry as r
 from engine import station_life
+from engine import training as t
 from engine.commands import Refusal
 from engine.rules_common import Decided, screen_free_text
 from engine.state import State
@@ -60,6 +61,10 @@ _DECIDERS: dict[type, Callable[[State, Any, int], Decided]] = {
     c.FileComplaint: h.complain,
     c.ResolveComplaint: h.resolve,
     c.Rate: h.rate,
+    c.PublishTraining: t.publish_training,
+    c.SignUpTraining: t.sign_up,
+    c.CompleteTraining: t.complete,
+    c.PublishPolicyAnswer: t.publish_answer,
     **station_life.DECIDERS,
 }
 

@@ -50,6 +50,7 @@ from adapters.http import (
     routes_read,
     routes_registry,
     routes_station_life,
+    routes_training,
     routes_wages,
 )
 from adapters.http.auth import Limits
@@ -139,6 +140,7 @@ def _route_modules() -> list[Any]:
         routes_hires,
         routes_wages,
         routes_read,
+        routes_training,
         routes_station_life,
         board,
         map_page,

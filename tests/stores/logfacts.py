@@ -152,6 +152,10 @@ def fact_counts(w: World) -> dict[str, int]:
         "f_complaint": n["ComplaintFiled"],
         "f_complaint_resolved": n["ComplaintResolved"],
         "f_rating": n["RatingGiven"],
+        "f_training": n["TrainingPublished"],
+        "f_training_signup": n["TrainingSignedUp"],
+        "f_training_done": n["TrainingCompleted"],
+        "f_policy_qa": n["PolicyAnswerPublished"],
     }
 
 
