@@ -149,6 +149,8 @@ async def _drive(
         name = type(cmd).__name__
         if name in ("SetPolicy", "RegisterStation", "ChangeStationStatus"):
             return tokens["admin"]
+        if name in ("PublishTraining", "SignUpTraining", "CompleteTraining", "PublishPolicyAnswer"):
+            return tokens["admin"]  # the station's work, any sign-up channel
         if name in ("ReviewJob", "RingBell"):
             return tokens[f"staff:{cmd.station_id}"]  # type: ignore[attr-defined]
         return tokens["front_end"]

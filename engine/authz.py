@@ -52,6 +52,7 @@ from typing import Any, Literal
 import msgspec
 
 from engine import commands as c
+from engine import training
 from engine.bounds import MAX_COMMAND_ID, REGION_PREFIX_PATTERN
 from engine.commands import Refusal
 from engine.idnumbers import find_unmasked_pii
@@ -119,6 +120,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ResolveComplaint": _ADMIN,
     "ChangeComplaintStatus": _STAFF_ADMIN,
     "Rate": _WRITERS,
+    "PublishTraining": _STAFF_ADMIN,
+    "SignUpTraining": _ANSWER,  # counter (staff), app (front end), SMS reply (gateway)
+    "CompleteTraining": _STAFF_ADMIN,
+    "PublishPolicyAnswer": _STAFF_ADMIN,
     # a station's life: applications come in at a front end (政务 app, counter) or from an
     # admin; each later step is an admin account's (distinct accounts: station_life)
     "ApplyStation": frozenset({"front_end", "admin"}),
@@ -398,6 +403,10 @@ _SCOPES: dict[type, Callable[[State, Caller, Any], None]] = {
     c.ResolveComplaint: _resolve_complaint,
     c.ChangeComplaintStatus: _complaint_step,
     c.Rate: _hire_cmd,
+    c.PublishTraining: training.scope_publish,
+    c.SignUpTraining: training.scope_sign_up,
+    c.CompleteTraining: training.scope_complete,
+    c.PublishPolicyAnswer: training.scope_publish,
     c.ApplyStation: _apply_station,
     c.ReviewStation: _station_step,
     c.ApproveStation: _station_step,

@@ -77,6 +77,9 @@ Stars = Annotated[int, Meta(ge=1, le=5)]
 Pieces = Annotated[int, Meta(ge=0, le=MAX_PIECES)]  # 0: not stated
 BirthYear = Annotated[int, Meta(ge=0, le=MAX_BIRTH_YEAR)]  # 0: from the ID number
 AreaM2 = Annotated[int, Meta(ge=0, le=MAX_AREA_M2)]
+MAX_TRAINING_CAPACITY = 1000  # sign-ups of one training session
+OptSkill = Annotated[str, Meta(max_length=32, pattern=r"^([a-z0-9][a-z0-9_.-]{0,31})?$")]
+Capacity = Annotated[int, Meta(ge=1, le=MAX_TRAINING_CAPACITY)]
 # a public service number (服务热线): digits with +, -, spaces or parentheses; a mobile
 # is refused by the free-text screen like anywhere else (it would be a person's number)
 Hotline = Annotated[str, Meta(max_length=MAX_CONTACT, pattern=r"^([0-9+() -]{3,20})?$")]

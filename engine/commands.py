@@ -32,6 +32,7 @@ from engine.bounds import (
     Actor,
     AreaM2,
     BirthYear,
+    Capacity,
     CommandId,
     Contact,
     Days,
@@ -49,6 +50,7 @@ from engine.bounds import (
     Note,
     OptId,
     OptMs,
+    OptSkill,
     Pieces,
     Reason,
     Region,
@@ -72,6 +74,7 @@ from engine.events import (
     PayUnit,
     Policy,
     PriorityGroup,
+    SignUpChannel,
     StationKind,
     StationService,
     TravelMode,
@@ -382,6 +385,52 @@ class Rate(Command, frozen=True, kw_only=True):
     stars: Stars
 
 
+# ---- training and consultation (issue 15) ------------------------------------------
+
+
+class PublishTraining(Command, frozen=True, kw_only=True):
+    """A station publishes a training session (培训报名, Xiangyang art. 3)."""
+
+    training_id: Id
+    station_id: Id
+    title: Title
+    description: Text = ""
+    skill: OptSkill = ""  # a 大典 code (or legacy code); "" for a general session
+    start_ms: Ms
+    end_ms: Ms
+    capacity: Capacity
+    address: Short = ""
+    staff_id: Id  # stamped from the caller
+
+
+class SignUpTraining(Command, frozen=True, kw_only=True):
+    """A worker signs up: at the counter (station staff), by app (front end) or by SMS
+    reply (the SMS gateway); the channel must be the caller's."""
+
+    training_id: Id
+    worker_id: Id
+    channel: SignUpChannel
+
+
+class CompleteTraining(Command, frozen=True, kw_only=True):
+    """Station staff record that a signed-up worker completed the session."""
+
+    training_id: Id
+    worker_id: Id
+    staff_id: Id  # stamped from the caller
+
+
+class PublishPolicyAnswer(Command, frozen=True, kw_only=True):
+    """A station publishes a policy Q&A entry (政策咨询, Shandong 四(四), Guangxi 四(三))."""
+
+    entry_id: Id
+    station_id: Id
+    topic: Title
+    question: Note
+    answer: Text
+    staff_id: Id  # stamped from the caller
+
+
 AnyCommand = (
     SetPolicy
     | RegisterStation
@@ -408,6 +457,10 @@ AnyCommand = (
     | ResolveComplaint
     | Rate
     | ChangeComplaintStatus
+    | PublishTraining
+    | SignUpTraining
+    | CompleteTraining
+    | PublishPolicyAnswer
     | ApplyStation
     | ReviewStation
     | ApproveStation
@@ -445,6 +498,10 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         ResolveComplaint,
         Rate,
         ChangeComplaintStatus,
+        PublishTraining,
+        SignUpTraining,
+        CompleteTraining,
+        PublishPolicyAnswer,
         ApplyStation,
         ReviewStation,
         ApproveStation,

@@ -601,6 +601,46 @@ class RatingGiven(Event, frozen=True, kw_only=True):
     stars: int
 
 
+# ---- training and consultation (issue 15): stations publish, workers sign up ----------
+SignUpChannel = Literal["counter", "app", "sms"]  # 窗口 / 小程序 / 短信回复
+
+
+class TrainingPublished(Event, frozen=True, kw_only=True):
+    training_id: str
+    station_id: str
+    region: str  # the station's
+    title: str
+    description: str = ""
+    skill: str = ""  # 大典 code (or a legacy code) the training is for; "" general
+    start_ms: int
+    end_ms: int
+    capacity: int
+    address: str = ""
+    staff_id: str = ""
+
+
+class TrainingSignedUp(Event, frozen=True, kw_only=True):
+    training_id: str
+    worker_id: str
+    channel: SignUpChannel
+
+
+class TrainingCompleted(Event, frozen=True, kw_only=True):
+    training_id: str
+    worker_id: str
+    staff_id: str = ""
+
+
+class PolicyAnswerPublished(Event, frozen=True, kw_only=True):
+    entry_id: str
+    station_id: str
+    region: str
+    topic: str
+    question: str
+    answer: str
+    staff_id: str = ""
+
+
 FACT_TYPES: tuple[type[Event], ...] = (
     PolicySet,
     StationRegistered,
@@ -627,6 +667,10 @@ FACT_TYPES: tuple[type[Event], ...] = (
     ComplaintResolved,
     RatingGiven,
     ComplaintStatusChanged,
+    TrainingPublished,
+    TrainingSignedUp,
+    TrainingCompleted,
+    PolicyAnswerPublished,
 )
 
 DECISION_TYPES: tuple[type[Event], ...] = (
@@ -679,6 +723,10 @@ AnyEvent = (
     | ComplaintFiled
     | ComplaintResolved
     | RatingGiven
+    | TrainingPublished
+    | TrainingSignedUp
+    | TrainingCompleted
+    | PolicyAnswerPublished
     | JobPublished
     | JobHeldForReview
     | JobRejected

@@ -28,6 +28,7 @@ import heapq
 from collections.abc import Callable
 
 from engine import events as e
+from engine import training
 from engine.carry import carry
 from engine.geo import local_day_number
 from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, posting_day_pay_fen
@@ -629,6 +630,7 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
     e.ComplaintStatusChanged: _complaint_step,
     e.ComplaintOverdue: _complaint_overdue,
     e.RatingGiven: _noop,
+    **training.FOLDS,
     e.AgreementRecorded: _agreement,
     e.ArrearsOpened: _arrears_opened,
     e.ArrearsClosed: _arrears_closed,

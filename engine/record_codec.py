@@ -86,6 +86,12 @@ EVENT_CODES: dict[str, int] = {
     # 60..69: complaint cases (issue 14, part B)
     "ComplaintStatusChanged": 60,
     "ComplaintOverdue": 61,
+    # training and consultation (issue 15, WP-I4): codes from 80 so that work packages
+    # landing together do not collide on 37, 38, ...
+    "TrainingPublished": 80,
+    "TrainingSignedUp": 81,
+    "TrainingCompleted": 82,
+    "PolicyAnswerPublished": 83,
     # 37-40 left to another work package of issue 14 (complaints, counter registration)
     "AgreementRecorded": 41,
     "ArrearsOpened": 42,
@@ -123,6 +129,11 @@ COMMAND_CODES: dict[str, int] = {
     "Rate": 24,
     # 60..69: complaint cases (issue 14, part B)
     "ChangeComplaintStatus": 60,
+    # training and consultation (issue 15, WP-I4), from 80 (see EVENT_CODES)
+    "PublishTraining": 80,
+    "SignUpTraining": 81,
+    "CompleteTraining": 82,
+    "PublishPolicyAnswer": 83,
     # a station's life (issue 15, WP-I2), from 90 (see EVENT_CODES)
     "ApplyStation": 90,
     "ReviewStation": 91,

@@ -31,6 +31,7 @@ from engine import rules_hires as h
 from engine import rules_morning as m
 from engine import rules_registry as r
 from engine import station_life
+from engine import training as t
 from engine.commands import Refusal
 from engine.rules_common import Decided, screen_free_text
 from engine.state import State
@@ -63,6 +64,10 @@ _DECIDERS: dict[type, Callable[[State, Any, int], Decided]] = {
     c.ResolveComplaint: h.resolve,
     c.Rate: h.rate,
     c.ChangeComplaintStatus: k.change_status,
+    c.PublishTraining: t.publish_training,
+    c.SignUpTraining: t.sign_up,
+    c.CompleteTraining: t.complete,
+    c.PublishPolicyAnswer: t.publish_answer,
     **station_life.DECIDERS,
 }
 

@@ -24,6 +24,7 @@ from engine.matching.jobs import JobArrays
 from engine.matching.skills import SkillCodes
 from engine.matching.workers import WorkerArrays
 from engine.state import ArrearsCase, Complaint, Employer, Hire, Job, Offer, State, Station
+from engine.training import TrainingBook
 
 # 3: jobs carry their policy slot, one expiry heap, the live set's indexes, the
 # command-id memory as arrays; 2: command digests, registering station
@@ -63,6 +64,7 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     hires: dict[str, Hire]
     hires_by_worker: dict[int, list[str]]
     complaints: dict[str, Complaint]
+    training: TrainingBook = msgspec.field(default_factory=TrainingBook)  # (none before)
     jobs_by_employer: dict[str, list[str]]
     live_by_worker: dict[int, list[str]]
     jobs_by_station: dict[str, list[str]]
@@ -117,6 +119,7 @@ def snapshot_state(state: State) -> bytes:
         hires=state.hires,
         hires_by_worker=state.hires_by_worker,
         complaints=state.complaints,
+        training=state.training,
         jobs_by_employer=state.jobs_by_employer,
         live_by_worker=state.live_by_worker,
         jobs_by_station={sid: list(ids) for sid, ids in state.jobs_by_station.items()},
@@ -153,7 +156,7 @@ def restore_state(body: bytes) -> State:
             "priority_groups jobs job_ids offers hires hires_by_worker complaints "
             "jobs_by_employer live_by_worker offers_by_job hires_by_job "
             "complaints_by_employer bells arrears arrears_open last_seq last_ts_ms events_applied "
-            "counts contact_station"
+            "counts training contact_station"
         ).split()
     }
     for name, value in plain.items():

@@ -34,9 +34,10 @@ Limits: `MAX_STATIONS` stations (a registration beyond is refused); `MAX_LIVE_JO
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
 `WorkerArrays`; arrears cases: one per live hire (a hire with an open case stays in the
-core until it is paid, still within `MAX_LIVE_HIRES`). Complaints: at most
-`MAX_LIVE_COMPLAINTS` live cases (filing beyond is refused); a closed case leaves the
-core `CLOSED_COMPLAINT_KEEP_MS` after it closed.
+core until it is paid, still within `MAX_LIVE_HIRES`). Trainings and policy Q&A are
+`engine.training`'s (`State.training`). Complaints: at most `MAX_LIVE_COMPLAINTS` live
+cases (filing beyond is refused); a closed case leaves the core `CLOSED_COMPLAINT_KEEP_MS`
+after it closed.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from engine.matching.index import CellIndex
 from engine.matching.jobs import JobArrays
 from engine.matching.search import KeywordIndex
 from engine.matching.workers import SkillCodes, WorkerArrays
+from engine.training import TrainingBook
 
 __all__ = ["MAX_REMEMBERED_COMMANDS", "State"]
 
@@ -244,6 +246,7 @@ class State:
         self.hires_by_worker: dict[int, list[str]] = {}
         self.complaints: dict[str, Complaint] = {}
         self.complaints_by_employer: dict[str, list[str]] = {}
+        self.training = TrainingBook()  # training sessions and policy Q&A ids
         # arrears cases of hires in the core (at most one per hire); open ones by employer
         self.arrears: dict[str, ArrearsCase] = {}
         self.arrears_open: dict[str, list[str]] = {}
@@ -360,6 +363,8 @@ class State:
             h.update(enc.encode(sorted(table.items())))
         h.update(enc.encode(sorted(self.complaints.items())))
         h.update(enc.encode(sorted(self.arrears.items())))
+        if not self.training.empty():  # (so a state without any keeps its digest)
+            h.update(enc.encode(self.training.digest_items()))
         h.update(enc.encode(sorted(self.bells.items())))
         h.update(enc.encode(self.worker_ids))
         h.update(enc.encode(self.worker_region))

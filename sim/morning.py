@@ -41,6 +41,7 @@ from engine import commands as c
 from engine import events as e
 from engine.geo import MAINLAND, in_china
 from engine.idnumbers import id_check_char, uscc_check_char
+from engine.reference import regions
 from sim.replies import HOUR_MS, MIN_MS, Replies
 
 MAX_WORKERS = 20_000_000
@@ -76,6 +77,7 @@ SKILLS: tuple[tuple[str, str, int], ...] = (
     ("4-09-10-01", "绿化养护", 19000),
     ("6-31-99-00", "普工", 21000),
 )
+OPERATOR_ID = "sim-operator"  # sim.callers.OPERATOR, who runs the demo's station commands
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志强春梅红"
 MODES = ("walk", "bike", "ebike", "bus", "car")
@@ -226,6 +228,7 @@ class Morning(Replies):
         self._pending: list[tuple[int, int, c.Command]] = []
         self._jobs: dict[str, tuple[str, str]] = {}  # job id -> (station, employer)
         self.revoked_station = ""
+        self.mistyped: set[str] = set()  # workers whose registration is refused (bad ID)
         # homes of `bulk_workers` (home station index, lat, lng), for `crowd_arrivals`
         self.bulk_home: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.empty(0),) * 3
         self._station_weights: list[int] = []
@@ -262,7 +265,8 @@ class Morning(Replies):
                 sid = hub_id if i == 0 else f"ST-{region}-{i:03d}"
                 kind = "hub" if i == 0 else ("branch" if i <= 2 else "post")
                 parent = "" if i == 0 else (hub_id if kind == "branch" else f"ST-{region}-001")
-                county = region[:4] + f"{2 + i % 8:02d}"
+                counties = regions.children(region) or (region,)
+                county = counties[i % len(counties)]  # real GB/T 2260 counties of the city
                 slat, slng = (lat, lng) if i == 0 else _offset(rng, lat, lng, 6.0)
                 ts += 100
                 yield c.RegisterStation(
@@ -271,7 +275,11 @@ class Morning(Replies):
                     station_id=sid,
                     name=f"{city}{'零工市场' if kind != 'post' else '零工驿站'}{i}",
                     kind=kind,
-                    market_type="general" if i % 3 else "service_point",
+                    market_type=(
+                        "service_point"  # 驿站
+                        if kind == "post"
+                        else ("industrial_park" if i == 2 else "general")
+                    ),
                     parent_id=parent,
                     region=county,
                     location=c.Point(lat=slat, lng=slng),
@@ -307,6 +315,7 @@ class Morning(Replies):
             id_number = make_id_number(rng, region, birth)
             if self.with_mistakes and rng.random() < 0.01:  # a mistyped ID number: refused
                 id_number = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
+                self.mistyped.add(wid)
             hlat, hlng = _offset(rng, slat, slng, 1.5)
             skills = tuple(sorted({s[0] for s in rng.choices(SKILLS, k=rng.randint(1, 3))}))
             ts += 1
@@ -372,7 +381,56 @@ class Morning(Replies):
             )
             out.append((t, self.posting(j, t)))
         self._revoke_bell_ticks(out, bell=True)
+        out.extend(self.training_timeline())
         out.sort(key=lambda item: item[0])
+        return out
+
+    def training_timeline(self) -> list[tuple[int, c.Command]]:
+        """Each hub's training session of the day (08:00 published, 14:00-16:00), sign-ups
+        of about one worker in eight of its city by counter, app or SMS, and completions
+        of about two in three at 16:00; one Q&A entry per hub. Drawn from its own random
+        stream and ids, so the rest of the morning is exactly as without it."""
+        rng = random.Random(f"training-{self.seed}-{self.date}")
+        out: list[tuple[int, c.Command]] = []
+        hubs = [s[0] for s in self.stations if s[0].endswith("-hub")]
+        n = 0
+        for sid in hubs:
+            code, name, _ = SKILLS[rng.randrange(len(SKILLS))]
+            tid = f"TR-{self.date}-{sid}"
+            t_pub = self.at(8)
+            out.append((t_pub, c.PublishTraining(
+                command_id=f"tr-{sid}-{self.date}", ts_ms=t_pub, training_id=tid, station_id=sid,
+                title=f"{name}岗前技能培训", skill=code, start_ms=self.at(14), end_ms=self.at(16),
+                capacity=60, address=f"{sid}培训室", staff_id=OPERATOR_ID,
+            )))  # fmt: skip
+            out.append((t_pub, c.PublishPolicyAnswer(
+                command_id=f"qa-{sid}-{self.date}", ts_ms=t_pub, entry_id=f"QA-{self.date}-{sid}",
+                station_id=sid, topic="灵活就业人员社会保险补贴",
+                question="就业困难人员灵活就业后，社保补贴怎么申请？",
+                answer="持身份证和灵活就业登记到户籍所在地街道社保窗口申请，按季度审核发放。",
+                staff_id=OPERATOR_ID,
+            )))  # fmt: skip
+            city = sid.split("-")[1][:4]
+            members = [
+                w
+                for w, home in self.workers
+                if self.stations[home][1].startswith(city) and w not in self.mistyped
+            ]
+            signed = [w for w in members if rng.random() < 0.125][:60]
+            for k, wid in enumerate(signed):
+                n += 1
+                t = self.at(9) + k * MIN_MS
+                channel = ("counter", "app", "sms")[rng.randrange(3)]
+                out.append((t, c.SignUpTraining(
+                    command_id=f"trs-{n:06d}-{self.date}", ts_ms=t, training_id=tid,
+                    worker_id=wid, channel=channel,
+                )))  # fmt: skip
+                if rng.random() < 0.67:
+                    t_done = self.at(16)
+                    out.append((t_done, c.CompleteTraining(
+                        command_id=f"trc-{n:06d}-{self.date}", ts_ms=t_done, training_id=tid,
+                        worker_id=wid, staff_id=OPERATOR_ID,
+                    )))  # fmt: skip
         return out
 
     def posting(self, j: int, t: int) -> c.SubmitJob:

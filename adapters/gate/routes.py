@@ -126,6 +126,18 @@ ROUTES: tuple[Route, ...] = (
     R(c.ChangeComplaintStatus, "POST", "/complaints/{complaint_id}/status",
       "Move a complaint case on (accepted, investigating, resolved, rejected) with a note "
       "told to the complainant", "complaints", caller_fields=(("staff_id", "actor_id"),)),
+    # training and consultation (培训报名、政策咨询)
+    R(c.PublishTraining, "POST", "/stations/{station_id}/trainings",
+      "Publish a training session of a station (培训)", "training",
+      caller_fields=(("staff_id", "actor_id"),)),
+    R(c.SignUpTraining, "POST", "/trainings/{training_id}/sign-ups",
+      "Sign a worker up: counter (staff), app (front end) or SMS (gateway)", "training"),
+    R(c.CompleteTraining, "POST", "/trainings/{training_id}/completions",
+      "Record that a signed-up worker completed the session", "training",
+      caller_fields=(("staff_id", "actor_id"),)),
+    R(c.PublishPolicyAnswer, "POST", "/stations/{station_id}/policy-qa",
+      "Publish a policy Q&A entry of a station (政策咨询)", "training",
+      caller_fields=(("staff_id", "actor_id"),)),
 )  # fmt: skip
 
 BY_NAME: dict[str, Route] = {r.name: r for r in ROUTES}

@@ -53,6 +53,7 @@ from adapters.http import (
     routes_registry,
     routes_skills,
     routes_station_life,
+    routes_training,
     routes_wages,
 )
 from adapters.http.auth import Limits
@@ -145,6 +146,7 @@ def _route_modules() -> list[Any]:
         routes_skills,
         routes_wages,
         routes_read,
+        routes_training,
         routes_station_life,
         board,
         map_page,

@@ -48,7 +48,7 @@ from engine.authz import Caller
 READERS = frozenset({"front_end", "station_staff", "auditor", "admin"})
 READS: dict[str, frozenset[str]] = {
     "read": READERS,
-    "report": frozenset({"auditor", "admin"}),
+    "report": frozenset({"station_staff", "auditor", "admin"}),  # staff: own station only
     "metrics": frozenset({"auditor", "admin"}),
     "contact": frozenset({"front_end", "station_staff"}),
     # a hire's agreement: the worker's and employer's apps, staff of the region, admin

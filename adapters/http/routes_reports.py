@@ -1,10 +1,16 @@
 """Bureau reports over HTTP, delegating to `adapters.stores.reports`.
 
 Owns the route
-    GET /reports/{name}     supply-demand | wages | roster | progress | stars | directory
-                            auditor, admin; JSON as `adapters.stores.render.to_json_obj`
+    GET /reports/{name}     supply-demand | wages | roster | progress | stars | directory |
+                            training
+                            auditor, admin, and station staff for their own station;
+                            JSON (UTF-8, no escapes) as `adapters.stores.render.to_json_obj`
 Query: `month` (YYYY-MM) or `from`+`to` (YYYY-MM-DD), `region` (defaults to the token's
-region and must lie inside it), `station`, `level` (province | city | county).
+region and must lie inside it), `station` (a station staff token: defaults to its own
+station, any other is 403), `level` (province | city | county).
+
+The roster carries masked 姓名: unsealed under each worker's key from the data folder and
+masked (`adapters.stores.worker_names`); erased workers show as erased.
 
 Invariants: every string of a report passes `scrub` (job titles are free text and may
 hold a phone number); a report reads only the reporting store, caught up with the log first (the
@@ -28,14 +34,21 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from adapters.http.common import READ, Req, api_of
 from adapters.http.problems import ApiError, scrub
 
-ReportName = Literal["supply-demand", "wages", "roster", "progress", "stars", "directory"]
+ReportName = Literal[
+    "supply-demand", "wages", "roster", "progress", "stars", "directory", "training"
+]
 _LOCK = threading.Lock()
 
 
-def _build(data_dir: Path, name: str, options: dict[str, Any]) -> dict[str, Any]:
+def _build(
+    data_dir: Path, name: str, options: dict[str, Any], sealer: Any = None
+) -> dict[str, Any]:
     from adapters.stores.render import to_json_obj
     from adapters.stores.reports import build_report
+    from adapters.stores.worker_names import names_from
 
+    if name == "roster":  # names unsealed with the service's own keys (file or JetStream)
+        options = {**options, "names": names_from(data_dir, sealer=sealer)}
     with _LOCK:
         return _scrubbed(to_json_obj(build_report(name, data_dir, **options)))
 
@@ -74,6 +87,8 @@ async def report(
     ctx = api_of(request)
     who = ctx.caller(request)
     region = who.region if region is None else region
+    if who.role == "station_staff":  # their own station's roster and figures, no other's
+        station = station or who.station_id
     ctx.scope.allow(who, "report", region=region)
     if station:
         ctx.scope.allow(who, "report", station=station)
@@ -85,7 +100,8 @@ async def report(
     if date_from or date_to:
         options.update(date_from=date_from, date_to=date_to)
     try:
-        return await to_thread.run_sync(_build, ctx.data_dir, name, options)
+        sealer = ctx.service.runtime.sealer
+        return await to_thread.run_sync(_build, ctx.data_dir, name, options, sealer)
     except ValueError as exc:
         raise ApiError(422, "report_scope", str(exc), "month") from None
     except Exception as exc:

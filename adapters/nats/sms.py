@@ -15,7 +15,10 @@ How it runs:
 - Replies: requests on `lingong.sms.reply` ({"worker_id", "text", "reply_id"}, what a
   gateway's inbound webhook would publish, with the header `Authorization: Bearer
   <token>` of the SMS gateway's identity: an `sms_gateway` token), in the same queue
-  group: "1" accepts and "2" declines the last offer texted to that worker, sent to the
+  group: "1" accepts and "2" declines the last offer texted to that worker, and
+  "报名 <培训编号>" signs the worker up for that training session (`cmd.SignUpTraining`,
+  channel "sms"; the session's partition comes from its TrainingPublished, a reference
+  stream like JobSubmitted), sent to the
   micro service (`cmd.AcceptOffer` / `cmd.DeclineOffer`) under the gateway's own token
   with `Idempotency-Key: sms-<reply_id>` (a gateway retry is a no-op). The micro service
   authenticates the token and authorises the command like any other: a reply without a
@@ -47,6 +50,7 @@ Limits: `daily_cap` SMS per worker per day (10); reference caches of `cache_max`
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import datetime as dt
@@ -77,6 +81,8 @@ from engine.geo import local_day
 SMS_BUCKET = "LINGONG_SMS"
 SMS_STATE_TTL_S = 3 * 86400.0
 REPLY_SUBJECT = "lingong.sms.reply"
+TRAINING_WAIT_S = 3.0  # a sign-up reply may overtake its TrainingPublished reference
+MAX_TRAINING_WAITS = 1000
 DEFAULT_QUIET = (22 * 60, 7 * 60)
 # the events texted: offers, pushes, and each step of a worker's complaint
 WORK_TYPES = ("OfferMade", "PushSent", "ComplaintStatusChanged")
@@ -91,6 +97,7 @@ class PusherStats(msgspec.Struct, kw_only=True):
     replies: int = 0
     accepted: int = 0
     declined: int = 0
+    signed_up: int = 0
     reply_failed: int = 0
 
 
@@ -120,8 +127,10 @@ class SmsPusher:
         cache_max: int = 200_000,
         on_outcome: Callable[[str, str], None] | None = None,
         token: str = "",
+        reference_wait_s: float = TRAINING_WAIT_S,
     ) -> None:
         self.url = url
+        self.reference_wait_s = reference_wait_s
         self.token = token
         self.gateway = gateway
         self.durable = durable
@@ -133,6 +142,8 @@ class SmsPusher:
         self.quiet: _Lru = _Lru(cache_max)
         # workers registered at a counter without a mobile: their station is the contact
         self.station_contact: _Lru = _Lru(cache_max)
+        self.trainings: _Lru = _Lru(cache_max)  # training id -> (title, partition)
+        self._training_waits: dict[str, asyncio.Event] = {}
         self.stats = PusherStats()
         self.on_outcome = on_outcome
         self._nc = None
@@ -160,7 +171,7 @@ class SmsPusher:
                     )
                 )
             self._kv = await js.key_value(SMS_BUCKET)
-        for name in ("JobSubmitted", "WorkerRegistered", "WorkerUpdated"):
+        for name in ("JobSubmitted", "WorkerRegistered", "WorkerUpdated", "TrainingPublished"):
             self._subs.append(
                 await js.subscribe(
                     f"{ce.EVT_PREFIX}.*.*.*.{name}", ordered_consumer=True, cb=self._on_reference
@@ -211,6 +222,12 @@ class SmsPusher:
             self.quiet.put(ev.worker_id, (ev.quiet_start_min, ev.quiet_end_min))
             if isinstance(ev, e.WorkerRegistered) and ev.station_id and not ev.phone_masked:
                 self.station_contact.put(ev.worker_id, ev.station_id)
+        elif isinstance(ev, e.TrainingPublished):
+            partition = (msg.headers or {}).get("ce-source", "").rsplit("/", 1)[-1]
+            self.trainings.put(ev.training_id, (ev.title, partition))
+            waiting = self._training_waits.pop(ev.training_id, None)
+            if waiting is not None:
+                waiting.set()
 
     async def _query(self, partition: str, endpoint: str, body: dict) -> dict | None:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
@@ -375,6 +392,9 @@ class SmsPusher:
         one is texted before the micro service has accepted the gateway's identity and
         scope for this worker (`q.worker` under that token), so a forged reply texts no one.
         """
+        training_id = tx.parse_sign_up(text)
+        if training_id is not None:
+            return await self._sign_up(worker_id, training_id, reply_id, auth)
         action = tx.parse_reply(text)
         event_id = f"reply-{reply_id}"
         try:
@@ -432,6 +452,65 @@ class SmsPusher:
             "ok": True,
             "command": cls.__name__,
             "offer_id": memo["offer_id"],
+            "result": json.loads(resp.data),
+        }
+
+    async def _training(self, training_id: str) -> tuple[str, str] | None:
+        """(title, partition) of a training, waiting up to `reference_wait_s` for its
+        TrainingPublished when the reply overtook the reference stream."""
+        hit = self.trainings.get(training_id)
+        if hit is not None or len(self._training_waits) >= MAX_TRAINING_WAITS:
+            return hit
+        waiting = self._training_waits.setdefault(training_id, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiting.wait(), self.reference_wait_s)
+        self._training_waits.pop(training_id, None)
+        return self.trainings.get(training_id)
+
+    async def _sign_up(self, worker_id: str, training_id: str, reply_id: str, auth: str) -> dict:
+        """ "报名 <training id>": SignUpTraining (channel "sms") under the gateway's token."""
+        event_id = f"reply-{reply_id}"
+        known = await self._training(training_id)
+        if known is None:
+            self.stats.reply_failed += 1
+            return {"ok": False, "error": "unknown training"}
+        title, partition = known
+        refused = await self._gateway_refused(partition, worker_id, auth)
+        if refused is not None:
+            self.stats.reply_failed += 1
+            return refused
+        body = {"training_id": training_id, "worker_id": worker_id, "channel": "sms"}
+        key = (
+            reply_id
+            if _KEY.match(reply_id)
+            else hashlib.blake2b(reply_id.encode(), digest_size=8).hexdigest()
+        )
+        headers = {"Authorization": auth, "Idempotency-Key": f"sms-{key}"}
+        try:
+            resp = await self._nc.request(
+                api_subject(partition, "cmd.SignUpTraining"),
+                json.dumps(body).encode(),
+                timeout=10,
+                headers=headers,
+            )
+        except (TimeoutError, nats.errors.Error) as exc:
+            self.stats.reply_failed += 1
+            return {"ok": False, "error": f"engine unreachable: {exc}", "retry": True}
+        error = (resp.headers or {}).get("Nats-Service-Error")
+        if error:
+            self.stats.reply_failed += 1
+            code = (resp.headers or {}).get("Nats-Service-Error-Code", "")
+            if code in ("401", "403"):
+                return {"ok": False, "error": error, "code": int(code)}
+            message = json.loads(resp.data or b"{}").get("refusal", {}).get("message", error)
+            self.gateway.send(worker_id, tx.failed_text(message), event_id=event_id)
+            return {"ok": False, "error": error, "training_id": training_id}
+        self.stats.signed_up += 1
+        self.gateway.send(worker_id, tx.signed_up_text(title), event_id=event_id)
+        return {
+            "ok": True,
+            "command": "SignUpTraining",
+            "training_id": training_id,
             "result": json.loads(resp.data),
         }
 

@@ -3,8 +3,8 @@
 Owns: short Chinese messages for offers, 1.5 km pushes, reply confirmations and the steps
 of a worker's complaint (投诉进展) (pay is formatted by the one job formatter,
 `engine.present`: its own unit, never converted), reply parsing ("1" / "2", full-width
-digits too), and the
-quiet-hours test in Asia/Shanghai local time.
+digits too; "报名 <培训编号>" signs up for a training session), and the quiet-hours test
+in Asia/Shanghai local time.
 
 Invariants: every message starts with the signature 【零工】 and stays within one
 70-character SMS segment (titles are cut to `MAX_TITLE_CHARS`); money is shown in yuan
@@ -109,6 +109,32 @@ def complaint_text(kind: str, status: str) -> str:
 
 HELP_TEXT = f"{SIGNATURE}回复1接单，回复2拒绝"
 NOTHING_TEXT = f"{SIGNATURE}您目前没有待回复的工作邀约"
+
+
+_SIGN_UP_WORDS = ("报名", "bm")
+MAX_TRAINING_ID_CHARS = 64
+
+
+def parse_sign_up(text: str) -> str | None:
+    """The training id of a sign-up reply: "报名 T1", "报名T1", "BM T1" (full-width too);
+    None for anything else. The id must look like an engine id (letters, digits, _.:-)."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    low = t.lower()
+    for word in _SIGN_UP_WORDS:
+        if low.startswith(word):
+            rest = t[len(word) :].strip()
+            ok = 0 < len(rest) <= MAX_TRAINING_ID_CHARS and rest[0].isascii() and rest[0].isalnum()
+            if ok and all(ch.isascii() and (ch.isalnum() or ch in "_.:-") for ch in rest):
+                return rest
+            return None
+    return None
+
+
+def signed_up_text(title: str) -> str:
+    return _fit(f"{SIGNATURE}已报名培训：{title[:MAX_TITLE_CHARS]}，请按时参加")
+
+
+NO_TRAINING_TEXT = f"{SIGNATURE}没有找到这个培训，请核对报名编号"
 
 
 def parse_reply(text: str) -> str | None:

@@ -70,6 +70,10 @@ ROUTES: dict[type, str] = {
     e.BellClosed: SKIP,
     e.StationChecked: SKIP,
     e.PushSent: SKIP,
+    e.TrainingPublished: SKIP,  # trainings are read from the engine and reported
+    e.TrainingSignedUp: SKIP,
+    e.TrainingCompleted: SKIP,
+    e.PolicyAnswerPublished: SKIP,
     # issue 14: the agreement and arrears cases are read from the engine (GET
     # /hires/{id}/agreement, /arrears); not projected yet
     e.AgreementRecorded: SKIP,

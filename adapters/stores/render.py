@@ -3,11 +3,14 @@
 Owns: the file formats bureau staff and machines receive.
 - CSV: UTF-8 with BOM (Excel opens it with Chinese intact), Chinese headers. A report of
   one section is one plain table; with several, each starts with a `# 标题` row and ends
-  with an empty row.
+  with an empty row. The notes (`注：...` rows, the code lists' versions among them)
+  follow the tables. An empty period is three lines: title, scope, "本月无数据".
 - XLSX (openpyxl): one sheet per section; title, scope and data position above the
-  table; bold frozen header; yuan as `#,##0.00`, ratios as `0.0%`; notes below.
-- JSON: {report, title, period, scope, position, sections[{key, title, columns, rows}],
-  notes}; fen columns become `*_yuan` numbers. The directory's JSON is its GeoJSON
+  table; bold frozen header; yuan as `#,##0.00`, ratios as `0.0%`; notes below; a native
+  Excel bar chart beside each section that has a chart hint (the HTML has it as SVG).
+- JSON (UTF-8, no \\u escapes): {report, title, period, scope, position, empty, message,
+  code_lists, sections[{key, title, columns, rows}], notes}; fen columns become `*_yuan`
+  numbers. The directory's JSON is its GeoJSON
   FeatureCollection (RFC 7946).
 
 Invariants: only the columns a section declares are written (hidden `_` keys never
@@ -23,9 +26,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adapters.stores.report_model import Column, Report, Section
+from adapters.stores.report_model import Chart, Column, Report, Section
+from engine.reference import occupations, regions
 
 FORMATS = ("csv", "xlsx", "html", "json", "geojson")
+CODE_LISTS = {
+    "occupations": {"edition": occupations.EDITION, "version": occupations.CODE_LIST_VERSION},
+    "regions": {
+        "standard": "GB/T 2260",
+        "version": regions.REGION_LIST_VERSION,
+        "as_of": regions.REGION_LIST_AS_OF,
+    },
+}
 XLSX_MAX_ROWS = 1_048_575
 
 
@@ -58,6 +70,11 @@ def header_lines(report: Report) -> list[str]:
 def to_csv(report: Report) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
+    if report.empty:  # said plainly, not as a table of zeros
+        w.writerow([report.title])
+        w.writerow([report.scope.describe()])
+        w.writerow([report.empty_text])
+        return buf.getvalue()
     several = len(report.sections) > 1
     for section in report.sections:
         if several:
@@ -67,6 +84,10 @@ def to_csv(report: Report) -> str:
             w.writerow([text_cell(c, row.get(c.key)) for c in section.columns])
         if several:
             w.writerow([])
+    if report.notes:  # the definitions and the code lists' versions travel with the file
+        w.writerow([])
+        for note in report.notes:
+            w.writerow([f"注：{note}"])
     return buf.getvalue()
 
 
@@ -100,6 +121,9 @@ def to_json_obj(report: Report) -> dict[str, Any]:
             "level": report.scope.level,
         },  # fmt: skip
         "position": report.position,
+        "empty": report.empty,
+        "message": report.empty_text if report.empty else "",
+        "code_lists": CODE_LISTS,
         "sections": sections,
         "notes": report.notes,
     }
@@ -137,7 +161,13 @@ def to_xlsx(report: Report, path: Path) -> None:
     centre = Alignment(horizontal="center", wrap_text=True)
     formats = {"fen": "#,##0.00", "ratio": "0.0%", "float": "0.0###"}
     lines = header_lines(report)
-    for section in report.sections:
+    if report.empty:
+        ws = wb.create_sheet(report.empty_text)
+        ws.append([WriteOnlyCell(ws, value=report.title)])
+        for line in [*lines[1:], report.empty_text]:
+            ws.append([line])
+        ws.freeze_panes = "A6"
+    for section in [] if report.empty else report.sections:
         if len(section.rows) > XLSX_MAX_ROWS - 10:
             raise ValueError(f"section {section.key} has too many rows for one XLSX sheet")
         ws = wb.create_sheet(_sheet_title(section, used))
@@ -175,9 +205,46 @@ def to_xlsx(report: Report, path: Path) -> None:
             ws.append([])
             for note in report.notes:
                 ws.append([f"注：{note}"])
+        if section.chart is not None and section.rows:
+            _xlsx_chart(ws, section, section.chart, header_row)
     wb.properties.title = report.title
     wb.properties.creator = "lingong"
     wb.save(path)
+
+
+def _xlsx_chart(ws: Any, section: Section, chart: Chart, header_row: int) -> None:
+    """A native Excel bar chart of the section's plotted columns (no image: Excel draws
+    it with the workbook's fonts), anchored to the right of the table. Range charts plot
+    the median; scatter charts (the directory map) are left to the HTML page."""
+    from openpyxl.chart import BarChart, Reference
+
+    keys = [c.key for c in section.columns]
+    ys = [y for y in chart.y if y in keys]
+    if chart.kind == "range":
+        ys = [y for y in ys if y.startswith("p50")]
+    if chart.kind not in ("bar", "range") or chart.x not in keys or not ys:
+        return
+    n = min(len([r for r in section.rows if r.get(chart.x) not in ("合计", "")]), 40)
+    if n == 0:
+        return
+    bar = BarChart()
+    bar.title = chart.title_zh or chart.title
+    bar.height, bar.width = 9, 18
+    first, last = header_row + 1, header_row + n
+    for y in ys:
+        col = keys.index(y) + 1
+        bar.add_data(
+            Reference(ws, min_col=col, min_row=header_row, max_row=last), titles_from_data=True
+        )
+    xcol = keys.index(chart.x) + 1
+    bar.set_categories(Reference(ws, min_col=xcol, min_row=first, max_row=last))
+    ws.add_chart(bar, f"{_col_letter(len(keys) + 2)}{header_row}")
+
+
+def _col_letter(n: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(n)
 
 
 def write_report(report: Report, fmt: str, out: str | Path) -> Path:

@@ -158,7 +158,9 @@ def to_html(report: Report) -> str:
     ]
     parts += [f'<p class="meta">{html.escape(line)}</p>' for line in lines[1:]]
     thresholds = report.extra.get("thresholds")
-    for section in report.sections:
+    if report.empty:
+        parts.append(f'<p class="empty"><strong>{html.escape(report.empty_text)}</strong></p>')
+    for section in [] if report.empty else report.sections:
         parts.append(f"<h2>{html.escape(section.title)}（{len(section.rows)} 行）</h2>")
         if section.chart is not None:
             svg = chart_svg(section, section.chart, thresholds)

@@ -25,6 +25,7 @@ from adapters.stores.report_model import (
     Report,
     Scope,
     Section,
+    region_name,
 )
 from adapters.stores.report_roster import station_status_at
 from adapters.stores.report_sql import position
@@ -52,7 +53,7 @@ def directory(store: Backend, scope: Scope, *, approved_only: bool = False) -> R
             {
                 "station_id": sid, "name": name, "kind": KIND_ZH.get(kind, kind),
                 "market_type": MARKET_TYPE_ZH.get(mtype, mtype), "parent_id": parent,
-                "region": region, "status": STATUS_ZH.get(st, st), "address": address,
+                "region": region, "region_name": region_name(region), "status": STATUS_ZH.get(st, st), "address": address,
                 "area_m2": int(area), "lng": round(lng, DECIMALS), "lat": round(lat, DECIMALS),
                 "gcj_lng": round(glng, DECIMALS), "gcj_lat": round(glat, DECIMALS),
                 "bd_lng": round(blng, DECIMALS), "bd_lat": round(blat, DECIMALS),
@@ -62,7 +63,8 @@ def directory(store: Backend, scope: Scope, *, approved_only: bool = False) -> R
     columns = [
         Column("station_id", "站点编号"), Column("name", "名称"), Column("kind", "层级"),
         Column("market_type", "类型"), Column("parent_id", "上级站点"),
-        Column("region", "地区代码"), Column("status", "状态"), Column("address", "地址"),
+        Column("region", "地区代码"), Column("region_name", "地区名称"),
+        Column("status", "状态"), Column("address", "地址"),
         Column("area_m2", "面积(平方米)", "int"), Column("lng", "经度(WGS-84)", "float"),
         Column("lat", "纬度(WGS-84)", "float"), Column("gcj_lng", "经度(高德/腾讯)", "float"),
         Column("gcj_lat", "纬度(高德/腾讯)", "float"), Column("bd_lng", "经度(百度)", "float"),
@@ -96,7 +98,7 @@ def geojson(rows: list[dict[str, Any]]) -> dict[str, Any]:
         props = {
             "station_id": r["station_id"], "name": r["name"], "kind": r["_kind"],
             "kind_zh": r["kind"], "market_type": r["market_type"], "parent_id": r["parent_id"],
-            "region": r["region"], "status": r["_status"], "status_zh": r["status"],
+            "region": r["region"], "region_name": r["region_name"], "status": r["_status"], "status_zh": r["status"],
             "address": r["address"], "area_m2": r["area_m2"],
         }  # fmt: skip
         features.append(

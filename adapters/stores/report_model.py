@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.reference import occupations, regions
+
 # GB/T 2260 province-level codes -> short names (for region labels in reports).
 PROVINCES = {
     "11": "北京", "12": "天津", "13": "河北", "14": "山西", "15": "内蒙古", "21": "辽宁",
@@ -109,8 +111,71 @@ class Scope:
 
 
 def region_label(code: str) -> str:
-    name = PROVINCES.get(code[:2], "")
-    return f"{code} {name}".strip() if name and len(code) == 2 else code
+    name = region_name(code)
+    return f"{code} {name}".strip() if name else code
+
+
+def region_name(code: str) -> str:
+    """GB/T 2260 name of a 2-, 4- or 6-digit code or prefix ("4206" -> "湖北省襄阳市");
+    "" when the list has no such division (the code is then shown alone)."""
+    if not code or not code.isdigit() or len(code) not in (2, 4, 6):
+        return ""
+    full = code.ljust(6, "0")
+    if regions.is_known(full):
+        return regions.name(full)
+    if len(code) == 4 and code[2:] == "01" and regions.is_known(code[:2] + "0000"):
+        return regions.name(code[:2] + "0000")  # a municipality's districts: no 110100
+    if len(code) == 6:  # a county the list lacks (newer, or wrong): name what is known
+        up = region_name(code[:4])
+        return f"{up}（区县代码不在代码表中）" if up else ""
+    return ""
+
+
+def counties_of(prefix: str) -> tuple[str, ...]:
+    """Current county-level divisions (区, 县, 县级市, 旗) whose code starts with `prefix`
+    (2, 4 or 6 digits), from the shipped GB/T 2260 list."""
+    if not prefix or not prefix.isdigit() or len(prefix) not in (2, 4, 6):
+        return ()
+    if len(prefix) == 6:
+        return (prefix,) if regions.is_current(prefix) and regions.level(prefix) == "county" else ()
+    top = prefix[:2] + "0000"
+    if not regions.is_known(top):
+        return ()
+    out: list[str] = []
+    stack = [top]
+    while stack:  # province -> prefectures (and counties under the province) -> counties
+        for child in regions.children(stack.pop()):
+            if regions.level(child) == "county":
+                out.append(child)
+            else:
+                stack.append(child)
+    return tuple(sorted(c for c in out if c.startswith(prefix)))
+
+
+def skill_code(skill: str) -> str:
+    """The 大典 code of a skill as the log carries it (a 大典 code or a legacy English
+    code); an unknown skill comes back unchanged."""
+    return occupations.from_legacy(skill) or skill
+
+
+def skill_name(skill: str) -> str:
+    """The 大典 name of a skill (code or legacy code); "未归类工种" for one the list lacks,
+    so no English code is ever shown to staff."""
+    code = occupations.from_legacy(skill)
+    return occupations.name(code) if code is not None else "未归类工种"
+
+
+def code_list_note() -> str:
+    """Which code lists a report's names come from (their versions and dates)."""
+    return (
+        f"工种名称按《{occupations.EDITION}》（代码表版本 {occupations.CODE_LIST_VERSION}）；"
+        f"地区名称按 GB/T 2260 行政区划代码（代码表版本 {regions.REGION_LIST_VERSION}，"
+        f"截至 {regions.REGION_LIST_AS_OF}）。"
+    )
+
+
+def empty_text(period: Period) -> str:
+    return "本月无数据" if re.fullmatch(r"\d{4}-\d{2}", period.label) else "本期无数据"
 
 
 @dataclass
@@ -118,6 +183,9 @@ class Column:
     key: str
     header: str  # Chinese header bureau staff read
     kind: str = "text"  # text | int | fen | ratio | float
+
+
+SKILL_COLUMNS = [Column("skill", "职业编码"), Column("skill_name", "工种")]
 
 
 @dataclass
@@ -147,6 +215,11 @@ class Report:
     sections: list[Section]
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. GeoJSON of the directory
+    empty: bool = False  # no data in the period: renderers say so instead of zero totals
+
+    @property
+    def empty_text(self) -> str:
+        return empty_text(self.scope.period)
 
 
 def ratio(num: float, den: float) -> float:

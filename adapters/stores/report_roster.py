@@ -1,14 +1,18 @@
 """Reports `roster` (岗位推荐成功花名册) and `progress` (零工市场建设进展调度表).
 
 Owns:
-- roster: every placement (HireConfirmed) of the period in scope, with the worker's id and
-  MASKED ID number and mobile (from WorkerRegistered; the engine holds no plain name, so
-  there is no name column), employer, job, station, date, pay and what followed (arrival,
-  completion, wages paid). What a station attaches to a subsidy claim (Quanzhou 附件5).
+- roster: every placement (HireConfirmed) of the period in scope, with the worker's id,
+  MASKED 姓名 (unsealed under the worker's key and masked by `worker_names`, when the
+  builder is given a `names` function: the CLI and HTTP give it), MASKED ID number and
+  mobile (from WorkerRegistered), employer, job, occupation (大典 code and name), station,
+  region (code and GB/T 2260 name), date, pay and what followed (arrival, completion,
+  wages paid). What a station attaches to a subsidy claim (Quanzhou 附件5).
 - progress: the monthly table per region a city sends by the 25th (Guangxi): stations in
-  service at the period's end, registrations (cumulative and new), seekers, postings,
-  slots, hires (period and year to date), fill rate, wages paid and complaints; and, as a
-  section of its own, complaint cases past their 限时办结 deadline (`report_complaints`).
+  service at the period's end (by level and by market type: 综合性/产业园区/服务站点),
+  county coverage, registrations (cumulative and new), seekers, postings, slots, hires
+  (period and year to date), fill rate, wages paid, training (sessions, sign-ups,
+  completions: `report_training`) and complaints; and, as a section of its own, complaint
+  cases past their 限时办结 deadline (`report_complaints`).
 
 Invariants: no unmasked personal data (erased workers show blank masked fields and
 "已删除"); money in fen, shown in yuan. Station status at the period's end is the last
@@ -27,14 +31,19 @@ from adapters.stores.backend import Backend
 from adapters.stores.report_complaints import CLOSINGS, overdue_section
 from adapters.stores.report_model import (
     OPERATING,
+    SKILL_COLUMNS,
     Chart,
     Column,
     Period,
     Report,
     Scope,
     Section,
+    counties_of,
     day_str,
     ratio,
+    region_name,
+    skill_code,
+    skill_name,
 )
 from adapters.stores.report_sql import (
     CHECKIN_FROM,
@@ -45,13 +54,15 @@ from adapters.stores.report_sql import (
     position,
     region_group,
 )
+from adapters.stores.report_training import training_by_region
 from adapters.stores.reporting import day_of
+from adapters.stores.worker_names import ERASED, Names
 
 PAY_UNIT_ZH = {"day": "元/天", "hour": "元/小时", "piece": "元/件"}
 HIRE_STATUS_ZH = {"": "已录用", "arrived": "已到岗", "no_show": "未到岗", "completed": "已完工"}
 
 
-def roster_rows(store: Backend, scope: Scope) -> list[dict[str, Any]]:
+def roster_rows(store: Backend, scope: Scope, names: Names | None = None) -> list[dict[str, Any]]:
     jf, jp = job_filter(scope)
     rows = store.query(
         "SELECT h.hire_id, h.ts_ms, h.day, h.worker_id, COALESCE(w.id_masked, ''), "
@@ -79,6 +90,7 @@ def roster_rows(store: Backend, scope: Scope) -> list[dict[str, Any]]:
         period_params(scope),
     ):
         paid[hire_id] = int(fen)
+    masked = names({r[3] for r in rows}) if names is not None else {}
     out = []
     for i, r in enumerate(rows, 1):
         erased = bool(r[6])
@@ -87,14 +99,17 @@ def roster_rows(store: Backend, scope: Scope) -> list[dict[str, Any]]:
                 "no": i,
                 "hire_day": day_str(int(r[2])),
                 "worker_id": r[3],
+                "name_masked": ERASED if erased else masked.get(r[3], ""),
                 "id_masked": "" if erased else r[4],
                 "phone_masked": "" if erased else r[5],
                 "employer": r[7] or r[8],
                 "job": r[9],
-                "skill": r[10],
+                "skill": skill_code(r[10]),
+                "skill_name": skill_name(r[10]),
                 "station_id": r[11],
                 "station": r[12],
                 "region": r[13],
+                "region_name": region_name(r[13]),
                 "work_day": day_str(day_of(int(r[14]))),
                 "pay_fen": int(r[15]),
                 "pay_unit": PAY_UNIT_ZH.get(r[16], r[16]),
@@ -106,15 +121,17 @@ def roster_rows(store: Backend, scope: Scope) -> list[dict[str, Any]]:
     return out
 
 
-def roster(store: Backend, scope: Scope) -> Report:
-    rows = roster_rows(store, scope)
+def roster(store: Backend, scope: Scope, names: Names | None = None) -> Report:
+    rows = roster_rows(store, scope, names)
     per_day = Counter(r["hire_day"] for r in rows)
     columns = [
         Column("no", "序号", "int"), Column("hire_day", "推荐成功日期"),
-        Column("worker_id", "求职者编号"), Column("id_masked", "身份证号(脱敏)"),
+        Column("worker_id", "求职者编号"), Column("name_masked", "姓名(脱敏)"),
+        Column("id_masked", "身份证号(脱敏)"),
         Column("phone_masked", "手机号(脱敏)"), Column("employer", "用工单位"),
-        Column("job", "岗位"), Column("skill", "工种"), Column("station_id", "推荐站点编号"),
+        Column("job", "岗位"), *SKILL_COLUMNS, Column("station_id", "推荐站点编号"),
         Column("station", "推荐站点"), Column("region", "地区代码"),
+        Column("region_name", "地区名称"),
         Column("work_day", "用工日期"), Column("pay_fen", "工资标准(元)", "fen"),
         Column("pay_unit", "计薪单位"), Column("status", "到岗情况"),
         Column("paid_fen", "已付工资(元)", "fen"), Column("hire_id", "录用编号"),
@@ -125,6 +142,7 @@ def roster(store: Backend, scope: Scope) -> Report:
         title="零工市场(驿站)岗位推荐成功花名册",
         scope=scope,
         position=position(store),
+        empty=not rows,
         sections=[
             Section("roster", "花名册", columns, rows),
             Section(
@@ -136,7 +154,8 @@ def roster(store: Backend, scope: Scope) -> Report:
             ),
         ],  # fmt: skip
         notes=[
-            "个人信息仅显示脱敏后的身份证号与手机号；系统不保存明文姓名，故不列姓名。",
+            "个人信息仅显示脱敏后的姓名、身份证号与手机号；姓名在生成报表时用求职者本人的密钥解密后脱敏，"
+            "已删除个人信息的求职者显示为“（已删除）”。",
             "推荐站点为岗位的收集发布站点（谁收集、谁发布、谁负责）。",
         ],
     )
@@ -165,17 +184,27 @@ def progress(store: Backend, scope: Scope) -> Report:
     jf, jp = job_filter(scope)
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(int))
     stations = {
-        r[0]: (r[1], r[2]) for r in store.query("SELECT station_id, kind, region FROM d_station")
+        r[0]: (r[1], r[2], r[3])
+        for r in store.query("SELECT station_id, kind, region, market_type FROM d_station")
     }
+    covered: dict[str, set[str]] = defaultdict(set)
     for sid, (st, first) in station_status_at(store, p.last_day).items():
-        kind, region = stations.get(sid, ("", ""))
+        kind, region, mtype = stations.get(sid, ("", "", ""))
         if not region.startswith(scope.region) or (scope.station and sid != scope.station):
             continue
         row = rows[region[:lvl]]
         if st in OPERATING:
             row["markets" if kind in ("hub", "branch") else "posts"] += 1
+            row[f"mt_{mtype or 'general'}"] += 1
+            covered[region[:lvl]].add(region)
         if first and p.first_day <= first <= p.last_day:
             row["new_stations"] += 1
+    if not scope.station:  # county coverage of each row's region (a station covers one)
+        for key in list(rows) + [k for k in _row_keys(scope) if k not in rows]:
+            counties = set(counties_of(key))
+            if counties:
+                rows[key]["counties_total"] = len(counties)
+                rows[key]["counties_covered"] = len(counties & covered.get(key, set()))
     for table, prefix in (("d_worker", "workers"), ("d_employer", "employers")):
         for key, total, new in store.query(
             f"SELECT {region_group('region', lvl)}, count(*), "
@@ -231,22 +260,32 @@ def progress(store: Backend, scope: Scope) -> Report:
         pp + [scope.region + "%"],
     ):
         rows[key]["complaints_resolved"] = int(resolved)
-    out = [{"region": k, **v} for k, v in sorted(rows.items())]
+    for key, fig in training_by_region(store, scope).items():
+        for k in ("sessions", "signups", "completed"):
+            rows[key][f"training_{k}"] = fig[k]
+    out = [{"region": k, "region_name": region_name(k), **v} for k, v in sorted(rows.items())]
     total: dict[str, Any] = defaultdict(int)
     for r in out:
         for k, v in r.items():
-            if k != "region":
+            if k not in ("region", "region_name"):
                 total[k] += v
     total["seekers"] = _distinct_seekers(store, scope)  # not a sum: a person counts once
-    out.append({"region": "合计", **total})
+    out.append({"region": "合计", "region_name": "", **total})
     for r in out:
         r["fill_rate"] = ratio(r.get("hires", 0), r.get("slots", 0))
-    columns = [Column("region", "地区代码")] + [Column(k, h, kind) for k, h, kind in _PROGRESS]
+        r["county_coverage"] = ratio(r.get("counties_covered", 0), r.get("counties_total", 0))
+    columns = [Column("region", "地区代码"), Column("region_name", "地区名称")] + [
+        Column(k, h, kind) for k, h, kind in _PROGRESS
+    ]
+    activity = ("seekers", "published", "hires", "wages_fen", "complaints", "workers_new",
+                "training_signups")  # fmt: skip
+    empty = not any(total.get(k) for k in activity)
     return Report(
         name="progress",
         title="零工市场建设进展调度表",
         scope=scope,
         position=position(store),
+        empty=empty,
         sections=[
             Section(
                 "by_region",
@@ -265,6 +304,9 @@ def progress(store: Backend, scope: Scope) -> Report:
         ],  # fmt: skip
         notes=[
             "零工市场含总站、分站；零工驿站单列。站点数为期末处于“已认定”状态的站点。",
+            "市场类型（综合性/产业园区/服务站点）按站点认定时登记的类型统计，合计等于零工市场数与驿站数之和。",
+            "县域覆盖率 = 有至少一个已认定站点的县级行政区数 / 该地区全部县级行政区数（GB/T 2260）；"
+            "站点所在地代码不在代码表中的不计入。按站点查询时不计覆盖率。",
             "累计数截至期末；本期数为期间内发生数；年度累计自当年1月1日起。",
             "投诉按用工单位所在地区统计（不按站点筛选）。",
         ],
@@ -281,9 +323,25 @@ def _distinct_seekers(store: Backend, scope: Scope) -> int:
     return int(rows[0][0] or 0)
 
 
+def _row_keys(scope: Scope) -> list[str]:
+    """The regions of the scope at its level, so a region with no station still shows
+    its county coverage of 0 (only below a province: a nation-wide table lists the rows
+    that have data)."""
+    if len(scope.region) < 2 or scope.level <= len(scope.region):
+        return [scope.region] if len(scope.region) == scope.level else []
+    keys = {c[: scope.level] for c in counties_of(scope.region)}
+    return sorted(keys)
+
+
 _PROGRESS = (
     ("markets", "零工市场数(个)", "int"),
     ("posts", "零工驿站数(个)", "int"),
+    ("mt_general", "综合性(个)", "int"),
+    ("mt_industrial_park", "产业园区(个)", "int"),
+    ("mt_service_point", "服务站点(个)", "int"),
+    ("counties_covered", "已覆盖县(市、区)数", "int"),
+    ("counties_total", "县(市、区)总数", "int"),
+    ("county_coverage", "县域覆盖率", "ratio"),
     ("new_stations", "本期新认定站点", "int"),
     ("workers_total", "累计登记求职者", "int"),
     ("workers_new", "本期新登记求职者", "int"),
@@ -297,6 +355,9 @@ _PROGRESS = (
     ("hires_ytd", "年度累计推荐成功", "int"),
     ("fill_rate", "满足率", "ratio"),
     ("wages_fen", "本期支付工资(元)", "fen"),
+    ("training_sessions", "本期培训场次", "int"),
+    ("training_signups", "本期培训报名人数", "int"),
+    ("training_completed", "本期培训结业人数", "int"),
     ("complaints", "本期投诉(件)", "int"),
     ("complaints_resolved", "本期办结投诉(件)", "int"),
 )

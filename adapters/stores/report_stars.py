@@ -1,9 +1,27 @@
-"""Report `stars` (星级认定): the station assessment, score, star level and subsidy.
+"""Report `stars` (星级认定): the station assessment, score, star level and subsidies.
 
 Owns: loading and checking the assessment rules (default: the Quanzhou rules shipped in
 `rules/quanzhou_stars.json`, replaceable with `--rules FILE`), loading manual items
 (`--manual FILE`, JSON list or CSV with columns station_id,item,points), computing the
-data-driven items per station from the reporting store, and the scoring.
+data-driven items per station from the reporting store, the scoring, the one-time
+subsidy and the 公示 list.
+
+The default rules are the seed's, nothing more: 泉州市零工市场(驿站)标准化建设实施方案(试行)
+(泉人社规〔2023〕5号, 2023-11-10), 二(二)成效奖励 and 二(三)申报流程:
+- two categories, 零工市场 and 零工驿站; a 零工市场 of 90+ points is "五星级" (10万元),
+  80-89 "四星级" (8万), 70-79 "三星级" (5万), named "泉州市XX年度X星级零工市场"; a 零工驿站
+  of 90+ gets 3万, 80-89 2万, 70-79 1万 (no star title); below 70 nothing;
+- only stations recognised (认定) for at least half a year (183 days) are assessed;
+- the score is the on-site assessment of 附件6 (工作考核自评表, "重点考核工作量和服务成效"),
+  entered by the bureau as the manual item `assessment` (0..100). The seed does not
+  publish the items of 附件6 or their weights, so the default rules weigh no data item:
+  the workload and service figures from the log (placements, slots, check-ins,
+  complaints, wage arrears) are listed beside the score as evidence. A bureau that has
+  附件6's weights supplies them with `--rules` (data items, below);
+- 一次性运维补助: a station recognised for the first time (首次创建成功并通过认定) in the
+  period gets 6万元 (零工市场) or 3万元 (零工驿站) once;
+- results are published (公示) before payment: section `publicity` lists every station
+  proposed for a subsidy, with its category, title, score and amounts.
 
 Data items (per station, over the period; a posting's figures count for its collecting
 station): `placements` (hires), `fill_rate` (hires / slots published), `checkins`
@@ -20,7 +38,8 @@ the first level whose min_score it reaches; a station that is not approved at th
 period's end, or approved fewer than `min_operating_days` before it, gets no subsidy.
 
 Invariants: the subsidy is integer fen internally (rules state yuan). Unknown manual
-items or stations raise ValueError.
+items or stations raise ValueError. A station without a manual score is "未考核" and gets
+no performance subsidy.
 Limits: none.
 """
 
@@ -34,7 +53,16 @@ from typing import Any
 
 from adapters.stores.backend import Backend
 from adapters.stores.report_complaints import CLOSINGS
-from adapters.stores.report_model import KIND_ZH, STATUS_ZH, Chart, Column, Report, Scope, Section
+from adapters.stores.report_model import (
+    KIND_ZH,
+    STATUS_ZH,
+    Chart,
+    Column,
+    Report,
+    Scope,
+    Section,
+    region_name,
+)
 from adapters.stores.report_model import day_date as _date
 from adapters.stores.report_roster import station_status_at
 from adapters.stores.report_sql import period_params, position
@@ -46,6 +74,8 @@ DATA_ITEMS = ("placements", "fill_rate", "checkins", "complaints_handled", "wage
 
 def load_rules(path: str | Path | None = None) -> dict[str, Any]:
     rules = json.loads(Path(path or DEFAULT_RULES).read_text(encoding="utf-8"))
+    rules.setdefault("one_time_subsidy_yuan", {})
+    rules.setdefault("star_titles", {})
     for key in ("max_score", "classes", "levels", "data_items", "manual_items"):
         if key not in rules:
             raise ValueError(f"rules file lacks {key!r}")
@@ -128,6 +158,22 @@ def _value(item: dict, f: dict[str, int]) -> tuple[float, bool]:
     return float(f[name]), True
 
 
+def _stars_text(level: dict | None, assessed: bool) -> str:
+    if not assessed:
+        return "未考核"
+    if level is None:
+        return "未达标"
+    return STAR_ZH.get(level["stars"], "达标") if level["stars"] else f"{level['min_score']}分档"
+
+
+def _title(rules: dict, cls: str, level: dict, period: Any) -> str:
+    template = rules["star_titles"].get(cls, "")
+    if not template or not level["stars"]:
+        return ""
+    stars = STAR_ZH.get(level["stars"], f"{level['stars']}星")
+    return template.format(year=period.last_day // 10000, stars=stars)
+
+
 def score_item(item: dict, value: float, has_den: bool, cls: str, days: int) -> float:
     pts = float(item["points"])
     if item["kind"] == "penalty":
@@ -184,7 +230,13 @@ def stars(
         level = next((lv for lv in rules["levels"][cls] if score >= lv["min_score"]), None)
         days_on = (_date(period.last_day) - _date(approved_day)).days + 1 if approved_day else 0
         eligible = st == "approved" and days_on >= int(rules.get("min_operating_days", 0))
+        assessed = bool(rules["data_items"]) or sid in manual_pts
         note = "" if eligible else ("非认定状态" if st != "approved" else "认定未满规定期限")
+        if eligible and not assessed:
+            note, eligible = "未考核（无现场考核得分）", False
+        one_time_yuan = rules["one_time_subsidy_yuan"].get(cls, 0)
+        first_time = bool(approved_day) and period.first_day <= approved_day <= period.last_day
+        one_time_fen = int(round(one_time_yuan * 100)) if first_time and st == "approved" else 0
         summary.append({
             "station_id": sid, "station": name, "kind": KIND_ZH.get(kind, kind),
             "class": rules.get("class_names", {}).get(cls, cls), "region": region,
@@ -192,8 +244,10 @@ def stars(
             "placements": f["placements"], "slots": f["slots"], "checkins": f["checkins"],
             "complaints": f["complaints"], "wage_arrears": f["wage_arrears"],
             "manual_points": round(sum(manual_pts.get(sid, {}).values()), 1), "score": score,
-            "stars": STAR_ZH.get(level["stars"], f"{level['stars']}星") if level else "未达星级",
+            "stars": _stars_text(level, assessed),
+            "title": _title(rules, cls, level, period) if level and eligible else "",
             "subsidy_fen": int(round(level["subsidy_yuan"] * 100)) if level and eligible else 0,
+            "one_time_fen": one_time_fen,
             "note": note,
         })  # fmt: skip
     cols = [
@@ -203,15 +257,36 @@ def stars(
         Column("slots", "岗位数(人)", "int"), Column("checkins", "服务人次", "int"),
         Column("complaints", "投诉(件)", "int"), Column("wage_arrears", "欠薪投诉(件)", "int"),
         Column("manual_points", "人工评分", "float"), Column("score", "总分", "float"),
-        Column("stars", "星级"), Column("subsidy_fen", "绩效补助(元)", "fen"),
-        Column("note", "备注"),
+        Column("stars", "星级"), Column("title", "认定名称"),
+        Column("subsidy_fen", "绩效补助(元)", "fen"),
+        Column("one_time_fen", "一次性运维补助(元)", "fen"), Column("note", "备注"),
+    ]  # fmt: skip
+    for row in summary:
+        row["region_name"] = region_name(row["region"])
+    cols.insert(5, Column("region_name", "地区名称"))
+    public = [
+        {"no": i, "station": r["station"], "class": r["class"], "region_name": r["region_name"],
+         "score": r["score"] if r["subsidy_fen"] else None, "title": r["title"],
+         "subsidy_fen": r["subsidy_fen"], "one_time_fen": r["one_time_fen"],
+         "total_fen": r["subsidy_fen"] + r["one_time_fen"]}
+        for i, r in enumerate(
+            (r for r in summary if r["subsidy_fen"] or r["one_time_fen"]), 1
+        )
+    ]  # fmt: skip
+    public_cols = [
+        Column("no", "序号", "int"), Column("station", "零工市场(驿站)名称"),
+        Column("class", "类别"), Column("region_name", "所在地区"),
+        Column("score", "考核得分", "float"), Column("title", "星级认定名称"),
+        Column("subsidy_fen", "绩效补助(元)", "fen"),
+        Column("one_time_fen", "一次性运维补助(元)", "fen"),
+        Column("total_fen", "拟发放合计(元)", "fen"),
     ]  # fmt: skip
     detail_cols = [
         Column("station_id", "站点编号"), Column("item", "考核项目"),
         Column("value", "指标值", "float"), Column("points", "得分", "float"),
         Column("max", "满分", "float"),
     ]  # fmt: skip
-    chart = Chart("bar", "station_id", ("score",), "Assessment score by station", "各站点考核得分")
+    chart = Chart("bar", "station", ("score",), "Assessment score by station", "各站点考核得分")
     return Report(
         name="stars",
         title="零工市场(驿站)星级认定与绩效补助测算表",
@@ -220,11 +295,17 @@ def stars(
         sections=[
             Section("summary", "评分汇总", cols, summary, chart),
             Section("detail", "评分明细", detail_cols, detail),
+            Section("publicity", "公示名单", public_cols, public),
         ],
         notes=[
             f"规则：{rules.get('name', '')}。",
             "数据项由事件日志计算，人工项来自现场考核评分文件；年度目标按期间天数折算。",
-            f"认定满 {rules.get('min_operating_days', 0)} 天且期末为已认定状态的站点方可享受补助。",
+            f"认定满 {rules.get('min_operating_days', 0)} 天且期末为已认定状态的站点方可享受绩效补助。",
+            "一次性运维补助：期间内首次通过认定的零工市场每家 "
+            f"{rules['one_time_subsidy_yuan'].get('market', 0) / 10000:g} 万元、零工驿站每家 "
+            f"{rules['one_time_subsidy_yuan'].get('post', 0) / 10000:g} 万元。",
+            "公示名单：评审结果经公示无异议后，按规定将补助资金支付到申请单位账户（公示期由所在地人社部门确定）。",
+            *([f"依据：{rules['source']}。"] if rules.get("source") else []),
         ],
         extra={"thresholds": sorted({lv["min_score"] for lv in sum(rules["levels"].values(), [])})},
     )

@@ -27,7 +27,18 @@ from typing import Any
 import numpy as np
 
 from adapters.stores.backend import Backend
-from adapters.stores.report_model import Chart, Column, Report, Scope, Section, ratio
+from adapters.stores.report_model import (
+    SKILL_COLUMNS,
+    Chart,
+    Column,
+    Report,
+    Scope,
+    Section,
+    ratio,
+    region_name,
+    skill_code,
+    skill_name,
+)
 from adapters.stores.report_sql import (
     CHECKIN_FROM,
     CHECKIN_REGION,
@@ -54,10 +65,12 @@ def _job_group(by: str, level: int) -> str:
 
 
 def _sd_metrics(store: Backend, scope: Scope, by: str) -> dict[str, dict[str, Any]]:
-    """Supply-demand figures keyed by group value."""
+    """Supply-demand figures keyed by group value (by skill: the 大典 code, so legacy
+    codes that map to one occupation are one row)."""
     out: dict[str, dict[str, Any]] = defaultdict(
         lambda: dict.fromkeys(("seekers", "visits", "postings", "published", "slots", "hires"), 0)
     )
+    k = skill_code if by == "skill" else str
     g = _job_group(by, scope.level)
     jf, jp = job_filter(scope)
     pp = period_params(scope)
@@ -65,20 +78,21 @@ def _sd_metrics(store: Backend, scope: Scope, by: str) -> dict[str, dict[str, An
         f"SELECT {g}, count(*) FROM f_posting p WHERE p.day BETWEEN ? AND ? AND {jf} GROUP BY 1",
         pp + jp,
     ):
-        out[key]["postings"] = int(n)
+        out[k(key)]["postings"] += int(n)
     for key, n, slots in store.query(
         f"SELECT {g}, count(*), sum(p.headcount) FROM f_job_event j "
         f"JOIN f_posting p ON p.job_id = j.job_id WHERE j.kind = 'published' "
         f"AND j.day BETWEEN ? AND ? AND {jf} GROUP BY 1",
         pp + jp,
     ):
-        out[key]["published"], out[key]["slots"] = int(n), int(slots or 0)
+        out[k(key)]["published"] += int(n)
+        out[k(key)]["slots"] += int(slots or 0)
     for key, n in store.query(
         f"SELECT {g}, count(*) FROM f_hire h JOIN f_posting p ON p.job_id = h.job_id "
         f"WHERE h.day BETWEEN ? AND ? AND {jf} GROUP BY 1",
         pp + jp,
     ):
-        out[key]["hires"] = int(n)
+        out[k(key)]["hires"] += int(n)
     fill: dict[str, list[float]] = defaultdict(list)
     for key, ms in store.query(
         f"SELECT {g}, f.ts_ms - pub.ts_ms FROM f_job_event f "
@@ -88,7 +102,7 @@ def _sd_metrics(store: Backend, scope: Scope, by: str) -> dict[str, dict[str, An
         f"AND f.day BETWEEN ? AND ? AND {jf}",
         pp + jp,
     ):
-        fill[key].append(int(ms) / 60000.0)
+        fill[k(key)].append(int(ms) / 60000.0)
     cf, cp = checkin_filter(scope)
     if by == "skill":
         for skills, visits in store.query(
@@ -96,10 +110,9 @@ def _sd_metrics(store: Backend, scope: Scope, by: str) -> dict[str, dict[str, An
             f"AND {cf} GROUP BY c.worker_id, w.skills",
             pp + cp,
         ):
-            for skill in (skills or "").split(","):
-                if skill:
-                    out[skill]["seekers"] += 1
-                    out[skill]["visits"] += int(visits)
+            for code in sorted({skill_code(s) for s in (skills or "").split(",") if s}):
+                out[code]["seekers"] += 1
+                out[code]["visits"] += int(visits)
     else:
         cg = {"region": region_group(CHECKIN_REGION, scope.level), "station": "c.station_id"}
         cg_expr = cg.get(by, "'合计'")
@@ -135,28 +148,39 @@ _SD_COLUMNS = [
 def supply_demand(store: Backend, scope: Scope) -> Report:
     stations = station_names(store)
     total = _sd_metrics(store, scope, "total").get(TOTAL, _sd_metrics_empty())
-    by_region = _sd_metrics(store, scope, "region")
-    region_rows = [{"region": k, **v} for k, v in sorted(by_region.items())]
-    region_rows.append({"region": TOTAL, **total})
+    empty = not any(total[c] for c in ("seekers", "visits", "postings", "published", "hires"))
+    by_region = {} if empty else _sd_metrics(store, scope, "region")
+    region_rows = [
+        {"region": k, "region_name": region_name(k), **v} for k, v in sorted(by_region.items())
+    ]
+    if not empty:
+        region_rows.append({"region": TOTAL, "region_name": "", **total})
     station_rows = []
-    for key, v in sorted(_sd_metrics(store, scope, "station").items()):
+    for key, v in sorted(() if empty else _sd_metrics(store, scope, "station").items()):
         name, kind, region = stations.get(key, (NO_STATION if not key else "", "", ""))
-        station_rows.append({"station_id": key, "station": name, "region": region, **v})
-    skill_rows = [{"skill": k, **v} for k, v in sorted(_sd_metrics(store, scope, "skill").items())]
+        station_rows.append(
+            {"station_id": key, "station": name, "region": region,
+             "region_name": region_name(region), **v}
+        )  # fmt: skip
+    by_skill = {} if empty else _sd_metrics(store, scope, "skill")
+    skill_rows = [
+        {"skill": k, "skill_name": skill_name(k), **v} for k, v in sorted(by_skill.items())
+    ]
+    region_cols = [Column("region", "地区代码"), Column("region_name", "地区名称")]
     sections = [
         Section(
-            "by_region", "按地区", [Column("region", "地区代码"), *_SD_COLUMNS], region_rows,
-            Chart("bar", "region", ("seekers", "slots", "hires"), "Seekers, slots and hires by region", "按地区求职、岗位与录用"),
+            "by_region", "按地区", [*region_cols, *_SD_COLUMNS], region_rows,
+            Chart("bar", "region_name", ("seekers", "slots", "hires"), "Seekers, slots and hires by region", "按地区求职、岗位与录用"),
         ),
         Section(
             "by_station", "按站点",
-            [Column("station_id", "站点编号"), Column("station", "站点名称"),
-             Column("region", "地区代码"), *_SD_COLUMNS],
+            [Column("station_id", "站点编号"), Column("station", "站点名称"), *region_cols,
+             *_SD_COLUMNS],
             station_rows,
         ),
         Section(
-            "by_skill", "按工种", [Column("skill", "工种"), *_SD_COLUMNS], skill_rows,
-            Chart("bar", "skill", ("seekers", "slots", "hires"), "Seekers, slots and hires by skill", "按工种求职、岗位与录用"),
+            "by_skill", "按工种", [*SKILL_COLUMNS, *_SD_COLUMNS], skill_rows,
+            Chart("bar", "skill_name", ("seekers", "slots", "hires"), "Seekers, slots and hires by skill", "按工种求职、岗位与录用"),
         ),
     ]  # fmt: skip
     return Report(
@@ -170,6 +194,7 @@ def supply_demand(store: Backend, scope: Scope) -> Report:
             "岗位数为期间内发布岗位的招聘人数之和；满足率 = 录用人数 / 岗位数。",
             "中位满岗时长：期间内满岗岗位从发布到满岗的时长中位数。",
         ],
+        empty=empty,
     )
 
 
@@ -182,7 +207,8 @@ def _sd_metrics_empty() -> dict[str, Any]:
 
 
 def daily_pay_rows(store: Backend, scope: Scope) -> list[tuple[str, str, str, float]]:
-    """(skill, region group, hire id, daily pay fen) of every hire paid in the period."""
+    """(大典 skill code, region group, hire id, daily pay fen) of every hire paid in the
+    period."""
     jf, jp = job_filter(scope)
     g = region_group("p.region", scope.level)
     rows = store.query(
@@ -191,7 +217,7 @@ def daily_pay_rows(store: Backend, scope: Scope) -> list[tuple[str, str, str, fl
         f"WHERE w.day BETWEEN ? AND ? AND {jf} GROUP BY p.skill, {g}, w.hire_id, h.work_days",
         period_params(scope) + jp,
     )
-    return [(r[0], r[1], r[2], int(r[3]) / max(1, int(r[4]))) for r in rows]
+    return [(skill_code(r[0]), r[1], r[2], int(r[3]) / max(1, int(r[4]))) for r in rows]
 
 
 def wage_levels(values: list[float]) -> dict[str, Any]:
@@ -218,11 +244,17 @@ def wages(store: Backend, scope: Scope) -> Report:
     for skill, region, _, pay in rows:
         by_skill[skill].append(pay)
         by_region_skill[(region, skill)].append(pay)
-    skill_rows = [{"skill": k, **wage_levels(v)} for k, v in sorted(by_skill.items())]
-    skill_rows.append({"skill": TOTAL, **wage_levels([r[3] for r in rows])})
-    region_rows = [
-        {"region": r, "skill": s, **wage_levels(v)} for (r, s), v in sorted(by_region_skill.items())
+    skill_rows = [
+        {"skill": k, "skill_name": skill_name(k), **wage_levels(v)}
+        for k, v in sorted(by_skill.items())
     ]
+    if rows:
+        skill_rows.append({"skill": TOTAL, "skill_name": "", **wage_levels([r[3] for r in rows])})
+    region_rows = [
+        {"region": r, "region_name": region_name(r), "skill": s, "skill_name": skill_name(s),
+         **wage_levels(v)}
+        for (r, s), v in sorted(by_region_skill.items())
+    ]  # fmt: skip
     return Report(
         name="wages",
         title="零工市场工资价位表",
@@ -232,11 +264,11 @@ def wages(store: Backend, scope: Scope) -> Report:
             Section(
                 "by_skill",
                 "按工种",
-                [Column("skill", "工种"), *_WAGE_COLUMNS],
+                [*SKILL_COLUMNS, *_WAGE_COLUMNS],
                 skill_rows,
                 Chart(
                     "range",
-                    "skill",
+                    "skill_name",
                     tuple(f"p{p}_fen" for p in PERCENTILES),
                     "Daily pay P10-P90 by skill (yuan)",
                     "按工种日工资分位数(元)",
@@ -245,7 +277,12 @@ def wages(store: Backend, scope: Scope) -> Report:
             Section(
                 "by_region_skill",
                 "按地区和工种",
-                [Column("region", "地区代码"), Column("skill", "工种"), *_WAGE_COLUMNS],
+                [
+                    Column("region", "地区代码"),
+                    Column("region_name", "地区名称"),
+                    *SKILL_COLUMNS,
+                    *_WAGE_COLUMNS,
+                ],
                 region_rows,
             ),
         ],  # fmt: skip
@@ -253,4 +290,5 @@ def wages(store: Backend, scope: Scope) -> Report:
             "日工资 = 期间内实际支付的工资 / 用工天数；每笔录用计一个样本。",
             "分位数按线性插值计算（P50 即中位数）。",
         ],
+        empty=not rows,
     )

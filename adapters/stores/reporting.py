@@ -1,7 +1,8 @@
 """The reporting projection: append-only fact tables the bureaus' reports are built from.
 
 Owns: the mapping from events to fact rows (check-ins, postings, job outcomes, offers
-and their outcomes, hires and what followed, wages, complaints, ratings, station status)
+and their outcomes, hires and what followed, wages, complaints, ratings, station status,
+training sessions, sign-ups and completions, policy Q&A entries)
 and the three small dimension tables reports join (stations, employers, workers). Stored
 by any `Backend`: DuckDB by default in `DATA/reporting.duckdb`, PostgreSQL schema
 `lingong_reporting`. The fold is columnar: `apply_batch` sorts a batch's events by kind
@@ -104,6 +105,10 @@ ROUTES: dict[type, str] = {
     e.ComplaintStatusChanged: "complaint_step",
     e.ComplaintOverdue: "complaint_overdue",
     e.RatingGiven: "rating",
+    e.TrainingPublished: "training",
+    e.TrainingSignedUp: "training_signup",
+    e.TrainingCompleted: "training_done",
+    e.PolicyAnswerPublished: "policy_qa",
 }
 
 
@@ -222,6 +227,14 @@ def apply_batch(ch: Changes, batch: Sequence[Sequence[Any]]) -> None:
         ch, "f_complaint_overdue", b["complaint_overdue"], ("complaint_id", "due_ms", "station_id")
     )
     _facts(ch, "f_rating", b["rating"], ("hire_id", "by", "stars"))
+    _facts(
+        ch, "f_training", b["training"],
+        ("training_id", "station_id", "region", "title", "skill", "start_ms", "end_ms",
+         "capacity"),
+    )  # fmt: skip
+    _facts(ch, "f_training_signup", b["training_signup"], ("training_id", "worker_id", "channel"))
+    _facts(ch, "f_training_done", b["training_done"], ("training_id", "worker_id"))
+    _facts(ch, "f_policy_qa", b["policy_qa"], ("entry_id", "station_id", "region", "topic"))
 
 
 def _job_kind(ev: Any) -> str:

@@ -16,11 +16,13 @@ from typing import Any
 
 from adapters.stores.backend import Backend
 from adapters.stores.report_directory import directory
-from adapters.stores.report_model import LEVELS, Period, Report, Scope, day_date
+from adapters.stores.report_model import LEVELS, Period, Report, Scope, code_list_note, day_date
 from adapters.stores.report_roster import progress, roster
 from adapters.stores.report_sql import latest_day
 from adapters.stores.report_stars import stars
 from adapters.stores.report_supply import supply_demand, wages
+from adapters.stores.report_training import training
+from adapters.stores.worker_names import names_from
 
 REPORTS = {
     "supply-demand": supply_demand,
@@ -29,6 +31,7 @@ REPORTS = {
     "progress": progress,
     "stars": stars,
     "directory": directory,
+    "training": training,
 }
 
 
@@ -63,10 +66,15 @@ def build(name: str, store: Backend, scope: Scope, **options: Any) -> Report:
     if name not in REPORTS:
         raise ValueError(f"unknown report {name!r}; known: {', '.join(REPORTS)}")
     if name == "stars":
-        return stars(
+        report = stars(
             store, scope, rules_path=options.get("rules"), manual_path=options.get("manual")
         )
-    return REPORTS[name](store, scope)
+    elif name == "roster":
+        report = roster(store, scope, names=options.get("names"))
+    else:
+        report = REPORTS[name](store, scope)
+    report.notes.append(code_list_note())
+    return report
 
 
 def build_report(
@@ -83,7 +91,11 @@ def build_report(
     from adapters.stores import reporting_store
     from adapters.stores.projector import REPORTING, project
 
-    options = {k: scope_and_options.pop(k) for k in ("rules", "manual") if k in scope_and_options}
+    options = {
+        k: scope_and_options.pop(k) for k in ("rules", "manual", "names") if k in scope_and_options
+    }
+    if name == "roster" and "names" not in options:  # masked 姓名 under the folder's keys
+        options["names"] = names_from(data_dir, log)
     with reporting_store(data_dir, pg_dsn=pg_dsn) as store:
         if catch_up:
             project(store, REPORTING, log or (Path(data_dir) / "log"))

@@ -191,6 +191,14 @@ REPORTING_TABLES: tuple[Table, ...] = (
     _t("f_complaint_step", _FACT + "complaint_id:T status:T staff_id:T"),
     _t("f_complaint_overdue", _FACT + "complaint_id:T due_ms:I station_id:T"),
     _t("f_rating", _FACT + "hire_id:T by_party:T stars:I"),
+    _t(
+        "f_training",
+        _FACT + "training_id:T station_id:T region:T title:T skill:T start_ms:I end_ms:I "
+        "capacity:I",
+    ),
+    _t("f_training_signup", _FACT + "training_id:T worker_id:T channel:T"),
+    _t("f_training_done", _FACT + "training_id:T worker_id:T"),
+    _t("f_policy_qa", _FACT + "entry_id:T station_id:T region:T topic:T"),
 )
 
 

@@ -208,9 +208,54 @@ TABLE: list[Row] = [
         "GET",
         "/reports/progress?month=2026-11&region=420602",
         None,
-        frozenset({"auditor", "admin"}),
+        frozenset({"station_staff", "auditor", "admin"}),
         "own",
     ),  # fmt: skip
+    Row(
+        "publish_training",
+        "POST",
+        "/stations/S1/trainings",
+        lambda n: {
+            "training_id": f"TN{n}",
+            "title": "叉车培训",
+            "start_ms": 1795392000000,
+            "end_ms": 1795413600000,
+            "capacity": 20,
+        },
+        frozenset({"station_staff", "admin"}),
+        "own",
+    ),  # fmt: skip
+    Row(
+        "sign_up_training",
+        "POST",
+        "/trainings/T0/sign-ups",
+        lambda n: {"worker_id": "W2", "channel": "counter"},  # 422 channel for app and SMS
+        ANSWER,
+        "own",
+    ),  # fmt: skip
+    Row(
+        "complete_training",
+        "POST",
+        "/trainings/T0/completions",
+        lambda n: {"worker_id": "W2"},
+        frozenset({"station_staff", "admin"}),
+        "own",
+    ),  # fmt: skip
+    Row(
+        "publish_policy_answer",
+        "POST",
+        "/stations/S1/policy-qa",
+        lambda n: {
+            "entry_id": f"QN{n}",
+            "topic": "社保补贴",
+            "question": "怎样申请？",
+            "answer": "到街道社保窗口申请。",
+        },
+        frozenset({"station_staff", "admin"}),
+        "own",
+    ),  # fmt: skip
+    Row("trainings", "GET", "/trainings", None, READ, "filter"),
+    Row("policy_qa", "GET", "/policy-qa", None, READ, "filter"),
     Row("hall", "GET", "/hall?lat=32.009&lng=112.122&radius_m=5000", None, READ, "filter"),
     Row("search", "GET", "/search?q=%E6%90%AC&lat=32.009&lng=112.122", None, READ, "filter"),
     Row("stations", "GET", "/stations?status=any", None, READ, "filter"),

@@ -71,7 +71,8 @@ def test_matrix_covers_every_authenticated_route(env: Env) -> None:
         for name, param in (("/employers/E1", "/employers/{employer_id}"),
                             ("/stations/S1", "/stations/{station_id}"),
                             ("/complaints/C1", "/complaints/{complaint_id}"),
-                            ("/reports/progress", "/reports/{name}")):  # fmt: skip
+                            ("/reports/progress", "/reports/{name}"),
+                            ("/trainings/T0", "/trainings/{training_id}")):  # fmt: skip
             template = template.replace(name, param)
         for name in ("J1", "J2", "JH", "JX"):
             template = template.replace(f"/jobs/{name}", "/jobs/{job_id}")

@@ -4,6 +4,7 @@ Xiangyang (420602, token prefix 4206): hub S1, branch S2, employer E1, workers W
 on J1 as H1), W2 (holding live offers O2 on J2), WX (to erase); a held posting JH, an
 open posting JX (to cancel), complaint C1 about E1 on H1.
 Wuhan (420102, token prefix 4201): hub SW, employer EW, worker WW, posting JW.
+Training T0 at S1 (05:00-20:00, 500 places), nobody signed up.
 Built through the engine service (the commands a front end would send, sent as the
 market's operator `sim.callers.OPERATOR`), with a fake
 clock at 06:00 of 2026-11-23 Asia/Shanghai and no ticker, so nothing moves unless a
@@ -148,6 +149,9 @@ def build_world(svc: EngineService, clock: Clock) -> dict[str, str]:
     job(svc, t, "JW", "SW", "EW", near(100, 0, base=WUHAN), title="武汉搬家工")
     run(svc, c.FileComplaint(command_id=_cid(), ts_ms=t, complaint_id="C1", kind="safety",
                              employer_id="E1", worker_id="W1", hire_id=hire))  # fmt: skip
+    run(svc, c.PublishTraining(command_id=_cid(), ts_ms=t, training_id="T0", station_id="S1",
+                               title="安全生产培训", start_ms=at(5), end_ms=at(20), capacity=500,
+                               staff_id=OPERATOR.actor_id))  # fmt: skip
     held = svc.read(lambda s: s.jobs["JH"].status)
     assert held == "held", held
     return {"H1": hire, "O1": o1, "O2": o2}

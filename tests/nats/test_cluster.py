@@ -168,6 +168,8 @@ def token_of(cmd: c.Command, tokens: dict[str, str]) -> str:
     name = type(cmd).__name__
     if name in ("SetPolicy", "RegisterStation", "ChangeStationStatus"):
         return tokens["admin"]
+    if name in ("PublishTraining", "SignUpTraining", "CompleteTraining", "PublishPolicyAnswer"):
+        return tokens["admin"]  # the station's work (any sign-up channel): an admin's token
     if name in ("ReviewJob", "RingBell"):
         return tokens[cmd.station_id]  # type: ignore[attr-defined]
     return tokens["front_end"]

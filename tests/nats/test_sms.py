@@ -18,7 +18,15 @@ from adapters.nats.sms import REPLY_SUBJECT, FileGateway, SmsPusher
 from adapters.shell.runtime import ManualClock
 from engine import commands as c
 from sim.morning import local_midnight_ms
-from tests.nats.helpers import HANG_S, Tally, connect, engine_service, hiring_scenario, near
+from tests.nats.helpers import (
+    HANG_S,
+    Tally,
+    connect,
+    engine_service,
+    hiring_scenario,
+    near,
+    unique,
+)
 from tests.nats.servers import NatsServer, start_server
 
 T0 = local_midnight_ms("2026-11-23") + 10 * 3_600_000  # 10:00 in Xiangyang
@@ -231,3 +239,62 @@ def test_texts() -> None:
     assert not tx.in_quiet_hours(day + 7 * 3_600_000, 22 * 60, 7 * 60)
     assert not tx.in_quiet_hours(day + 12 * 3_600_000, 12 * 60, 12 * 60)
     assert tx.in_quiet_hours(day + 12 * 3_600_000, 12 * 60, 13 * 60)
+
+
+def test_sign_up_replies_parse() -> None:
+    assert tx.parse_sign_up("报名 T1") == "T1"
+    assert tx.parse_sign_up("报名T-2026.1") == "T-2026.1"
+    assert tx.parse_sign_up("ＢＭ　Ｔ１") == "T1"  # full-width, as phones send it
+    assert tx.parse_sign_up("bm t9") == "t9"
+    for text in ("报名", "报名 ", "报名 张三", "1", "报名 T1 明天", "我要报名 T1", "报名 -T1"):
+        assert tx.parse_sign_up(text) is None, text
+    assert len(tx.signed_up_text("叉" * 40)) <= tx.SEGMENT_CHARS
+
+
+def test_an_sms_reply_signs_a_worker_up_for_training(server: NatsServer, tmp_path: Path) -> None:
+    """ "报名 T1" from a worker's phone: the gateway's reply becomes SignUpTraining (channel
+    sms) under the gateway's token, the worker is texted the outcome; a repeat is refused
+    plainly and a forged reply changes nothing."""
+    outbox = tmp_path / "sms.jsonl"
+    lt = LoopThread("test-sms-training")
+    data = tmp_path / "engine"
+    gateway, _ = TokenStore(data).create("sms_gateway", "4206", note="SMS gateway")
+    pusher = SmsPusher(server.url, FileGateway(outbox), clock=lambda: T0, token=gateway,
+                       durable="sms-training", queue="sms-training",
+                       reference_wait_s=HANG_S)  # the reply may overtake TrainingPublished  # fmt: skip
+    service = engine_service(data, clock=ManualClock(T0 + 61_000))
+    bridge = None
+    try:
+        lt.run(pusher.start())
+        partition = unique(tmp_path, "t")  # its own events, whatever ran on this server
+        bridge = NatsBridge(service, server.url, partition=partition, data_dir=data).start()
+        assert all(r.ok for r in (service.execute(cmd) for cmd in hiring_scenario(T0)[:-1]))
+        published = service.execute(
+            c.PublishTraining(command_id="c-t1", ts_ms=T0, training_id="T1", station_id="S1",
+                              title="叉车安全培训", start_ms=T0 + 3_600_000,
+                              end_ms=T0 + 7_200_000, capacity=5, staff_id="sim-operator")
+        )  # fmt: skip
+        assert published.ok, published.refusal
+        front, _ = TokenStore(data).create("front_end", "4206")
+        forged = {"worker_id": "W1", "text": "报名 T1", "reply_id": "t-0"}
+        assert _request(server.url, forged, front)["code"] == 403
+        reply = _request(server.url, {**forged, "reply_id": "t-1"}, gateway)
+        assert reply["ok"], reply
+        assert reply["command"] == "SignUpTraining"
+        assert reply["result"]["events"][0]["channel"] == "sms"
+        assert texts(outbox)[-1] == {**texts(outbox)[-1], "worker_id": "W1",
+                                     "text": "【零工】已报名培训：叉车安全培训，请按时参加"}  # fmt: skip
+        again = _request(server.url, {**forged, "reply_id": "t-2"}, gateway)
+        assert not again["ok"] and texts(outbox)[-1]["text"].startswith("【零工】操作未成功")
+        pusher.reference_wait_s = 0.2  # T404 is never published: do not wait HANG_S for it
+        unknown = _request(server.url, {**forged, "text": "报名 T404", "reply_id": "t-3"}, gateway)
+        assert unknown == {"ok": False, "error": "unknown training"}
+        signed = service.read(lambda st: dict(st.training.trainings["T1"].signed))
+        assert signed == {"W1": False} and pusher.stats.signed_up == 1
+    finally:
+        if bridge is not None:
+            bridge.close()
+        lt.run(pusher.stop())
+        lt.stop()
+        service.stop()
+        service.runtime.close()

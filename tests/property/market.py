@@ -24,6 +24,7 @@ from engine import events as e
 from engine.authz import SYSTEM, Caller
 from engine.core import Engine
 from engine.snapshot import restore_state, snapshot_state
+from sim.callers import OPERATOR
 from sim.morning import make_id_number
 from tests.support import World, at, cid, near
 
@@ -154,6 +155,15 @@ def market() -> Market:
             text="现场没有安全帽",
         )
     )
+    w.run(
+        c.PublishTraining(
+            command_id=cid(), ts_ms=w.now, training_id="TR1", station_id="S1",
+            title="安全生产培训", start_ms=w.now - 60_000, end_ms=w.now + 8 * 3_600_000,
+            capacity=20, staff_id=OPERATOR.actor_id,
+        )
+    )  # fmt: skip
+    w.run(c.SignUpTraining(command_id=cid(), ts_ms=w.now, training_id="TR1", worker_id="W1",
+                           channel="counter"))  # fmt: skip
     assert w.state.jobs["JH"].status == "held" and w.state.jobs["J1"].status == "open"
     ids = {
         "worker_id": ["W1", "W2", "W3", "W4", "WW", "WX"],
@@ -168,6 +178,8 @@ def market() -> Market:
         "by": ["", "admin-all", "admin-xy", "fe-xy", "reviewer-x", "u9"],
         "region": ["420602", "420606", "420102", "42", "4206", "", "110101", "99"],
         "skill": ["moving", "cleaning", "welding"],
+        "training_id": ["TR1", "TX"],  # TR1 at S1: W1 signed up
+        "entry_id": ["QN1", "QN2"],
     }
     return Market(snapshot=snapshot_state(w.state), now=w.now, ids=ids)
 
@@ -263,6 +275,29 @@ def command(name: str, caller: Caller = ADMIN_ALL, n: int = 0) -> c.Command:
             "staff_id": caller.actor_id,
         },
         "Rate": {"hire_id": completed, "by": "worker", "stars": 5},
+        "PublishTraining": {
+            "training_id": f"TN{n}",
+            "station_id": "S1",
+            "title": "叉车培训",
+            "start_ms": m.now + 3_600_000,
+            "end_ms": m.now + 7_200_000,
+            "capacity": 10,
+            "staff_id": caller.actor_id,
+        },
+        "SignUpTraining": {
+            "training_id": "TR1",
+            "worker_id": "W2",
+            "channel": {"front_end": "app", "sms_gateway": "sms"}.get(caller.role, "counter"),
+        },
+        "CompleteTraining": {"training_id": "TR1", "worker_id": "W1", "staff_id": caller.actor_id},
+        "PublishPolicyAnswer": {
+            "entry_id": f"QN{n}",
+            "station_id": "S1",
+            "topic": "社保补贴",
+            "question": "怎样申请？",
+            "answer": "到街道社保窗口申请。",
+            "staff_id": caller.actor_id,
+        },
         # a station's life (by: the caller's account, stamped as a transport would)
         "ApplyStation": {
             "station_id": f"SA{n}",

@@ -159,6 +159,10 @@ def fact_counts(w: World) -> dict[str, int]:
         "f_complaint_step": n["ComplaintStatusChanged"],
         "f_complaint_overdue": n["ComplaintOverdue"],
         "f_rating": n["RatingGiven"],
+        "f_training": n["TrainingPublished"],
+        "f_training_signup": n["TrainingSignedUp"],
+        "f_training_done": n["TrainingCompleted"],
+        "f_policy_qa": n["PolicyAnswerPublished"],
     }
 
 

@@ -183,6 +183,25 @@ def _rating(ch: Changes, seq: int, idx: int, ev: e.RatingGiven) -> None:
     ch.fact("f_rating", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.hire_id, ev.by, ev.stars))
 
 
+def _training(ch: Changes, seq: int, idx: int, ev: e.TrainingPublished) -> None:
+    ch.fact("f_training", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.training_id, ev.station_id,
+                           ev.region, ev.title, ev.skill, ev.start_ms, ev.end_ms, ev.capacity))  # fmt: skip
+
+
+def _signup(ch: Changes, seq: int, idx: int, ev: e.TrainingSignedUp) -> None:
+    ch.fact("f_training_signup",
+            (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.training_id, ev.worker_id, ev.channel))  # fmt: skip
+
+
+def _done(ch: Changes, seq: int, idx: int, ev: e.TrainingCompleted) -> None:
+    ch.fact("f_training_done", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.training_id, ev.worker_id))
+
+
+def _qa(ch: Changes, seq: int, idx: int, ev: e.PolicyAnswerPublished) -> None:
+    ch.fact("f_policy_qa",
+            (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.entry_id, ev.station_id, ev.region, ev.topic))  # fmt: skip
+
+
 def _skip(ch: Changes, seq: int, idx: int, ev: Any) -> None:
     return None
 
@@ -216,6 +235,10 @@ HANDLERS: dict[type, Handler] = {
     e.ComplaintStatusChanged: _step,
     e.ComplaintOverdue: _overdue,
     e.RatingGiven: _rating,
+    e.TrainingPublished: _training,
+    e.TrainingSignedUp: _signup,
+    e.TrainingCompleted: _done,
+    e.PolicyAnswerPublished: _qa,
 }
 
 

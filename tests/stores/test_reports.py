@@ -13,8 +13,9 @@ import pytest
 from adapters.stores.backend import Backend, DuckDBBackend
 from adapters.stores.pg import PostgresBackend
 from adapters.stores.projector import REPORTING, project
-from adapters.stores.report_model import Period, Scope
+from adapters.stores.report_model import Period, Scope, skill_code
 from adapters.stores.reports import build, make_scope
+from engine.reference import occupations
 from tests.pg import drop_database, fresh_database
 from tests.stores import logfacts as lf
 
@@ -92,14 +93,18 @@ def test_supply_demand_by_skill_counts_each_skill_of_a_seeker(store: Backend, wo
     rows = {r["skill"]: r for r in section(build("supply-demand", store, MONTH), "by_skill")}
     seekers: Counter = Counter()
     for wid in {c.worker_id for c in world.checkins}:
-        seekers.update(world.workers[wid].skills)
+        seekers.update({skill_code(s) for s in world.workers[wid].skills})
     assert {k: r["seekers"] for k, r in rows.items() if r["seekers"]} == dict(seekers)
     assert sum(r["postings"] for r in rows.values()) == len(world.jobs)
+    for k, r in rows.items():  # rows are 大典 occupations, named in Chinese
+        assert occupations.is_known(k) and r["skill_name"] == occupations.name(k)
 
 
 def test_wage_percentiles(store: Backend, world: lf.World):
     rows = {r["skill"]: r for r in section(build("wages", store, MONTH), "by_skill")}
-    expected = lf.daily_pay_by_skill(world)
+    expected: dict[str, list] = {}
+    for skill, values in lf.daily_pay_by_skill(world).items():
+        expected.setdefault(skill_code(skill), []).extend(values)
     assert set(rows) == set(expected) | {"合计"}
     for skill, values in expected.items():
         assert rows[skill]["hires"] == len(values)
@@ -165,12 +170,16 @@ def test_progress_counts_overdue_complaints_apart(store: Backend, world: lf.Worl
     )
 
 
-def test_empty_period_gives_zero_rows(store: Backend):
-    scope = Scope(period=Period.range("2025-01-01", "2025-01-31"))
+def test_empty_period_says_so_instead_of_zero_totals(store: Backend):
+    scope = Scope(period=Period.month("2025-01"))
     assert section(build("roster", store, scope), "roster") == []
-    total = section(build("supply-demand", store, scope), "by_region")[-1]
-    assert (total["seekers"], total["postings"], total["hires"]) == (0, 0, 0)
+    sd = build("supply-demand", store, scope)
+    assert sd.empty and sd.empty_text == "本月无数据"
+    assert all(not s.rows for s in sd.sections)  # no 合计 row of zeros
+    assert build("wages", store, scope).empty
     assert section(build("directory", store, scope), "stations") == []
+    ranged = build("supply-demand", store, Scope(period=Period.range("2025-01-01", "2025-01-09")))
+    assert ranged.empty_text == "本期无数据"
 
 
 def test_default_period_is_the_month_of_the_latest_data(store: Backend):

@@ -33,6 +33,10 @@ STATION_BOUND = {
     "PayWage",
     "Rate",
     "ChangeComplaintStatus",  # cases of the station answering them
+    "PublishTraining",
+    "SignUpTraining",
+    "CompleteTraining",
+    "PublishPolicyAnswer",
 }
 # PayWage and Rate in the market are on S2's completed hire: bound to S2, not S1
 AT_S2 = {"PayWage", "Rate"}
@@ -103,6 +107,7 @@ def test_the_table_covers_every_command_and_only_known_roles() -> None:
     assert {n for n, r in PERMISSIONS.items() if "sms_gateway" in r} == {
         "AcceptOffer",
         "DeclineOffer",
+        "SignUpTraining",  # a worker's SMS reply
     }
     assert not any("auditor" in r for r in PERMISSIONS.values())
     assert "front_end" not in PERMISSIONS["EraseWorker"]
