@@ -64,18 +64,18 @@ CITIES: tuple[tuple[str, str, float, float, str], ...] = (
 )
 SCALES = {"city": 1, "province": 3, "nation": len(CITIES)}
 
-# 大典 code (engine.reference.occupations; English codes before issue 14), title, pay (fen)
+# skill code, Chinese title, local daily pay level (fen)
 SKILLS: tuple[tuple[str, str, int], ...] = (
-    ("6-29-99-00", "建筑小工", 25000),
-    ("4-02-05-01", "搬家工", 30000),
-    ("4-10-01-06", "家政保洁", 20000),
-    ("4-10-08-01", "配送员", 22000),
-    ("4-02-06-02", "理货装卸", 28000),
-    ("4-09-08-01", "保洁", 18000),
-    ("4-03-02-01", "厨房帮工", 20000),
-    ("4-07-05-01", "临时保安", 18000),
-    ("4-09-10-01", "绿化养护", 19000),
-    ("6-31-99-00", "普工", 21000),
+    ("construction", "建筑小工", 25000),
+    ("moving", "搬家工", 30000),
+    ("housekeeping", "家政保洁", 20000),
+    ("delivery", "配送员", 22000),
+    ("loading", "装卸工", 28000),
+    ("cleaning", "保洁", 18000),
+    ("cooking", "厨房帮工", 20000),
+    ("security", "临时保安", 18000),
+    ("gardening", "绿化养护", 19000),
+    ("factory", "普工", 21000),
 )
 OPERATOR_ID = "sim-operator"  # sim.callers.OPERATOR, who runs the demo's station commands
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
