@@ -11,7 +11,9 @@ The model:
 - station_staff: the same at one station: check-ins at it, postings it collects, reviews
   of postings it collected (谁收集、谁发布、谁负责), its opening bell, hires of its
   postings, erasure of workers it registered; flags employers and files complaints in its
-  region. Reads its whole region (reads are the transports' business).
+  region; takes the complaint cases of its station through their steps
+  (`ChangeComplaintStatus`; the station answering a case is the hire's collecting one).
+  Reads its whole region (reads are the transports' business).
 - auditor: writes nothing.
 - admin: stations, policies, complaints, erasure, and what front ends do; does not review
   postings (only the collecting station does). Only an admin may be nationwide, and only
@@ -116,6 +118,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "PayWage": _WRITERS,
     "FileComplaint": _WRITERS,
     "ResolveComplaint": _ADMIN,
+    "ChangeComplaintStatus": _STAFF_ADMIN,
     "Rate": _WRITERS,
     "PublishTraining": _STAFF_ADMIN,
     "SignUpTraining": _ANSWER,  # counter (staff), app (front end), SMS reply (gateway)
@@ -361,6 +364,15 @@ def _resolve_complaint(state: State, caller: Caller, cmd: c.ResolveComplaint) ->
     _in_region(caller, region, "complaint_id", "complaint", cmd.complaint_id)
 
 
+def _complaint_step(state: State, caller: Caller, cmd: c.ChangeComplaintStatus) -> None:
+    comp = state.complaints.get(cmd.complaint_id)
+    if comp is None:
+        raise Refusal("complaint_id", "exists", f"no complaint {c.clip(cmd.complaint_id)!r}")
+    _in_region(caller, comp.region, "complaint_id", "complaint", cmd.complaint_id)
+    _at_station(caller, comp.station_id, "complaint_id")  # staff: cases of their station
+    _actor(caller, cmd.staff_id)
+
+
 def _nothing(state: State, caller: Caller, cmd: c.Command) -> None:
     return None
 
@@ -389,6 +401,7 @@ _SCOPES: dict[type, Callable[[State, Caller, Any], None]] = {
     c.PayWage: _hire_cmd,
     c.FileComplaint: _file_complaint,
     c.ResolveComplaint: _resolve_complaint,
+    c.ChangeComplaintStatus: _complaint_step,
     c.Rate: _hire_cmd,
     c.PublishTraining: training.scope_publish,
     c.SignUpTraining: training.scope_sign_up,

@@ -66,6 +66,7 @@ from engine.bounds import (
 )
 from engine.events import (
     ComplaintKind,
+    ComplaintStep,
     EmployerKind,
     FlagReason,
     InsurancePayer,
@@ -367,6 +368,17 @@ class ResolveComplaint(Command, frozen=True, kw_only=True):
     note: Note = ""
 
 
+class ChangeComplaintStatus(Command, frozen=True, kw_only=True):
+    """A step of a complaint case by the answering station's staff (or an admin): open ->
+    accepted -> investigating -> resolved | rejected. The note is told to the complainant
+    and may hold contact details (sealed like complaint text)."""
+
+    complaint_id: Id
+    status: ComplaintStep
+    staff_id: OptId = ""  # from the token
+    note: Note = ""
+
+
 class Rate(Command, frozen=True, kw_only=True):
     hire_id: DerivedId
     by: Literal["worker", "employer"]
@@ -444,6 +456,7 @@ AnyCommand = (
     | FileComplaint
     | ResolveComplaint
     | Rate
+    | ChangeComplaintStatus
     | PublishTraining
     | SignUpTraining
     | CompleteTraining
@@ -484,6 +497,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         FileComplaint,
         ResolveComplaint,
         Rate,
+        ChangeComplaintStatus,
         PublishTraining,
         SignUpTraining,
         CompleteTraining,

@@ -55,6 +55,8 @@ FlagReason = Literal["wage_arrears", "fraud"]
 TravelMode = Literal["walk", "bike", "ebike", "bus", "car"]
 PayUnit = Literal["day", "hour", "piece"]
 ComplaintKind = Literal["wage_arrears", "safety", "fraud", "discrimination"]
+# the steps of a complaint case (a filed case is "open"; resolved/rejected close it)
+ComplaintStep = Literal["accepted", "investigating", "resolved", "rejected"]
 WageMethod = Literal["cash", "bank", "wechat", "alipay"]
 # who pays the daily work-injury insurance (单工伤保险) of a posting ("" not stated)
 InsurancePayer = Literal["", "employer", "station", "worker", "none"]
@@ -108,6 +110,22 @@ class TravelSpeeds(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     ebike_mps: Speed = 5.5
     bus_mps: Speed = 4.0
     car_mps: Speed = 8.0
+
+
+DeadlineDays = Annotated[int, Meta(ge=1, le=90)]
+
+
+class ComplaintDeadlines(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """限时办结: days from filing by which a complaint of each kind must be closed
+    (resolved or rejected); past it the case is overdue (`ComplaintOverdue`)."""
+
+    wage_arrears_days: DeadlineDays = 5  # 欠薪: the quick-handling window
+    safety_days: DeadlineDays = 3
+    fraud_days: DeadlineDays = 10
+    discrimination_days: DeadlineDays = 15
+
+    def days_for(self, kind: str) -> int:
+        return int(getattr(self, f"{kind}_days"))
 
 
 class StationConditions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -189,6 +207,8 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     # the revocation takes down (held: kept for review, no offers; cancelled: closed)
     revoked_children: ChildOutcome = "suspended"
     revoked_postings: PostingOutcome = "cancelled"
+    # complaints: 限时办结 deadline per kind (issue 14)
+    complaint_deadlines: ComplaintDeadlines = ComplaintDeadlines()
 
 
 class PolicySet(Event, frozen=True, kw_only=True):
@@ -544,6 +564,29 @@ class ComplaintFiled(Event, frozen=True, kw_only=True):
     hire_id: str = ""
     text: str = ""  # phone and ID numbers masked; the full text is in `sealed`
     sealed: bytes = b""  # {"complaint_text": ...} under the complainant worker's key
+    # the case it opens (answering station, 限时办结 deadline) is derived by the fold from
+    # the state at filing, so complaints of older logs re-decide to the same fact
+
+
+class ComplaintStatusChanged(Event, frozen=True, kw_only=True):
+    """A step of a complaint case, told to the complainant (`worker_id`)."""
+
+    complaint_id: str
+    status: ComplaintStep
+    staff_id: str = ""
+    worker_id: str = ""  # the complainant
+    note: str = ""  # phone and ID numbers masked; the full note is in `sealed`
+    sealed: bytes = b""  # {"complaint_note": ...} under the complainant worker's key
+    kind: str = ""  # the complaint's kind (for the text telling the complainant)
+
+
+class ComplaintOverdue(Event, frozen=True, kw_only=True):
+    """Decision of a `Tick`: the case is still open at its deadline (限时办结)."""
+
+    complaint_id: str
+    due_ms: int
+    worker_id: str = ""
+    station_id: str = ""
 
 
 class ComplaintResolved(Event, frozen=True, kw_only=True):
@@ -623,6 +666,7 @@ FACT_TYPES: tuple[type[Event], ...] = (
     ComplaintFiled,
     ComplaintResolved,
     RatingGiven,
+    ComplaintStatusChanged,
     TrainingPublished,
     TrainingSignedUp,
     TrainingCompleted,
@@ -646,6 +690,7 @@ DECISION_TYPES: tuple[type[Event], ...] = (
     ArrearsOpened,
     ArrearsClosed,
     StationChecked,
+    ComplaintOverdue,
 )
 
 ALL_TYPES = FACT_TYPES + DECISION_TYPES
@@ -697,6 +742,8 @@ AnyEvent = (
     | ArrearsOpened
     | ArrearsClosed
     | StationChecked
+    | ComplaintStatusChanged
+    | ComplaintOverdue
 )
 
 

@@ -14,7 +14,8 @@ Invariants:
 - A live posting held for review (an arrears case) leaves matching at once: its row is
   released and it gets a new one if staff approve it or the case closes.
 - Departures from the live working set (hires past their settlement window, closed
-  jobs with nothing left, with their offers) happen in the fold of `Tick` only, so a
+  jobs with nothing left, with their offers, complaint cases closed
+  `CLOSED_COMPLAINT_KEEP_MS` ago) happen in the fold of `Tick` only, so a
   replay that folds records leaves exactly the live set the deciding engine kept.
 
 Limits: see `engine.state` (live tables, the command-id memory); a tick lets at most
@@ -32,13 +33,16 @@ from engine.carry import carry
 from engine.geo import local_day_number
 from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, posting_day_pay_fen
 from engine.state import (
+    CLOSED_COMPLAINT_KEEP_MS,
     CLOSED_JOB,
     DUE_BELL,
     DUE_CHECKOUT,
+    DUE_COMPLAINT,
     DUE_JOB,
     DUE_OFFER,
     DUE_RECTIFY,
     DUE_WAGE,
+    LEAVE_COMPLAINT,
     LEAVE_HIRE,
     LEAVE_JOB,
     ArrearsCase,
@@ -52,6 +56,7 @@ from engine.state import (
 )
 
 MAX_LEAVING_PER_TICK = 100_000
+DAY_MS = 86_400_000
 # hold reasons that an arrears case put on a posting (released when the case closes)
 ARREARS_HOLD_REASONS = ("arrears_case", "employer_flagged:wage_arrears")
 
@@ -148,6 +153,8 @@ def _worker(state: State, ev: e.WorkerRegistered) -> None:
     state.worker_region.append(ev.region)
     state.worker_station.append("")
     state.worker_registered_at.append(ev.station_id)
+    if ev.station_id and not ev.phone_masked:  # registered at the counter without a mobile
+        state.contact_station[row] = ev.station_id
     if ev.push_opt_in:
         state.push_index.add(row, ev.home_lat, ev.home_lng, tag=int(state.workers.skills[row]))
 
@@ -191,6 +198,7 @@ def _erase(state: State, ev: e.WorkerErased) -> None:
     w.erase(row)
     _leave_station(state, row)
     state.priority_groups.pop(row, None)
+    state.contact_station.pop(row, None)
 
 
 def _check_in(state: State, ev: e.WorkerCheckedIn) -> None:
@@ -461,14 +469,56 @@ def _arrears_closed(state: State, ev: e.ArrearsClosed) -> None:
 
 
 def _complaint(state: State, ev: e.ComplaintFiled) -> None:
+    """Opens the case: answered by the hire's collecting station, due (限时办结) by the
+    deadline of its kind in the policy of the job's region (the employer's if the job
+    has left the core)."""
+    hire = state.hires.get(ev.hire_id)
+    job = None if hire is None else state.jobs.get(hire.job_id)
+    # the case's region: the job's (its answering station's), else the employer's
+    region = state.employers[ev.employer_id].region if job is None else job.region
+    days = state.policy_for(region)[1].complaint_deadlines
+    due_ms = ev.ts_ms + days.days_for(ev.kind) * DAY_MS
     state.complaints[ev.complaint_id] = Complaint(
-        complaint_id=ev.complaint_id, kind=ev.kind, employer_id=ev.employer_id
+        complaint_id=ev.complaint_id,
+        kind=ev.kind,
+        employer_id=ev.employer_id,
+        worker_id=ev.worker_id,
+        hire_id=ev.hire_id,
+        station_id="" if job is None else job.station_id,
+        region=region,
+        filed_ms=ev.ts_ms,
+        due_ms=due_ms,
+        changed_ms=ev.ts_ms,
     )
     state.complaints_by_employer.setdefault(ev.employer_id, []).append(ev.complaint_id)
+    state.live_complaints += 1
+    state.schedule(due_ms, DUE_COMPLAINT, ev.complaint_id)
+
+
+def _complaint_closes(state: State, comp: Complaint, status: str, ts_ms: int) -> None:
+    was_live = comp.live
+    comp.status = status
+    comp.changed_ms = ts_ms
+    if was_live and not comp.live:
+        state.live_complaints -= 1
+        state.overdue_complaints -= comp.overdue
+        state.schedule_leave(ts_ms + CLOSED_COMPLAINT_KEEP_MS, LEAVE_COMPLAINT, comp.complaint_id)
 
 
 def _resolved(state: State, ev: e.ComplaintResolved) -> None:
-    state.complaints[ev.complaint_id].status = "upheld" if ev.upheld else "dismissed"
+    comp = state.complaints[ev.complaint_id]
+    _complaint_closes(state, comp, "upheld" if ev.upheld else "dismissed", ev.ts_ms)
+
+
+def _complaint_step(state: State, ev: e.ComplaintStatusChanged) -> None:
+    _complaint_closes(state, state.complaints[ev.complaint_id], ev.status, ev.ts_ms)
+
+
+def _complaint_overdue(state: State, ev: e.ComplaintOverdue) -> None:
+    comp = state.complaints[ev.complaint_id]
+    if comp.live and not comp.overdue:
+        state.overdue_complaints += 1
+    comp.overdue = True
 
 
 def _push(state: State, ev: e.PushSent) -> None:
@@ -487,7 +537,13 @@ def _tick(state: State, ev: e.Tick) -> None:
     while heap and heap[0][0] <= ev.ts_ms and n < MAX_LEAVING_PER_TICK:
         _, kind, key = heapq.heappop(heap)
         n += 1
-        if kind == LEAVE_HIRE:
+        if kind == LEAVE_COMPLAINT:
+            comp = state.complaints.get(key)
+            if comp is None or comp.live:
+                continue
+            del state.complaints[key]
+            _drop(state.complaints_by_employer, comp.employer_id, key)
+        elif kind == LEAVE_HIRE:
             hire = state.hires.get(key)
             if hire is None:
                 continue
@@ -571,6 +627,8 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
     e.WagePaid: _paid,
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
+    e.ComplaintStatusChanged: _complaint_step,
+    e.ComplaintOverdue: _complaint_overdue,
     e.RatingGiven: _noop,
     **training.FOLDS,
     e.AgreementRecorded: _agreement,

@@ -3,9 +3,10 @@
 Owns: review verdicts (publish / hold / reject; the screen for discriminatory
 requirements of `engine.screen` holds a posting, its findings first among the reasons), offer waves and top-ups, the worker-side
 offer on check-in, hires on accept, withdrawals, expiries on `Tick`, 1.5 km pushes, the
-opening bell, employer flags from complaints, the check of a station's application, and the
-consequences of a revoked station (its stations below and their postings, as the policy
-says) or of a missed rectification deadline (the engine revokes).
+opening bell, employer flags from complaints, complaint cases past their deadline
+(`ComplaintOverdue`), the check of a station's application, and the consequences of a
+revoked station (its stations below and their postings, as the policy says) or of a
+missed rectification deadline (the engine revokes).
 
 Invariants:
 - `react(state, fact)` runs after `apply(state, fact)`; every decision it emits is
@@ -46,6 +47,7 @@ from engine.screen import finding_code, screen_texts
 from engine.state import (
     DUE_BELL,
     DUE_CHECKOUT,
+    DUE_COMPLAINT,
     DUE_JOB,
     DUE_OFFER,
     DUE_RECTIFY,
@@ -351,6 +353,21 @@ def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
                 continue
             work += 1
             _close_bell(state, scope, ev, emit)
+        elif kind == DUE_COMPLAINT:
+            comp = state.complaints.get(key)  # type: ignore[arg-type]
+            if comp is None or not comp.live or comp.overdue or comp.due_ms != due:
+                continue
+            work += 1
+            emit(
+                e.ComplaintOverdue(
+                    ts_ms=now,
+                    cmd_id=ev.cmd_id,
+                    complaint_id=comp.complaint_id,
+                    due_ms=due,
+                    worker_id=comp.worker_id,
+                    station_id=comp.station_id,
+                )
+            )
         elif kind == DUE_WAGE:
             hire = state.hires.get(key)  # type: ignore[arg-type]
             if (
@@ -534,12 +551,14 @@ def _complaint(state: State, ev: e.ComplaintFiled, emit: Emit) -> None:
         )
 
 
-def _resolved(state: State, ev: e.ComplaintResolved, emit: Emit) -> None:
+def _resolved(state: State, ev: e.ComplaintResolved | e.ComplaintStatusChanged, emit: Emit) -> None:
+    """A complaint dismissed (or a case rejected) clears its flag when no other live or
+    upheld complaint of that kind is left against the employer."""
     comp = state.complaints[ev.complaint_id]
-    if ev.upheld or comp.kind not in ("wage_arrears", "fraud"):
+    if comp.status not in ("dismissed", "rejected") or comp.kind not in ("wage_arrears", "fraud"):
         return
     still_open = any(
-        c.status in ("open", "upheld") and c.kind == comp.kind
+        (c.live or c.status in ("upheld", "resolved")) and c.kind == comp.kind
         for c in (state.complaints[cid] for cid in state.complaints_by_employer[comp.employer_id])
     )
     if comp.kind == "wage_arrears" and state.arrears_open.get(comp.employer_id):
@@ -661,5 +680,6 @@ _REACTORS: dict[type, Callable[[State, e.Event, Emit], None]] = {
     e.StationRegistered: _station_applied,
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
+    e.ComplaintStatusChanged: _resolved,
     e.WagePaid: _paid,
 }

@@ -14,7 +14,8 @@ Invariants:
   brought to schema 2 by `upcast`.
 - The recorded command carries no plain personal data: `personal` and `contact` are
   emptied (their sealed blob is in the event), a person employer's name is masked, and
-  complaint text keeps phone and ID numbers masked (the full text is sealed in the event).
+  complaint text and the notes of complaint steps keep phone and ID numbers masked (the
+  full text is sealed in the event).
 - `command_digest` is BLAKE2b-64 of the canonical msgpack (sorted map keys) of the
   recorded command with `command_id` "" and `ts_ms` 0: the same request retried has the
   same digest, another request (other fields, or another command type) has another. The
@@ -122,4 +123,6 @@ def recorded_command(cmd: c.Command) -> c.Command:
         return msgspec.structs.replace(cmd, head=c.Personal(name=mask_name(cmd.head.name)))
     if isinstance(cmd, c.FileComplaint):
         return msgspec.structs.replace(cmd, text=mask_pii_in_text(cmd.text))
+    if isinstance(cmd, c.ChangeComplaintStatus):
+        return msgspec.structs.replace(cmd, note=mask_pii_in_text(cmd.note))
     return cmd

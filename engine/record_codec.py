@@ -83,6 +83,9 @@ EVENT_CODES: dict[str, int] = {
     "PushSent": 34,
     "BellClosed": 35,
     "EmployerCleared": 36,
+    # 60..69: complaint cases (issue 14, part B)
+    "ComplaintStatusChanged": 60,
+    "ComplaintOverdue": 61,
     # training and consultation (issue 15, WP-I4): codes from 80 so that work packages
     # landing together do not collide on 37, 38, ...
     "TrainingPublished": 80,
@@ -124,6 +127,8 @@ COMMAND_CODES: dict[str, int] = {
     "FileComplaint": 22,
     "ResolveComplaint": 23,
     "Rate": 24,
+    # 60..69: complaint cases (issue 14, part B)
+    "ChangeComplaintStatus": 60,
     # training and consultation (issue 15, WP-I4), from 80 (see EVENT_CODES)
     "PublishTraining": 80,
     "SignUpTraining": 81,

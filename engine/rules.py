@@ -3,7 +3,8 @@
 Owns: `decide(state, cmd)`, the table from command type to decider, and the order of the
 checks every command passes: bounds (`engine.commands.check`), the free-text screen
 (`engine.rules_common.screen_free_text`), then the command's own decider in
-`engine.rules_registry`, `engine.rules_morning` or `engine.rules_hires`.
+`engine.rules_registry`, `engine.rules_morning`, `engine.rules_hires` or
+`engine.rules_complaints`.
 
 Invariants:
 - `decide` never mutates the state. A refused command raises `Refusal(field, rule,
@@ -25,6 +26,7 @@ from typing import Any
 import msgspec
 
 from engine import commands as c
+from engine import rules_complaints as k
 from engine import rules_hires as h
 from engine import rules_morning as m
 from engine import rules_registry as r
@@ -61,6 +63,7 @@ _DECIDERS: dict[type, Callable[[State, Any, int], Decided]] = {
     c.FileComplaint: h.complain,
     c.ResolveComplaint: h.resolve,
     c.Rate: h.rate,
+    c.ChangeComplaintStatus: k.change_status,
     c.PublishTraining: t.publish_training,
     c.SignUpTraining: t.sign_up,
     c.CompleteTraining: t.complete,

@@ -14,8 +14,8 @@ Invariants:
   with `engine.idnumbers.find_unmasked_pii`; a phone or ID number is refused with rule
   "no_personal_data". Exempt are the fields that carry personal data on purpose and are
   sealed by the shell: `personal`, `contact`, a station's `head` (负责人, sealed under
-  "station:<id>"), and complaint `text` (sealed under the complainant worker's key, the
-  event keeps it masked).
+  "station:<id>"), complaint `text` and the `note` of a complaint step (sealed under the
+  complainant worker's key, the event keeps it masked).
 
 Limits: the screen looks at strings of at least `MIN_PII_CHARS` characters only (no
 shorter string can hold a mobile or ID number).
@@ -33,6 +33,7 @@ from engine.commands import Refusal
 from engine.geo import check_point
 from engine.idnumbers import find_unmasked_pii
 from engine.matching.skills import MAX_SKILLS as MAX_SKILL_CODES
+from engine.reference import occupations
 from engine.state import Hire, State
 
 MIN_PII_CHARS = 11  # a mainland mobile has 11 digits, an ID number 18 characters
@@ -53,6 +54,7 @@ SEALED_FIELDS: dict[type, frozenset[str]] = {
     c.RegisterEmployer: frozenset({"contact"}),
     c.FileComplaint: frozenset({"text"}),
     c.ApplyStation: frozenset({"head"}),  # 负责人: sealed under "station:<id>"
+    c.ChangeComplaintStatus: frozenset({"note"}),
 }
 
 
@@ -121,6 +123,14 @@ def unique_skills(values: tuple[str, ...], field: str = "skills") -> tuple[str, 
 
 
 def known_skills(state: State, values: tuple[str, ...], field: str) -> None:
+    """Skills are 国家职业分类大典 codes (`engine.reference.occupations`; a code of the
+    大典's form must be in the shipped list) or the legacy English codes of older logs
+    (matched as recorded); at most `MAX_SKILL_CODES` distinct codes in the core."""
+    for value in values:
+        if occupations.looks_like_code(value) and not occupations.is_known(value):
+            raise Refusal(
+                field, "occupation_code_unknown", f"not in {occupations.CODE_LIST_VERSION}"
+            )
     new = [s for s in values if state.skills.bit(s) is None]
     if len(state.skills.to_list()) + len(set(new)) > MAX_SKILL_CODES:
         raise Refusal(field, "skill_limit", f"at most {MAX_SKILL_CODES} distinct occupation codes")

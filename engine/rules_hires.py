@@ -25,6 +25,7 @@ from engine.agreement import owed_fen
 from engine.commands import Refusal
 from engine.idnumbers import mask_pii_in_text
 from engine.rules_common import Decided, hire, worker_row
+from engine.rules_complaints import check_room
 from engine.state import MAX_LIVE_HIRES, Offer, State
 
 
@@ -109,6 +110,7 @@ def complain(state: State, cmd: c.FileComplaint, ts: int) -> Decided:
     if cmd.worker_id and cmd.worker_id != worker_id:
         raise Refusal("worker_id", "hire_worker", "the hire is another worker's")
     worker_row(state, worker_id)  # an erased worker files nothing (their key is gone)
+    check_room(state)
     ev = e.ComplaintFiled(
         ts_ms=ts,
         complaint_id=cmd.complaint_id,
@@ -126,7 +128,7 @@ def resolve(state: State, cmd: c.ResolveComplaint, ts: int) -> Decided:
     comp = state.complaints.get(cmd.complaint_id)
     if comp is None:
         raise Refusal("complaint_id", "exists", f"no complaint {c.clip(cmd.complaint_id)!r}")
-    if comp.status != "open":
+    if not comp.live:
         raise Refusal("complaint_id", "open", f"complaint is {comp.status}")
     ev = e.ComplaintResolved(
         ts_ms=ts, complaint_id=cmd.complaint_id, upheld=cmd.upheld, note=cmd.note

@@ -162,7 +162,9 @@ def register_worker(state: State, cmd: c.RegisterWorker, ts: int) -> Decided:
         raise Refusal("worker_id", "unique", "worker already registered")
     if cmd.station_id and cmd.station_id not in state.stations:
         raise Refusal("station_id", "exists", f"no station {c.clip(cmd.station_id)!r}")
-    mobile = check_mobile(cmd.personal.mobile, field="personal.mobile")
+    mobile = ""
+    if cmd.personal.mobile or not cmd.station_id:  # at a station's counter it is optional
+        mobile = check_mobile(cmd.personal.mobile, field="personal.mobile")
     birth_year = cmd.birth_year
     id_masked = ""
     id_number = ""

@@ -28,7 +28,7 @@ from engine.training import TrainingBook
 
 # 3: jobs carry their policy slot, one expiry heap, the live set's indexes, the
 # command-id memory as arrays; 2: command digests, registering station
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 5  # 5: complaint cases (station, deadline, steps), counter contacts
 
 
 class SnapshotVersionError(ValueError):
@@ -81,6 +81,7 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     last_ts_ms: int
     events_applied: int
     counts: dict[str, int]
+    contact_station: dict[int, str] = {}
 
 
 def _pack(columns: dict[str, np.ndarray]) -> dict[str, _Array]:
@@ -108,6 +109,7 @@ def snapshot_state(state: State) -> bytes:
         worker_station=state.worker_station,
         worker_registered_at=state.worker_registered_at,
         priority_groups=state.priority_groups,
+        contact_station=state.contact_station,
         skills=state.skills.to_list(),
         workers=_pack(state.workers.columns()),
         jobs=state.jobs,
@@ -153,11 +155,14 @@ def restore_state(body: bytes) -> State:
             "worker_registered_at "
             "priority_groups jobs job_ids offers hires hires_by_worker complaints "
             "jobs_by_employer live_by_worker offers_by_job hires_by_job "
-            "complaints_by_employer bells arrears arrears_open last_seq last_ts_ms events_applied counts training"
+            "complaints_by_employer bells arrears arrears_open last_seq last_ts_ms events_applied "
+            "counts training contact_station"
         ).split()
     }
     for name, value in plain.items():
         setattr(s, name, value)
+    s.live_complaints = sum(1 for comp in s.complaints.values() if comp.live)
+    s.overdue_complaints = sum(1 for comp in s.complaints.values() if comp.live and comp.overdue)
     s.due = [tuple(x) for x in snap.due]  # type: ignore[misc]
     s.leaving = [tuple(x) for x in snap.leaving]  # type: ignore[misc]
     s.jobs_by_station = {sid: dict.fromkeys(ids) for sid, ids in snap.jobs_by_station.items()}

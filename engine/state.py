@@ -34,8 +34,10 @@ Limits: `MAX_STATIONS` stations (a registration beyond is refused); `MAX_LIVE_JO
 command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids of the
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
 `WorkerArrays`; arrears cases: one per live hire (a hire with an open case stays in the
-core until it is paid, still within `MAX_LIVE_HIRES`). Trainings and policy Q&A are `engine.training`'s
-(`State.training`). Complaints are not bounded here yet (their life cycle is issue 14's).
+core until it is paid, still within `MAX_LIVE_HIRES`). Trainings and policy Q&A are
+`engine.training`'s (`State.training`). Complaints: at most `MAX_LIVE_COMPLAINTS` live
+cases (filing beyond is refused); a closed case leaves the core `CLOSED_COMPLAINT_KEEP_MS`
+after it closed.
 """
 
 from __future__ import annotations
@@ -59,12 +61,15 @@ __all__ = ["MAX_REMEMBERED_COMMANDS", "State"]
 MAX_LIVE_JOBS = 200_000
 MAX_LIVE_OFFERS = 1_000_000
 MAX_LIVE_HIRES = 1_000_000
+MAX_LIVE_COMPLAINTS = 200_000  # live cases: a complaint beyond is refused
 CLOSED_JOB = ("filled", "cancelled", "expired", "rejected")
+LIVE_COMPLAINT = ("open", "accepted", "investigating")
 # kinds of `State.due` entries (due ms, kind, key), in the order a tick handles a ms
-DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_WAGE, DUE_RECTIFY = range(6)
+DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_WAGE, DUE_RECTIFY, DUE_COMPLAINT = range(7)
 MAX_STATIONS = 100_000  # stations ever registered (a registration beyond is refused)
 # kinds of `State.leaving` entries
-LEAVE_HIRE, LEAVE_JOB = range(2)
+LEAVE_HIRE, LEAVE_JOB, LEAVE_COMPLAINT = range(3)
+CLOSED_COMPLAINT_KEEP_MS = 30 * 86_400_000  # a closed case stays listed this long
 WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
 JOB_INDEX_RESOLUTION = 7
 
@@ -189,7 +194,21 @@ class Complaint(msgspec.Struct, kw_only=True):
     complaint_id: str
     kind: str
     employer_id: str
-    status: str = "open"  # open, upheld, dismissed
+    # open, accepted, investigating (the case is live); resolved, rejected (closed by a
+    # step); upheld, dismissed (closed by the older `ResolveComplaint`)
+    status: str = "open"
+    worker_id: str = ""  # the complainant
+    hire_id: str = ""
+    station_id: str = ""  # the station answering the case ("" unknown)
+    region: str = ""  # the job's region (the answering station's), else the employer's
+    filed_ms: int = 0
+    due_ms: int = 0  # 限时办结 deadline (set by the fold of ComplaintFiled)
+    changed_ms: int = 0
+    overdue: bool = False  # was still live at its deadline
+
+    @property
+    def live(self) -> bool:
+        return self.status in LIVE_COMPLAINT
 
 
 class State:
@@ -210,6 +229,9 @@ class State:
         self.worker_station: list[str] = []  # station of the current check-in ("" none)
         self.worker_registered_at: list[str] = []  # registering station ("" none)
         self.priority_groups: dict[int, str] = {}  # row -> group name, only when not ""
+        # row -> station: workers registered at a station's counter without a mobile; the
+        # station is their contact point (board, printed slip), no SMS
+        self.contact_station: dict[int, str] = {}
         self.workers = WorkerArrays()
         self.skills = SkillCodes()
         self.checked_in = CellIndex(WORKER_INDEX_RESOLUTION)
@@ -228,6 +250,8 @@ class State:
         # arrears cases of hires in the core (at most one per hire); open ones by employer
         self.arrears: dict[str, ArrearsCase] = {}
         self.arrears_open: dict[str, list[str]] = {}
+        self.live_complaints = 0  # complaints whose case is open (MAX_LIVE_COMPLAINTS)
+        self.overdue_complaints = 0  # of those, past their deadline (a Tick said so)
         self.jobs_by_employer: dict[str, list[str]] = {}
         self.jobs_by_station: dict[str, dict[str, None]] = {}  # not yet closed, by station
         self.held: dict[str, None] = {}  # jobs held for review, in the order held
@@ -348,6 +372,7 @@ class State:
         h.update(enc.encode(self.worker_registered_at))
         h.update(enc.encode(self.skills.to_list()))
         h.update(enc.encode(sorted(self.priority_groups.items())))
+        h.update(enc.encode(sorted(self.contact_station.items())))
         for name, column in self.workers.columns().items():
             h.update(name.encode())
             h.update(np.ascontiguousarray(column).tobytes())

@@ -256,8 +256,10 @@ def _redecide(engine: Engine, seq: int, rec: e.Record) -> Failure | None:
         return _event_failure(
             state, "fact", f"the rules refuse its command: {refusal}", seq, 0, fact, None
         )
-    if isinstance(again, e.ComplaintFiled | e.StationRegistered) and type(fact) is type(again):
-        again = msgspec.structs.replace(again, sealed=fact.sealed)  # sealed by the shell
+    if isinstance(
+        again, e.ComplaintFiled | e.StationRegistered | e.ComplaintStatusChanged
+    ) and type(fact) is type(again):
+        again = msgspec.structs.replace(again, sealed=fact.sealed)  # type: ignore[attr-defined]
     if isinstance(again, e.JobSubmitted) and isinstance(fact, e.JobSubmitted) and not fact.terms_v:
         again = msgspec.structs.replace(again, terms_v=0)  # posted before agreements were
     if again != fact:

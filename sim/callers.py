@@ -2,14 +2,16 @@
 
 Owns: `caller_for(state, cmd)`, the natural caller of a command when no transport has
 authenticated anyone: the runtime (`SYSTEM`) for `Advance`, the collecting station's
-staff for `ReviewJob`, a nationwide administrator (`OPERATOR`) for everything else.
+staff for `ReviewJob`, the answering station's staff for `ChangeComplaintStatus`, a
+nationwide administrator (`OPERATOR`) for everything else.
 
 Invariants: every simulated command still passes the engine's authorisation
 (`engine.authz.authorize`); nothing here bypasses it, it only names the caller a real
 deployment would have had. Transports never use this module: they build their `Caller`
 from a verified credential.
 
-Limits: one station look-up per `ReviewJob`.
+Limits: one station look-up per `ReviewJob`, one complaint and one station look-up per
+`ChangeComplaintStatus`.
 """
 
 from __future__ import annotations
@@ -32,4 +34,14 @@ def caller_for(state: State, cmd: c.Command) -> Caller:
             region=station.region if station is not None else "11",
             station_id=cmd.station_id,
         )
+    if isinstance(cmd, c.ChangeComplaintStatus):  # the staff of the answering station
+        comp = state.complaints.get(cmd.complaint_id)
+        station = None if comp is None else state.stations.get(comp.station_id)
+        if station is not None:
+            return Caller(
+                actor_id=f"staff-{station.station_id}",
+                role="station_staff",
+                region=station.region,
+                station_id=station.station_id,
+            )
     return OPERATOR

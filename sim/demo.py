@@ -20,6 +20,10 @@ Invariants:
   check-ins and postings that still go there, postings paid far below the local level
   (held for review). The summary counts those apart from the refusals a live market
   produces by itself (answers to offers that closed first).
+- The stations' staff answer the crowd's complaint cases (`sim.cases.CaseDesk`); a whole
+  run ends with a tick at the last deadline of the cases still open, so they are
+  overdue (`complaints_overdue`), and the log's time then reaches that deadline (a
+  `--continue` morning comes the day after it).
 
 Limits: `batch` commands per group commit (default 512); the refusal kinds are the ones
 this generator makes (anything else is listed as "other" with its rule).
@@ -40,6 +44,7 @@ from engine import commands as c
 from engine import events as e
 from engine.geo import local_day, local_minute_of_day
 from sim.callers import caller_for
+from sim.cases import CaseDesk
 from sim.demo_text import REFUSAL_KINDS, format_summary
 from sim.morning import Morning, Sizes, local_midnight_ms
 
@@ -78,6 +83,12 @@ class DemoSummary(msgspec.Struct, kw_only=True):
     no_shows: int
     wages_paid: int  # hires paid in full (by their last payment)
     complaints: int
+    # complaint cases (issue 14): closed by the answering station, or still open at the
+    # end; overdue = still open at their 限时办结 deadline (a tick decided it)
+    complaints_resolved: int
+    complaints_rejected: int
+    complaints_open: int
+    complaints_overdue: int
     state_digest: str
     elapsed_s: float
     events_per_s: float
@@ -154,6 +165,13 @@ class DemoSummary(msgspec.Struct, kw_only=True):
         same("deliberate refusals", self.deliberate_refusals, deliberate)
         if self.no_shows + self.arrived > self.hires or self.completed > self.arrived:
             bad.append("after the hire: more arrivals or completions than hires")
+        same(
+            "complaints",
+            self.complaints,
+            self.complaints_resolved + self.complaints_rejected + self.complaints_open,
+        )
+        if self.complaints_overdue > self.complaints:
+            bad.append("complaints: more overdue than filed")
         if self.wages_paid + self.wages_partial + self.complaints > self.completed + self.no_shows:
             bad.append("after the hire: more wages and complaints than completed hires")
         if self.agreements > self.hires:
@@ -237,6 +255,9 @@ class _Tally:
             elif isinstance(ev, e.OfferMade):
                 key = "offer:" + ev.source
                 self.counts[key] = self.counts.get(key, 0) + 1
+            elif isinstance(ev, e.ComplaintStatusChanged):
+                key = "complaint:" + ev.status
+                self.counts[key] = self.counts.get(key, 0) + 1
             elif isinstance(ev, e.WagePaid):
                 self.paid[ev.hire_id] = ev.partial
             elif isinstance(ev, e.PushSent) and local_minute_of_day(ev.ts_ms) < 7 * 60:
@@ -271,6 +292,8 @@ class DemoRun:
         self.already: dict[str, int] = {}
         self._timeline: list[tuple[int, c.Command]] | None = None
         self._next = 0
+        # the stations' staff answer complaint cases; steps join the morning's replies
+        self.desk = CaseDesk(morning._schedule)
 
     def run(self, cmd: c.Command) -> Result:
         if self.namespace:
@@ -279,6 +302,7 @@ class DemoRun:
         self.tally.add(cmd, res)
         if res.ok:
             self.morning.respond(res.events)
+            self.desk.respond(res.events)
         return res
 
     def setup(self) -> None:
@@ -317,6 +341,10 @@ class DemoRun:
         if until_ms is None:
             for due in self.morning.drain():
                 self.run(due)
+            # time runs on to the last deadline of the cases left open: they are overdue
+            tick = self.desk.closing_tick(self.rt.engine.state, "tk-cases")
+            if tick is not None:
+                self.run(tick)
         else:
             for due in self.morning.pop_due(until_ms):
                 self.run(due)
@@ -388,6 +416,14 @@ class DemoRun:
             no_shows=n("NoShow", 0),
             wages_paid=sum(1 for partial in t.paid.values() if not partial),
             complaints=n("ComplaintFiled", 0),
+            complaints_resolved=n("complaint:resolved", 0),
+            complaints_rejected=n("complaint:rejected", 0),
+            complaints_open=sum(
+                1
+                for cid in self.desk.filed
+                if (comp := state.complaints.get(cid)) is not None and comp.live
+            ),
+            complaints_overdue=n("ComplaintOverdue", 0),
             state_digest=state.digest(),
             elapsed_s=round(elapsed, 3),
             events_per_s=round(n_events / elapsed, 1) if elapsed else 0.0,

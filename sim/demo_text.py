@@ -121,6 +121,16 @@ def format_summary(s: DemoSummary) -> str:
         f"full later) + {still_open} still open; {s.arrears_holds} live postings held, "
         f"{s.republished} published again, {s.arrears_rejected} rejected on review"
     )
+    if s.complaints:
+        cases = {
+            "resolved": s.complaints_resolved,
+            "rejected": s.complaints_rejected,
+            "still open": s.complaints_open,
+        }
+        lines.append(
+            f"  complaint cases    {s.complaints} = {_parts(cases) or '0'}; "
+            f"{s.complaints_overdue} passed their 限时办结 deadline still open"
+        )
     lines.append(f"  refusals           {s.refusals}" + (":" if s.refusals else ""))
     if s.deliberate_refusals:
         parts = ", ".join(

@@ -123,6 +123,9 @@ ROUTES: tuple[Route, ...] = (
     R(c.FileComplaint, "POST", "/complaints", "File a complaint about a hire", "complaints"),
     R(c.ResolveComplaint, "POST", "/complaints/{complaint_id}/resolution",
       "Resolve a complaint", "complaints"),
+    R(c.ChangeComplaintStatus, "POST", "/complaints/{complaint_id}/status",
+      "Move a complaint case on (accepted, investigating, resolved, rejected) with a note "
+      "told to the complainant", "complaints", caller_fields=(("staff_id", "actor_id"),)),
     # training and consultation (培训报名、政策咨询)
     R(c.PublishTraining, "POST", "/stations/{station_id}/trainings",
       "Publish a training session of a station (培训)", "training",

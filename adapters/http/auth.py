@@ -16,6 +16,7 @@ The read model:
   station_staff and admin read a hire's agreement, station_staff, auditor and admin the
   wage-arrears cases (of their region);
 - station_staff (own station), auditor and admin (their region) read the review queue;
+- station_staff, auditor and admin read complaint cases (their region);
 - sms_gateway reads nothing over HTTP.
 - Region: a caller for prefix P sees only resources registered in P; only an admin token
   created with `--nationwide` sees every region.
@@ -55,6 +56,7 @@ READS: dict[str, frozenset[str]] = {
     # wage-arrears cases: staff of the region, auditors, admin
     "arrears": frozenset({"station_staff", "auditor", "admin"}),
     "review": frozenset({"station_staff", "auditor", "admin"}),  # the review queue
+    "complaints": frozenset({"station_staff", "auditor", "admin"}),
 }
 
 

@@ -4,7 +4,8 @@ Owns the routes
     GET /board/{station_id}          the hall-screen page (HTML, large Chinese type)
     GET /board/{station_id}/jobs     the same content as JSON (`BoardView`)
     GET /board/{station_id}/events   server-sent events: `event: board` with the JSON,
-                                     sent on connect and whenever the station's jobs change
+                                     sent on connect and whenever the station's jobs,
+                                     or the offers of its counter workers, change
 and `BoardHub`, which wakes the streams of a station when the `ScopeIndex` listener
 (writer thread) reports a change (`notify`, via `loop.call_soon_threadsafe`): a change of
 its own jobs or status, or of any job whose site lies within its radius (a board lists
@@ -40,6 +41,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from adapters.http.board_page import BoardView, board_view, render_page
 from adapters.http.context import Api
+from adapters.http.counter import contact_offers
 from adapters.http.problems import PUBLIC_PROBLEMS, ApiError
 from engine.geo import haversine_m
 
@@ -133,7 +135,11 @@ class BoardHub:
         now_ms = api.now_ms()
 
         def query(state: Any) -> BoardView | None:
-            return board_view(state, station_id, now_ms)
+            view = board_view(state, station_id, now_ms)
+            if view is not None:  # offers to the station's counter workers (no mobile)
+                contacts = list(api.index.station_contacts.get(station_id, {}))
+                view.offers = contact_offers(state, contacts)
+            return view
 
         view = await api.read(query)
         if view is not None:

@@ -13,9 +13,10 @@ Invariants:
   job address (phone and ID numbers masked), pay in its own unit (元/天, 元/小时, 元/件:
   never converted) with the expected total, headcount still needed, time window and
   start in Asia/Shanghai, distance and walking time from the station, the collecting
-  station's name. No employer contact, no worker. The station's own
-  address, hotline and hours are public service information (shown as declared; absent
-  ones shown as "—").
+  station's name. No employer contact; workers only as the last four characters of the
+  id of those registered at the station's counter without a mobile, for their offers
+  (`offers`). The station's own address, hotline and hours are public service
+  information (shown as declared; absent ones shown as "—").
 - Every dynamic string is HTML-escaped on the server and set with `textContent` in the
   browser (no markup from data).
 
@@ -31,6 +32,7 @@ import html
 import msgspec
 
 from adapters.http.assets import FAVICON_LINK
+from adapters.http.counter import OFFERS_SCRIPT, BoardOffer, offers_html
 from adapters.http.problems import scrub
 from engine.geo import local_date, local_minute_of_day
 from engine.present import JobCard, job_card
@@ -72,6 +74,9 @@ class BoardView(msgspec.Struct, kw_only=True):
     hours: str = ""
     lat: float = 0.0  # the station's site, WGS-84 (public: it is on the map)
     lng: float = 0.0
+    # live offers of workers registered at this station's counter without a mobile
+    # (`adapters.http.counter`): the board is how they hear of them
+    offers: list[BoardOffer] = []
 
 
 def yuan(fen: int) -> str:
@@ -275,6 +280,7 @@ _SCRIPT = """
     document.getElementById('updated').textContent = b.updated;
     ['address','hotline','hours'].forEach(function(k){
       var el=document.getElementById(k);el.textContent=b[k]||'—';});
+    if (window.__boardOffers) { window.__boardOffers(b.offers); }
   }
   var es = new EventSource('/board/' + encodeURIComponent(sid) + '/events');
   es.addEventListener('board', function(ev){render(JSON.parse(ev.data));
@@ -318,7 +324,8 @@ def render_page(view: BoardView) -> str:
         "<th>距本站</th><th>发布站点</th></tr></thead>"
         f'<tbody id="rows">{rows}</tbody></table>'
         f'<div id="empty" style="display:{empty_style}">暂无岗位，请稍候</div>'
+        f"{offers_html(view.offers)}"
         '<footer><span id="live">○ 正在连接…</span> · 到服务台登记求职，工作人员帮您对接'
         "</footer>"
-        f"<script>{_SCRIPT}</script></body></html>"
+        f"<script>{OFFERS_SCRIPT}{_SCRIPT}</script></body></html>"
     )

@@ -3,7 +3,8 @@
 Owns: `Metrics`: requests by route template, method and status; request and command
 latency histograms; refusals by command and rule; rate-limited requests; board clients;
 the engine's queue depth, log position, batch count, internal errors and readiness, and
-the log's recovery (bytes cut from a torn tail and moved to quarantine), read when scraped.
+the log's recovery (bytes cut from a torn tail and moved to quarantine), complaint cases
+open and overdue (限时办结), read when scraped.
 
 Off the request path: a request, a command's latency and a refusal are appended to a
 queue (`deque.append`, thread-safe, no lock taken by the handler) and folded into the
@@ -104,6 +105,14 @@ class Metrics:
             "Bytes of a torn log tail cut on open (copied to quarantine first)",
             registry=r,
         )
+        self.complaints_live = Gauge(
+            "lingong_complaints_live", "Complaint cases not yet closed", registry=r
+        )
+        self.complaints_overdue = Gauge(
+            "lingong_complaints_overdue",
+            "Complaint cases still open past their 限时办结 deadline (decided by a Tick)",
+            registry=r,
+        )
         self._pending: deque[tuple[Any, ...]] = deque()
 
     def bind(self, service: EngineService, ready: Callable[[], bool] | None = None) -> None:
@@ -115,6 +124,9 @@ class Metrics:
         self.internal_errors.set_function(lambda: float(runtime.internal_errors))
         self.ready.set_function(lambda: float(ready() if ready else service.ready))
         self.log_cut_bytes.set_function(lambda: float(_cut_bytes(runtime.log)))
+        # two ints kept by the fold: reading them from the scrape thread is safe
+        self.complaints_live.set_function(lambda: float(runtime.engine.state.live_complaints))
+        self.complaints_overdue.set_function(lambda: float(runtime.engine.state.overdue_complaints))
 
     # ------------------------------------------------------------ observations ------
 

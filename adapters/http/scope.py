@@ -3,7 +3,9 @@
 Owns: `ScopeIndex`, a small in-memory projection kept next to the engine: the region of
 every worker, station and employer, the region and collecting station of every job, the
 job and worker of every hire, the employer of every complaint, the live jobs each station
-collected and their sites (so the station boards near a changed job are refreshed), and the sealed contact blob of each employer (to reveal it
+collected and their sites (so the station boards near a changed job are refreshed), the
+workers each station is the contact point of (registered at its counter without a mobile)
+with their live offers, and the sealed contact blob of each employer (to reveal it
 to a hired worker). Read scopes (`adapters.http.auth.ReadScope`) and the station board
 use it without a round trip to the writer thread; commands never do (they are
 authorised against the state itself, on the writer thread).
@@ -38,6 +40,7 @@ from engine.state import State
 
 _CLOSED = (e.JobRejected, e.JobCancelled, e.JobExpired, e.JobFilled)
 _BOARD = (e.JobPublished, e.HireConfirmed, *_CLOSED)
+_OFFER_ENDS = (e.OfferAccepted, e.OfferDeclined, e.OfferExpired, e.OfferWithdrawn)
 
 
 class ScopeIndex:
@@ -50,6 +53,10 @@ class ScopeIndex:
         self.complaint_employer: dict[str, str] = {}
         self.station_jobs: dict[str, dict[str, None]] = {}  # station -> live job ids
         self.job_point: dict[str, tuple[float, float]] = {}  # live job id -> (lat, lng)
+        # workers registered at a station's counter without a mobile, and their live offers
+        self.contact: dict[str, str] = {}  # worker id -> station
+        self.station_contacts: dict[str, dict[str, None]] = {}  # station -> worker ids
+        self.contact_offer: dict[str, str] = {}  # live offer id -> station
         self.employer_blob: dict[str, bytes] = {}
         # the board hub's hook: (collecting stations changed, sites of jobs changed)
         self.on_change: Callable[[set[str], list[tuple[float, float]]], None] | None = None
@@ -90,6 +97,10 @@ class ScopeIndex:
             self.hire[hid] = (hire.job_id, state.worker_ids[hire.worker_row])
         for cid, comp in state.complaints.items():
             self.complaint_employer[cid] = comp.employer_id
+        for row, sid in state.contact_station.items():
+            self._add_contact(state.worker_ids[row], sid)
+            for oid in state.live_offers_of(row):
+                self.contact_offer[oid] = sid
         self.loaded.set()
         return state.last_seq
 
@@ -113,6 +124,16 @@ class ScopeIndex:
         for ev in events:
             if isinstance(ev, e.WorkerRegistered):
                 self.worker_region[ev.worker_id] = ev.region
+                if ev.station_id and not ev.phone_masked:
+                    self._add_contact(ev.worker_id, ev.station_id)
+            elif isinstance(ev, e.WorkerErased) and ev.worker_id in self.contact:
+                station = self.contact.pop(ev.worker_id)
+                self.station_contacts.get(station, {}).pop(ev.worker_id, None)
+            elif isinstance(ev, e.OfferMade) and ev.worker_id in self.contact:
+                self.contact_offer[ev.offer_id] = self.contact[ev.worker_id]
+                changed.add(self.contact[ev.worker_id])
+            elif isinstance(ev, _OFFER_ENDS) and ev.offer_id in self.contact_offer:
+                changed.add(self.contact_offer.pop(ev.offer_id))
             elif isinstance(ev, e.StationRegistered):
                 self.station_region[ev.station_id] = ev.region
             elif isinstance(ev, e.StationStatusChanged):
@@ -142,6 +163,10 @@ class ScopeIndex:
                         self.station_jobs.get(station, {}).pop(ev.job_id, None)
                         self.job_point.pop(ev.job_id, None)
         return changed
+
+    def _add_contact(self, worker_id: str, station_id: str) -> None:
+        self.contact[worker_id] = station_id
+        self.station_contacts.setdefault(station_id, {})[worker_id] = None
 
     # ------------------------------------------------------------ employer blobs ----
 

@@ -31,6 +31,7 @@ from engine.geo import wgs84_to_gcj02
 from engine.matching.workers import MODES
 from engine.present import JobCard, job_card
 from engine.reasons import reasons_text
+from engine.reference.occupations import label as skill_label
 from engine.state import Hire, Job, Offer, State
 
 
@@ -59,6 +60,10 @@ class WorkerView(msgspec.Struct, kw_only=True):
     open_offers: int
     completions: int
     no_shows: int
+    # the station that is the contact point of a worker registered at its counter without
+    # a mobile ("" otherwise): offers reach them by the station board and a printed slip
+    contact_station: str = ""
+    skill_names: list[str] = []  # the 大典 names of `skills`
 
 
 class JobView(msgspec.Struct, kw_only=True):
@@ -91,6 +96,7 @@ class JobView(msgspec.Struct, kw_only=True):
     hold_codes: list[str] = []  # the same as the machine codes the log keeps
     reviewed_by: str = ""  # the staff account that gave the verdict
     reviewer_name: str = ""  # that person's name, masked (张*明)
+    skill_name: str = ""  # the 大典 name (装卸搬运工), also for legacy English codes
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -201,6 +207,8 @@ def worker_view(state: State, worker_id: str) -> WorkerView | None:
         open_offers=int(w.open_offers[row]),
         completions=int(w.completions[row]),
         no_shows=int(w.no_shows[row]),
+        contact_station=state.contact_station.get(row, ""),
+        skill_names=[skill_label(x) for x in state.skills.codes(int(w.skills[row]))],
     )
 
 
@@ -211,6 +219,7 @@ def job_view(state: State, job: Job, distance_m: int | None = None) -> JobView:
         JobView,
         employer_name=scrub(emp.display_name) if emp is not None else "",
         title=scrub(job.title),
+        skill_name=skill_label(job.skill),
         open_slots=job.open_slots,
         distance_m=distance_m,
         description=scrub(job.description),

@@ -40,7 +40,7 @@ EVT_PREFIX = "lingong.evt"
 PUSH_PREFIX = "lingong.push"
 CE_TYPE_PREFIX = "cn.lingong."
 NO_REGION = "000000"
-PUSH_TYPES = (e.OfferMade, e.PushSent)
+PUSH_TYPES = (e.OfferMade, e.PushSent, e.ComplaintStatusChanged)  # to the worker's app
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _json = msgspec.json.Encoder()
 _event_json = msgspec.json.Decoder(e.AnyEvent)
@@ -179,7 +179,7 @@ class RegionMap:
                 region = self.employers.get(ev.employer_id, self.default)
                 self.complaints[ev.complaint_id] = region
                 return region
-            case e.ComplaintResolved():
+            case e.ComplaintResolved() | e.ComplaintStatusChanged() | e.ComplaintOverdue():
                 return self.complaints.get(ev.complaint_id, self.default)
             case e.WorkerCheckedIn() if ev.station_id:
                 return self.stations.get(ev.station_id, self.default)

@@ -226,6 +226,8 @@ def worker_view(state: State, worker_id: str, caller: Caller) -> dict:
         "quiet_end_min": int(w.quiet_end_min[row]),
         "live_offers": list(state.live_offers_of(row)),
         "hires": list(state.hires_by_worker.get(row, [])),
+        # registered at this station's counter without a mobile: no SMS (issue 14)
+        "contact_station": state.contact_station.get(row, ""),
     }
 
 

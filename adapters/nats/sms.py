@@ -4,7 +4,8 @@ Owns: `SmsPusher` (a subscriber program) and its durable state in the KV bucket
 `LINGONG_SMS`. Gateways (file, console, the `Gateway` protocol) are in `sms_gateway`.
 
 How it runs:
-- Work: a durable push consumer `sms-pusher` on `LINGONG_EVT` (OfferMade, PushSent)
+- Work: a durable push consumer `sms-pusher` on `LINGONG_EVT` (`WORK_TYPES`: OfferMade,
+  PushSent, and ComplaintStatusChanged: the complainant told of each step of the case)
   delivered to the queue group `sms-pushers`: run as many pushers as you like, each
   event goes to one of them; an unacknowledged one is redelivered.
 - Reference data, per pusher: ordered consumers on JobSubmitted (title, headcount, pay)
@@ -32,6 +33,9 @@ Invariants:
 - Quiet hours (the worker's, from the events; 22:00-07:00 when unknown) and the daily cap
   (per worker per local day, counted in KV with compare-and-set) are checked at delivery
   time; expired offers are not texted. Skips are counted by reason.
+- A worker registered at a station's counter without a mobile (`WorkerRegistered` with a
+  station and no phone; `q.worker` `contact_station`) is never texted: skipped as
+  "station_contact" (the station board and a printed slip carry the offer).
 - Texts carry no personal data. Workers are addressed by worker id: events carry only
   masked phones, so a real gateway resolves the number through an authorised look-up of
   the registry (the sealed contact), never from the event stream.
@@ -80,6 +84,8 @@ REPLY_SUBJECT = "lingong.sms.reply"
 TRAINING_WAIT_S = 3.0  # a sign-up reply may overtake its TrainingPublished reference
 MAX_TRAINING_WAITS = 1000
 DEFAULT_QUIET = (22 * 60, 7 * 60)
+# the events texted: offers, pushes, and each step of a worker's complaint
+WORK_TYPES = ("OfferMade", "PushSent", "ComplaintStatusChanged")
 _KEY = re.compile(r"^[A-Za-z0-9_.:/-]{1,50}$")
 log = logging.getLogger("lingong.nats.sms")
 
@@ -134,6 +140,8 @@ class SmsPusher:
         self.clock = clock or (lambda: time.time_ns() // 1_000_000)
         self.jobs: _Lru = _Lru(cache_max)
         self.quiet: _Lru = _Lru(cache_max)
+        # workers registered at a counter without a mobile: their station is the contact
+        self.station_contact: _Lru = _Lru(cache_max)
         self.trainings: _Lru = _Lru(cache_max)  # training id -> (title, partition)
         self._training_waits: dict[str, asyncio.Event] = {}
         self.stats = PusherStats()
@@ -177,7 +185,7 @@ class SmsPusher:
             deliver_group=self.queue,
             deliver_policy=DeliverPolicy.BY_START_TIME,
             opt_start_time=since,
-            filter_subjects=[f"{ce.EVT_PREFIX}.*.*.*.{t}" for t in ("OfferMade", "PushSent")],
+            filter_subjects=[f"{ce.EVT_PREFIX}.*.*.*.{t}" for t in WORK_TYPES],
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=30,
             max_deliver=20,
@@ -212,6 +220,8 @@ class SmsPusher:
             self.jobs.put(ev.job_id, _job_info(ev))
         elif isinstance(ev, e.WorkerRegistered | e.WorkerUpdated):
             self.quiet.put(ev.worker_id, (ev.quiet_start_min, ev.quiet_end_min))
+            if isinstance(ev, e.WorkerRegistered) and ev.station_id and not ev.phone_masked:
+                self.station_contact.put(ev.worker_id, ev.station_id)
         elif isinstance(ev, e.TrainingPublished):
             partition = (msg.headers or {}).get("ce-source", "").rsplit("/", 1)[-1]
             self.trainings.put(ev.training_id, (ev.title, partition))
@@ -250,6 +260,8 @@ class SmsPusher:
             quiet = (
                 DEFAULT_QUIET if view is None else (view["quiet_start_min"], view["quiet_end_min"])
             )
+            if view is not None and view.get("contact_station"):
+                self.station_contact.put(worker_id, view["contact_station"])
         return quiet
 
     # ------------------------------------------------------------ offers / pushes ---
@@ -274,6 +286,12 @@ class SmsPusher:
         hdr = msg.headers or {}
         ev_id = hdr.get("ce-id", "")
         ev = ce.decode_body(msg.data)
+        if ev_id and isinstance(ev, e.ComplaintStatusChanged):
+            partition = hdr.get("ce-source", "").rsplit("/", 1)[-1]
+            await self._quiet_of(ev.worker_id, partition)  # learns a station contact
+            if ev.worker_id in self.station_contact:
+                return "station_contact"
+            return await self._complaint_step(ev, ev_id)
         if not ev_id or not isinstance(ev, e.OfferMade | e.PushSent):
             return "not_for_sms"
         partition = hdr.get("ce-source", "").rsplit("/", 1)[-1]
@@ -283,7 +301,10 @@ class SmsPusher:
         job = await self._job(ev.job_id, partition)
         if job is None:
             return "retry"
-        if tx.in_quiet_hours(now, *await self._quiet_of(ev.worker_id, partition)):
+        quiet = await self._quiet_of(ev.worker_id, partition)
+        if ev.worker_id in self.station_contact:  # no mobile: the board and a slip carry it
+            return "station_contact"
+        if tx.in_quiet_hours(now, *quiet):
             return "quiet_hours"
         try:
             await self._kv.create(f"seen.{ce.token(ev_id)}", b"1")
@@ -304,6 +325,19 @@ class SmsPusher:
         else:
             text = tx.push_text(job, ev.distance_m)
         self.gateway.send(ev.worker_id, text, event_id=ev_id)
+        self.stats.sent += 1
+        return "sent"
+
+    async def _complaint_step(self, ev: e.ComplaintStatusChanged, ev_id: str) -> str:
+        """The complainant is told of each step: once per event, outside the daily cap of
+        offers and pushes and not held by quiet hours (staff act in office hours)."""
+        if not ev.worker_id:
+            return "no_worker"
+        try:
+            await self._kv.create(f"seen.{ce.token(ev_id)}", b"1")
+        except nats.js.errors.KeyWrongLastSequenceError:
+            return "duplicate"
+        self.gateway.send(ev.worker_id, tx.complaint_text(ev.kind, ev.status), event_id=ev_id)
         self.stats.sent += 1
         return "sent"
 

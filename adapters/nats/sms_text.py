@@ -1,9 +1,10 @@
 """The texts of lingong's SMS messages, and reading a worker's SMS reply.
 
-Owns: short Chinese messages for offers, 1.5 km pushes and reply confirmations (pay is
-formatted by the one job formatter, `engine.present`: its own unit, never converted), reply
-parsing ("1" / "2", full-width digits too; "报名 <培训编号>" signs up for a training
-session), and the quiet-hours test in Asia/Shanghai local time.
+Owns: short Chinese messages for offers, 1.5 km pushes, reply confirmations and the steps
+of a worker's complaint (投诉进展) (pay is formatted by the one job formatter,
+`engine.present`: its own unit, never converted), reply parsing ("1" / "2", full-width
+digits too; "报名 <培训编号>" signs up for a training session), and the quiet-hours test
+in Asia/Shanghai local time.
 
 Invariants: every message starts with the signature 【零工】 and stays within one
 70-character SMS segment (titles are cut to `MAX_TITLE_CHARS`); money is shown in yuan
@@ -21,6 +22,7 @@ import msgspec
 from engine.geo import local_minute_of_day
 from engine.present import pay_text as _card_pay_text
 from engine.present import yuan_text
+from engine.reference.complaints import kind_name, status_name
 
 SIGNATURE = "【零工】"
 MAX_TITLE_CHARS = 16
@@ -91,6 +93,18 @@ def declined_text(title: str) -> str:
 
 def failed_text(reason: str) -> str:
     return _fit(f"{SIGNATURE}操作未成功：{reason}")
+
+
+def complaint_text(kind: str, status: str) -> str:
+    """A step of the worker's complaint: 【零工】您的投诉（拖欠工资）已受理 ... The staff's
+    note is not texted (free text: read it at the station or in the app)."""
+    tail = {
+        "accepted": "，我们将在办结时限内处理",
+        "investigating": "，正在调查处理",
+        "resolved": "，详情可到服务站查询",
+        "rejected": "，如有异议请到服务站咨询",
+    }.get(status, "")
+    return _fit(f"{SIGNATURE}您的投诉（{kind_name(kind)}）{status_name(status)}{tail}")
 
 
 HELP_TEXT = f"{SIGNATURE}回复1接单，回复2拒绝"

@@ -13,7 +13,8 @@ Invariants:
 - The log is the authority: a command is acknowledged only after its record is durable.
 - A record holds the command as `engine.record.recorded_command` made it (no plain
   personal data), the caller's actor id and the command digest; personal data of the
-  command (registration data, employer contacts, complaint text) is sealed in its events.
+  command (registration data, employer contacts, complaint text and step notes) is
+  sealed in its events.
 - If the core raises anything but a `Refusal` (a bug), or a record exceeds the log's frame
   limit, the command is refused (`Result.error_id` "E-<seq>-<8 hex>", deterministic per
   command and position), logged with its traceback, counted (`internal_errors`), and
@@ -354,6 +355,9 @@ class Runtime:
                 blob = self.sealer.seal(subject, out.personal[subject])
                 events[i] = msgspec.structs.replace(ev, sealed=blob)
             elif isinstance(ev, e.ComplaintFiled) and ev.worker_id in out.personal:
+                blob = self.sealer.seal(ev.worker_id, out.personal[ev.worker_id])
+                events[i] = msgspec.structs.replace(ev, sealed=blob)
+            elif isinstance(ev, e.ComplaintStatusChanged) and ev.worker_id in out.personal:
                 blob = self.sealer.seal(ev.worker_id, out.personal[ev.worker_id])
                 events[i] = msgspec.structs.replace(ev, sealed=blob)
         return events

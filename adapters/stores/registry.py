@@ -89,6 +89,8 @@ ROUTES: dict[type, str] = {
     e.RatingGiven: "hire_update",
     e.ComplaintFiled: "complaint",
     e.ComplaintResolved: "complaint_update",
+    e.ComplaintStatusChanged: "complaint_update",
+    e.ComplaintOverdue: SKIP,  # the reporting store counts it; the case row keeps its status
 }
 
 
@@ -211,6 +213,16 @@ def _resolved(ev: e.ComplaintResolved) -> Update:
     return (ev.complaint_id,), ("status", "note", "resolved_ts_ms"), (status, ev.note, ev.ts_ms)
 
 
+def _complaint_step(ev: e.ComplaintStatusChanged) -> Update:
+    if ev.status in ("resolved", "rejected"):
+        return (
+            (ev.complaint_id,),
+            ("status", "note", "resolved_ts_ms"),
+            (ev.status, ev.note, ev.ts_ms),
+        )
+    return (ev.complaint_id,), ("status", "note"), (ev.status, ev.note)
+
+
 def _job(status: str, cols: tuple[str, ...] = ("status", "closed_ts_ms", "updated_ts_ms")) -> Any:
     return lambda ev: ((ev.job_id,), cols, (status, ev.ts_ms, ev.ts_ms))
 
@@ -256,6 +268,7 @@ UPDATES: dict[type, Callable[[Any], Update]] = {
     e.WagePaid: lambda ev: ((ev.hire_id,), ("wage_method", "paid_ts_ms"), (ev.method, ev.ts_ms)),
     e.RatingGiven: lambda ev: ((ev.hire_id,), (f"{ev.by}_stars",), (ev.stars,)),
     e.ComplaintResolved: _resolved,
+    e.ComplaintStatusChanged: _complaint_step,
 }  # fmt: skip
 
 _UPDATE_STREAMS = (

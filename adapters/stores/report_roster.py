@@ -11,7 +11,8 @@ Owns:
   service at the period's end (by level and by market type: 综合性/产业园区/服务站点),
   county coverage, registrations (cumulative and new), seekers, postings, slots, hires
   (period and year to date), fill rate, wages paid, training (sessions, sign-ups,
-  completions: `report_training`) and complaints.
+  completions: `report_training`) and complaints; and, as a section of its own, complaint
+  cases past their 限时办结 deadline (`report_complaints`).
 
 Invariants: no unmasked personal data (erased workers show blank masked fields and
 "已删除"); money in fen, shown in yuan. Station status at the period's end is the last
@@ -27,6 +28,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from adapters.stores.backend import Backend
+from adapters.stores.report_complaints import CLOSINGS, overdue_section
 from adapters.stores.report_model import (
     OPERATING,
     SKILL_COLUMNS,
@@ -251,7 +253,7 @@ def progress(store: Backend, scope: Scope) -> Report:
     ):
         rows[key]["complaints"] = int(filed)
     for key, resolved in store.query(
-        f"SELECT {region_group('e.region', lvl)}, count(*) FROM f_complaint_resolved r "
+        f"SELECT {region_group('e.region', lvl)}, count(*) FROM ({CLOSINGS}) r "
         "JOIN f_complaint c ON c.complaint_id = r.complaint_id "
         "JOIN d_employer e ON e.employer_id = c.employer_id WHERE r.day BETWEEN ? AND ? "
         f"AND e.region LIKE ? GROUP BY 1",
@@ -297,7 +299,8 @@ def progress(store: Backend, scope: Scope) -> Report:
                     "Slots and hires by region",
                     "按地区岗位数与录用人数",
                 ),
-            )
+            ),
+            overdue_section(store, scope),  # issue 14: 限时办结 (its own section)
         ],  # fmt: skip
         notes=[
             "零工市场含总站、分站；零工驿站单列。站点数为期末处于“已认定”状态的站点。",

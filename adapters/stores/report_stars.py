@@ -26,8 +26,9 @@ The default rules are the seed's, nothing more: 泉州市零工市场(驿站)标
 Data items (per station, over the period; a posting's figures count for its collecting
 station): `placements` (hires), `fill_rate` (hires / slots published), `checkins`
 (check-ins at the station), `complaints_handled` (complaints about the station's hires
-filed in the period and resolved by its end / filed), `wage_arrears` (wage-arrears
-complaints about its hires filed in the period and not dismissed by its end).
+filed in the period and closed by its end / filed; closed: resolved or dismissed, or a
+case's step resolved or rejected), `wage_arrears` (wage-arrears complaints about its hires
+filed in the period and not dismissed or rejected by its end).
 
 Scoring: `linear` items give points * min(1, value / full_at) (full_at per station class,
 prorated by period days / 365 when `prorate`), `ratio` items the same on a ratio
@@ -51,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.stores.backend import Backend
+from adapters.stores.report_complaints import CLOSINGS
 from adapters.stores.report_model import (
     KIND_ZH,
     STATUS_ZH,
@@ -133,7 +135,7 @@ def station_figures(store: Backend, scope: Scope) -> dict[str, dict[str, int]]:
     for sid, kind, resolved, upheld in q(
         "SELECT p.station_id, c.kind, r.day, r.upheld FROM f_complaint c "
         "JOIN f_hire h ON h.hire_id = c.hire_id JOIN f_posting p ON p.job_id = h.job_id "
-        "LEFT JOIN f_complaint_resolved r ON r.complaint_id = c.complaint_id AND r.day <= ? "
+        f"LEFT JOIN ({CLOSINGS}) r ON r.complaint_id = c.complaint_id AND r.day <= ? "
         "WHERE c.day BETWEEN ? AND ?",
         [scope.period.last_day, *pp],
     ):

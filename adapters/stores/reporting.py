@@ -102,6 +102,8 @@ ROUTES: dict[type, str] = {
     e.WagePaid: "wage",
     e.ComplaintFiled: "complaint",
     e.ComplaintResolved: "complaint_resolved",
+    e.ComplaintStatusChanged: "complaint_step",
+    e.ComplaintOverdue: "complaint_overdue",
     e.RatingGiven: "rating",
     e.TrainingPublished: "training",
     e.TrainingSignedUp: "training_signup",
@@ -220,6 +222,10 @@ def apply_batch(ch: Changes, batch: Sequence[Sequence[Any]]) -> None:
         ("complaint_id", "kind", "employer_id", "worker_id", "hire_id"),
     )  # fmt: skip
     _facts(ch, "f_complaint_resolved", b["complaint_resolved"], ("complaint_id",), (_upheld,))
+    _facts(ch, "f_complaint_step", b["complaint_step"], ("complaint_id", "status", "staff_id"))
+    _facts(
+        ch, "f_complaint_overdue", b["complaint_overdue"], ("complaint_id", "due_ms", "station_id")
+    )
     _facts(ch, "f_rating", b["rating"], ("hire_id", "by", "stars"))
     _facts(
         ch, "f_training", b["training"],

@@ -188,6 +188,8 @@ REPORTING_TABLES: tuple[Table, ...] = (
     _t("f_wage", _FACT + "hire_id:T amount_fen:I method:T"),
     _t("f_complaint", _FACT + "complaint_id:T kind:T employer_id:T worker_id:T hire_id:T"),
     _t("f_complaint_resolved", _FACT + "complaint_id:T upheld:I"),
+    _t("f_complaint_step", _FACT + "complaint_id:T status:T staff_id:T"),
+    _t("f_complaint_overdue", _FACT + "complaint_id:T due_ms:I station_id:T"),
     _t("f_rating", _FACT + "hire_id:T by_party:T stars:I"),
     _t(
         "f_training",

@@ -8,7 +8,8 @@ Owns:
   a 大典 code with a trade family and short Chinese aliases for search;
 - `LEGACY_CODES`: the English skill codes of existing logs and the synthetic crowd
   (sim.morning.SKILLS) mapped onto 大典 codes;
-- `name`, `lookup`, `search`, `is_known`, `label` and `CODE_LIST_VERSION`.
+- `name`, `lookup`, `search`, `is_known`, `looks_like_code`, `label` and
+  `CODE_LIST_VERSION`.
 
 Sources, and what is verified:
 - Codes and names come from one machine-readable transcription of the 2022 edition:
@@ -227,6 +228,11 @@ def _checked(code: object, field: str) -> str:
     if code not in _ROWS:
         _refuse(field, "occupation_code_unknown", f"not in {CODE_LIST_VERSION}")
     return code
+
+
+def looks_like_code(value: object) -> bool:
+    """True if `value` has the form of a 大典 code (d-dd-dd-dd), known or not."""
+    return isinstance(value, str) and _CODE.fullmatch(value) is not None
 
 
 def is_known(code: object) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 WRITE = frozenset({"front_end", "station_staff", "admin"})
 ANSWER = WRITE | {"sms_gateway"}  # offers: also the SMS gateway (replies by text)
 READ = frozenset({"front_end", "station_staff", "auditor", "admin"})
+CASES = frozenset({"station_staff", "auditor", "admin"})  # complaint cases
 _n = itertools.count()
 
 
@@ -139,6 +140,7 @@ TABLE: list[Row] = [
     Row("accept_offer", "POST", "/workers/W2/offers/{O2}/accept", None, ANSWER, "own"),
     Row("decline_offer", "POST", "/workers/W2/offers/{O2}/decline", lambda n: {}, ANSWER, "own"),
     Row("list_hires", "GET", "/workers/W1/hires", None, READ, "own"),
+    Row("offer_slip", "GET", "/workers/W2/offers/{O2}/slip", None, READ, "own"),
     Row("get_hire", "GET", "/hires/{H1}", None, READ, "own"),
     Row(
         "contact",
@@ -187,6 +189,16 @@ TABLE: list[Row] = [
         frozenset({"admin"}),
         "own",
     ),  # fmt: skip
+    Row(
+        "complaint_status",
+        "POST",
+        "/complaints/C1/status",
+        lambda n: {"status": "accepted", "note": "已受理"},
+        frozenset({"station_staff", "admin"}),
+        "own",
+    ),  # fmt: skip
+    Row("get_complaint", "GET", "/complaints/C1", None, CASES, "own"),
+    Row("list_complaints", "GET", "/complaints?status=any", None, CASES, "filter"),
     Row("station", "GET", "/stations/S1", None, READ, "own"),
     Row(
         "navigation", "GET", "/jobs/J2/navigation?from_lat=32.0&from_lng=112.12", None, READ, "own"
@@ -248,6 +260,7 @@ TABLE: list[Row] = [
     Row("search", "GET", "/search?q=%E6%90%AC&lat=32.009&lng=112.122", None, READ, "filter"),
     Row("stations", "GET", "/stations?status=any", None, READ, "filter"),
     Row("metrics", "GET", "/metrics", None, frozenset({"auditor", "admin"}), "any"),
+    Row("skills", "GET", "/skills?q=%E6%90%AC%E8%BF%90", None, READ, "any"),
     # a station's life: the bodies of the steps on S1 are refused by the rules (422) after
     # the role and region checks, so the shared world keeps its approved S1
     Row("station_application", "GET", "/stations/S1/application", None, READ, "own"),

@@ -91,6 +91,7 @@ def test_matrix_covers_every_authenticated_route(env: Env) -> None:
         ("POST", "/workers/W2/check-in", {"station_id": "S1"}),
         ("GET", "/workers/W1/hires/{H1}/contact", None),
         ("POST", "/hires/{H1}/arrival", None),
+        ("POST", "/complaints/C1/status", {"status": "investigating"}),
     ],
 )
 def test_staff_of_another_station_is_refused(env: Env, method: str, path: str, body) -> None:

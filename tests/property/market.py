@@ -268,6 +268,12 @@ def command(name: str, caller: Caller = ADMIN_ALL, n: int = 0) -> c.Command:
             "text": "未结工资",
         },
         "ResolveComplaint": {"complaint_id": "C1", "upheld": False, "note": "已调解"},
+        "ChangeComplaintStatus": {
+            "complaint_id": "C1",
+            "status": "accepted",
+            "note": "已受理",
+            "staff_id": caller.actor_id,
+        },
         "Rate": {"hire_id": completed, "by": "worker", "stars": 5},
         "PublishTraining": {
             "training_id": f"TN{n}",

@@ -60,6 +60,7 @@ class World:
     filled: list[e.JobFilled] = field(default_factory=list)
     complaints: dict[str, str] = field(default_factory=dict)
     complaint_filed: dict[str, e.ComplaintFiled] = field(default_factory=dict)
+    complaint_overdue: list[e.ComplaintOverdue] = field(default_factory=list)
     type_counts: Counter = field(default_factory=Counter)
 
 
@@ -117,6 +118,10 @@ def world(records: list[tuple[int, e.Record]]) -> World:
                 w.complaint_filed[ev.complaint_id] = ev
             case e.ComplaintResolved():
                 w.complaints[ev.complaint_id] = "upheld" if ev.upheld else "dismissed"
+            case e.ComplaintStatusChanged():
+                w.complaints[ev.complaint_id] = ev.status
+            case e.ComplaintOverdue():
+                w.complaint_overdue.append(ev)
     return w
 
 
@@ -151,6 +156,8 @@ def fact_counts(w: World) -> dict[str, int]:
         "f_wage": n["WagePaid"],
         "f_complaint": n["ComplaintFiled"],
         "f_complaint_resolved": n["ComplaintResolved"],
+        "f_complaint_step": n["ComplaintStatusChanged"],
+        "f_complaint_overdue": n["ComplaintOverdue"],
         "f_rating": n["RatingGiven"],
         "f_training": n["TrainingPublished"],
         "f_training_signup": n["TrainingSignedUp"],

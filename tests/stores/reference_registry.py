@@ -190,6 +190,14 @@ def _resolved(ch: Changes, seq: int, ev: e.ComplaintResolved) -> None:
     )  # fmt: skip
 
 
+def _step(ch: Changes, seq: int, ev: e.ComplaintStatusChanged) -> None:
+    if ev.status in ("resolved", "rejected"):
+        ch.set("complaints", (ev.complaint_id,), status=ev.status, note=ev.note,
+               resolved_ts_ms=ev.ts_ms)  # fmt: skip
+    else:
+        ch.set("complaints", (ev.complaint_id,), status=ev.status, note=ev.note)
+
+
 def _policy(ch: Changes, seq: int, ev: e.PolicySet) -> None:
     ch.insert("policies", [seq, ev.region, ev.version, ev.note, ev.ts_ms])
 
@@ -236,6 +244,7 @@ HANDLERS: dict[type, Callable[[Changes, int, Any], None]] = {
     e.RatingGiven: _hire_event,
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
+    e.ComplaintStatusChanged: _step,
 }
 
 

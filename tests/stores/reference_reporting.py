@@ -169,6 +169,16 @@ def _resolved(ch: Changes, seq: int, idx: int, ev: e.ComplaintResolved) -> None:
     ch.fact("f_complaint_resolved", row)
 
 
+def _step(ch: Changes, seq: int, idx: int, ev: e.ComplaintStatusChanged) -> None:
+    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.complaint_id, ev.status, ev.staff_id)
+    ch.fact("f_complaint_step", row)
+
+
+def _overdue(ch: Changes, seq: int, idx: int, ev: e.ComplaintOverdue) -> None:
+    row = (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.complaint_id, ev.due_ms, ev.station_id)
+    ch.fact("f_complaint_overdue", row)
+
+
 def _rating(ch: Changes, seq: int, idx: int, ev: e.RatingGiven) -> None:
     ch.fact("f_rating", (seq, idx, ev.ts_ms, day_of(ev.ts_ms), ev.hire_id, ev.by, ev.stars))
 
@@ -222,6 +232,8 @@ HANDLERS: dict[type, Handler] = {
     e.WagePaid: _wage,
     e.ComplaintFiled: _complaint,
     e.ComplaintResolved: _resolved,
+    e.ComplaintStatusChanged: _step,
+    e.ComplaintOverdue: _overdue,
     e.RatingGiven: _rating,
     e.TrainingPublished: _training,
     e.TrainingSignedUp: _signup,

@@ -155,11 +155,13 @@ def expected_score(world: lf.World, sid: str, manual: float) -> float:
     checkins = sum(1 for c in world.checkins if c.station_id == sid)
     mine = [c for c in world.complaint_filed.values()
             if c.hire_id and world.jobs[world.hires[c.hire_id].job_id].station_id == sid]  # fmt: skip
-    handled = sum(1 for c in mine if world.complaints[c.complaint_id] != "open")
+    closed = ("upheld", "dismissed", "resolved", "rejected")  # a case's closing steps too
+    handled = sum(1 for c in mine if world.complaints[c.complaint_id] in closed)
     arrears = sum(
         1
         for c in mine
-        if c.kind == "wage_arrears" and world.complaints[c.complaint_id] != "dismissed"
+        if c.kind == "wage_arrears"
+        and world.complaints[c.complaint_id] not in ("dismissed", "rejected")
     )
     score = 40 * min(1, placements / (10 if cls == "market" else 5))
     score += 20 * min(1.0, placements / slots if slots else 0.0)

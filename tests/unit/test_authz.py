@@ -32,6 +32,7 @@ STATION_BOUND = {
     "CompleteWork",
     "PayWage",
     "Rate",
+    "ChangeComplaintStatus",  # cases of the station answering them
     "PublishTraining",
     "SignUpTraining",
     "CompleteTraining",
