@@ -332,6 +332,12 @@ def test_the_generator_reaches_the_core(name: str) -> None:
     found = find(
         command_dicts(m, name),
         lambda d: _accepted(m, d),
-        settings=settings(max_examples=3000, database=None, deadline=None, phases=[Phase.generate]),
+        settings=settings(
+            max_examples=3000,
+            database=None,
+            deadline=None,
+            phases=[Phase.generate],
+            derandomize=True,
+        ),
     )
     assert found["type"] == name
