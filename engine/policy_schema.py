@@ -46,7 +46,9 @@ ComplaintStep = Literal["accepted", "investigating", "resolved", "rejected"]
 WageMethod = Literal["cash", "bank", "wechat", "alipay"]
 # who pays the daily work-injury insurance (单工伤保险) of a posting ("" not stated)
 InsurancePayer = Literal["", "employer", "station", "worker", "none"]
-ArrearsReason = Literal["partial", "unpaid"]
+# partial: paid below the agreement; unpaid: not paid in full when due; complaint: a
+# wage-arrears complaint about a worked hire that is not paid in full
+ArrearsReason = Literal["partial", "unpaid", "complaint"]
 PriorityGroup = Literal[
     "", "hardship", "low_income", "disabled", "veteran", "zero_employment_family"
 ]

@@ -536,6 +536,9 @@ def _take_down(
 
 
 def _complaint(state: State, ev: e.ComplaintFiled, emit: Emit) -> None:
+    """Flag the employer (wage arrears, fraud); a wage-arrears complaint about a worked
+    hire that is not paid in full also opens that hire's arrears case, which holds the
+    employer's live postings and tells the collecting station (closed by full payment)."""
     if (
         ev.kind in ("wage_arrears", "fraud")
         and ev.kind not in state.employers[ev.employer_id].flags
@@ -549,6 +552,15 @@ def _complaint(state: State, ev: e.ComplaintFiled, emit: Emit) -> None:
                 complaint_id=ev.complaint_id,
             )
         )
+    hire = state.hires.get(ev.hire_id) if ev.kind == "wage_arrears" and ev.hire_id else None
+    if (
+        hire is not None
+        and not hire.arrears_case
+        and hire.agreed_fen > 0  # postings of older logs recorded no agreement
+        and hire.status in ("arrived", "completed")
+        and hire.paid_fen < owed_fen(hire.agreed_fen)
+    ):
+        _open_arrears(state, hire, "complaint", ev, emit)
 
 
 def _resolved(state: State, ev: e.ComplaintResolved | e.ComplaintStatusChanged, emit: Emit) -> None:

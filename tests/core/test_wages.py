@@ -6,6 +6,8 @@
 - a payment below the agreement is partial and opens an arrears case that flags the
   employer and holds their live postings; new postings are held too; paying in full
   closes the case, clears the flag and publishes the held postings again;
+- a wage-arrears complaint about a worked hire not paid in full opens its case at once
+  (reason "complaint"); about a hire paid in full it only flags;
 - a worked hire not paid `wage_due_ms` after its end opens a case on a `Tick`; a hire
   with an open case stays in the core past its settlement window, and leaves once paid;
 - replaying the records gives the same state, and re-executing them the same decisions.
@@ -178,6 +180,45 @@ def test_a_worked_hire_unpaid_by_the_due_time_opens_a_case(w: World) -> None:
     # ... and leaves once paid, with its closed case
     w.tick(w.now + Policy().settlement_window_ms + 1)
     assert hire_id not in w.state.hires and not w.state.arrears
+    replays_the_same(w)
+
+
+def complain(w: World, hire_id: str, worker_id: str, complaint_id: str):  # noqa: ANN201
+    return w.run(
+        c.FileComplaint(
+            command_id=cid(),
+            ts_ms=w.now,
+            complaint_id=complaint_id,
+            kind="wage_arrears",
+            employer_id="E1",
+            hire_id=hire_id,
+            worker_id=worker_id,
+            text="干完活没给钱",
+        )  # fmt: skip
+    )
+
+
+def test_a_wage_complaint_about_an_unpaid_hire_opens_its_case(w: World) -> None:
+    unpaid_id = w.hire("W1", "J1", start=at(7), hours=8, pay=30000)
+    paid_id = w.hire("W2", "J2", start=at(7), hours=8, pay=30000, title="保洁")
+    w.now = at(16)
+    work(w, unpaid_id)
+    work(w, paid_id)
+    pay(w, paid_id, 30000)
+    out = w.post("J3", title="装卸", start=at(18), hours=3)
+    assert w.state.jobs["J3"].status == "open"
+    # about the paid hire: the employer is flagged, no case (the records say paid)
+    out = complain(w, paid_id, "W2", "C1")
+    assert "ArrearsOpened" not in kinds(out) and "EmployerFlagged" in kinds(out)
+    # about the unpaid hire, before it is due: the case opens now and holds J3
+    out = complain(w, unpaid_id, "W1", "C2")
+    opened = next(ev for ev in out.events if isinstance(ev, e.ArrearsOpened))
+    assert (opened.reason, opened.hire_id, opened.station_id) == ("complaint", unpaid_id, "S1")
+    held = [ev for ev in out.events if isinstance(ev, e.JobHeldForReview)]
+    assert [(h.job_id, h.reasons) for h in held] == [("J3", ("arrears_case",))]
+    # the due time passes: no second case; paying in full closes it
+    assert "ArrearsOpened" not in kinds(w.tick(at(15) + Policy().wage_due_ms))
+    assert "ArrearsClosed" in kinds(pay(w, unpaid_id, 30000))
     replays_the_same(w)
 
 
