@@ -187,10 +187,15 @@ class RecordCodec:
         record_cls: type[msgspec.Struct],
         schema_version: int = SCHEMA_V2,
         make_converter: Callable[..., Converter] = plain_converter,
+        with_command: bool = True,
     ) -> None:
         """`make_converter(engine class, wire class, id_field)` builds each type's wire ->
-        engine conversion; a bulk reader may pass a faster one building the same structs."""
+        engine conversion; a bulk reader may pass a faster one building the same structs.
+        `with_command=False` decodes records without their recorded command (`command` is
+        None): for readers that only fold the events (projections, rebuild), the command's
+        bytes are skipped, not parsed."""
         self.record_cls = record_cls
+        self._with_command = with_command
         self.schema_version = schema_version
         missing = [c.__name__ for c in e.ALL_TYPES if c.__name__ not in EVENT_CODES]
         if missing:
@@ -212,7 +217,11 @@ class RecordCodec:
             self._cmd_code = cmds
             for cls, w in cmd_wires.items():
                 self._convert[w] = make_converter(cls, w, "command_id")
-            types["command"] = Union[tuple(cmd_wires.values())] | None  # noqa: UP007
+            types["command"] = (
+                Union[tuple(cmd_wires.values())] | None  # noqa: UP007
+                if with_command
+                else msgspec.Raw
+            )
         wire_record = msgspec.defstruct(
             "RecordWire",
             [_wire_field(f, types.get(f.name)) for f in rec_fields],
@@ -267,7 +276,9 @@ class RecordCodec:
         events = [convert[type(ev)](ev, cmd_id) for ev in w.events]
         extra = {name: getattr(w, name) for name in self._extra}
         cmd = extra.get("command")
-        if cmd is not None:
+        if not self._with_command:
+            extra["command"] = None if "command" in extra else extra.get("command")
+        elif cmd is not None:
             extra["command"] = convert[type(cmd)](cmd, cmd_id)
         return self.record_cls(v=w.v, cmd_id=cmd_id, events=events, **extra)
 

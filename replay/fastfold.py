@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from adapters.log.records import RecordError, bulk_codec, decode_block
+from adapters.log.records import RecordError, decode_block, events_codec
 from engine import events as e
 from engine import fold as engine_fold
 from engine.core import Engine
@@ -40,7 +40,7 @@ from engine.fold import InconsistentLog
 from engine.geo import LOCAL_OFFSET_MS, MS_PER_DAY
 
 _ERRORS = (InconsistentLog, KeyError, ValueError, IndexError)
-_codec = bulk_codec()
+_codec = events_codec()  # the fold reads events only: recorded commands are skipped
 
 
 @njit(cache=True)
@@ -97,10 +97,10 @@ class FastFold:
             try:
                 recs = _codec.decode_array_wire(data)
             except Exception:  # v1 records in a v2 block, damage: the careful path names it
-                return decode_block(block)
+                return decode_block(block, commands=False)
             if all(r.v == e.SCHEMA_VERSION for r in recs):
                 return recs
-        return decode_block(block)
+        return decode_block(block, commands=False)
 
     def fold(self, first_seq: int, records: list[Any], limit_ms: int | None = None) -> int:
         """Fold `records` (seqs first_seq, first_seq+1, ...) up to the first whose fact

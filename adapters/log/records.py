@@ -53,6 +53,15 @@ def _generated_converter(
 
 
 _codec = RecordCodec(e.Record, e.SCHEMA_VERSION, make_converter=_generated_converter)
+# records without their recorded command (None), for readers that fold events only
+_events_codec = RecordCodec(
+    e.Record, e.SCHEMA_VERSION, make_converter=_generated_converter, with_command=False
+)
+
+
+def events_codec() -> RecordCodec:
+    """The bulk codec without the recorded commands (for folds of the events only)."""
+    return _events_codec
 
 
 def bulk_codec() -> RecordCodec:
@@ -115,9 +124,10 @@ def _upcast(records: list[e.Record], first_seq: int) -> list[e.Record]:
     return records
 
 
-def decode_batch(frames: list[tuple[int, bytes]]) -> list[e.Record]:
-    """Decode frames (seq, payload) one by one; upcast older records."""
-    decode = _codec.decode
+def decode_batch(frames: list[tuple[int, bytes]], commands: bool = True) -> list[e.Record]:
+    """Decode frames (seq, payload) one by one; upcast older records. `commands=False`:
+    without the recorded commands (see `engine.record_codec.RecordCodec`)."""
+    decode = (_codec if commands else _events_codec).decode
     try:
         records = [decode(p) for _, p in frames]
     except _ERRORS:
@@ -130,15 +140,16 @@ def decode_batch(frames: list[tuple[int, bytes]]) -> list[e.Record]:
     return _upcast(records, frames[0][0] if frames else 0)
 
 
-def decode_block(block: Any) -> list[e.Record]:
+def decode_block(block: Any, commands: bool = True) -> list[e.Record]:
     """All records of a block (one msgspec call for a v2 block of schema 2 records)."""
     if isinstance(block, Block):
+        codec = _codec if commands else _events_codec
         try:
-            records = _codec.decode_array(block.data[block.array_start : block.offsets[-1]])
+            records = codec.decode_array(block.data[block.array_start : block.offsets[-1]])
         except _ERRORS:
-            return decode_batch(block.frames())  # mixed or damaged: frame by frame
+            return decode_batch(block.frames(), commands)  # mixed or damaged: frame by frame
         return _upcast(records, block.first_seq)
-    return decode_batch(block.frames())
+    return decode_batch(block.frames(), commands)
 
 
 def read_records(
@@ -148,14 +159,16 @@ def read_records(
     stop_seq: int | None = None,
     max_frames: int = BATCH_FRAMES,
     verify_chain: bool = False,
+    commands: bool = True,
 ) -> Iterator[RecordBatch]:
-    """Batches of records with from_seq <= seq <= stop_seq (to the reader's tail)."""
+    """Batches of records with from_seq <= seq <= stop_seq (to the reader's tail);
+    `commands=False` leaves the recorded commands out (readers that fold events only)."""
     if stop_seq is not None and stop_seq < from_seq:
         return
     read_blocks = getattr(reader, "read_blocks", None)
     if read_blocks is not None:
         blocks = read_blocks(from_seq, verify_chain=verify_chain, max_frames=max_frames)
-        yield from _from_blocks(blocks, from_seq, stop_seq, max_frames)
+        yield from _from_blocks(blocks, from_seq, stop_seq, max_frames, commands)
         return
     expect = from_seq
     for frames in reader.read_batches(from_seq, max_frames, verify_chain=verify_chain):
@@ -166,13 +179,18 @@ def read_records(
         if stop_seq is not None and frames[-1][0] > stop_seq:
             frames = frames[: stop_seq - frames[0][0] + 1]
         expect = frames[-1][0] + 1
-        yield RecordBatch(frames[0][0], decode_batch(frames), [(frames, 0, len(frames))])
+        records = decode_batch(frames, commands)
+        yield RecordBatch(frames[0][0], records, [(frames, 0, len(frames))])
         if stop_seq is not None and expect > stop_seq:
             return
 
 
 def _from_blocks(
-    blocks: Iterator[Any], from_seq: int, stop_seq: int | None, max_frames: int
+    blocks: Iterator[Any],
+    from_seq: int,
+    stop_seq: int | None,
+    max_frames: int,
+    commands: bool = True,
 ) -> Iterator[RecordBatch]:
     """Blocks decoded whole, their records regrouped into batches of `max_frames` (the
     last one of the read may be shorter)."""
@@ -185,7 +203,7 @@ def _from_blocks(
             continue
         if first > expect:
             raise RecordError(expect, f"the log reader skipped from seq {expect} to {first}")
-        decoded = decode_block(block)
+        decoded = decode_block(block, commands)
         at = expect - first
         end = count if stop_seq is None else min(count, stop_seq - first + 1)
         while at < end:

@@ -7,7 +7,8 @@ directory, and stops before an unfinished tail), and `payload_hash`, the fingerp
 projection keeps of the last record it applied.
 
 Invariants: records come in seq order without gaps, each decoded (and upcast) by
-`adapters.log.records.decode_batch`. A live writer may append while we read; we see a
+`adapters.log.records`, without the recorded command (projections fold the events only:
+`Record.command` is None here). A live writer may append while we read; we see a
 prefix. A missing log folder is a FileNotFoundError (readers never create folders).
 Limits: those of the reader.
 """
@@ -34,7 +35,8 @@ def read_records(
     """Batches of (seq, record, payload) from `from_seq` on (a URL, folder or reader)."""
     reader = open_log_reader(log)
     try:
-        for batch in _read_record_batches(reader, from_seq, max_frames=max_frames):
+        batches = _read_record_batches(reader, from_seq, max_frames=max_frames, commands=False)
+        for batch in batches:
             frames, records = batch.frames, batch.records
             yield [(frames[i][0], records[i], frames[i][1]) for i in range(len(frames))]
     finally:

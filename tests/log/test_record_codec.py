@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from adapters.log.reader import open_log_reader
-from adapters.log.records import bulk_codec, decode_block
+from adapters.log.records import bulk_codec, decode_block, events_codec
 from engine import events as e
 from engine.record_codec import EVENT_CODES, RecordCodec
 
@@ -96,3 +96,17 @@ def test_the_recorded_command_is_an_array_without_its_id_too() -> None:
     other = msgspec.structs.replace(cmd, command_id="ci-2")
     with pytest.raises(ValueError, match="recorded command"):
         e.encode_record(msgspec.structs.replace(rec, command=other))
+
+
+def test_readers_of_events_only_skip_the_recorded_command() -> None:
+    from engine import commands as c
+    from engine.record import make_record
+
+    cmd = c.CheckOut(command_id="co-1", ts_ms=1_795_385_527_826, worker_id="W1")
+    fact = e.WorkerCheckedOut(ts_ms=cmd.ts_ms, cmd_id="co-1", worker_id="W1")
+    rec = make_record("co-1", [fact], command=cmd, actor="tok-1", digest=b"12345678")
+    payload = e.encode_record(rec)
+    light = events_codec().decode(payload)
+    assert light.command is None and light == msgspec.structs.replace(rec, command=None)
+    assert events_codec().decode_array(msgspec.msgpack.encode([msgspec.Raw(payload)])) == [light]
+    assert bulk_codec().decode(payload) == rec  # the full codec keeps it
