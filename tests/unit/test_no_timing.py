@@ -77,7 +77,7 @@ def test_the_scan_finds_what_it_forbids() -> None:
     planted = (
         "import asyncio, time\n"
         "def test_a():\n"
-        "    time.sleep(0.5)  # nothing more may come\n"
+        "    time.sleep(0.5)  # nothing more may come\n"  # sleep-ok (planted text)
         "    started = time.monotonic()\n"
         "    elapsed_s = time.monotonic() - started\n"
         "    assert elapsed_s < 1.0\n"
