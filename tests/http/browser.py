@@ -18,6 +18,7 @@ import json
 import os
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -210,3 +211,10 @@ class Chromium:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def free_port() -> int:
+    """A free loopback port for a server the test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

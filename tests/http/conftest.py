@@ -16,3 +16,14 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         yield e
     finally:
         e.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_bin() -> str:
+    """Debian's Chromium for the browser tests, installed when missing (fails, never skips)."""
+    from tests.http.browser import ensure_chromium
+
+    try:
+        return ensure_chromium()
+    except Exception as exc:  # noqa: BLE001
+        pytest.fail(f"cannot install or find chromium: {exc}")

@@ -11,7 +11,6 @@ cannot start.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -27,27 +26,13 @@ from engine import commands as c
 from engine.idnumbers import find_unmasked_pii
 from sim.callers import OPERATOR
 from sim.morning import local_midnight_ms, make_uscc
-from tests.http.browser import HANG_S, Chromium, ensure_chromium
+from tests.http.browser import HANG_S, Chromium, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-output" / "board"
 XY = (32.0090, 112.1220)
 EMP_MOBILE = "13912345678"
 NOW_MS = local_midnight_ms("2026-11-23") + 9 * 3_600_000  # the server's time: 09:00 local
-
-
-@pytest.fixture(scope="session")
-def chromium_bin() -> str:
-    try:
-        return ensure_chromium()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"cannot install or find chromium: {exc}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _seed(data: Path) -> str:
@@ -74,7 +59,7 @@ def _seed(data: Path) -> str:
 def server(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     data = tmp_path / "data"
     token = _seed(data)
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(

@@ -12,7 +12,6 @@ skips) if the browser or the server cannot start.
 from __future__ import annotations
 
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from adapters.shell.runtime import ManualClock, Runtime
 from engine import commands as c
 from sim.callers import OPERATOR
 from sim.morning import local_midnight_ms, make_uscc
-from tests.http.browser import HANG_S, Chromium, ensure_chromium
+from tests.http.browser import HANG_S, Chromium, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "test-output" / "pages"
@@ -35,20 +34,6 @@ XY = (32.0090, 112.1220)
 NOW_MS = local_midnight_ms("2026-11-23") + 6 * 3_600_000  # the server's time: 06:00 local
 UNREACHABLE_TILES = "https://tiles.unreachable.invalid/{z}/{x}/{y}.png"
 OFFLINE = ("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",)
-
-
-@pytest.fixture(scope="module")
-def chromium_bin() -> str:
-    try:
-        return ensure_chromium()
-    except Exception as exc:  # noqa: BLE001
-        pytest.fail(f"cannot install or find chromium: {exc}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _seed(data: Path) -> str:
@@ -83,7 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     tmp = tmp_path_factory.mktemp("pages")
     data = tmp / "data"
     token = _seed(data)
-    port = _free_port()
+    port = free_port()
     log_path = tmp / "serve.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
