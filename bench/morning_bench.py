@@ -154,6 +154,9 @@ class Tally:
             "commands_per_s": round(self.commands / engine_s, 1) if engine_s else 0.0,
             **{"decision_" + k: v for k, v in percentiles_us(everything).items()},
             "cpu_s": round(sum(self.cpu_ns) / 1e9, 3),
+            "events_per_cpu_s": round(self.events / (sum(self.cpu_ns) / 1e9), 1)
+            if sum(self.cpu_ns)
+            else 0.0,
             **{"decision_cpu_" + k: v for k, v in percentiles_us(self.cpu_ns).items()},
             "by_command": {
                 k: {"n": len(v), **percentiles_us(v)} for k, v in sorted(self.ns.items())
@@ -491,6 +494,9 @@ def curve_point(
         "events": s["events"],
         "engine_s": s["engine_s"],
         "events_per_s": s["events_per_s"],
+        "cpu_s": s["cpu_s"],
+        "events_per_cpu_s": s["events_per_cpu_s"],
+        "event_counts": s["event_counts"],
         "decision_p50_us": s["decision_p50_us"],
         "decision_p99_us": s["decision_p99_us"],
         "decision_max_us": s["decision_max_us"],

@@ -186,6 +186,7 @@ def _worker_update(state: State, ev: e.WorkerUpdated) -> None:
         state.push_index.add(row, ev.home_lat, ev.home_lng, tag=skills)
     if row in state.checked_in:
         state.checked_in.set_tag(row, skills)
+        state.waiting.replace(row, w)
 
 
 def _erase(state: State, ev: e.WorkerErased) -> None:
@@ -193,6 +194,7 @@ def _erase(state: State, ev: e.WorkerErased) -> None:
     w = state.workers
     if w.checked_in[row]:
         state.checked_in.remove(row)
+        state.waiting.remove(row)
     if w.push_opt_in[row]:
         state.push_index.remove(row)
     w.erase(row)
@@ -209,6 +211,7 @@ def _check_in(state: State, ev: e.WorkerCheckedIn) -> None:
     else:
         state.checked_in.add(row, ev.lat, ev.lng, tag=int(w.skills[row]))
     w.check_in(row, ev.lat, ev.lng, ev.ts_ms, ev.available_until_ms)
+    state.waiting.replace(row, w)
     _leave_station(state, row)
     state.worker_station[row] = ev.station_id
     if ev.station_id:
@@ -230,6 +233,7 @@ def _check_out(state: State, ev: e.WorkerCheckedOut) -> None:
     row = state.worker_rows[ev.worker_id]
     if state.workers.checked_in[row]:
         state.checked_in.remove(row)
+        state.waiting.remove(row)
         state.workers.check_out(row)
     _leave_station(state, row)
 
@@ -343,6 +347,7 @@ def _offer_made(state: State, ev: e.OfferMade) -> None:
     job.offered_rows.append(row)
     job.wave = max(job.wave, ev.wave)
     state.workers.offer_made(row, local_day_number(ev.ts_ms))
+    state.waiting.refresh(row, state.workers)
     state.live_by_worker.setdefault(row, []).append(ev.offer_id)
     state.offers_by_job.setdefault(ev.job_id, []).append(ev.offer_id)
     state.schedule(ev.expires_ms, DUE_OFFER, ev.offer_id)
@@ -416,12 +421,14 @@ def _no_show(state: State, ev: e.NoShow) -> None:
     hire.status = "no_show"
     state.workers.remove_busy(hire.worker_row, hire.start_ms, hire.end_ms)
     state.workers.record_no_show(hire.worker_row)
+    state.waiting.refresh(hire.worker_row, state.workers)
 
 
 def _completed(state: State, ev: e.WorkCompleted) -> None:
     hire = state.hires[ev.hire_id]
     hire.status = "completed"
     state.workers.record_completion(hire.worker_row)
+    state.waiting.refresh(hire.worker_row, state.workers)
 
 
 def _paid(state: State, ev: e.WagePaid) -> None:

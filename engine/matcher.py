@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from engine.matching.bell import bell_assign, greedy_assign
+from engine.matching.index import CellIndex
 from engine.matching.kernels import push_candidates_from, rank_jobs_from, rank_workers_from
 from engine.matching.params import (
     N_MODES,
@@ -33,6 +34,8 @@ from engine.matching.params import (
     reach_m,
     weights_array,
 )
+from engine.matching.threshold import rank_waiting
+from engine.matching.waiting import disk_cells
 from engine.state import Job, State
 
 MAX_CHECKIN_JOBS = 8
@@ -141,27 +144,37 @@ def rank_for_job(
     """The best `k` checked-in workers for `job` not offered it before (every candidate
     within the largest reach of the job's policy, or exactly `rows` when given).
 
-    A threshold top-k that stops at a radius once the k-th score beats the best score
-    possible beyond it was tried and measured slower (BENCHMARKS.md, "exact top-k"): with
-    the default weights the location-free terms span as much as travel, so global
-    bounds never stop before ~11 km; it needs per-cell bounds (future work).
+    Without `rows`, the exact threshold top-k over the waiting index
+    (`engine.matching.threshold.rank_waiting`) decides; it equals the full scan of the
+    checked-in index's candidates (`rank_workers`, kept for `rows` and for a peer index
+    plugged in as `state.checked_in` by `bench peers`), which the tests compare.
     """
     vec = job_vectors(state, job, now_ms)
     if vec.skill_bit is None or k <= 0:
         return []
-    if rows is None:
+    excluded = _sorted_rows(job.offered_rows)
+    if rows is None and isinstance(state.checked_in, CellIndex):
         radius_m = job_query_radius_m(vec, now_ms)
-        rows = state.checked_in.query(job.lat, job.lng, radius_m, tag_mask=1 << vec.skill_bit)
-    out_rows, scores, dist, travel, feats = rank_workers_from(
-        state.workers,
-        rows,
-        vec.job,
-        vec.pol,
-        vec.weights,
-        vec.accept_coef,
-        k,
-        _sorted_rows(job.offered_rows),
-    )
+        wi = state.waiting
+        out_rows, scores, dist, travel, feats, _ = rank_waiting(
+            disk_cells(job.lat, job.lng, radius_m, wi.res),
+            vec.skill_bit,
+            vec.job,
+            vec.pol,
+            vec.weights,
+            vec.accept_coef,
+            excluded,
+            int(k),
+            *wi.arrays(),
+            *state.workers.rank_columns(),
+        )
+    else:
+        if rows is None:
+            radius_m = job_query_radius_m(vec, now_ms)
+            rows = state.checked_in.query(job.lat, job.lng, radius_m, tag_mask=1 << vec.skill_bit)
+        out_rows, scores, dist, travel, feats = rank_workers_from(
+            state.workers, rows, vec.job, vec.pol, vec.weights, vec.accept_coef, k, excluded
+        )
     return [
         Candidate(
             int(out_rows[i]),
@@ -172,6 +185,17 @@ def rank_for_job(
         )
         for i in range(len(out_rows))
     ]
+
+
+def full_scan_for_job(state: State, job: Job, now_ms: int, k: int) -> list[Candidate]:
+    """`rank_for_job` by the full scan of the checked-in index (the twin of the
+    threshold top-k: tests and `lingong bench` compare them)."""
+    vec = job_vectors(state, job, now_ms)
+    if vec.skill_bit is None or k <= 0:
+        return []
+    radius_m = job_query_radius_m(vec, now_ms)
+    rows = state.checked_in.query(job.lat, job.lng, radius_m, tag_mask=1 << vec.skill_bit)
+    return rank_for_job(state, job, now_ms, k, rows)
 
 
 def best_jobs_for_worker(state: State, row: int, now_ms: int) -> list[tuple[int, Candidate]]:

@@ -181,6 +181,7 @@ def restore_state(body: bytes) -> State:
         skills = int(w.skills[row])
         if w.checked_in[row]:
             s.checked_in.add(row, float(w.lat[row]), float(w.lng[row]), tag=skills)
+            s.waiting.add(row, w)
         if w.active[row] and w.push_opt_in[row]:
             s.push_index.add(row, float(w.home_lat[row]), float(w.home_lng[row]), tag=skills)
     for job in s.jobs.values():

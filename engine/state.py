@@ -53,6 +53,7 @@ from engine.idempotency import MAX_REMEMBERED_COMMANDS, CommandMemory
 from engine.matching.index import CellIndex
 from engine.matching.jobs import JobArrays
 from engine.matching.search import KeywordIndex
+from engine.matching.waiting import WaitingIndex
 from engine.matching.workers import SkillCodes, WorkerArrays
 from engine.training import TrainingBook
 
@@ -235,6 +236,9 @@ class State:
         self.workers = WorkerArrays()
         self.skills = SkillCodes()
         self.checked_in = CellIndex(WORKER_INDEX_RESOLUTION)
+        # the same workers by (cell, skill) with packed score inputs: the offer waves'
+        # exact threshold top-k (engine.matching.threshold)
+        self.waiting = WaitingIndex()
         self.push_index = CellIndex(WORKER_INDEX_RESOLUTION)
         self.jobs: dict[str, Job] = {}
         self.job_ids: list[str] = []  # job row -> id

@@ -1,0 +1,180 @@
+"""The exact threshold top-k (waiting index + `rank_waiting`) against its twin, the full
+scan of every checked-in worker of the skill within the query radius (`rank_workers`):
+same rows, scores, distances, travel times and features, on whole mornings and on seeded
+random crowds with random weights (negative ones and an acceptance model included)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.fold_bench import execute_morning
+from engine import matcher
+from engine.matching import params as P
+from engine.matching.index import CellIndex
+from engine.matching.kernels import rank_workers_from
+from engine.matching.threshold import box_distance_lb_m, rank_waiting
+from engine.matching.waiting import (
+    S_BIRTH,
+    S_CHECKIN,
+    S_MODE,
+    S_OFFERS,
+    S_OFFERS_DAY,
+    S_PRIO,
+    SF_LAT,
+    SF_LNG,
+    SF_REL,
+    WaitingIndex,
+    disk_cells,
+)
+from engine.matching.workers import WorkerArrays
+from sim.morning import Morning, Sizes
+
+SIZES = Sizes(workers=500, postings=120, employers=20, stations_per_city=4, tick_ms=30_000)
+
+
+def check_index(state) -> None:  # noqa: ANN001
+    """Every checked-in worker is in one group per skill with its columns copied."""
+    w, wi = state.workers, state.waiting
+    members = 0
+    for row in range(w.n):
+        if not w.checked_in[row]:
+            assert row not in wi
+            continue
+        skills = int(w.skills[row])
+        got = wi.members_of(row)
+        assert sorted(s for _, s, _ in got) == [b for b in range(64) if skills >> b & 1]
+        members += len(got)
+        s = int(wi.r_first[row])
+        done, ns = int(w.completions[row]), int(w.no_shows[row])
+        while s >= 0:
+            assert wi.s_i[s, S_CHECKIN] == w.checkin_ms[row]
+            assert wi.s_i[s, S_MODE] == w.mode[row]
+            assert wi.s_i[s, S_BIRTH] == w.birth_year[row]
+            assert wi.s_i[s, S_PRIO] == w.priority[row]
+            assert wi.s_i[s, S_OFFERS] == w.offers_today[row]
+            assert wi.s_i[s, S_OFFERS_DAY] == w.offers_day[row]
+            assert wi.s_f[s, SF_LAT] == w.lat[row] and wi.s_f[s, SF_LNG] == w.lng[row]
+            assert wi.s_f[s, SF_REL] == float(done + 1) / float(done + ns + 2)
+            s = int(wi.s_i[s, 7])
+    assert members == len(wi)
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_every_wave_of_a_morning_ranks_as_the_full_scan(monkeypatch, seed: int) -> None:
+    rank = matcher.rank_for_job
+    compared = []
+
+    def both(state, job, now_ms, k, rows=None):  # noqa: ANN001, ANN202
+        got = rank(state, job, now_ms, k, rows)
+        if rows is None:
+            for kk in sorted({k, 1, 4, 30}):
+                fast = rank(state, job, now_ms, kk)
+                assert fast == matcher.full_scan_for_job(state, job, now_ms, kk)
+            compared.append(len(got))
+        return got
+
+    monkeypatch.setattr(matcher, "rank_for_job", both)
+    engine, _ = execute_morning(Morning(seed=seed, sizes=SIZES))
+    assert len(compared) > 100 and sum(compared) > 100
+    check_index(engine.state)
+
+
+def _random_crowd(rng: np.random.Generator, n: int):  # noqa: ANN202
+    w = WorkerArrays()
+    ci = CellIndex(8)
+    wi = WaitingIndex()
+    lat0, lng0 = 31.2 + rng.uniform(-1, 1), 121.4 + rng.uniform(-1, 1)
+    for _ in range(n):
+        row = w.add(
+            home_lat=lat0,
+            home_lng=lng0,
+            skills=int(rng.integers(1, 8)),
+            min_pay_fen=int(rng.integers(10_000, 40_000)),
+            birth_year=int(rng.integers(1950, 2006)),
+            priority=int(rng.random() < 0.2),
+            mode=int(rng.integers(0, P.N_MODES)),
+        )
+        w.completions[row] = int(rng.integers(0, 6))
+        w.no_shows[row] = int(rng.integers(0, 3))
+        w.offers_day[row] = 20_000 + int(rng.integers(0, 2))
+        w.offers_today[row] = int(rng.integers(0, 5))
+        w.open_offers[row] = int(rng.integers(0, 4))
+        if rng.random() < 0.85:
+            # clusters (stations) and spread, some far outside any reach
+            spread = 0.002 if rng.random() < 0.4 else 0.25
+            lat, lng = lat0 + rng.normal(0, spread), lng0 + rng.normal(0, spread)
+            w.check_in(row, lat, lng, int(rng.integers(0, 4 * 3_600_000)), 10**13)
+            ci.add(row, lat, lng, tag=int(w.skills[row]))
+            wi.add(row, w)
+    # churn: some leave, some move (remove + add)
+    for row in rng.choice(n, size=n // 5, replace=False).tolist():
+        if w.checked_in[row] and rng.random() < 0.5:
+            ci.remove(row)
+            wi.remove(row)
+            w.check_out(row)
+        elif w.checked_in[row]:
+            lat = lat0 + rng.normal(0, 0.05)
+            lng = lng0 + rng.normal(0, 0.05)
+            w.check_in(row, lat, lng, int(rng.integers(0, 4 * 3_600_000)), 10**13)
+            ci.move(row, lat, lng)
+            wi.replace(row, w)
+    return w, ci, wi, lat0, lng0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_crowds_and_weights_rank_as_the_full_scan(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    w, ci, wi, lat0, lng0 = _random_crowd(rng, int(rng.integers(50, 1500)))
+    for _ in range(20):
+        weights = np.round(rng.uniform(-0.5, 1.5, size=P.N_WEIGHTS), 2)
+        if rng.random() < 0.5:
+            weights[P.W_ACCEPTANCE] = 0.0
+        coef = () if rng.random() < 0.5 else tuple(rng.uniform(-2, 2, size=P.N_FEATURES + 1))
+        coef_arr = np.asarray(coef, dtype=np.float64)
+        pol = np.array(
+            [1500.0, float(rng.integers(600, 7200)), 22_000.0, 3 * 3_600_000.0, 50.0,
+             3.0, 3.0, 20_001.0, 3_600_000.0, *P.SPEEDS_MPS],
+        )  # fmt: skip
+        bit = int(rng.integers(0, 3))
+        job = P.job_params(
+            lat=lat0 + rng.normal(0, 0.05),
+            lng=lng0 + rng.normal(0, 0.05),
+            skill_bit=bit,
+            day_pay_fen=int(rng.integers(15_000, 50_000)),
+            start_ms=5 * 3_600_000,
+            end_ms=13 * 3_600_000,
+            now_ms=int(rng.integers(2, 5) * 3_600_000),
+        )
+        job[P.J_YEAR] = 2026
+        radius = P.query_radius_m(pol)
+        excluded = np.unique(rng.integers(0, w.n, size=int(rng.integers(0, 20))))
+        for k in (1, 3, 17, 200):
+            fast = rank_waiting(
+                disk_cells(job[P.J_LAT], job[P.J_LNG], radius),
+                bit, job, pol, weights, coef_arr, excluded, k,
+                *wi.arrays(), *w.rank_columns(),
+            )  # fmt: skip
+            rows = ci.query(job[P.J_LAT], job[P.J_LNG], radius, tag_mask=1 << bit)
+            full = rank_workers_from(w, rows, job, pol, weights, coef_arr, k, excluded)
+            for a, b in zip(fast[:5], full, strict=True):
+                assert np.array_equal(a, b)
+
+
+def test_box_distance_is_a_lower_bound() -> None:
+    from engine.matching.kernels import haversine_cos_m
+
+    rng = np.random.default_rng(5)
+    for _ in range(3000):
+        lat0, lng0 = rng.uniform(-80, 80), rng.uniform(-179, 179)
+        c = np.cos(lat0 * np.pi / 180.0)
+        lats = np.sort(rng.uniform(lat0 - 0.5, lat0 + 0.5, size=2))
+        lngs = np.sort(rng.uniform(lng0 - 9, lng0 + 9, size=2))
+        cos_min = min(np.cos(lats * np.pi / 180.0))
+        lb = box_distance_lb_m(lat0, lng0, c, lats[0], lats[1], lngs[0], lngs[1], cos_min)
+        for _ in range(5):
+            lat, lng = rng.uniform(*lats), rng.uniform(*lngs)
+            assert lb <= haversine_cos_m(lat0, lng0, c, lat, lng)
+        for lat in lats:
+            for lng in lngs:
+                assert lb <= haversine_cos_m(lat0, lng0, c, lat, lng)
