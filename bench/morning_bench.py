@@ -440,6 +440,24 @@ def _window(m: Morning, arr: Arrivals, start: int) -> Iterator[tuple[int, c.Comm
     return heapq.merge(checkins, postings, ticks, key=lambda item: item[0])
 
 
+def twin_check(eng: Engine, now_ms: int, *, limit: int = 200, k: int = 5) -> dict[str, int]:
+    """The threshold top-k against its full-scan twin on up to `limit` open jobs (every
+    one when fewer): same candidates, scores and features. Raises on a difference."""
+    from engine import matcher
+
+    st = eng.state
+    jobs = [j for j in st.jobs.values() if j.status == "open"]
+    step = max(1, len(jobs) // limit)
+    compared = 0
+    for job in jobs[::step][:limit]:
+        fast = matcher.rank_for_job(st, job, now_ms, k)
+        full = matcher.full_scan_for_job(st, job, now_ms, k)
+        if fast != full:
+            raise AssertionError(f"threshold top-k differs from the full scan for {job.job_id}")
+        compared += 1
+    return {"twin_jobs_compared": compared, "twin_k": k}
+
+
 def curve_point(
     workers: int,
     *,
@@ -507,6 +525,7 @@ def curve_point(
         "worker_arrays_bytes_per_worker": round(st.workers.nbytes() / workers, 1),
         "worker_capacity": st.workers.capacity,
         "peak_rss_mb": peak_rss_mb(),
+        **twin_check(eng, st.last_ts_ms),
     }
 
 

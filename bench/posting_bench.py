@@ -5,7 +5,8 @@ registered and checked-in workers by folding pre-built events (the same state th
 commands would produce, far faster than deciding 2N commands), then times
 `Engine.execute(SubmitJob)` — decide, review, the first offer wave and the 1.5 km pushes —
 for a bounded number of postings after a warm-up that excludes numba compile time.
-It checks its answers: every posting is published and its offers pass the kernel's twin.
+It checks its answers: every posting is published, and the threshold top-k ranks the
+open jobs exactly as its full-scan twin (`bench.morning_bench.twin_check`).
 
 Limits: `MAX_WORKERS` workers; postings bounded by the argument.
 """
@@ -134,6 +135,9 @@ def run_posting_bench(workers: int = 100_000, postings: int = 2000, seed: int = 
             offers += sum(isinstance(ev, e.OfferMade) for ev in out.events)
         assert isinstance(out.events[1], e.JobPublished), out.events[1]
     arr = np.asarray(lat_us)
+    from bench.morning_bench import twin_check
+
+    twin = twin_check(eng, t0 + (postings + 50) * 100)
     _, policy = eng.state.policy_for("420602")
     from engine.matching.params import policy_params
 
@@ -146,4 +150,5 @@ def run_posting_bench(workers: int = 100_000, postings: int = 2000, seed: int = 
         "decision_mean_us": round(float(arr.mean()), 1),
         "query_radius_m": query_radius_m(policy_params(policy, t0)),
         "build_s": round(build_s, 2),
+        **twin,
     }

@@ -457,10 +457,13 @@ class WaitingIndex:
 
     def directory(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(start[skill], cell, cell group): every cell group sorted by (skill, cell); the
-        groups of skill b are positions start[b]:start[b + 1]. Rebuilt when cell groups
-        were created (they are never deleted: bounded by cells x skills)."""
+        groups of skill b are positions start[b]:start[b + 1]. Cell groups created since
+        the last call are inserted in place (a few a morning once the map has filled; a
+        full sort when many are new)."""
         n = int(self.meta[M_CELLS])
-        if self._dir is None or self._dir_cells != n:
+        if self._dir is not None and self._dir_cells == n:
+            return self._dir
+        if self._dir is None or n - self._dir_cells > 64:
             skill = self.c_i[:n, G_SKILL]
             cell = self.c_i[:n, G_CELL]
             order = np.lexsort((cell, skill))
@@ -470,7 +473,19 @@ class WaitingIndex:
                 np.ascontiguousarray(cell[order]),
                 np.ascontiguousarray(order, dtype=np.int64),
             )
-            self._dir_cells = n
+        else:
+            start, cells, gids = self._dir
+            start = start.copy()
+            for cg in range(self._dir_cells, n):
+                skill = int(self.c_i[cg, G_SKILL])
+                cell = int(self.c_i[cg, G_CELL])
+                lo, hi = int(start[skill]), int(start[skill + 1])
+                pos = lo + int(np.searchsorted(cells[lo:hi], cell))
+                cells = np.insert(cells, pos, cell)
+                gids = np.insert(gids, pos, cg)
+                start[skill + 1 :] += 1
+            self._dir = (start, cells, gids)
+        self._dir_cells = n
         return self._dir
 
     def members_of(self, row: int) -> list[tuple[int, int, int]]:

@@ -15,12 +15,16 @@ from engine.matching.index import CellIndex
 from engine.matching.kernels import rank_workers_from
 from engine.matching.threshold import box_distance_lb_m, rank_waiting
 from engine.matching.waiting import (
+    G_CELL,
+    G_SKILL,
+    M_CELLS,
     S_BIRTH,
     S_CHECKIN,
     S_MODE,
     S_OFFERS,
     S_OFFERS_DAY,
     S_PRIO,
+    S_WNEXT,
     SF_LAT,
     SF_LNG,
     SF_REL,
@@ -56,7 +60,7 @@ def check_index(state) -> None:  # noqa: ANN001
             assert wi.s_i[s, S_OFFERS_DAY] == w.offers_day[row]
             assert wi.s_f[s, SF_LAT] == w.lat[row] and wi.s_f[s, SF_LNG] == w.lng[row]
             assert wi.s_f[s, SF_REL] == float(done + 1) / float(done + ns + 2)
-            s = int(wi.s_i[s, 7])
+            s = int(wi.s_i[s, S_WNEXT])
     assert members == len(wi)
 
 
@@ -178,3 +182,22 @@ def test_box_distance_is_a_lower_bound() -> None:
         for lat in lats:
             for lng in lngs:
                 assert lb <= haversine_cos_m(lat0, lng0, c, lat, lng)
+
+
+def test_the_directory_lists_every_cell_group_in_order() -> None:
+    rng = np.random.default_rng(2)
+    w, _, wi, lat0, lng0 = _random_crowd(rng, 300)
+    for i in range(400):  # new cell groups a few at a time, between rankings
+        row = w.add(home_lat=lat0, home_lng=lng0, skills=int(rng.integers(1, 1 << 20)),
+                    min_pay_fen=100, birth_year=1980)  # fmt: skip
+        w.check_in(row, lat0 + rng.normal(0, 0.5), lng0 + rng.normal(0, 0.5), 0, 10**13)
+        wi.add(row, w)
+        if i % 7 == 0:
+            start, cells, gids = wi.directory()
+            n = int(wi.meta[M_CELLS])
+            assert len(cells) == n == len(gids)
+            for b in range(64):
+                seg = slice(start[b], start[b + 1])
+                assert np.all(wi.c_i[gids[seg], G_SKILL] == b)
+                assert np.all(np.diff(cells[seg]) > 0)
+                assert np.array_equal(wi.c_i[gids[seg], G_CELL], cells[seg])
