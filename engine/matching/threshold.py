@@ -58,12 +58,12 @@ from engine.matching.waiting import (
     GF_MINLAT,
     GF_MINLNG,
     S_BIRTH,
-    S_CHECKIN,
     S_MODE,
     S_OFFERS,
     S_OFFERS_DAY,
     S_PRIO,
     S_ROW,
+    SF_CHECKIN,
     SF_LAT,
     SF_LNG,
     SF_REL,
@@ -333,7 +333,7 @@ def rank_waiting(
                 s = blk * block + si
                 r = s_i[s, S_ROW]
                 # the member's bound from its packed copy (the kernel's arithmetic)
-                wait_ms = now_ms - s_i[s, S_CHECKIN]
+                wait_ms = now_ms - np.int64(s_f[s, SF_CHECKIN])
                 f[P.F_WAITING] = _capped(
                     float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0
                 )

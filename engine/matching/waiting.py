@@ -52,7 +52,7 @@ from engine.geo import DEG_TO_RAD, local_day_number, local_year
 from engine.matching.index import disk_k
 
 RESOLUTION = 7  # ~5.2 km2 cells: a 22 km reach is a disk of ~1,100 cells
-BLOCK = 16
+BLOCK = 8  # class groups are small (a few members): little slack per group
 N_CLASSES = 24  # hardship 2 x offers today 3 x reliability 2 x older 2 (see `member_class`)
 MAX_GROUPS = 1 << 24
 MAX_SLOTS = 1 << 28
@@ -60,11 +60,12 @@ DISK_CACHE_SIZE = 4096
 OLDER_HINT_AGE = 50  # the default policy's 大龄 age: only sorts members into classes
 
 # s_i columns
-S_ROW, S_CHECKIN, S_MODE, S_BIRTH, S_PRIO, S_OFFERS, S_OFFERS_DAY, S_WNEXT, S_GROUP = range(9)
-N_SI = 9
-# s_f columns
-SF_LAT, SF_LNG, SF_REL = range(3)
-N_SF = 3
+# s_i columns (int32)
+S_ROW, S_MODE, S_BIRTH, S_PRIO, S_OFFERS, S_OFFERS_DAY, S_WNEXT, S_GROUP = range(8)
+N_SI = 8
+# s_f columns (float64; the check-in time in ms is an integer < 2**53: exact)
+SF_LAT, SF_LNG, SF_REL, SF_CHECKIN = range(4)
+N_SF = 4
 # g_i columns (cell groups c_i and class groups g_i alike; G_HEAD, G_PARENT and G_CLASS
 # are the class groups' own, G_CELL and G_SKILL the cell groups')
 (
@@ -158,8 +159,9 @@ def _reset(gi, gf, g):
 @njit(cache=True)
 def _widen(gi, gf, g, s_i, s_f, s):
     """Widen group g's summaries to cover member slot s."""
-    if s_i[s, S_CHECKIN] < gi[g, G_MIN_CHECKIN]:
-        gi[g, G_MIN_CHECKIN] = s_i[s, S_CHECKIN]
+    checkin = np.int64(s_f[s, SF_CHECKIN])
+    if checkin < gi[g, G_MIN_CHECKIN]:
+        gi[g, G_MIN_CHECKIN] = checkin
     if s_i[s, S_BIRTH] < gi[g, G_MIN_BIRTH]:
         gi[g, G_MIN_BIRTH] = s_i[s, S_BIRTH]
     if s_i[s, S_PRIO] > gi[g, G_MAX_PRIO]:
@@ -191,7 +193,7 @@ def _widen(gi, gf, g, s_i, s_f, s):
 @njit(cache=True)
 def _fill(s_i, s_f, s, row, pi, pf):
     s_i[s, S_ROW] = row
-    s_i[s, S_CHECKIN] = pi[0]
+    s_f[s, SF_CHECKIN] = float(pi[0])
     s_i[s, S_MODE] = pi[1]
     s_i[s, S_BIRTH] = pi[2]
     s_i[s, S_PRIO] = pi[3]
@@ -343,7 +345,7 @@ class WaitingIndex:
         self.g_i = np.zeros((256, N_GI), dtype=np.int64)
         self.g_f = np.zeros((256, N_GF), dtype=np.float64)
         self.b_i = np.zeros((256, 2), dtype=np.int64)
-        self.s_i = np.zeros((256 * BLOCK, N_SI), dtype=np.int64)
+        self.s_i = np.zeros((256 * BLOCK, N_SI), dtype=np.int32)
         self.s_f = np.zeros((256 * BLOCK, N_SF), dtype=np.float64)
         self.r_first = np.full(1024, -1, dtype=np.int64)
         self.meta = np.zeros(N_META, dtype=np.int64)

@@ -19,12 +19,12 @@ from engine.matching.waiting import (
     G_SKILL,
     M_CELLS,
     S_BIRTH,
-    S_CHECKIN,
     S_MODE,
     S_OFFERS,
     S_OFFERS_DAY,
     S_PRIO,
     S_WNEXT,
+    SF_CHECKIN,
     SF_LAT,
     SF_LNG,
     SF_REL,
@@ -52,7 +52,7 @@ def check_index(state) -> None:  # noqa: ANN001
         s = int(wi.r_first[row])
         done, ns = int(w.completions[row]), int(w.no_shows[row])
         while s >= 0:
-            assert wi.s_i[s, S_CHECKIN] == w.checkin_ms[row]
+            assert wi.s_f[s, SF_CHECKIN] == w.checkin_ms[row]
             assert wi.s_i[s, S_MODE] == w.mode[row]
             assert wi.s_i[s, S_BIRTH] == w.birth_year[row]
             assert wi.s_i[s, S_PRIO] == w.priority[row]
