@@ -7,7 +7,7 @@ threshold top-k over it is `engine.matching.threshold.rank_waiting`.
 Layout (all plain numpy arrays, so the kernels take them as they are):
 - a cell group is (H3 cell at `RESOLUTION`, skill bit): the checked-in workers of that
   cell who have that skill; it is split into up to `N_CLASSES` class groups by
-  `member_class` (hardship, offers today, reliability, older), so a station where
+  `payload_of` (hardship, offers today, reliability, older), so a station where
   thousands wait is bounded class by class. A worker with s skills is a member of s
   class groups. Cell groups are found through an open-addressing hash table
   `ht[slot] = (cell, skill, id)` and, for a ranking, through `directory()` (sorted by
@@ -48,12 +48,12 @@ from h3.api import basic_int as h3i
 from h3.api import numpy_int as h3n
 from numba import njit
 
-from engine.geo import DEG_TO_RAD, local_day_number, local_year
+from engine.geo import DEG_TO_RAD
 from engine.matching.index import disk_k
 
 RESOLUTION = 7  # ~5.2 km2 cells: a 22 km reach is a disk of ~1,100 cells
 BLOCK = 8  # class groups are small (a few members): little slack per group
-N_CLASSES = 24  # hardship 2 x offers today 3 x reliability 2 x older 2 (see `member_class`)
+N_CLASSES = 24  # hardship 2 x offers today 3 x reliability 2 x older 2 (see `payload_of`)
 MAX_GROUPS = 1 << 24
 MAX_SLOTS = 1 << 28
 DISK_CACHE_SIZE = 4096
@@ -94,13 +94,49 @@ N_META = 7
 # offers_today, offers_day, class; pf = lat, lng, reliability
 
 
-def member_class(priority: int, offers: int, reliability: float, older: bool) -> int:
-    """Class of a member (a hint that keeps similar scores together: every bound comes
-    from the group's own summaries, so a stale class costs time, never a decision)."""
-    return (
-        (1 if priority > 0 else 0)
-        + 2 * min(max(offers, 0), 2)
-        + 6 * (1 if reliability >= 0.6 else 0)
+@njit(cache=True)
+def local_year_of_ms(ts_ms):
+    """`engine.geo.local_year` (Asia/Shanghai) in numba: civil_from_days of the day."""
+    z = (ts_ms + 8 * 3_600_000) // 86_400_000 + 719468
+    era = (z if z >= 0 else z - 146096) // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (1 if month <= 2 else 0)
+
+
+@njit(cache=True)
+def payload_of(row, pi, pf, checkin_ms, mode, birth_year, priority, offers_today, offers_day,
+               lat, lng, completions, no_shows):  # fmt: skip
+    """Fill the payload (pi, pf) of `row` from the worker columns, its class included.
+
+    The class is a hint that keeps similar scores together (every bound comes from the
+    group's own summaries, so a stale class costs time, never a decision): hardship,
+    offers of the check-in's day (0, 1, 2+), reliability >= 0.6, older than
+    `OLDER_HINT_AGE` in the check-in's year.
+    """
+    checkin = np.int64(checkin_ms[row])
+    done = np.int64(completions[row])
+    rel = float(done + 1) / float(done + np.int64(no_shows[row]) + 2)
+    pi[0] = checkin
+    pi[1] = mode[row]
+    pi[2] = birth_year[row]
+    pi[3] = priority[row]
+    pi[4] = offers_today[row]
+    pi[5] = offers_day[row]
+    pf[0] = lat[row]
+    pf[1] = lng[row]
+    pf[2] = rel
+    older = local_year_of_ms(checkin) - np.int64(birth_year[row]) >= OLDER_HINT_AGE
+    # offers of a day before the check-in's count 0: today's exposure
+    day = (checkin + 8 * 3_600_000) // 86_400_000
+    level = np.int64(offers_today[row]) if np.int64(offers_day[row]) >= day else 0
+    pi[6] = (
+        (1 if priority[row] > 0 else 0)
+        + 2 * min(max(level, 0), 2)
+        + 6 * (1 if rel >= 0.6 else 0)
         + 12 * (1 if older else 0)
     )
 
@@ -375,21 +411,10 @@ class WaitingIndex:
 
     def _payload(self, workers, row: int) -> None:  # noqa: ANN001
         w = workers
-        done = int(w.completions[row])
-        pi, pf = self._pi, self._pf
-        pi[0] = checkin = int(w.checkin_ms[row])
-        pi[1] = int(w.mode[row])
-        pi[2] = birth = int(w.birth_year[row])
-        pi[3] = prio = int(w.priority[row])
-        pi[4] = offers = int(w.offers_today[row])
-        pi[5] = int(w.offers_day[row])
-        pf[0] = float(w.lat[row])
-        pf[1] = float(w.lng[row])
-        pf[2] = rel = float(done + 1) / float(done + int(w.no_shows[row]) + 2)
-        older = local_year(checkin) - birth >= OLDER_HINT_AGE
-        # offers of a day before the check-in's count 0: today's exposure
-        level = offers if int(w.offers_day[row]) >= local_day_number(checkin) else 0
-        pi[6] = member_class(prio, level, rel, older)
+        payload_of(
+            row, self._pi, self._pf, w.checkin_ms, w.mode, w.birth_year, w.priority,
+            w.offers_today, w.offers_day, w.lat, w.lng, w.completions, w.no_shows,
+        )  # fmt: skip
 
     def _reserve(self, row: int, skills: int) -> None:
         n = bin(skills).count("1")

@@ -201,3 +201,13 @@ def test_the_directory_lists_every_cell_group_in_order() -> None:
                 assert np.all(wi.c_i[gids[seg], G_SKILL] == b)
                 assert np.all(np.diff(cells[seg]) > 0)
                 assert np.array_equal(wi.c_i[gids[seg], G_CELL], cells[seg])
+
+
+def test_local_year_in_numba_is_the_engines() -> None:
+    from engine.geo import local_year
+    from engine.matching.waiting import local_year_of_ms
+
+    rng = np.random.default_rng(4)
+    edges = [0, -1, 1_704_038_400_000 - 8 * 3_600_000, 1_704_038_400_000 - 8 * 3_600_000 - 1]
+    for ts in [*edges, *rng.integers(-(10**12), 4 * 10**12, size=3000).tolist()]:
+        assert local_year_of_ms(ts) == local_year(ts)
