@@ -21,7 +21,6 @@ from typing import NamedTuple
 import numpy as np
 
 from engine.matching.bell import bell_assign, greedy_assign
-from engine.matching.index import CellIndex
 from engine.matching.kernels import push_candidates_from, rank_jobs_from, rank_workers_from
 from engine.matching.params import (
     N_MODES,
@@ -147,13 +146,14 @@ def rank_for_job(
     Without `rows`, the exact threshold top-k over the waiting index
     (`engine.matching.threshold.rank_waiting`) decides; it equals the full scan of the
     checked-in index's candidates (`rank_workers`, kept for `rows` and for a peer index
-    plugged in as `state.checked_in` by `bench peers`), which the tests compare.
+    plugged in as `state.checked_in` by `bench peers`: `peer = True` on it), which the
+    tests compare.
     """
     vec = job_vectors(state, job, now_ms)
     if vec.skill_bit is None or k <= 0:
         return []
     excluded = _sorted_rows(job.offered_rows)
-    if rows is None and isinstance(state.checked_in, CellIndex):
+    if rows is None and not getattr(state.checked_in, "peer", False):
         radius_m = job_query_radius_m(vec, now_ms)
         wi = state.waiting
         out_rows, scores, dist, travel, feats, _ = rank_waiting(

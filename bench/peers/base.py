@@ -116,6 +116,9 @@ class PeerIndex(ABC):
 
     name = "peer"
     description = ""
+    # the engine ranks a wave's candidates from this index's query (the full scan path of
+    # `engine.matcher.rank_for_job`) instead of its own waiting index
+    peer = True
 
     def __init__(self) -> None:
         self._tags: dict[int, int] = {}  # indexed row -> tag

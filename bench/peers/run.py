@@ -136,7 +136,10 @@ def run_peers(
     say = progress or (lambda _msg: None)
     say(f"{LINGONG} ...")
     ref = _measure(LINGONG, lambda inner: inner, args, budget_s)
-    ref.update(server="in process", description="H3 cell index (CellIndex) + numba kernel")
+    ref.update(
+        server="in process",
+        description="waiting index (exact threshold top-k) + H3 cell index + numba kernels",
+    )
     rows = [ref]
     for name in peers:
         say(f"{name} ...")
