@@ -1,4 +1,5 @@
-"""Opening bell: optimal >= greedy, == brute force, never an ineligible pair."""
+"""Opening bell: optimal >= greedy, == brute force, == the slot-expanded scipy optimum,
+never an ineligible pair; the flow kernel equals its plain-Python twin."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from engine.matching.bell import (
     bell_assign,
     brute_force_assign,
     greedy_assign,
+    lsap_assign,
+    positive_pairs,
     total_score,
 )
+from engine.matching.bell_flow import flow_assign, py_flow_assign
 
 
 def random_crowd(rng, n_workers, n_jobs, eligible=0.4, max_slots=3, negative=0.1):
@@ -92,3 +96,49 @@ def test_edges_and_limits():
         bell_assign(np.ones((3, 2)), np.array([1]))
     with pytest.raises(ValueError):
         bell_assign(np.ones((3, 2)), np.array([1, 1]), objective="fastest")
+
+
+def test_flow_kernel_equals_twin():
+    """Exact equality on seeded crowds, ties included (scores rounded to 1-3 decimals)."""
+    rng = np.random.default_rng(73)
+    for _ in range(60):
+        scores, slots = random_crowd(
+            rng,
+            int(rng.integers(1, 90)),
+            int(rng.integers(1, 40)),
+            eligible=float(rng.uniform(0.05, 0.9)),
+            max_slots=int(rng.integers(1, 6)),
+        )
+        args = positive_pairs(scores, slots)
+        got = flow_assign(*args, slots)
+        assert np.array_equal(got, py_flow_assign(*args, slots))
+        assert np.array_equal(got, flow_assign(*args, slots))  # deterministic
+
+
+def test_flow_equals_the_slot_expanded_optimum():
+    """The same total as scipy over slot-expanded scores (the former solver)."""
+    rng = np.random.default_rng(74)
+    for _ in range(30):
+        scores, slots = random_crowd(
+            rng, int(rng.integers(20, 150)), int(rng.integers(5, 50)), max_slots=5
+        )
+        pairs = bell_assign(scores, slots)
+        check_valid(scores, slots, pairs)
+        assert all(scores[w, j] > 0 for w, j in pairs)
+        expanded = lsap_assign(scores, slots)
+        assert total_score(scores, pairs) == pytest.approx(total_score(scores, expanded), abs=1e-9)
+
+
+def test_flow_reroutes_along_a_chain():
+    # W0 takes J0 (best for it); W1 only fits J0 and is worth more there, so W0 moves to
+    # J1, whose one slot W2 held less well: W2 moves on to J2.
+    scores = np.array(
+        [
+            [5.0, 4.0, -np.inf],
+            [9.0, -np.inf, -np.inf],
+            [-np.inf, 3.0, 2.5],
+        ]
+    )
+    slots = np.array([1, 1, 1])
+    assert bell_assign(scores, slots) == [(0, 1), (1, 0), (2, 2)]
+    assert bell_assign(scores, np.array([1, 1, 0])) == [(0, 1), (1, 0)]
