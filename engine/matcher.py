@@ -315,7 +315,7 @@ def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Ca
             vec.weights,
             vec.accept_coef,
             len(cand),
-            _sorted_rows(job.offered_rows),
+            _sorted_rows(job.offered_rows) if job.offered_rows else None,
         )
         idx = np.searchsorted(rows_arr, out_rows)
         scores[idx, j] = out_scores

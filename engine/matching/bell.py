@@ -9,9 +9,11 @@ job.
 Objectives (`objective=`):
 - "weight" (default): maximise the total score. Only eligible pairs with a positive
   score can add to it, so pairs scoring <= 0 are never chosen (they stay for the normal
-  offer waves). Solved exactly by `engine.matching.bell_flow.flow_assign` over the
-  eligible positive pairs (successive shortest paths; a job is one node with its slots,
-  no expanded matrix). Among equal optima it picks its own (deterministic) one.
+  offer waves). Solved exactly over the eligible positive pairs by successive shortest
+  paths where a job is one node with its slots (no expanded matrix):
+  `engine.matching.bell_dense` (a job x job table) up to `MAX_DENSE_JOBS` jobs,
+  `engine.matching.bell_flow` above. Among equal optima each picks its own
+  (deterministic) one.
 - "hires": the most hires first, then the highest total score among those. Ineligible
   pairs get a cost above any sum of eligible costs, so the solver uses one only when
   nothing else is left; they are dropped afterwards.
@@ -24,7 +26,9 @@ Invariants:
 
 Limits: `bell_assign` refuses more than `MAX_WORKERS` workers, `MAX_SLOTS` expanded
 slots or `MAX_PAIRS` worker x slot cells (ValueError: the caller falls back to
-`greedy_assign`, which is O(P log P) in the eligible pairs P); `brute_force_assign` is exponential (<= 8 workers).
+`greedy_assign`, which is O(P log P) in the eligible pairs P); the limits are those of
+the former slot-expanded solver, kept so that the fallback happens where it did.
+`brute_force_assign` is exponential (<= 8 workers).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from engine.matching.bell_dense import MAX_DENSE_JOBS, dense_flow_assign
 from engine.matching.bell_flow import flow_assign
 
 MAX_WORKERS = 5000
@@ -72,7 +77,8 @@ def bell_assign(
         return []
     if objective == "weight":
         indptr, cols, pair_scores = positive_pairs(scores, slots)
-        job_of = flow_assign(indptr, cols, pair_scores, slots)
+        solve = dense_flow_assign if scores.shape[1] <= MAX_DENSE_JOBS else flow_assign
+        job_of = solve(indptr, cols, pair_scores, slots)
         return [(int(w), int(job_of[w])) for w in np.flatnonzero(job_of >= 0)]
     return lsap_assign(scores, slots, objective)
 

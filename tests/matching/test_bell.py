@@ -15,6 +15,7 @@ from engine.matching.bell import (
     positive_pairs,
     total_score,
 )
+from engine.matching.bell_dense import dense_flow_assign, py_dense_flow_assign
 from engine.matching.bell_flow import flow_assign, py_flow_assign
 
 
@@ -98,7 +99,11 @@ def test_edges_and_limits():
         bell_assign(np.ones((3, 2)), np.array([1, 1]), objective="fastest")
 
 
-def test_flow_kernel_equals_twin():
+@pytest.mark.parametrize(
+    ("kernel", "twin"),
+    [(flow_assign, py_flow_assign), (dense_flow_assign, py_dense_flow_assign)],
+)
+def test_flow_kernels_equal_their_twins(kernel, twin):  # noqa: ANN001
     """Exact equality on seeded crowds, ties included (scores rounded to 1-3 decimals)."""
     rng = np.random.default_rng(73)
     for _ in range(60):
@@ -110,23 +115,28 @@ def test_flow_kernel_equals_twin():
             max_slots=int(rng.integers(1, 6)),
         )
         args = positive_pairs(scores, slots)
-        got = flow_assign(*args, slots)
-        assert np.array_equal(got, py_flow_assign(*args, slots))
-        assert np.array_equal(got, flow_assign(*args, slots))  # deterministic
+        got = kernel(*args, slots)
+        assert np.array_equal(got, twin(*args, slots))
+        assert np.array_equal(got, kernel(*args, slots))  # deterministic
 
 
-def test_flow_equals_the_slot_expanded_optimum():
-    """The same total as scipy over slot-expanded scores (the former solver)."""
+def test_flows_equal_the_slot_expanded_optimum():
+    """Both solvers reach the total of scipy over slot-expanded scores (the former
+    solver) and keep the slots."""
     rng = np.random.default_rng(74)
     for _ in range(30):
         scores, slots = random_crowd(
             rng, int(rng.integers(20, 150)), int(rng.integers(5, 50)), max_slots=5
         )
-        pairs = bell_assign(scores, slots)
-        check_valid(scores, slots, pairs)
-        assert all(scores[w, j] > 0 for w, j in pairs)
-        expanded = lsap_assign(scores, slots)
-        assert total_score(scores, pairs) == pytest.approx(total_score(scores, expanded), abs=1e-9)
+        expanded = total_score(scores, lsap_assign(scores, slots))
+        args = positive_pairs(scores, slots)
+        for kernel in (flow_assign, dense_flow_assign):
+            job_of = kernel(*args, slots)
+            pairs = [(int(w), int(job_of[w])) for w in np.flatnonzero(job_of >= 0)]
+            check_valid(scores, slots, pairs)
+            assert all(scores[w, j] > 0 for w, j in pairs)
+            assert total_score(scores, pairs) == pytest.approx(expanded, abs=1e-9)
+        assert total_score(scores, bell_assign(scores, slots)) == pytest.approx(expanded, abs=1e-9)
 
 
 def test_flow_reroutes_along_a_chain():
@@ -139,6 +149,7 @@ def test_flow_reroutes_along_a_chain():
             [-np.inf, 3.0, 2.5],
         ]
     )
-    slots = np.array([1, 1, 1])
-    assert bell_assign(scores, slots) == [(0, 1), (1, 0), (2, 2)]
-    assert bell_assign(scores, np.array([1, 1, 0])) == [(0, 1), (1, 0)]
+    for slots, want in (([1, 1, 1], [1, 0, 2]), ([1, 1, 0], [1, 0, -1])):
+        args = positive_pairs(scores, np.array(slots))
+        assert flow_assign(*args, np.array(slots)).tolist() == want
+        assert dense_flow_assign(*args, np.array(slots)).tolist() == want
