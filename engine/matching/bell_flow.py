@@ -1,7 +1,9 @@
 """Maximum-weight assignment of workers to jobs with slots, exactly, without slot expansion.
 
 Owns: `flow_assign` (numba) and its plain-Python twin `py_flow_assign`, used by
-`engine.matching.bell.bell_assign` (objective "weight").
+`engine.matching.bell.bell_assign` (objective "weight") for bells of more than
+`bell_dense.MAX_DENSE_JOBS` jobs (`bell_dense` folds the same method into a job x job
+table), and the indexed-heap helpers `_sift_up` / `_pop` that both use.
 
 Method: min-cost flow by successive shortest paths (the Hungarian method, one worker at
 a time) on the network source -> worker (1) -> job (cost -score, 1) -> sink (slots), with
