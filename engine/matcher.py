@@ -317,25 +317,34 @@ def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Ca
     if not rows or not jobs:
         return []
     rows_arr = np.asarray(rows, dtype=np.int64)  # ascending: enumerate order
+    masks = state.workers.skills[rows_arr]
+    by_bit: dict[int, np.ndarray] = {}  # skill bit -> the rows with that skill
     scores = np.full((len(rows), len(jobs)), -np.inf)
-    ranked: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    at = np.zeros((len(rows), len(jobs)), dtype=np.int32)  # a pair's place in its ranking
+    ranked: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for j, job in enumerate(jobs):
         vec = job_vectors(state, job, now_ms)
         if vec.skill_bit is None:
-            ranked.append((rows_arr[:0], scores[:0, 0], scores[:0, 0], np.empty((0, 0))))
+            ranked.append((scores[:0, 0], scores[:0, 0], np.empty((0, 0))))
             continue
+        if vec.skill_bit not in by_bit:  # the kernel drops a row without the skill first
+            has = (masks & np.uint64(1 << vec.skill_bit)) != 0
+            by_bit[vec.skill_bit] = rows_arr[has]
+        cand = by_bit[vec.skill_bit]
         out_rows, out_scores, dist, travel, feats = rank_workers_from(
             state.workers,
-            rows_arr,
+            cand,
             vec.job,
             vec.pol,
             vec.weights,
             vec.accept_coef,
-            len(rows),
-            _sorted_rows(job.offered_rows),
+            len(cand),
+            _sorted_rows(job.offered_rows) if job.offered_rows else None,
         )
-        scores[np.searchsorted(rows_arr, out_rows), j] = out_scores
-        ranked.append((out_rows, dist, travel, feats))
+        idx = np.searchsorted(rows_arr, out_rows)
+        scores[idx, j] = out_scores
+        at[idx, j] = np.arange(len(out_rows), dtype=np.int32)
+        ranked.append((dist, travel, feats))
     slots = np.asarray([job.open_slots - len(job.live_offers) for job in jobs], dtype=np.int64)
     try:
         pairs = bell_assign(scores, slots, max_workers=MAX_BELL_WORKERS, max_slots=MAX_BELL_SLOTS)
@@ -343,8 +352,8 @@ def bell_pairs(state: State, scope: str, now_ms: int) -> list[tuple[int, int, Ca
         pairs = greedy_assign(scores, slots)
     out: list[tuple[int, int, Candidate]] = []
     for wi, ji in pairs:
-        out_rows, dist, travel, feats = ranked[ji]
-        pos = int(np.flatnonzero(out_rows == rows[wi])[0])
+        dist, travel, feats = ranked[ji]
+        pos = int(at[wi, ji])
         cand = Candidate(
             rows[wi],
             float(scores[wi, ji]),

@@ -429,11 +429,13 @@ def _bell(state: State, ev: e.BellRung, emit: Emit) -> None:
 def _close_bell(state: State, scope: str, ev: e.Event, emit: Emit) -> None:
     """Assign the scope's waiting workers to its open slots at once, then resume waves."""
     emit(e.BellClosed(ts_ms=ev.ts_ms, cmd_id=ev.cmd_id, scope=scope))
+    ttl_ms: dict[str, int] = {}  # offer TTL by job region (thousands of offers, few regions)
     for row, job_row, cand in matcher.bell_pairs(state, scope, ev.ts_ms):
         if len(state.offers) >= MAX_LIVE_OFFERS:
             break
         job = state.jobs[state.job_ids[job_row]]
-        _, policy = state.policy_for(job.region)
+        if job.region not in ttl_ms:
+            ttl_ms[job.region] = state.policy_for(job.region)[1].offer_ttl_ms
         wave = BELL_WAVE  # bell offers are not one of the job's waves (max_waves)
         worker_id = state.worker_ids[row]
         emit(
@@ -446,7 +448,7 @@ def _close_bell(state: State, scope: str, ev: e.Event, emit: Emit) -> None:
                 score=cand.score,
                 rank=len(job.live_offers) + 1,
                 wave=wave,
-                expires_ms=ev.ts_ms + policy.offer_ttl_ms,
+                expires_ms=ev.ts_ms + ttl_ms[job.region],
                 distance_m=cand.distance_m,
                 travel_s=cand.travel_s,
                 source="bell",

@@ -14,7 +14,9 @@ Modules (import them directly; this package imports nothing so that light users 
 - `kernels`  numba kernels: rank_workers, rank_jobs, push_candidates, filter_within.
 - `twins`    their plain-Python twins (bit-identical; tests and audits).
 - `explain`  reasons(): why a worker was or was not a candidate, in words.
-- `bell`     opening-bell batch assignment (scipy), greedy fallback, brute force.
+- `bell`     opening-bell batch assignment (exact), greedy fallback, brute force.
+- `bell_flow` its maximum-weight solver: min-cost flow over jobs with slots (numba + twin);
+- `bell_dense` the same over a job x job table, for bells of up to 1,024 jobs.
 - `search`   KeywordIndex: CJK bigram inverted index for keyword search.
 - `nav`      nav_links(): Amap / Baidu navigation deep links.
 

@@ -1,4 +1,5 @@
-"""Opening bell: optimal >= greedy, == brute force, never an ineligible pair."""
+"""Opening bell: optimal >= greedy, == brute force, == the slot-expanded scipy optimum,
+never an ineligible pair; the flow kernel equals its plain-Python twin."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from engine.matching.bell import (
     bell_assign,
     brute_force_assign,
     greedy_assign,
+    lsap_assign,
+    positive_pairs,
     total_score,
 )
+from engine.matching.bell_dense import dense_flow_assign, py_dense_flow_assign
+from engine.matching.bell_flow import flow_assign, py_flow_assign
 
 
 def random_crowd(rng, n_workers, n_jobs, eligible=0.4, max_slots=3, negative=0.1):
@@ -92,3 +97,59 @@ def test_edges_and_limits():
         bell_assign(np.ones((3, 2)), np.array([1]))
     with pytest.raises(ValueError):
         bell_assign(np.ones((3, 2)), np.array([1, 1]), objective="fastest")
+
+
+@pytest.mark.parametrize(
+    ("kernel", "twin"),
+    [(flow_assign, py_flow_assign), (dense_flow_assign, py_dense_flow_assign)],
+)
+def test_flow_kernels_equal_their_twins(kernel, twin):  # noqa: ANN001
+    """Exact equality on seeded crowds, ties included (scores rounded to 1-3 decimals)."""
+    rng = np.random.default_rng(73)
+    for _ in range(60):
+        scores, slots = random_crowd(
+            rng,
+            int(rng.integers(1, 90)),
+            int(rng.integers(1, 40)),
+            eligible=float(rng.uniform(0.05, 0.9)),
+            max_slots=int(rng.integers(1, 6)),
+        )
+        args = positive_pairs(scores, slots)
+        got = kernel(*args, slots)
+        assert np.array_equal(got, twin(*args, slots))
+        assert np.array_equal(got, kernel(*args, slots))  # deterministic
+
+
+def test_flows_equal_the_slot_expanded_optimum():
+    """Both solvers reach the total of scipy over slot-expanded scores (the former
+    solver) and keep the slots."""
+    rng = np.random.default_rng(74)
+    for _ in range(30):
+        scores, slots = random_crowd(
+            rng, int(rng.integers(20, 150)), int(rng.integers(5, 50)), max_slots=5
+        )
+        expanded = total_score(scores, lsap_assign(scores, slots))
+        args = positive_pairs(scores, slots)
+        for kernel in (flow_assign, dense_flow_assign):
+            job_of = kernel(*args, slots)
+            pairs = [(int(w), int(job_of[w])) for w in np.flatnonzero(job_of >= 0)]
+            check_valid(scores, slots, pairs)
+            assert all(scores[w, j] > 0 for w, j in pairs)
+            assert total_score(scores, pairs) == pytest.approx(expanded, abs=1e-9)
+        assert total_score(scores, bell_assign(scores, slots)) == pytest.approx(expanded, abs=1e-9)
+
+
+def test_flow_reroutes_along_a_chain():
+    # W0 takes J0 (best for it); W1 only fits J0 and is worth more there, so W0 moves to
+    # J1, whose one slot W2 held less well: W2 moves on to J2.
+    scores = np.array(
+        [
+            [5.0, 4.0, -np.inf],
+            [9.0, -np.inf, -np.inf],
+            [-np.inf, 3.0, 2.5],
+        ]
+    )
+    for slots, want in (([1, 1, 1], [1, 0, 2]), ([1, 1, 0], [1, 0, -1])):
+        args = positive_pairs(scores, np.array(slots))
+        assert flow_assign(*args, np.array(slots)).tolist() == want
+        assert dense_flow_assign(*args, np.array(slots)).tolist() == want
