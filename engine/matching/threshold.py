@@ -245,7 +245,8 @@ def rank_waiting(
 ):
     """Best k workers for a job -> (rows, scores, distance_m, travel_s, features[m, 7]),
     as `kernels.rank_workers` over the waiting index's members of `skill_bit` in `cells`.
-    Also returns the number of members whose columns were read (a measure)."""
+    Also returns what it touched (a measure): int64[4] = cell groups bounded, class
+    groups bounded, members bounded from their payload, members whose columns were read."""
     n_coef = accept_coef.shape[0]
     if n_coef != 0 and n_coef != F + 1:
         raise ValueError("accept_coef needs 0 or 8 values")
@@ -279,6 +280,7 @@ def rank_waiting(
         hi[j] = weights[j] * (top if weights[j] >= 0.0 else low)
     # best first over two levels: cell groups (id >= 0) and their class groups (id < 0:
     # -1 - class group id); a cell group popped pushes its class groups
+    touched = np.zeros(4, dtype=np.int64)
     hkeys = np.empty(64, dtype=np.float64)
     hids = np.empty(64, dtype=np.int64)
     nh = 0
@@ -305,10 +307,10 @@ def rank_waiting(
             if c_i[cg, G_COUNT] == 0:
                 continue
             b = group_bound(c_i, c_f, cg, lat0, lng0, cos0, job, pol, weights, hi, accept_hi, reach)
+            touched[0] += 1
             if b != -np.inf:
                 hkeys, hids, nh = _heap_push(hkeys, hids, nh, b, cg)
     f = np.empty(F, dtype=np.float64)
-    read = 0
     while nh > 0:
         top = hkeys[0]
         gid = hids[0]
@@ -323,6 +325,7 @@ def rank_waiting(
                 b = group_bound(
                     g_i, g_f, g, lat0, lng0, cos0, job, pol, weights, hi, accept_hi, reach
                 )
+                touched[1] += 1
                 if b != -np.inf:
                     hkeys, hids, nh = _heap_push(hkeys, hids, nh, b, -1 - g)
             continue
@@ -331,7 +334,8 @@ def rank_waiting(
         while blk >= 0:
             for si in range(b_i[blk, 1]):
                 s = blk * block + si
-                r = s_i[s, S_ROW]
+                r = np.int64(s_i[s, S_ROW])
+                touched[2] += 1
                 # the member's bound from its packed copy (the kernel's arithmetic)
                 wait_ms = now_ms - np.int64(s_f[s, SF_CHECKIN])
                 f[P.F_WAITING] = _capped(
@@ -366,7 +370,7 @@ def rank_waiting(
                     if not beats_root(keys, rows, size, cap, bound, r):
                         continue
                 # the member could enter: its own columns decide
-                read += 1
+                touched[3] += 1
                 if (skills[r] & bit) == np.uint64(0):
                     continue
                 if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
@@ -419,5 +423,5 @@ def rank_waiting(
         p_dist[out_slots],
         p_travel[out_slots],
         p_feat[out_slots],
-        read,
+        touched,
     )

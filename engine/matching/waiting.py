@@ -7,9 +7,9 @@ threshold top-k over it is `engine.matching.threshold.rank_waiting`.
 Layout (all plain numpy arrays, so the kernels take them as they are):
 - a cell group is (H3 cell at `RESOLUTION`, skill bit): the checked-in workers of that
   cell who have that skill; it is split into up to `N_CLASSES` class groups by
-  `payload_of` (hardship, offers today, reliability, older), so a station where
-  thousands wait is bounded class by class. A worker with s skills is a member of s
-  class groups. Cell groups are found through an open-addressing hash table
+  `payload_of` (hardship, offers today, reliability, older, check-in half hour), so a
+  station where thousands wait is bounded class by class. A worker with s skills is a
+  member of s class groups. Cell groups are found through an open-addressing hash table
   `ht[slot] = (cell, skill, id)` and, for a ranking, through `directory()` (sorted by
   skill then cell, merged with the sorted disk); a cell group is never deleted (at most
   cells x 64: bounded by geography, not by history); class groups are freed when they
@@ -53,7 +53,10 @@ from engine.matching.index import disk_k
 
 RESOLUTION = 7  # ~5.2 km2 cells: a 22 km reach is a disk of ~1,100 cells
 BLOCK = 8  # class groups are small (a few members): little slack per group
-N_CLASSES = 24  # hardship 2 x offers today 3 x reliability 2 x older 2 (see `payload_of`)
+WAIT_SLOT_MS = 30 * 60_000  # check-in half hours: members of a class group waited alike
+N_WAIT_SLOTS = 6  # slots cycle every 3 hours (the default wait cap)
+# hardship 2 x offers today 3 x reliability 2 x older 2 x check-in slot (see `payload_of`)
+N_CLASSES = 24 * N_WAIT_SLOTS
 MAX_GROUPS = 1 << 24
 MAX_SLOTS = 1 << 28
 DISK_CACHE_SIZE = 4096
@@ -115,7 +118,8 @@ def payload_of(row, pi, pf, checkin_ms, mode, birth_year, priority, offers_today
     The class is a hint that keeps similar scores together (every bound comes from the
     group's own summaries, so a stale class costs time, never a decision): hardship,
     offers of the check-in's day (0, 1, 2+), reliability >= 0.6, older than
-    `OLDER_HINT_AGE` in the check-in's year.
+    `OLDER_HINT_AGE` in the check-in's year, and the half hour of the check-in (modulo
+    `N_WAIT_SLOTS`), so a class group's members waited about as long.
     """
     checkin = np.int64(checkin_ms[row])
     done = np.int64(completions[row])
@@ -138,6 +142,7 @@ def payload_of(row, pi, pf, checkin_ms, mode, birth_year, priority, offers_today
         + 2 * min(max(level, 0), 2)
         + 6 * (1 if rel >= 0.6 else 0)
         + 12 * (1 if older else 0)
+        + 24 * ((checkin // WAIT_SLOT_MS) % N_WAIT_SLOTS)
     )
 
 
@@ -377,7 +382,7 @@ class WaitingIndex:
         self.ht = np.full((1024, 3), -1, dtype=np.int64)
         self.c_i = np.zeros((256, N_GI), dtype=np.int64)
         self.c_f = np.zeros((256, N_GF), dtype=np.float64)
-        self.c_sub = np.full((256, N_CLASSES), -1, dtype=np.int64)
+        self.c_sub = np.full((256, N_CLASSES), -1, dtype=np.int32)
         self.g_i = np.zeros((256, N_GI), dtype=np.int64)
         self.g_f = np.zeros((256, N_GF), dtype=np.float64)
         self.b_i = np.zeros((256, 2), dtype=np.int64)
