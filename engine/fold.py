@@ -568,14 +568,16 @@ def _drop(index: dict, owner, key: str) -> None:  # noqa: ANN001
 
 
 def _job_leaves(state: State, job_id: str) -> None:
-    """A closed job with no live offer and no hire left leaves, with its offers."""
+    """A closed job with no live offer lets its offers leave (and forgets the rows it
+    offered: only matching an open job reads them); with no hire left it leaves too."""
     job = state.jobs.get(job_id)
     if job is None or job.status not in CLOSED_JOB or job.live_offers:
         return
-    if job_id in state.hires_by_job:
-        return
     for offer_id in state.offers_by_job.pop(job_id, ()):
         del state.offers[offer_id]
+    job.offered_rows = []
+    if job_id in state.hires_by_job:  # its posting is what its hires agreed to
+        return
     del state.jobs[job_id]
     _drop(state.jobs_by_employer, job.employer_id, job_id)
     if job.row >= 0:

@@ -12,9 +12,11 @@ Invariants:
 
 Live working set: jobs, offers and hires stay only while they can still change a
 decision. A hire leaves `settlement_window_ms` (of its job's region policy) after its
-end; a job leaves once it is closed (filled, cancelled, expired, rejected) with no live
-offer and no hire left, taking its offers along (its published row is reused, lowest
-free row first). Departures are scheduled in `leaving` and done by the fold of the next
+end; once a job is closed (filled, cancelled, expired, rejected) with no live offer, its
+offers leave and it forgets the rows it offered (only matching an open job reads them);
+the job itself stays while a hire of it does (its posting holds the terms the hire
+agreed to, which the agreement view and the complaint case read) and then leaves (its
+published row is reused, lowest free row first). Departures are scheduled in `leaving` and done by the fold of the next
 `Tick` (`engine.fold`), so a replay that only folds records leaves the same set. The
 log and the projections keep everything.
 
