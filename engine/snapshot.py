@@ -76,6 +76,11 @@ class _HireRow(msgspec.Struct, array_like=True):
 
 
 _OWN_ID, _OWN_EMPLOYER, _HEX = 1, 2, 4
+# the `Hire` fields `_hire_rows` stores, in order (a new field must be added there too)
+HIRE_FIELDS_STORED = (
+    "hire_id job_id worker_row employer_id start_ms end_ms pay_fen status paid_fen "
+    "confirmed_ms agreed_fen agreement_sha256 arrears_case"
+).split()
 _ComplaintRow = _row_type(Complaint)
 _ArrearsRow = _row_type(ArrearsCase)
 

@@ -19,8 +19,8 @@ from engine import commands as c
 from engine.agreement import terms_of, terms_sha256
 from engine.core import Engine
 from engine.events import Policy
-from engine.snapshot import restore_state, snapshot_state
-from engine.state import State
+from engine.snapshot import HIRE_FIELDS_STORED, restore_state, snapshot_state
+from engine.state import Hire, State
 from tests.support import World, at, cid
 
 ID_LISTS = (
@@ -137,3 +137,7 @@ def test_a_hire_that_its_job_and_worker_do_not_explain_is_stored_in_full() -> No
         )
     restored = restore_state(snapshot_state(w.state))
     assert list(restored.hires.items()) == list(hires.items())
+
+
+def test_every_hire_field_is_stored() -> None:
+    assert list(Hire.__struct_fields__) == HIRE_FIELDS_STORED
