@@ -1,9 +1,9 @@
 """The live working set over days (issue 12): what stays in the core and what leaves.
 
-- a closed job with no live offer lets its offers leave on the next `Tick` (and forgets
-  the rows it offered) while it keeps its hires; its hire still takes a payment and a
-  complaint and its agreement still verifies; the job leaves with its last hire, one
-  settlement window after the end;
+- a closed job kept for its hires keeps its offers a day (a late reply is told the offer
+  closed), then lets them leave and forgets the rows it offered; its hire still takes a
+  payment and a complaint and its agreement still verifies; the job leaves with its
+  last hire, one settlement window after the end;
 - a snapshot stores the record tables as rows and rebuilds the per-owner id lists and
   the job row -> id list: the restored state has the same digest, the same lists in the
   same order, and decides the rest of the log as the live one did;
@@ -14,13 +14,15 @@
 from __future__ import annotations
 
 import msgspec
+import pytest
 
 from engine import commands as c
 from engine.agreement import terms_of, terms_sha256
+from engine.commands import Refusal
 from engine.core import Engine
 from engine.events import Policy
 from engine.snapshot import HIRE_FIELDS_STORED, restore_state, snapshot_state
-from engine.state import Hire, State
+from engine.state import CLOSED_OFFER_KEEP_MS, Hire, State
 from tests.support import World, at, cid
 
 ID_LISTS = (
@@ -45,12 +47,19 @@ def test_offers_leave_with_their_closed_job_and_the_job_stays_with_its_hire() ->
     assert w.state.jobs["J1"].status == "filled"
     offers = [oid for oid, o in w.state.offers.items() if o.job_id == "J1"]
     assert len(offers) == 2  # W2's was withdrawn when the job filled
-    w.tick(at(6, 30))
+    filled_ms = w.now
+    w.tick(at(6, 30))  # a late reply is still told the offer closed ...
+    late = c.AcceptOffer(command_id=cid(), ts_ms=w.now, offer_id=offers[1], worker_id="W2")
+    with pytest.raises(Refusal) as refused:
+        w.run(late)
+    assert refused.value.rule == "offer_live"
+    # ... for a day; then the offers leave while the job stays for its hire
+    w.tick(filled_ms + CLOSED_OFFER_KEEP_MS)
     assert not [o for o in w.state.offers.values() if o.job_id == "J1"]
     assert "J1" not in w.state.offers_by_job and w.state.jobs["J1"].offered_rows == []
     assert hire_id in w.state.hires and "J1" in w.state.jobs
     # the hire can still change decisions: a payment, a complaint, its agreement
-    w.now = at(16)
+    w.now = at(16) + CLOSED_OFFER_KEEP_MS
     w.run(c.ConfirmArrival(command_id=cid(), ts_ms=w.now, hire_id=hire_id))
     w.run(c.CompleteWork(command_id=cid(), ts_ms=w.now, hire_id=hire_id))
     w.run(c.PayWage(command_id=cid(), ts_ms=w.now, hire_id=hire_id, amount_fen=30000))
@@ -71,7 +80,9 @@ def test_offers_leave_with_their_closed_job_and_the_job_stays_with_its_hire() ->
     terms = terms_of(w.state.jobs["J1"], hire_id, "W1")
     assert terms_sha256(terms) == hire.agreement_sha256
     # one settlement window after the end, the hire leaves and its job with it
-    w.tick(at(15) + Policy().settlement_window_ms + 1)
+    w.tick(at(15) + Policy().settlement_window_ms - 1)
+    assert hire_id in w.state.hires
+    w.tick(at(15) + Policy().settlement_window_ms)
     assert hire_id not in w.state.hires and "J1" not in w.state.jobs
     _same_when_restored(w)
     _replays_the_same(w)
