@@ -48,6 +48,12 @@ def _rss_mb() -> float:
         return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
 
+def _parts(body: bytes) -> dict[str, int]:
+    """Bytes of each top-level part of a snapshot (what grows, when something does)."""
+    raw = msgspec.msgpack.decode(body)
+    return {k: len(msgspec.msgpack.encode(v)) for k, v in raw.items() if k != "version"}
+
+
 class _Day:
     """Executes one morning's commands under a day namespace; tallies CPU and events."""
 
@@ -132,7 +138,8 @@ def run_days(
             "events": day.events,
             "cpu_s": round(cpu_s, 3),
             "events_per_cpu_s": round(day.events / cpu_s, 1) if cpu_s else 0.0,
-            "live_bytes": len(snapshot_state(s)),
+            "live_bytes": len(body := snapshot_state(s)),
+            "live_parts": _parts(body),
             "rss_mb": _rss_mb(),
             "live": {
                 "jobs": len(s.jobs),

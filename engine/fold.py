@@ -14,7 +14,8 @@ Invariants:
 - A live posting held for review (an arrears case) leaves matching at once: its row is
   released and it gets a new one if staff approve it or the case closes.
 - Departures from the live working set (hires past their settlement window, closed
-  jobs with nothing left, with their offers, complaint cases closed
+  jobs with nothing left, with their offers, the offers of closed jobs kept for their
+  hires `CLOSED_OFFER_KEEP_MS` after the close, complaint cases closed
   `CLOSED_COMPLAINT_KEEP_MS` ago) happen in the fold of `Tick` only, so a
   replay that folds records leaves exactly the live set the deciding engine kept.
 
@@ -35,6 +36,7 @@ from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, posting_day_pay_fen
 from engine.state import (
     CLOSED_COMPLAINT_KEEP_MS,
     CLOSED_JOB,
+    CLOSED_OFFER_KEEP_MS,
     DUE_BELL,
     DUE_CHECKOUT,
     DUE_COMPLAINT,
@@ -45,6 +47,7 @@ from engine.state import (
     LEAVE_COMPLAINT,
     LEAVE_HIRE,
     LEAVE_JOB,
+    LEAVE_OFFERS,
     ArrearsCase,
     Complaint,
     Employer,
@@ -317,6 +320,7 @@ def _close_job(state: State, job: Job, status: str, ts_ms: int) -> None:
         state.open_jobs.remove(job.row)
         state.keywords.remove(job.row)
     state.schedule_leave(ts_ms, LEAVE_JOB, job.job_id)
+    state.schedule_leave(ts_ms + CLOSED_OFFER_KEEP_MS, LEAVE_OFFERS, job.job_id)
 
 
 def _rejected(state: State, ev: e.JobRejected) -> None:
@@ -563,6 +567,8 @@ def _tick(state: State, ev: e.Tick) -> None:
             _drop(state.hires_by_worker, hire.worker_row, key)
             _drop(state.hires_by_job, hire.job_id, key)
             _job_leaves(state, hire.job_id)
+        elif kind == LEAVE_OFFERS:
+            _offers_leave(state, key)
         else:
             _job_leaves(state, key)
 
@@ -572,6 +578,17 @@ def _drop(index: dict, owner, key: str) -> None:  # noqa: ANN001
     keys.remove(key)
     if not keys:
         del index[owner]
+
+
+def _offers_leave(state: State, job_id: str) -> None:
+    """A closed job kept for its hires lets its offers go (none live) and forgets the
+    rows it offered (only matching an open job reads them)."""
+    job = state.jobs.get(job_id)
+    if job is None or job.status not in CLOSED_JOB or job.live_offers:
+        return
+    for offer_id in state.offers_by_job.pop(job_id, ()):
+        del state.offers[offer_id]
+    job.offered_rows = []
 
 
 def _job_leaves(state: State, job_id: str) -> None:

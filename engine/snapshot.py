@@ -5,7 +5,10 @@ writes the bytes to disk (adapters.log.snapshots); this module never touches fil
 
 Invariants: `restore_state(snapshot_state(s)).digest() == s.digest()`, and folding the
 log after the snapshot's seq gives the same digest as a full replay. Derived structures
-(spatial indexes, keyword index) are rebuilt from the stored columns, not stored.
+(spatial indexes, keyword index, the per-owner id lists of the live tables whose order
+is the tables' own, the job row -> id list) are rebuilt from what is stored, not stored.
+The record tables (jobs, offers, hires, complaints, arrears cases) are stored as rows in
+field order (`_rows`): the field names once per table, not once per record.
 Snapshots of another version are refused with `SnapshotVersionError` (the runtime then
 replays the log from the start: a snapshot is only a cache).
 Limits: the snapshot holds everything in memory once (about the size of the state).
@@ -28,7 +31,8 @@ from engine.training import TrainingBook
 
 # 3: jobs carry their policy slot, one expiry heap, the live set's indexes, the
 # command-id memory as arrays; 2: command digests, registering station
-SNAPSHOT_VERSION = 5  # 5: complaint cases (station, deadline, steps), counter contacts
+# 5: complaint cases (station, deadline, steps), counter contacts
+SNAPSHOT_VERSION = 6  # 6: record tables as rows, derived id lists rebuilt
 
 
 class SnapshotVersionError(ValueError):
@@ -39,6 +43,123 @@ class _Array(msgspec.Struct, array_like=True):
     dtype: str
     shape: list[int]
     data: bytes
+
+
+def _row_type(cls: type) -> type:
+    """An array-like twin of a record struct: the same fields, encoded as a list."""
+    fields = [(f.name, f.type) for f in msgspec.structs.fields(cls)]
+    return msgspec.defstruct("_" + cls.__name__ + "Row", fields, array_like=True)
+
+
+_JobRow = _row_type(Job)
+_OfferRow = _row_type(Offer)
+
+
+class _HireRow(msgspec.Struct, array_like=True):
+    """A hire as stored: what its job and worker already say is not repeated (`flags`)."""
+
+    flags: int  # _OWN_ID: hire_id stored; _OWN_EMPLOYER: employer_id stored; _HEX: sha text
+    hire_id: str  # "" unless _OWN_ID (else its job id + "/" + its worker's id)
+    job_id: str
+    worker_row: int
+    employer_id: str  # "" unless _OWN_EMPLOYER (else its job's)
+    start_ms: int  # minus its job's
+    end_ms: int  # minus its job's
+    pay_fen: int
+    status: str
+    paid_fen: int
+    confirmed_ms: int  # minus its start
+    agreed_fen: int
+    sha256: bytes  # the agreement's sha256, 32 bytes (unless _HEX)
+    sha256_text: str  # only with _HEX (not 64 lower-case hex digits; "" is stored as b"")
+    arrears_case: str
+
+
+_OWN_ID, _OWN_EMPLOYER, _HEX = 1, 2, 4
+# the `Hire` fields `_hire_rows` stores, in order (a new field must be added there too)
+HIRE_FIELDS_STORED = (
+    "hire_id job_id worker_row employer_id start_ms end_ms pay_fen status paid_fen "
+    "confirmed_ms agreed_fen agreement_sha256 arrears_case"
+).split()
+_ComplaintRow = _row_type(Complaint)
+_ArrearsRow = _row_type(ArrearsCase)
+
+
+def _rows(table: dict[str, Any]) -> dict[str, tuple]:
+    """A record table as {key: the record's fields in order} (decoded as its twin)."""
+    return {key: msgspec.structs.astuple(rec) for key, rec in table.items()}
+
+
+def _hire_rows(state: State) -> dict[str, _HireRow]:
+    out = {}
+    for key, h in state.hires.items():
+        job = state.jobs.get(h.job_id)
+        derived = h.job_id + "/" + state.worker_ids[h.worker_row]
+        flags = 0 if h.hire_id == derived else _OWN_ID
+        if job is None or h.employer_id != job.employer_id:
+            flags |= _OWN_EMPLOYER
+        sha = h.agreement_sha256
+        raw = b""
+        if len(sha) == 64:
+            try:
+                raw = bytes.fromhex(sha)
+            except ValueError:
+                raw = b""
+        if raw.hex() != sha:  # only an exact round trip is stored as bytes
+            flags |= _HEX
+        base_start, base_end = (0, 0) if job is None else (job.start_ms, job.end_ms)
+        out[key] = _HireRow(
+            flags=flags,
+            hire_id=h.hire_id if flags & _OWN_ID else "",
+            job_id=h.job_id,
+            worker_row=h.worker_row,
+            employer_id=h.employer_id if flags & _OWN_EMPLOYER else "",
+            start_ms=h.start_ms - base_start,
+            end_ms=h.end_ms - base_end,
+            pay_fen=h.pay_fen,
+            status=h.status,
+            paid_fen=h.paid_fen,
+            confirmed_ms=h.confirmed_ms - h.start_ms,
+            agreed_fen=h.agreed_fen,
+            sha256=b"" if flags & _HEX else raw,
+            sha256_text=sha if flags & _HEX else "",
+            arrears_case=h.arrears_case,
+        )
+    return out
+
+
+def _hires(s: State, rows: dict[str, _HireRow]) -> dict[str, Hire]:
+    """The hires of `_hire_rows` (needs the jobs and the worker ids restored)."""
+    out = {}
+    for key, r in rows.items():
+        job = s.jobs.get(r.job_id)
+        base_start, base_end = (0, 0) if job is None else (job.start_ms, job.end_ms)
+        start_ms = r.start_ms + base_start
+        out[key] = Hire(
+            hire_id=r.hire_id if r.flags & _OWN_ID else r.job_id + "/" + s.worker_ids[r.worker_row],
+            job_id=r.job_id,
+            worker_row=r.worker_row,
+            employer_id=r.employer_id if r.flags & _OWN_EMPLOYER else job.employer_id,  # type: ignore[union-attr]
+            start_ms=start_ms,
+            end_ms=r.end_ms + base_end,
+            pay_fen=r.pay_fen,
+            status=r.status,
+            paid_fen=r.paid_fen,
+            confirmed_ms=r.confirmed_ms + start_ms,
+            agreed_fen=r.agreed_fen,
+            agreement_sha256=r.sha256_text if r.flags & _HEX else r.sha256.hex(),
+            arrears_case=r.arrears_case,
+        )
+    return out
+
+
+def _records(cls: type, rows: dict[str, Any]) -> dict[str, Any]:
+    """The records of a table decoded as twins (`_row_type`), in the same order."""
+    names = tuple(f.name for f in msgspec.structs.fields(cls))
+    return {
+        key: cls(**dict(zip(names, msgspec.structs.astuple(row), strict=True)))
+        for key, row in rows.items()
+    }
 
 
 class _Version(msgspec.Struct):
@@ -57,25 +178,19 @@ class _Snapshot(msgspec.Struct, kw_only=True):
     priority_groups: dict[int, str]
     skills: list[str]
     workers: dict[str, _Array]
-    jobs: dict[str, Job]
-    job_ids: list[str]
+    jobs: dict[str, _JobRow]  # the record tables as `_rows`
     job_arrays: dict[str, _Array]
-    offers: dict[str, Offer]
-    hires: dict[str, Hire]
-    hires_by_worker: dict[int, list[str]]
-    complaints: dict[str, Complaint]
+    offers: dict[str, _OfferRow]
+    hires: dict[str, _HireRow]
+    complaints: dict[str, _ComplaintRow]
     training: TrainingBook = msgspec.field(default_factory=TrainingBook)  # (none before)
-    jobs_by_employer: dict[str, list[str]]
     live_by_worker: dict[int, list[str]]
     jobs_by_station: dict[str, list[str]]
-    offers_by_job: dict[str, list[str]]
-    hires_by_job: dict[str, list[str]]
-    complaints_by_employer: dict[str, list[str]]
     due: list[tuple[int, int, str | int]]
     leaving: list[tuple[int, int, str]]
     commands: dict[str, _Array]
     bells: dict[str, int]
-    arrears: dict[str, ArrearsCase] = {}
+    arrears: dict[str, _ArrearsRow]
     arrears_open: dict[str, list[str]] = {}
     last_seq: int
     last_ts_ms: int
@@ -112,25 +227,19 @@ def snapshot_state(state: State) -> bytes:
         contact_station=state.contact_station,
         skills=state.skills.to_list(),
         workers=_pack(state.workers.columns()),
-        jobs=state.jobs,
-        job_ids=state.job_ids,
+        jobs=_rows(state.jobs),
         job_arrays=_pack(state.job_arrays.columns()),
-        offers=state.offers,
-        hires=state.hires,
-        hires_by_worker=state.hires_by_worker,
-        complaints=state.complaints,
+        offers=_rows(state.offers),
+        hires=_hire_rows(state),
+        complaints=_rows(state.complaints),
         training=state.training,
-        jobs_by_employer=state.jobs_by_employer,
         live_by_worker=state.live_by_worker,
         jobs_by_station={sid: list(ids) for sid, ids in state.jobs_by_station.items()},
-        offers_by_job=state.offers_by_job,
-        hires_by_job=state.hires_by_job,
-        complaints_by_employer=state.complaints_by_employer,
         due=state.due,
         leaving=state.leaving,
         commands=_pack(state.commands.to_arrays()),
         bells=state.bells,
-        arrears=state.arrears,
+        arrears=_rows(state.arrears),
         arrears_open=state.arrears_open,
         last_seq=state.last_seq,
         last_ts_ms=state.last_ts_ms,
@@ -153,14 +262,18 @@ def restore_state(body: bytes) -> State:
         for name in (
             "policies stations employers worker_ids worker_region worker_station "
             "worker_registered_at "
-            "priority_groups jobs job_ids offers hires hires_by_worker complaints "
-            "jobs_by_employer live_by_worker offers_by_job hires_by_job "
-            "complaints_by_employer bells arrears arrears_open last_seq last_ts_ms events_applied "
-            "counts training contact_station"
+            "priority_groups live_by_worker bells arrears_open last_seq last_ts_ms "
+            "events_applied counts training contact_station"
         ).split()
     }
     for name, value in plain.items():
         setattr(s, name, value)
+    s.jobs = _records(Job, snap.jobs)
+    s.offers = _records(Offer, snap.offers)
+    s.hires = _hires(s, snap.hires)
+    s.complaints = _records(Complaint, snap.complaints)
+    s.arrears = _records(ArrearsCase, snap.arrears)
+    _rebuild_id_lists(s)
     s.live_complaints = sum(1 for comp in s.complaints.values() if comp.live)
     s.overdue_complaints = sum(1 for comp in s.complaints.values() if comp.live and comp.overdue)
     s.due = [tuple(x) for x in snap.due]  # type: ignore[misc]
@@ -175,7 +288,11 @@ def restore_state(body: bytes) -> State:
     s.skills = SkillCodes(snap.skills)
     s.workers = WorkerArrays.from_columns(_unpack(snap.workers))
     s.job_arrays = JobArrays.from_columns(_unpack(snap.job_arrays))
-    s.job_arrays.free = [row for row, jid in enumerate(snap.job_ids) if not jid]  # sorted
+    s.job_ids = [""] * s.job_arrays.n
+    for job in s.jobs.values():
+        if job.row >= 0:
+            s.job_ids[job.row] = job.job_id
+    s.job_arrays.free = [row for row, jid in enumerate(s.job_ids) if not jid]  # sorted
     w = s.workers
     for row in range(len(snap.worker_ids)):
         skills = int(w.skills[row])
@@ -193,3 +310,17 @@ def restore_state(body: bytes) -> State:
             s.open_jobs.add(job.row, job.lat, job.lng, tag=1 << s.skills.register(job.skill))
             s.keywords.add(job.row, job.title + " " + job.skill)
     return s
+
+
+def _rebuild_id_lists(s: State) -> None:
+    """The per-owner id lists: each in its table's order, as the fold appends to both and
+    removes from both at once (`engine.fold`)."""
+    for job in s.jobs.values():
+        s.jobs_by_employer.setdefault(job.employer_id, []).append(job.job_id)
+    for offer in s.offers.values():
+        s.offers_by_job.setdefault(offer.job_id, []).append(offer.offer_id)
+    for hire in s.hires.values():
+        s.hires_by_worker.setdefault(hire.worker_row, []).append(hire.hire_id)
+        s.hires_by_job.setdefault(hire.job_id, []).append(hire.hire_id)
+    for comp in s.complaints.values():
+        s.complaints_by_employer.setdefault(comp.employer_id, []).append(comp.complaint_id)

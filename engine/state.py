@@ -14,7 +14,10 @@ Live working set: jobs, offers and hires stay only while they can still change a
 decision. A hire leaves `settlement_window_ms` (of its job's region policy) after its
 end; a job leaves once it is closed (filled, cancelled, expired, rejected) with no live
 offer and no hire left, taking its offers along (its published row is reused, lowest
-free row first). Departures are scheduled in `leaving` and done by the fold of the next
+free row first). While its hires stay (its posting holds the terms they agreed to, which
+the agreement view and the complaint case read), its offers leave
+`CLOSED_OFFER_KEEP_MS` after it closed and it forgets the rows it offered (only matching
+an open job reads them). Departures are scheduled in `leaving` and done by the fold of the next
 `Tick` (`engine.fold`), so a replay that only folds records leaves the same set. The
 log and the projections keep everything.
 
@@ -69,8 +72,11 @@ LIVE_COMPLAINT = ("open", "accepted", "investigating")
 DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_WAGE, DUE_RECTIFY, DUE_COMPLAINT = range(7)
 MAX_STATIONS = 100_000  # stations ever registered (a registration beyond is refused)
 # kinds of `State.leaving` entries
-LEAVE_HIRE, LEAVE_JOB, LEAVE_COMPLAINT = range(3)
+LEAVE_HIRE, LEAVE_JOB, LEAVE_COMPLAINT, LEAVE_OFFERS = range(4)
 CLOSED_COMPLAINT_KEEP_MS = 30 * 86_400_000  # a closed case stays listed this long
+# a closed job's offers stay this long (a late reply is told the offer closed, as a
+# command retried within the command-id memory's 24 h), then leave even if it has hires
+CLOSED_OFFER_KEEP_MS = 86_400_000
 WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
 JOB_INDEX_RESOLUTION = 7
 
