@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from engine.matching.bell import bell_assign, greedy_assign
-from engine.matching.index import step_radii
+from engine.matching.index import query_plan, step_radii
 from engine.matching.kernels import push_candidates_from, rank_jobs_from, rank_workers_from
 from engine.matching.params import (
     N_MODES,
@@ -48,7 +48,7 @@ MAX_BELL_WORKERS = 4000
 MAX_BELL_SLOTS = 4000
 MAX_HALL = 200
 PUSH_STEP_MARGIN = 1.2  # radius margin when skipping push steps too small for the cap
-PUSH_STEP_ROWS = 6.0  # a first push step needs about this many opted-in homes per push
+PUSH_STEP_HOMES = 2.5  # a first push step needs about this many opted-in homes per push
 
 
 class Candidate(NamedTuple):
@@ -275,8 +275,8 @@ def push_audience(
     worker kept is within the step's radius and every eligible worker not among the
     candidates is farther than it, so the nearest `cap` over the full radius are exactly
     these. Steps too small for the cap are skipped: before the first, by the density of
-    opted-in homes (`CellIndex.count_upper` at the largest step, scaled by area); after
-    a step, by the density of eligible workers it found.
+    opted-in homes in the job's cell (`CellIndex.cell_count` at the full query's
+    resolution); after a step, by the density of eligible workers it found.
     `nearest_first=False` queries the full radius only (the reference the tests compare
     against on seeded random states).
     """
@@ -284,10 +284,11 @@ def push_audience(
     radius_m = float(push[U_RADIUS_M])
     radii = step_radii(state.push_index.res, radius_m) if nearest_first and want > 0 else ()
     if len(radii) > 1:
-        largest = radii[-2]
-        homes = state.push_index.count_upper(float(push[U_LAT]), float(push[U_LNG]), largest)
+        qres, _ = query_plan(state.push_index.res, radius_m)
+        homes, area_m2 = state.push_index.cell_count(float(push[U_LAT]), float(push[U_LNG]), qres)
+        per_m2 = homes / area_m2
         i = 0
-        while i < len(radii) - 1 and homes * (radii[i] / largest) ** 2 < want * PUSH_STEP_ROWS:
+        while i < len(radii) - 1 and per_m2 * math.pi * radii[i] ** 2 < want * PUSH_STEP_HOMES:
             i += 1
         while i < len(radii) - 1:
             r = radii[i]

@@ -264,27 +264,6 @@ def _kept(lat, lng, radius_m, disk):
 
 
 @njit(cache=True)
-def _count_entries(cells, n, range_lo, range_hi, use):
-    """Entries (live or dead) of the first `n` whose cell is in a used range."""
-    total = 0
-    pos = 0
-    for i in range(range_lo.shape[0]):
-        if use[i]:
-            start = _gallop(cells, pos, n, range_lo[i], False)
-            pos = _gallop(cells, start, n, range_hi[i], True)
-            total += pos - start
-    return total
-
-
-@njit(cache=True)
-def _count_near(base_cells, nb, delta_cells, nd, lat, lng, radius_m, disk):
-    use = _kept(lat, lng, radius_m, disk)
-    range_lo, range_hi, _, _, _ = disk
-    n = _count_entries(base_cells, nb, range_lo, range_hi, use)
-    return n + _count_entries(delta_cells, nd, range_lo, range_hi, use)
-
-
-@njit(cache=True)
 def _gather(base, nb, delta, nd, lat, lng, radius_m, disk, tag_mask, bitmap, summary):
     """Rows ascending, indexed in a disk cell that can hold a point within `radius_m`.
 
@@ -614,24 +593,16 @@ class CellIndex:
             self._summary,
         )
 
-    def count_upper(self, lat: float, lng: float, radius_m: float) -> int:
-        """At least the number of rows `query(lat, lng, radius_m)` returns (any tag):
-        the entries of the cells it would scan, removed ones included. O(cells log n):
-        a cheap density probe."""
-        qres, k = query_plan(self.res, radius_m)
-        disk = disk_geometry(h3i.latlng_to_cell(lat, lng, qres), k, self.res)
-        return int(
-            _count_near(
-                self._base[0],
-                len(self._base[0]),
-                self._delta[0],
-                self._nd,
-                float(lat),
-                float(lng),
-                float(radius_m),
-                disk,
-            )
-        )
+    def cell_count(self, lat: float, lng: float, res: int) -> tuple[int, float]:
+        """(entries, area m2) of the cell of resolution `res` (<= the index's) holding
+        (lat, lng): entries indexed inside it, removed ones included. Two binary
+        searches per part: a cheap density probe."""
+        cell = h3i.latlng_to_cell(lat, lng, res)
+        lo, hi = child_range(cell, self.res)
+        n = 0
+        for cells in (self._base[0], self._delta[0][: self._nd]):
+            n += int(np.searchsorted(cells, hi, "right") - np.searchsorted(cells, lo, "left"))
+        return n, h3i.cell_area(cell, "m^2")
 
     def rows(self) -> np.ndarray:
         """Every indexed row, ascending."""

@@ -80,7 +80,7 @@ def test_step_radii_grow_to_the_radius():
 
 
 @pytest.mark.parametrize("res", [7, 8, 9])
-def test_count_upper_bounds_the_query(res):
+def test_cell_count_counts_the_rows_of_a_cell(res):
     rng = np.random.default_rng(res)
     lats, lngs = random_points(rng, 3000, CITIES["harbin"], 3000.0)
     index = I.CellIndex.build(res, np.arange(2000), lats[:2000], lngs[:2000])
@@ -88,7 +88,13 @@ def test_count_upper_bounds_the_query(res):
         index.add(row, float(lats[row]), float(lngs[row]))
         if row % 3 == 0:
             index.discard(int(rng.integers(0, row)))
+    live = index.rows()
     for lat, lng in zip(lats[:40], lngs[:40], strict=True):
-        for radius in (0.0, 100.0, 500.0, 1500.0, 5000.0):
-            n = len(index.query(float(lat), float(lng), radius))
-            assert n <= index.count_upper(float(lat), float(lng), radius) <= len(lats)
+        for coarse in range(res - 2, res + 1):
+            cell = h3i.latlng_to_cell(float(lat), float(lng), coarse)
+            inside = [
+                r for r in live.tolist() if h3i.cell_to_parent(index.cell_of(r), coarse) == cell
+            ]
+            n, area = index.cell_count(float(lat), float(lng), coarse)
+            assert len(inside) <= n <= len(lats)
+            assert area == h3i.cell_area(cell, "m^2")
