@@ -77,7 +77,11 @@ CLOSED_COMPLAINT_KEEP_MS = 30 * 86_400_000  # a closed case stays listed this lo
 # a closed job's offers stay this long (a late reply is told the offer closed, as a
 # command retried within the command-id memory's 24 h), then leave even if it has hires
 CLOSED_OFFER_KEEP_MS = 86_400_000
-WORKER_INDEX_RESOLUTION = 8  # ~0.46 km edge: k=3 covers 1.5 km
+# ~0.17 km edge. A query of radius r runs at the finest resolution <= this whose disk
+# has k <= 4 (1.5 km: resolution 8, k = 4, as with 8); the finer cells only add the
+# small queries of the push audience's nearest-first steps (318-699 m, matcher).
+# Candidate sets only: no decision depends on it.
+WORKER_INDEX_RESOLUTION = 9
 JOB_INDEX_RESOLUTION = 7
 
 

@@ -8,7 +8,9 @@ Modules (import them directly; this package imports nothing so that light users 
              SkillCodes).
 - `jobs`     JobArrays: columnar store of published jobs.
 - `index`    CellIndex: H3 cell index (sorted base + delta + dead mask) with radius
-             queries that never miss a point; choose_resolution, disk_k.
+             queries that never miss a point; choose_resolution, disk_k, step_radii;
+             the disk and cell-circle caches every index shares.
+- `rowsets`  merge_rows / sorted_unique_rows: row sets as ascending int64 arrays.
 - `params`   layout and builders of the kernels' float64 parameter vectors, travel
              speeds, local (UTC+8) day helpers.
 - `kernels`  numba kernels: rank_workers, rank_jobs, push_candidates, filter_within.

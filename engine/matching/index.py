@@ -1,7 +1,9 @@
 """Spatial index of rows (workers or jobs) by H3 cell, for radius queries.
 
 Owns: `CellIndex` (rows bucketed by H3 cell at one resolution), `min_edge_m`,
-`guaranteed_radius_m`, `disk_k` and `choose_resolution`.
+`guaranteed_radius_m`, `disk_k`, `choose_resolution`, `query_plan`, `step_radii` (the
+radii of a nearest-first search), and the process-wide disk and cell-circle caches
+(`disk_geometry`, `cell_circles`).
 
 Layout: a base of entries (cell id, row, tag) sorted by (cell id, row) (CSR-like: the
 rows of one cell, or of all descendants of a coarser cell, are one contiguous slice), a
@@ -18,8 +20,11 @@ skill-matching candidates. The caller must `set_tag` when a row's skills change.
 
 Query (lat, lng, radius_m): pick the query resolution qres = min(index res,
 choose_resolution(radius_m)), take the grid disk of radius `disk_k(qres, radius_m)`
-around the origin cell (cached per origin, LRU), drop the disk cells whose centre is
-farther than radius_m + their circumradius (`cell_circle`; by the triangle inequality
+around the origin cell (`disk_geometry`: one LRU shared by every index, keyed by
+(origin, k, index resolution)), drop the disk cells whose centre is farther than
+radius_m + their circumradius (`cell_circle`, computed for many cells at once by
+`cell_circles` with the same floats: h3 once per cell, the haversines in numba, kept
+in a shared table; by the triangle inequality
 they hold no point within radius_m; this cuts the scanned area ~3x), and gather every
 indexed row whose cell descends from a kept cell (and whose tag matches) by setting its
 bit in a scratch bitmap. Rows come out ascending: sorted for free, and the kernels then
@@ -39,29 +44,34 @@ pentagons and check candidate sets against BallTree. At resolution 8 this gives 
 for 1.5 km (the average edge alone would say k = 3, which is not safe everywhere).
 
 Limits: radius <= `MAX_RADIUS_M` (100 km); rows < 2**31; 21 bytes per entry plus about
-4.1 per row number below the largest row (`loc` and the bitmap); the grid-disk cache
-holds `DISK_CACHE_SIZE` origins and `cell_circle` 65536 cells (LRU, deterministic; they
-only save time). One query at a time (the bitmap is shared scratch; the engine is a
-single writer).
+4.1 per row number below the largest row (`loc` and the bitmap); the shared disk cache
+holds `DISK_CACHE_SIZE` disks (LRU; ~1.5-3 KB each) and the circle table
+`GEOMETRY_CACHE_SIZE` cells (24 B each, emptied when full); deterministic, they only
+save time, and a lock guards them. One query at a time per index (the bitmap is the
+index's scratch; the engine is a single writer).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
 from h3.api import basic_int as h3i
+from h3.api import numpy_int as h3n
 from numba import njit
 
 from engine.geo import DEG_TO_RAD, haversine_m
 from engine.matching.kernels import haversine_cos_m
+from engine.matching.kernels import haversine_m as nb_haversine_m
 
 EDGE_SAFETY = 0.9
 MAX_K = 4  # choose_resolution picks the finest resolution whose disk stays within this
 MAX_RADIUS_M = 100_000.0
-DISK_CACHE_SIZE = 2048
+DISK_CACHE_SIZE = 4096  # disks (origin, k, index resolution), shared by every CellIndex
+GEOMETRY_CACHE_SIZE = 1 << 17  # cell circles (24 bytes each), shared; emptied when full
 MIN_DELTA = 256
 ALL_TAGS = (1 << 64) - 1
 _RES_MASK = 0xF << 52
@@ -112,6 +122,29 @@ def choose_resolution(radius_m: float, max_k: int = MAX_K) -> int:
     return 0
 
 
+@lru_cache(maxsize=1024)
+def query_plan(res: int, radius_m: float) -> tuple[int, int]:
+    """(query resolution, disk k) of a query of `radius_m` on an index at `res`."""
+    qres = min(res, choose_resolution(radius_m))
+    return qres, disk_k(qres, radius_m)
+
+
+@lru_cache(maxsize=1024)
+def step_radii(res: int, radius_m: float) -> tuple[float, ...]:
+    """Growing radii for a nearest-first search up to `radius_m` on an index at `res`:
+    for each query plan (resolution, k) that a smaller query would use, the largest
+    radius it covers, up to 3/4 of `radius_m` (a larger step would cost about as much
+    as the full query), then `radius_m` itself (always last)."""
+    qres, _ = query_plan(res, radius_m)
+    out = set()
+    for q in range(qres, res + 1):
+        for j in range(1, MAX_K + 1):
+            r = guaranteed_radius_m(q, j)
+            if r <= 0.75 * radius_m and query_plan(res, r) == (q, j):
+                out.add(r)
+    return (*sorted(out), float(radius_m))
+
+
 def child_range(cell: int, res: int) -> tuple[int, int]:
     """(lowest, highest) possible id of the descendants of `cell` at resolution `res`.
 
@@ -130,15 +163,21 @@ def child_range(cell: int, res: int) -> tuple[int, int]:
     return lo, lo | six
 
 
-def child_ranges(cells: np.ndarray, parent_res: int, res: int) -> tuple[np.ndarray, np.ndarray]:
-    """`child_range` of many cells of one resolution at once (int64 arrays)."""
+@lru_cache(maxsize=256)
+def _child_masks(parent_res: int, res: int) -> tuple[np.int64, np.int64, np.int64]:
     clear = 0
     six = 0
     for r in range(parent_res + 1, res + 1):
         clear |= 7 << ((15 - r) * 3)
         six |= 6 << ((15 - r) * 3)
-    lo = (cells & np.int64(~(_RES_MASK | clear))) | np.int64(res << 52)
-    return lo, lo | np.int64(six)
+    return np.int64(~(_RES_MASK | clear)), np.int64(res << 52), np.int64(six)
+
+
+def child_ranges(cells: np.ndarray, parent_res: int, res: int) -> tuple[np.ndarray, np.ndarray]:
+    """`child_range` of many cells of one resolution at once (int64 arrays)."""
+    keep, res_bits, six = _child_masks(parent_res, res)
+    lo = (cells & keep) | res_bits
+    return lo, lo | six
 
 
 @lru_cache(maxsize=65536)
@@ -213,6 +252,18 @@ def _mark(cells, rows, tags, dead, lo, hi, range_lo, range_hi, use, tag_mask, bi
 
 
 @njit(cache=True)
+def _kept(lat, lng, radius_m, disk):
+    """Which disk cells can hold a point within `radius_m` (see `_gather`)."""
+    range_lo, _, centre_lat, centre_lng, reach_m = disk
+    use = np.empty(range_lo.shape[0], dtype=np.bool_)
+    cos0 = math.cos(lat * DEG_TO_RAD)
+    for i in range(range_lo.shape[0]):
+        d = haversine_cos_m(lat, lng, cos0, centre_lat[i], centre_lng[i])
+        use[i] = d <= radius_m + reach_m[i]
+    return use
+
+
+@njit(cache=True)
 def _gather(base, nb, delta, nd, lat, lng, radius_m, disk, tag_mask, bitmap, summary):
     """Rows ascending, indexed in a disk cell that can hold a point within `radius_m`.
 
@@ -224,12 +275,8 @@ def _gather(base, nb, delta, nd, lat, lng, radius_m, disk, tag_mask, bitmap, sum
     scratch of one bit per row and `summary` one bit per bitmap word (a two-level
     bitmap: reading the rows back costs O(rows / 4096 + hits), not O(rows / 64)); both
     are left zeroed again on return."""
-    range_lo, range_hi, centre_lat, centre_lng, reach_m = disk
-    use = np.empty(range_lo.shape[0], dtype=np.bool_)
-    cos0 = math.cos(lat * DEG_TO_RAD)
-    for i in range(range_lo.shape[0]):
-        d = haversine_cos_m(lat, lng, cos0, centre_lat[i], centre_lng[i])
-        use[i] = d <= radius_m + reach_m[i]
+    range_lo, range_hi, _, _, _ = disk
+    use = _kept(lat, lng, radius_m, disk)
     count = _mark(*base, 0, nb, range_lo, range_hi, use, tag_mask, bitmap, summary)
     count += _mark(*delta, 0, nd, range_lo, range_hi, use, tag_mask, bitmap, summary)
     out = np.empty(count, dtype=np.int64)
@@ -326,6 +373,92 @@ def _entries(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     )
 
 
+# ------------------------------------------------------------------ shared caches ----
+# Disks and cell circles depend only on their keys, so every CellIndex (and every State
+# in the process) shares them. They only save time: a query's answer is the same on a
+# hit or a miss. The lock keeps them consistent if two engines query from two threads.
+
+_LOCK = threading.Lock()
+_DISKS: OrderedDict[tuple[int, int, int], tuple[np.ndarray, ...]] = OrderedDict()
+_GEO_SLOT: dict[int, int] = {}  # cell -> column of _GEO
+_GEO = np.empty((3, 0), dtype=np.float64)  # rows: centre lat, centre lng, reach_m
+
+
+@njit(cache=True)
+def _reaches(centre_lat, centre_lng, vertex_lat, vertex_lng, starts):
+    """`cell_circle`'s reach_m of each cell (its vertices are starts[i]:starts[i + 1]):
+    the same haversine operations in the same order, so the same bits."""
+    out = np.empty(centre_lat.shape[0], dtype=np.float64)
+    for i in range(centre_lat.shape[0]):
+        far = -1.0
+        for j in range(starts[i], starts[i + 1]):
+            d = nb_haversine_m(centre_lat[i], centre_lng[i], vertex_lat[j], vertex_lng[j])
+            if d > far:
+                far = d
+        out[i] = far * 1.01 + 1.0
+    return out
+
+
+def _geometry(cells: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lat, lng, reach_m) arrays: `cell_circle` of each cell; the lock is held."""
+    global _GEO
+    if len(_GEO_SLOT) + len(cells) > GEOMETRY_CACHE_SIZE:
+        _GEO_SLOT.clear()
+    get = _GEO_SLOT.get
+    slots = [get(c, -1) for c in cells]
+    if -1 in slots:
+        missing = list(dict.fromkeys(c for c, s in zip(cells, slots, strict=True) if s < 0))
+        n0 = len(_GEO_SLOT)
+        need = n0 + len(missing)
+        if need > _GEO.shape[1]:
+            size = max(need, min(max(2 * _GEO.shape[1], 4096), GEOMETRY_CACHE_SIZE))
+            grown = np.empty((3, size), dtype=np.float64)
+            grown[:, :n0] = _GEO[:, :n0]
+            _GEO = grown
+        bounds = [h3i.cell_to_boundary(c) for c in missing]
+        starts = np.zeros(len(missing) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in bounds], out=starts[1:])
+        vertices = np.array([v for b in bounds for v in b], dtype=np.float64)
+        centres = np.array([h3i.cell_to_latlng(c) for c in missing], dtype=np.float64)
+        _GEO[0, n0:need] = centres[:, 0]
+        _GEO[1, n0:need] = centres[:, 1]
+        _GEO[2, n0:need] = _reaches(
+            _GEO[0, n0:need], _GEO[1, n0:need], vertices[:, 0], vertices[:, 1], starts
+        )
+        for i, c in enumerate(missing):
+            _GEO_SLOT[c] = n0 + i
+        slots = [_GEO_SLOT[c] for c in cells]
+    idx = np.array(slots, dtype=np.int64)
+    return _GEO[0][idx], _GEO[1][idx], _GEO[2][idx]
+
+
+def cell_circles(cells: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lat, lng, reach_m) arrays: `cell_circle` of each cell, the same floats, through
+    the shared cache (h3 is asked once per cell, the haversines run in numba)."""
+    with _LOCK:
+        return _geometry(list(cells))
+
+
+def disk_geometry(origin: int, k: int, res: int) -> tuple[np.ndarray, ...]:
+    """(range_lo, range_hi, centre_lat, centre_lng, reach_m) of grid_disk(origin, k): the
+    disk cells in id order, with their descendants' id ranges at resolution `res` (an
+    index's) and `cell_circle` of each; from the shared LRU of `DISK_CACHE_SIZE`."""
+    key = (origin, k, res)
+    with _LOCK:
+        hit = _DISKS.get(key)
+        if hit is not None:
+            _DISKS.move_to_end(key)
+            return hit
+        cells = np.sort(h3n.grid_disk(origin, k).astype(np.int64))
+        lo, hi = child_ranges(cells, h3i.get_resolution(origin), res)
+        lat, lng, reach = _geometry(cells.tolist())
+        hit = (lo, hi, lat, lng, reach)
+        _DISKS[key] = hit
+        if len(_DISKS) > DISK_CACHE_SIZE:
+            _DISKS.popitem(last=False)
+        return hit
+
+
 # ------------------------------------------------------------------ the index --------
 
 
@@ -345,7 +478,6 @@ class CellIndex:
         self._loc = np.full(1024, -1, dtype=np.int32)
         self._bitmap = np.zeros(1024 // 64, dtype=np.uint64)  # query scratch, kept zeroed
         self._summary = np.zeros(1, dtype=np.uint64)  # one bit per bitmap word
-        self._disks: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     @classmethod
     def build(
@@ -445,9 +577,8 @@ class CellIndex:
         """Candidate rows (int64, ascending): a superset of the rows whose indexed point
         is within `radius_m` of (lat, lng); with `tag_mask` != 0 only rows whose tag
         shares a bit with it."""
-        qres = min(self.res, choose_resolution(radius_m))
-        k = disk_k(qres, radius_m)
-        disk = self._disk(h3i.latlng_to_cell(lat, lng, qres), k)
+        qres, k = query_plan(self.res, radius_m)
+        disk = disk_geometry(h3i.latlng_to_cell(lat, lng, qres), k, self.res)
         return _gather(
             self._base,
             len(self._base[0]),
@@ -461,6 +592,17 @@ class CellIndex:
             self._bitmap,
             self._summary,
         )
+
+    def cell_count(self, lat: float, lng: float, res: int) -> tuple[int, float]:
+        """(entries, area m2) of the cell of resolution `res` (<= the index's) holding
+        (lat, lng): entries indexed inside it, removed ones included. Two binary
+        searches per part: a cheap density probe."""
+        cell = h3i.latlng_to_cell(lat, lng, res)
+        lo, hi = child_range(cell, self.res)
+        n = 0
+        for cells in (self._base[0], self._delta[0][: self._nd]):
+            n += int(np.searchsorted(cells, hi, "right") - np.searchsorted(cells, lo, "left"))
+        return n, h3i.cell_area(cell, "m^2")
 
     def rows(self) -> np.ndarray:
         """Every indexed row, ascending."""
@@ -514,19 +656,3 @@ class CellIndex:
         self._ndead = 0
         self._nd = 0
         self._set_threshold()
-
-    def _disk(self, origin: int, k: int) -> tuple[np.ndarray, ...]:
-        """(range_lo, range_hi, centre_lat, centre_lng, reach_m) of grid_disk(origin, k)."""
-        key = (origin, k)
-        hit = self._disks.get(key)
-        if hit is not None:
-            self._disks.move_to_end(key)
-            return hit
-        cells = sorted(h3i.grid_disk(origin, k))
-        lo, hi = child_ranges(np.array(cells, dtype=np.int64), h3i.get_resolution(origin), self.res)
-        geometry = np.array([cell_circle(c) for c in cells], dtype=np.float64)
-        hit = (lo, hi, *(np.ascontiguousarray(a) for a in geometry.T))
-        self._disks[key] = hit
-        if len(self._disks) > DISK_CACHE_SIZE:
-            self._disks.popitem(last=False)
-        return hit

@@ -370,6 +370,9 @@ def push_candidates(
     not in quiet hours at the local minute (a window start > end wraps midnight, start ==
     end means none); pushes today < daily cap (counter of another day reads 0); not in
     `excluded_rows`; distance = min(from home, from current position) <= push radius.
+    The distance is read first (4 columns): a candidate beyond the radius, or one that
+    could not enter the full heap (distance, row), is dropped before the other columns
+    are read; the filters are a conjunction, so the order does not change the result.
     """
     cand = unique_rows(cand_rows)
     cap = min(max(int(push[P.U_MAX_PUSHES]), 0), cand.shape[0])
@@ -387,8 +390,15 @@ def push_candidates(
     lat0 = push[P.U_LAT]
     lng0 = push[P.U_LNG]
     cos0 = math.cos(lat0 * DEG_TO_RAD)
+    radius_m = push[P.U_RADIUS_M]
     for i in range(cand.shape[0] if cap > 0 else 0):
         r = cand[i]
+        d = haversine_cos_m(lat0, lng0, cos0, home_lat[r], home_lng[r])
+        d2 = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
+        if d2 < d:
+            d = d2
+        if d > radius_m or not beats_root(keys, rows, size, cap, -d, r):
+            continue
         if active[r] == 0 or push_opt_in[r] == 0:
             continue
         if (skills[r] & bit) == np.uint64(0) or day_pay < min_pay_fen[r]:
@@ -403,12 +413,6 @@ def push_candidates(
             continue
         sent = int(pushes_today[r]) if push_day[r] == today else 0
         if sent >= cap_today or _contains_sorted(excluded_rows, r):
-            continue
-        d = haversine_cos_m(lat0, lng0, cos0, home_lat[r], home_lng[r])
-        d2 = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
-        if d2 < d:
-            d = d2
-        if d > push[P.U_RADIUS_M]:
             continue
         size, _ = heap_offer(keys, rows, slots, size, cap, -d, r)
     out_rows, out_keys, _ = heap_drain(keys, rows, slots, size)
