@@ -67,7 +67,10 @@ def test_bench_peers_tiny(benchmark) -> None:
     for name in REQUIRED:
         assert "error" not in by[name], by[name].get("error")
         assert by[name]["same_offers"] is True, name
-        assert by[name]["queries"] == by[LINGONG]["queries"] > 0
+        # a peer answers every wave's candidate search and the push audience; lingong's
+        # waves rank from its waiting index, so its checked-in index answers fewer
+        assert by[name]["queries"] > 0
         assert by[name]["events_per_s"] > 0 and by[name]["lingong_speedup"] > 0
+    assert all(by[n]["queries"] == by[REQUIRED[0]]["queries"] for n in REQUIRED)
     assert by[LINGONG]["lingong_speedup"] == 1.0 and by[LINGONG]["same_offers"]
     assert by[LINGONG + "-again"]["same_offers"]

@@ -27,7 +27,8 @@ from typing import TextIO
 
 # the entry-point kernels of the engine; each one's compiled callees are cached with it
 KERNELS = (
-    ("engine.matching.kernels", "rank_workers"),
+    ("engine.matching.threshold", "rank_waiting"),
+    ("engine.matching.waiting", "add_member"),
     ("engine.matching.kernels", "rank_jobs"),
     ("engine.matching.kernels", "push_candidates"),
     ("engine.matching.index", "_merge"),
