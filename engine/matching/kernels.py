@@ -118,6 +118,29 @@ def _capped(x):
 
 
 @njit(cache=True)
+def travel_and_score(f, d, mode_r, min_pay_r, day_pay, pol, weights, accept_coef):
+    """The last features of a candidate at distance d (travel, pay ratio) and its score
+    -> (travel_s, score). `f` holds the other features; the twins add in this order."""
+    travel_s = d * P.DETOUR / pol[P.P_SPEEDS + mode_r]
+    f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
+    x = float(day_pay) / float(max(int(min_pay_r), 1))
+    f[P.F_PAY_RATIO] = (3.0 if x > 3.0 else x) / 3.0
+    score = 0.0
+    for j in range(6):
+        score += weights[j] * f[j]
+    if accept_coef.shape[0] != 0:
+        z = accept_coef[0]
+        for j in range(F):
+            z += accept_coef[j + 1] * f[j]
+        if z > Z_CLAMP:
+            z = Z_CLAMP
+        if z < -Z_CLAMP:
+            z = -Z_CLAMP
+        score += weights[P.W_ACCEPTANCE] * (1.0 / (1.0 + math.exp(-z)))
+    return travel_s, score
+
+
+@njit(cache=True)
 def rank_workers(
     cand_rows,
     job,
@@ -221,22 +244,8 @@ def rank_workers(
         d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
         if d > reach[mode[r]]:
             continue
-        travel_s = d * P.DETOUR / pol[P.P_SPEEDS + mode[r]]
-        f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
-        x = float(day_pay) / float(max(int(min_pay_fen[r]), 1))
-        f[P.F_PAY_RATIO] = (3.0 if x > 3.0 else x) / 3.0
-        score = 0.0
-        for j in range(6):
-            score += weights[j] * f[j]
-        if n_coef != 0:
-            z = accept_coef[0]
-            for j in range(F):
-                z += accept_coef[j + 1] * f[j]
-            if z > Z_CLAMP:
-                z = Z_CLAMP
-            if z < -Z_CLAMP:
-                z = -Z_CLAMP
-            score += weights[P.W_ACCEPTANCE] * (1.0 / (1.0 + math.exp(-z)))
+        travel_s, score = travel_and_score(f, d, mode[r], min_pay_fen[r], day_pay, pol, weights,
+                                           accept_coef)  # fmt: skip
         size, slot = heap_offer(keys, rows, slots, size, cap, score, r)
         if slot >= 0:
             p_dist[slot] = d

@@ -33,12 +33,12 @@ from numba import njit
 from engine.geo import DEG_TO_RAD, EARTH_RADIUS_M
 from engine.matching import params as P
 from engine.matching.kernels import (
-    Z_CLAMP,
     _busy_overlap,
     _capped,
     _contains_sorted,
     _reach_by_mode,
     haversine_cos_m,
+    travel_and_score,
 )
 from engine.matching.topk import beats_root, heap_drain, heap_offer
 from engine.matching.waiting import (
@@ -394,22 +394,9 @@ def rank_waiting(
                 d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
                 if d > reach[mode[r]]:
                     continue
-                travel_s = d * P.DETOUR / pol[P.P_SPEEDS + mode[r]]
-                f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
-                x = float(day_pay) / float(max(int(min_pay_fen[r]), 1))
-                f[P.F_PAY_RATIO] = (3.0 if x > 3.0 else x) / 3.0
-                score = 0.0
-                for j in range(6):
-                    score += weights[j] * f[j]
-                if n_coef != 0:
-                    z = accept_coef[0]
-                    for j in range(F):
-                        z += accept_coef[j + 1] * f[j]
-                    if z > Z_CLAMP:
-                        z = Z_CLAMP
-                    if z < -Z_CLAMP:
-                        z = -Z_CLAMP
-                    score += weights[P.W_ACCEPTANCE] * (1.0 / (1.0 + math.exp(-z)))
+                travel_s, score = travel_and_score(
+                    f, d, mode[r], min_pay_fen[r], day_pay, pol, weights, accept_coef
+                )
                 size, slot = heap_offer(keys, rows, slots, size, cap, score, r)
                 if slot >= 0:
                     p_dist[slot] = d
