@@ -388,7 +388,7 @@ class WaitingIndex:
         self.b_i = np.zeros((256, 2), dtype=np.int64)
         self.s_i = np.zeros((256 * BLOCK, N_SI), dtype=np.int32)
         self.s_f = np.zeros((256 * BLOCK, N_SF), dtype=np.float64)
-        self.r_first = np.full(1024, -1, dtype=np.int64)
+        self.r_first = np.full(1024, -1, dtype=np.int32)
         self.meta = np.zeros(N_META, dtype=np.int64)
         self.meta[M_FREE_BLOCK] = -1
         self.meta[M_FREE_GROUP] = -1
@@ -426,7 +426,7 @@ class WaitingIndex:
         if row >= len(self.r_first):
             size = max(row + 1, 2 * len(self.r_first))
             self.r_first = np.concatenate(
-                [self.r_first, np.full(size - len(self.r_first), -1, dtype=np.int64)]
+                [self.r_first, np.full(size - len(self.r_first), -1, dtype=np.int32)]
             )
         if len(self.b_i) - int(self.meta[M_BLOCKS_USED]) < n:
             size = 2 * len(self.b_i)
