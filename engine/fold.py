@@ -365,6 +365,7 @@ def _end_offer(state: State, offer_id: str, status: str) -> Offer:
     state.jobs[offer.job_id].live_offers.remove(offer_id)
     if state.workers.active[offer.worker_row]:  # an erased worker's counters are zeroed
         state.workers.offer_closed(offer.worker_row)
+        state.waiting.refresh(offer.worker_row, state.workers)
     live = state.live_by_worker[offer.worker_row]
     live.remove(offer_id)
     if not live:
@@ -396,6 +397,7 @@ def _hired(state: State, ev: e.HireConfirmed) -> None:
     state.workers.prune_busy(row, ev.ts_ms)
     if not state.workers.add_busy(row, ev.start_ms, ev.end_ms):
         raise InconsistentLog(f"worker {ev.worker_id} cannot take hire {ev.hire_id}")
+    state.waiting.refresh(row, state.workers)
     job.hired += 1
     if job.first_hire_ms == 0:
         job.first_hire_ms = ev.ts_ms

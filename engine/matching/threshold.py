@@ -46,10 +46,13 @@ from engine.matching.waiting import (
     G_HEAD,
     G_MAX_DAY,
     G_MAX_PRIO,
+    G_MAX_UNTIL,
     G_MIN_BIRTH,
     G_MIN_CHECKIN,
     G_MIN_DAY,
+    G_MIN_MIN_PAY,
     G_MIN_OFFERS,
+    G_MIN_OPEN,
     G_MODES,
     GF_COS_MIN,
     GF_MAX_REL,
@@ -58,15 +61,21 @@ from engine.matching.waiting import (
     GF_MINLAT,
     GF_MINLNG,
     S_BIRTH,
+    S_BUSY_N,
     S_MODE,
     S_OFFERS,
     S_OFFERS_DAY,
+    S_OPEN,
     S_PRIO,
     S_ROW,
+    SF_BUSY_END,
+    SF_BUSY_START,
     SF_CHECKIN,
     SF_LAT,
     SF_LNG,
+    SF_MIN_PAY,
     SF_REL,
+    SF_UNTIL,
 )
 
 F = P.N_FEATURES
@@ -112,7 +121,13 @@ def box_distance_lb_m(lat0, lng0, cos0, minlat, maxlat, minlng, maxlng, cos_min)
 @njit(cache=True)
 def group_bound(g_i, g_f, g, lat0, lng0, cos0, job, pol, weights, hi, accept_hi, reach):
     """Upper bound of the score of every member of group g (a cell group or a class
-    group: the same summaries) (-inf: none can reach)."""
+    group: the same summaries) (-inf: none can reach or take the job)."""
+    if g_i[g, G_MAX_UNTIL] < int(job[P.J_START_MS]) or g_i[g, G_MIN_OPEN] >= int(
+        pol[P.P_MAX_OPEN_OFFERS]
+    ):
+        return -np.inf
+    if int(job[P.J_DAY_PAY_FEN]) < g_i[g, G_MIN_MIN_PAY]:
+        return -np.inf
     d = box_distance_lb_m(
         lat0,
         lng0,
@@ -369,7 +384,17 @@ def rank_waiting(
                     bound += accept_hi
                     if not beats_root(keys, rows, size, cap, bound, r):
                         continue
-                # the member could enter: its own columns decide
+                # the member could enter: can it take the job now (its payload, the
+                # same tests as on the columns below)?
+                if s_f[s, SF_UNTIL] < start_ms or day_pay < s_f[s, SF_MIN_PAY]:
+                    continue
+                if s_i[s, S_OPEN] >= max_open:
+                    continue
+                if s_i[s, S_BUSY_N] == 1 and (
+                    s_f[s, SF_BUSY_START] < end_ms and start_ms < s_f[s, SF_BUSY_END]
+                ):
+                    continue
+                # its own columns decide
                 touched[3] += 1
                 if (skills[r] & bit) == np.uint64(0):
                     continue

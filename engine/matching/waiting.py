@@ -18,18 +18,22 @@ Layout (all plain numpy arrays, so the kernels take them as they are):
   is partly filled, so a removal moves the group's last member into the hole (O(1) plus
   the moved worker's skill chain). Free blocks form a free list.
 - a member's payload (`s_i`, `s_f`) copies the worker columns the score reads (position,
-  travel mode, check-in time, birth year, priority, reliability, offers of the day), so
-  a ranking bounds a member's score without touching the worker columns.
+  travel mode, check-in time, birth year, priority, reliability, offers of the day) and
+  what decides whether it can take a job now (pay minimum, available until, open
+  offers, its held hire), so a ranking bounds a member's score and drops one who cannot
+  take the job without touching the worker columns.
 - per group (both levels), summaries kept lazily for the group bound: bounding box of
   the positions (and the smallest cos of their latitudes), earliest check-in and birth
   year, highest priority and reliability, fewest offers and the range of their days,
-  the travel modes present. "Lazily": a member leaving does not tighten them (they stay
+  the travel modes present, and for availability the latest "available until", the
+  lowest pay minimum and the fewest open offers (a group none of whose members can take
+  the job is skipped whole). "Lazily": a member leaving does not tighten them (they stay
   valid bounds); they reset when the group empties.
 
 Invariants (the tests check them against the worker columns):
 - a worker is a member of one class group per skill bit of its mask iff it is checked
-  in; its payload equals its columns after every fold (`refresh` on offers, completions
-  and no-shows; `replace` on check-in, move, update; `remove` on check-out and erase);
+  in; its payload equals its columns after every fold (`refresh` on offers made and
+  closed, hires, completions and no-shows; `replace` on check-in, move, update; `remove` on check-out and erase);
 - every summary bounds every current member (min/max in the right direction). Classes
   are hints: a member in a "wrong" class costs time, never a decision.
 
@@ -65,10 +69,13 @@ OLDER_HINT_AGE = 50  # the default policy's 大龄 age: only sorts members into 
 # s_i columns
 # s_i columns (int32)
 S_ROW, S_MODE, S_BIRTH, S_PRIO, S_OFFERS, S_OFFERS_DAY, S_WNEXT, S_GROUP = range(8)
-N_SI = 8
-# s_f columns (float64; the check-in time in ms is an integer < 2**53: exact)
-SF_LAT, SF_LNG, SF_REL, SF_CHECKIN = range(4)
-N_SF = 4
+S_OPEN, S_BUSY_N = 8, 9  # open offers; held hires (busy slots in use)
+N_SI = 10
+# s_f columns (float64; ms times and fen are integers < 2**53: exact). The availability
+# fields let a ranking drop a member who cannot take the job without reading its columns:
+# pay minimum, available until, and its one held hire when it has exactly one
+SF_LAT, SF_LNG, SF_REL, SF_CHECKIN, SF_MIN_PAY, SF_UNTIL, SF_BUSY_START, SF_BUSY_END = range(8)
+N_SF = 8
 # g_i columns (cell groups c_i and class groups g_i alike; G_HEAD, G_PARENT and G_CLASS
 # are the class groups' own, G_CELL and G_SKILL the cell groups')
 (
@@ -85,8 +92,11 @@ N_SF = 4
     G_MAX_DAY,
     G_PARENT,
     G_CLASS,
-) = range(13)
-N_GI = 13
+    G_MAX_UNTIL,
+    G_MIN_MIN_PAY,
+    G_MIN_OPEN,
+) = range(16)
+N_GI = 16
 # g_f columns
 GF_MINLAT, GF_MAXLAT, GF_MINLNG, GF_MAXLNG, GF_MAX_REL, GF_COS_MIN = range(6)
 N_GF = 6
@@ -112,7 +122,8 @@ def local_year_of_ms(ts_ms):
 
 @njit(cache=True)
 def payload_of(row, pi, pf, checkin_ms, mode, birth_year, priority, offers_today, offers_day,
-               lat, lng, completions, no_shows):  # fmt: skip
+               lat, lng, completions, no_shows, min_pay_fen, available_until_ms, open_offers,
+               busy_start, busy_end):  # fmt: skip
     """Fill the payload (pi, pf) of `row` from the worker columns, its class included.
 
     The class is a hint that keeps similar scores together (every bound comes from the
@@ -133,6 +144,17 @@ def payload_of(row, pi, pf, checkin_ms, mode, birth_year, priority, offers_today
     pf[0] = lat[row]
     pf[1] = lng[row]
     pf[2] = rel
+    pi[7] = open_offers[row]
+    n = 0
+    for b in range(busy_start.shape[1]):
+        if busy_start[row, b] < busy_end[row, b]:
+            if n == 0:
+                pf[5] = float(busy_start[row, b])
+                pf[6] = float(busy_end[row, b])
+            n += 1
+    pi[8] = n
+    pf[3] = float(min_pay_fen[row])
+    pf[4] = float(available_until_ms[row])
     older = local_year_of_ms(checkin) - np.int64(birth_year[row]) >= OLDER_HINT_AGE
     # offers of a day before the check-in's count 0: today's exposure
     day = (checkin + 8 * 3_600_000) // 86_400_000
@@ -189,6 +211,9 @@ def _reset(gi, gf, g):
     gi[g, G_MIN_OFFERS] = np.iinfo(np.int64).max
     gi[g, G_MIN_DAY] = np.iinfo(np.int64).max
     gi[g, G_MAX_DAY] = np.iinfo(np.int64).min
+    gi[g, G_MAX_UNTIL] = np.iinfo(np.int64).min
+    gi[g, G_MIN_MIN_PAY] = np.iinfo(np.int64).max
+    gi[g, G_MIN_OPEN] = np.iinfo(np.int64).max
     gf[g, GF_MINLAT] = np.inf
     gf[g, GF_MAXLAT] = -np.inf
     gf[g, GF_MINLNG] = np.inf
@@ -208,6 +233,14 @@ def _widen(gi, gf, g, s_i, s_f, s):
     if s_i[s, S_PRIO] > gi[g, G_MAX_PRIO]:
         gi[g, G_MAX_PRIO] = s_i[s, S_PRIO]
     gi[g, G_MODES] |= np.int64(1) << s_i[s, S_MODE]
+    until = np.int64(s_f[s, SF_UNTIL])
+    if until > gi[g, G_MAX_UNTIL]:
+        gi[g, G_MAX_UNTIL] = until
+    min_pay = np.int64(s_f[s, SF_MIN_PAY])
+    if min_pay < gi[g, G_MIN_MIN_PAY]:
+        gi[g, G_MIN_MIN_PAY] = min_pay
+    if s_i[s, S_OPEN] < gi[g, G_MIN_OPEN]:
+        gi[g, G_MIN_OPEN] = s_i[s, S_OPEN]
     if s_i[s, S_OFFERS] < gi[g, G_MIN_OFFERS]:
         gi[g, G_MIN_OFFERS] = s_i[s, S_OFFERS]
     if s_i[s, S_OFFERS_DAY] < gi[g, G_MIN_DAY]:
@@ -243,6 +276,12 @@ def _fill(s_i, s_f, s, row, pi, pf):
     s_f[s, SF_LAT] = pf[0]
     s_f[s, SF_LNG] = pf[1]
     s_f[s, SF_REL] = pf[2]
+    s_i[s, S_OPEN] = pi[7]
+    s_i[s, S_BUSY_N] = pi[8]
+    s_f[s, SF_MIN_PAY] = pf[3]
+    s_f[s, SF_UNTIL] = pf[4]
+    s_f[s, SF_BUSY_START] = pf[5]
+    s_f[s, SF_BUSY_END] = pf[6]
 
 
 @njit(cache=True)
@@ -392,8 +431,8 @@ class WaitingIndex:
         self.meta = np.zeros(N_META, dtype=np.int64)
         self.meta[M_FREE_BLOCK] = -1
         self.meta[M_FREE_GROUP] = -1
-        self._pi = np.zeros(7, dtype=np.int64)
-        self._pf = np.zeros(3, dtype=np.float64)
+        self._pi = np.zeros(9, dtype=np.int64)
+        self._pf = np.zeros(7, dtype=np.float64)
         self._dir: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._dir_cells = -1
 
@@ -419,6 +458,7 @@ class WaitingIndex:
         payload_of(
             row, self._pi, self._pf, w.checkin_ms, w.mode, w.birth_year, w.priority,
             w.offers_today, w.offers_day, w.lat, w.lng, w.completions, w.no_shows,
+            w.min_pay_fen, w.available_until_ms, w.open_offers, w.busy_start, w.busy_end,
         )  # fmt: skip
 
     def _reserve(self, row: int, skills: int) -> None:

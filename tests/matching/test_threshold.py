@@ -19,15 +19,21 @@ from engine.matching.waiting import (
     G_SKILL,
     M_CELLS,
     S_BIRTH,
+    S_BUSY_N,
     S_MODE,
     S_OFFERS,
     S_OFFERS_DAY,
+    S_OPEN,
     S_PRIO,
     S_WNEXT,
+    SF_BUSY_END,
+    SF_BUSY_START,
     SF_CHECKIN,
     SF_LAT,
     SF_LNG,
+    SF_MIN_PAY,
     SF_REL,
+    SF_UNTIL,
     WaitingIndex,
     disk_cells,
 )
@@ -60,6 +66,15 @@ def check_index(state) -> None:  # noqa: ANN001
             assert wi.s_i[s, S_OFFERS_DAY] == w.offers_day[row]
             assert wi.s_f[s, SF_LAT] == w.lat[row] and wi.s_f[s, SF_LNG] == w.lng[row]
             assert wi.s_f[s, SF_REL] == float(done + 1) / float(done + ns + 2)
+            assert wi.s_i[s, S_OPEN] == w.open_offers[row]
+            assert wi.s_f[s, SF_MIN_PAY] == w.min_pay_fen[row]
+            assert wi.s_f[s, SF_UNTIL] == w.available_until_ms[row]
+            held = [
+                (a, b) for a, b in zip(w.busy_start[row], w.busy_end[row], strict=True) if a < b
+            ]
+            assert wi.s_i[s, S_BUSY_N] == len(held)
+            if len(held) == 1:
+                assert (wi.s_f[s, SF_BUSY_START], wi.s_f[s, SF_BUSY_END]) == held[0]
             s = int(wi.s_i[s, S_WNEXT])
     assert members == len(wi)
 
