@@ -36,7 +36,7 @@ import heapq
 import numpy as np
 from numba import njit
 
-from engine.matching.bell_flow import _pop, _sift_up
+from engine.matching.bell_flow import _label, _pop
 
 INF = np.inf
 MAX_DENSE_JOBS = 1024
@@ -119,21 +119,10 @@ def dense_flow_assign(indptr, cols, score, cap):
             k = cols[e]
             nd = (p - score[e]) - pi_j[k]
             if nd < dist[k]:
-                if pos[k] < 0:
-                    if dist[k] == INF:
-                        touched[nt] = k
-                        nt += 1
-                    heap[size] = k
-                    pos[k] = size
-                    size += 1
-                dist[k] = nd
-                pred_w[k] = i0
-                _sift_up(heap, pos, dist, pos[k])
-                if load[k] < cap[k]:
-                    ndt = nd + pi_j[k]
-                    if ndt < dist_t or (ndt == dist_t and n + k < pred_t):
-                        dist_t = ndt
-                        pred_t = n + k
+                size, nt, dist_t, pred_t = _label(
+                    k, nd, i0, n, heap, pos, dist, pred_w, touched, nt, size, load, cap, pi_j,
+                    dist_t, pred_t,
+                )  # fmt: skip
         while size > 0:
             j = heap[0]
             d = dist[j]
@@ -158,21 +147,10 @@ def dense_flow_assign(indptr, cols, score, cap):
             for k in range(m if better else 0):  # most settles improve no label
                 nd = cand[k]
                 if nd < dist[k]:  # -inf table entries give +inf: never
-                    if pos[k] < 0:
-                        if dist[k] == INF:
-                            touched[nt] = k
-                            nt += 1
-                        heap[size] = k
-                        pos[k] = size
-                        size += 1
-                    dist[k] = nd
-                    pred_w[k] = A[j, k]
-                    _sift_up(heap, pos, dist, pos[k])
-                    if load[k] < cap[k]:
-                        ndt = nd + pi_j[k]
-                        if ndt < dist_t or (ndt == dist_t and n + k < pred_t):
-                            dist_t = ndt
-                            pred_t = n + k
+                    size, nt, dist_t, pred_t = _label(
+                        k, nd, A[j, k], n, heap, pos, dist, pred_w, touched, nt, size, load,
+                        cap, pi_j, dist_t, pred_t,
+                    )  # fmt: skip
         for t in range(ns):  # potentials only decrease
             if settled_d[t] < dist_t:
                 pi_j[settled[t]] += settled_d[t] - dist_t

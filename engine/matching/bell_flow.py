@@ -3,7 +3,7 @@
 Owns: `flow_assign` (numba) and its plain-Python twin `py_flow_assign`, used by
 `engine.matching.bell.bell_assign` (objective "weight") for bells of more than
 `bell_dense.MAX_DENSE_JOBS` jobs (`bell_dense` folds the same method into a job x job
-table), and the indexed-heap helpers `_sift_up` / `_pop` that both use.
+table), and the indexed-heap helpers `_sift_up` / `_pop` / `_label` that both use.
 
 Method: min-cost flow by successive shortest paths (the Hungarian method, one worker at
 a time) on the network source -> worker (1) -> job (cost -score, 1) -> sink (slots), with
@@ -91,6 +91,29 @@ def _pop(heap, pos, key, size):
 
 
 @njit(cache=True, inline="always")
+def _label(k, nd, w, n, heap, pos, dist, pred_w, touched, nt, size, load, cap, pi_j, bd, bn):
+    """Job k is reached at distance nd < dist[k] through worker w: (re)label it in the
+    heap, remember it as touched, and keep the best sink path (distance, then node)
+    -> (size, nt, bd, bn)."""
+    if pos[k] < 0:
+        if dist[k] == INF:
+            touched[nt] = k
+            nt += 1
+        heap[size] = k
+        pos[k] = size
+        size += 1
+    dist[k] = nd
+    pred_w[k] = w
+    _sift_up(heap, pos, dist, pos[k])
+    if load[k] < cap[k]:
+        ndt = nd + pi_j[k]
+        if ndt < bd or (ndt == bd and n + k < bn):
+            bd = ndt
+            bn = n + k
+    return size, nt, bd, bn
+
+
+@njit(cache=True, inline="always")
 def _relax(
     i,
     d,
@@ -126,21 +149,9 @@ def _relax(
         k = cols[e]
         nd = d + (x - pi_j[k])
         if nd < dist[k]:  # a settled job (i's own among them) has dist -inf
-            if pos[k] < 0:
-                if dist[k] == INF:
-                    touched[nt] = k
-                    nt += 1
-                heap[size] = k
-                pos[k] = size
-                size += 1
-            dist[k] = nd
-            pred_w[k] = i
-            _sift_up(heap, pos, dist, pos[k])
-            if load[k] < cap[k]:
-                ndt = nd + pi_j[k]
-                if ndt < bd or (ndt == bd and n + k < bn):
-                    bd = ndt
-                    bn = n + k
+            size, nt, bd, bn = _label(
+                k, nd, i, n, heap, pos, dist, pred_w, touched, nt, size, load, cap, pi_j, bd, bn
+            )
     return size, nt, bd, bn
 
 
