@@ -118,6 +118,73 @@ def _capped(x):
 
 
 @njit(cache=True)
+def upper_terms(weights, n_coef):
+    """(hi[6], accept_hi): each weighted feature's largest value given its weight's sign
+    (exposure lies in [-1, 0], the others in [0, 1]) and the acceptance term's."""
+    hi = np.empty(6, dtype=np.float64)
+    for j in range(6):
+        top = 0.0 if j == P.F_EXPOSURE else 1.0
+        low = -1.0 if j == P.F_EXPOSURE else 0.0
+        hi[j] = weights[j] * (top if weights[j] >= 0.0 else low)
+    accept_hi = weights[P.W_ACCEPTANCE] if n_coef != 0 and weights[P.W_ACCEPTANCE] > 0.0 else 0.0
+    return hi, accept_hi
+
+
+@njit(cache=True)
+def waiting_feature(wait_ms, pol):
+    return _capped(float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0)
+
+
+@njit(cache=True)
+def reliability_feature(done, no_shows):
+    return float(done + 1) / float(done + no_shows + 2)
+
+
+@njit(cache=True)
+def exposure_feature(offers, pol):
+    return -_capped(float(offers) / pol[P.P_EXPOSURE_CAP])
+
+
+@njit(cache=True)
+def first_bound(f, weights, hi, accept_hi):
+    """Score bound once waiting, older and hardship are known (the rest at their best)."""
+    bound = 0.0
+    bound += hi[0]
+    for j in range(1, 4):
+        bound += weights[j] * f[j]
+    bound += hi[4]
+    bound += hi[5]
+    bound += accept_hi
+    return bound
+
+
+@njit(cache=True)
+def second_bound(f, weights, hi, accept_hi):
+    """Score bound once every feature but travel is known."""
+    bound = 0.0
+    bound += hi[0]
+    for j in range(1, 6):
+        bound += weights[j] * f[j]
+    bound += accept_hi
+    return bound
+
+
+@njit(cache=True)
+def can_take(r, bit, day_pay, start_ms, end_ms, max_open, excluded_rows, skills, active,
+             checked_in, available_until_ms, min_pay_fen, open_offers, busy_start, busy_end):  # fmt: skip
+    """The eligibility filters of a job-side ranking, on the worker columns."""
+    if (skills[r] & bit) == np.uint64(0):
+        return False
+    if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
+        return False
+    if day_pay < min_pay_fen[r] or open_offers[r] >= max_open:
+        return False
+    if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
+        return False
+    return not _contains_sorted(excluded_rows, r)
+
+
+@njit(cache=True)
 def travel_and_score(f, d, mode_r, min_pay_r, day_pay, pol, weights, accept_coef):
     """The last features of a candidate at distance d (travel, pay ratio) and its score
     -> (travel_s, score). `f` holds the other features; the twins add in this order."""
@@ -191,56 +258,34 @@ def rank_workers(
     older_age = int(pol[P.P_OLDER_AGE])
     max_open = int(pol[P.P_MAX_OPEN_OFFERS])
     today = int(pol[P.P_TODAY])
-    accept_hi = weights[P.W_ACCEPTANCE] if n_coef != 0 and weights[P.W_ACCEPTANCE] > 0.0 else 0.0
+    hi, accept_hi = upper_terms(weights, n_coef)
     lat0 = job[P.J_LAT]
     lng0 = job[P.J_LNG]
     cos0 = math.cos(lat0 * DEG_TO_RAD)
     f = np.empty(F, dtype=np.float64)
-    # bound terms of the features not yet read: their maxima given the weight's sign
-    hi = np.empty(6, dtype=np.float64)
-    for j in range(6):
-        top = 0.0 if j == P.F_EXPOSURE else 1.0  # exposure lies in [-1, 0], others [0, 1]
-        low = -1.0 if j == P.F_EXPOSURE else 0.0
-        hi[j] = weights[j] * (top if weights[j] >= 0.0 else low)
     for i in range(cand.shape[0] if cap > 0 else 0):
         r = cand[i]
-        if (skills[r] & bit) == np.uint64(0):
-            continue
         # eligibility first (in a busy market most candidates fail here), then the score
-        if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
+        if not can_take(r, bit, day_pay, start_ms, end_ms, max_open, excluded_rows, skills,
+                        active, checked_in, available_until_ms, min_pay_fen, open_offers,
+                        busy_start, busy_end):  # fmt: skip
             continue
-        if day_pay < min_pay_fen[r] or open_offers[r] >= max_open:
-            continue
-        if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
-            continue
-        if _contains_sorted(excluded_rows, r):
-            continue
-        wait_ms = now_ms - checkin_ms[r]
-        f[P.F_WAITING] = _capped(float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0)
+        f[P.F_WAITING] = waiting_feature(now_ms - checkin_ms[r], pol)
         f[P.F_OLDER] = 1.0 if job_year - birth_year[r] >= older_age else 0.0
         f[P.F_HARDSHIP] = 1.0 if priority[r] > 0 else 0.0
-        if size == cap:  # first bound: reliability and exposure not read yet
-            bound = 0.0
-            bound += hi[0]
-            for j in range(1, 4):
-                bound += weights[j] * f[j]
-            bound += hi[4]
-            bound += hi[5]
-            bound += accept_hi
-            if not beats_root(keys, rows, size, cap, bound, r):
-                continue
-        done = int(completions[r])
-        f[P.F_RELIABILITY] = float(done + 1) / float(done + int(no_shows[r]) + 2)
+        # first bound: reliability and exposure not read yet
+        if size == cap and not beats_root(
+            keys, rows, size, cap, first_bound(f, weights, hi, accept_hi), r
+        ):
+            continue
+        f[P.F_RELIABILITY] = reliability_feature(int(completions[r]), int(no_shows[r]))
         offers = int(offers_today[r]) if offers_day[r] == today else 0
-        f[P.F_EXPOSURE] = -_capped(float(offers) / pol[P.P_EXPOSURE_CAP])
-        if size == cap:  # second bound: every feature but travel
-            bound = 0.0
-            bound += hi[0]
-            for j in range(1, 6):
-                bound += weights[j] * f[j]
-            bound += accept_hi
-            if not beats_root(keys, rows, size, cap, bound, r):
-                continue
+        f[P.F_EXPOSURE] = exposure_feature(offers, pol)
+        # second bound: every feature but travel
+        if size == cap and not beats_root(
+            keys, rows, size, cap, second_bound(f, weights, hi, accept_hi), r
+        ):
+            continue
         d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
         if d > reach[mode[r]]:
             continue

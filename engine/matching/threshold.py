@@ -33,12 +33,16 @@ from numba import njit
 from engine.geo import DEG_TO_RAD, EARTH_RADIUS_M
 from engine.matching import params as P
 from engine.matching.kernels import (
-    _busy_overlap,
     _capped,
-    _contains_sorted,
     _reach_by_mode,
+    can_take,
+    exposure_feature,
+    first_bound,
     haversine_cos_m,
+    reliability_feature,
     travel_and_score,
+    upper_terms,
+    waiting_feature,
 )
 from engine.matching.topk import beats_root, heap_drain, heap_offer
 from engine.matching.waiting import (
@@ -151,8 +155,7 @@ def group_bound(g_i, g_f, g, lat0, lng0, cos0, job, pol, weights, hi, accept_hi,
     bound = 0.0
     bound += weights[0] * best_travel if weights[0] >= 0.0 else hi[0]
     if weights[1] >= 0.0:
-        wait_ms = int(job[P.J_NOW_MS]) - g_i[g, G_MIN_CHECKIN]
-        bound += weights[1] * _capped(float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0)
+        bound += weights[1] * waiting_feature(int(job[P.J_NOW_MS]) - g_i[g, G_MIN_CHECKIN], pol)
     else:
         bound += hi[1]
     if weights[2] >= 0.0:
@@ -284,15 +287,10 @@ def rank_waiting(
     older_age = int(pol[P.P_OLDER_AGE])
     max_open = int(pol[P.P_MAX_OPEN_OFFERS])
     today = int(pol[P.P_TODAY])
-    accept_hi = weights[P.W_ACCEPTANCE] if n_coef != 0 and weights[P.W_ACCEPTANCE] > 0.0 else 0.0
+    hi, accept_hi = upper_terms(weights, n_coef)
     lat0 = job[P.J_LAT]
     lng0 = job[P.J_LNG]
     cos0 = math.cos(lat0 * DEG_TO_RAD)
-    hi = np.empty(6, dtype=np.float64)
-    for j in range(6):
-        top = 0.0 if j == P.F_EXPOSURE else 1.0
-        low = -1.0 if j == P.F_EXPOSURE else 0.0
-        hi[j] = weights[j] * (top if weights[j] >= 0.0 else low)
     # best first over two levels: cell groups (id >= 0) and their class groups (id < 0:
     # -1 - class group id); a cell group popped pushes its class groups
     touched = np.zeros(4, dtype=np.int64)
@@ -352,25 +350,16 @@ def rank_waiting(
                 r = np.int64(s_i[s, S_ROW])
                 touched[2] += 1
                 # the member's bound from its packed copy (the kernel's arithmetic)
-                wait_ms = now_ms - np.int64(s_f[s, SF_CHECKIN])
-                f[P.F_WAITING] = _capped(
-                    float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0
-                )
+                f[P.F_WAITING] = waiting_feature(now_ms - np.int64(s_f[s, SF_CHECKIN]), pol)
                 f[P.F_OLDER] = 1.0 if job_year - s_i[s, S_BIRTH] >= older_age else 0.0
                 f[P.F_HARDSHIP] = 1.0 if s_i[s, S_PRIO] > 0 else 0.0
-                if size == cap:
-                    bound = 0.0
-                    bound += hi[0]
-                    for j in range(1, 4):
-                        bound += weights[j] * f[j]
-                    bound += hi[4]
-                    bound += hi[5]
-                    bound += accept_hi
-                    if not beats_root(keys, rows, size, cap, bound, r):
-                        continue
+                if size == cap and not beats_root(
+                    keys, rows, size, cap, first_bound(f, weights, hi, accept_hi), r
+                ):
+                    continue
                 f[P.F_RELIABILITY] = s_f[s, SF_REL]
                 offers = s_i[s, S_OFFERS] if s_i[s, S_OFFERS_DAY] == today else 0
-                f[P.F_EXPOSURE] = -_capped(float(offers) / pol[P.P_EXPOSURE_CAP])
+                f[P.F_EXPOSURE] = exposure_feature(offers, pol)
                 m = s_i[s, S_MODE]
                 d = haversine_cos_m(lat0, lng0, cos0, s_f[s, SF_LAT], s_f[s, SF_LNG])
                 if d > reach[m]:
@@ -396,26 +385,16 @@ def rank_waiting(
                     continue
                 # its own columns decide
                 touched[3] += 1
-                if (skills[r] & bit) == np.uint64(0):
+                if not can_take(r, bit, day_pay, start_ms, end_ms, max_open, excluded_rows,
+                                skills, active, checked_in, available_until_ms, min_pay_fen,
+                                open_offers, busy_start, busy_end):  # fmt: skip
                     continue
-                if active[r] == 0 or checked_in[r] == 0 or available_until_ms[r] < start_ms:
-                    continue
-                if day_pay < min_pay_fen[r] or open_offers[r] >= max_open:
-                    continue
-                if _busy_overlap(busy_start, busy_end, r, start_ms, end_ms):
-                    continue
-                if _contains_sorted(excluded_rows, r):
-                    continue
-                wait_ms = now_ms - checkin_ms[r]
-                f[P.F_WAITING] = _capped(
-                    float(wait_ms) / pol[P.P_WAIT_CAP_MS] if wait_ms > 0 else 0.0
-                )
+                f[P.F_WAITING] = waiting_feature(now_ms - checkin_ms[r], pol)
                 f[P.F_OLDER] = 1.0 if job_year - birth_year[r] >= older_age else 0.0
                 f[P.F_HARDSHIP] = 1.0 if priority[r] > 0 else 0.0
-                done = int(completions[r])
-                f[P.F_RELIABILITY] = float(done + 1) / float(done + int(no_shows[r]) + 2)
+                f[P.F_RELIABILITY] = reliability_feature(int(completions[r]), int(no_shows[r]))
                 offers = int(offers_today[r]) if offers_day[r] == today else 0
-                f[P.F_EXPOSURE] = -_capped(float(offers) / pol[P.P_EXPOSURE_CAP])
+                f[P.F_EXPOSURE] = exposure_feature(offers, pol)
                 d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
                 if d > reach[mode[r]]:
                     continue
