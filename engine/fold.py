@@ -26,6 +26,7 @@ Limits: see `engine.state` (live tables, the command-id memory); a tick lets at 
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Callable
 
 from engine import events as e
@@ -48,6 +49,7 @@ from engine.state import (
     LEAVE_HIRE,
     LEAVE_JOB,
     LEAVE_OFFERS,
+    NOTHING,
     ArrearsCase,
     Complaint,
     Employer,
@@ -243,8 +245,18 @@ def _check_out(state: State, ev: e.WorkerCheckedOut) -> None:
 
 def _job(state: State, ev: e.JobSubmitted) -> None:
     _, policy = state.policy_for(ev.region)
+    # codes a job shares with many others are kept once (interned): a job kept for its
+    # hires' settlement window costs its own text only
     state.jobs[ev.job_id] = carry(
-        ev, Job, row=-1, day_pay_fen=posting_day_pay_fen(ev, policy), submitted_ms=ev.ts_ms
+        ev,
+        Job,
+        row=-1,
+        day_pay_fen=posting_day_pay_fen(ev, policy),
+        submitted_ms=ev.ts_ms,
+        station_id=sys.intern(ev.station_id),
+        employer_id=sys.intern(ev.employer_id),
+        region=sys.intern(ev.region),
+        skill=sys.intern(ev.skill),
     )
     state.jobs_by_employer.setdefault(ev.employer_id, []).append(ev.job_id)
     state.jobs_by_station.setdefault(ev.station_id, {})[ev.job_id] = None
@@ -413,7 +425,7 @@ def _hired(state: State, ev: e.HireConfirmed) -> None:
         confirmed_ms=ev.ts_ms,
     )
     state.hires_by_worker.setdefault(row, []).append(ev.hire_id)
-    state.hires_by_job.setdefault(ev.job_id, []).append(ev.hire_id)
+    state.hires_by_job[ev.job_id] = state.hires_by_job.get(ev.job_id, 0) + 1
     window_ms = state.policy_for(job.region)[1].settlement_window_ms
     state.schedule_leave(ev.end_ms + window_ms, LEAVE_HIRE, ev.hire_id)
 
@@ -567,7 +579,10 @@ def _tick(state: State, ev: e.Tick) -> None:
             del state.hires[key]
             state.arrears.pop(arrears_case_id(key), None)
             _drop(state.hires_by_worker, hire.worker_row, key)
-            _drop(state.hires_by_job, hire.job_id, key)
+            if state.hires_by_job[hire.job_id] > 1:
+                state.hires_by_job[hire.job_id] -= 1
+            else:
+                del state.hires_by_job[hire.job_id]
             _job_leaves(state, hire.job_id)
         elif kind == LEAVE_OFFERS:
             _offers_leave(state, key)
@@ -590,7 +605,8 @@ def _offers_leave(state: State, job_id: str) -> None:
         return
     for offer_id in state.offers_by_job.pop(job_id, ()):
         del state.offers[offer_id]
-    job.offered_rows = []
+    # a closed job never offers again: its lists become the one shared empty tuple
+    job.offered_rows = job.live_offers = NOTHING  # type: ignore[assignment]
 
 
 def _job_leaves(state: State, job_id: str) -> None:

@@ -321,6 +321,6 @@ def _rebuild_id_lists(s: State) -> None:
         s.offers_by_job.setdefault(offer.job_id, []).append(offer.offer_id)
     for hire in s.hires.values():
         s.hires_by_worker.setdefault(hire.worker_row, []).append(hire.hire_id)
-        s.hires_by_job.setdefault(hire.job_id, []).append(hire.hire_id)
+        s.hires_by_job[hire.job_id] = s.hires_by_job.get(hire.job_id, 0) + 1
     for comp in s.complaints.values():
         s.complaints_by_employer.setdefault(comp.employer_id, []).append(comp.complaint_id)

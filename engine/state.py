@@ -66,6 +66,7 @@ MAX_LIVE_JOBS = 200_000
 MAX_LIVE_OFFERS = 1_000_000
 MAX_LIVE_HIRES = 1_000_000
 MAX_LIVE_COMPLAINTS = 200_000  # live cases: a complaint beyond is refused
+NOTHING: tuple = ()  # the lists of a closed job that will never offer again (shared)
 CLOSED_JOB = ("filled", "cancelled", "expired", "rejected")
 LIVE_COMPLAINT = ("open", "accepted", "investigating")
 # kinds of `State.due` entries (due ms, kind, key), in the order a tick handles a ms
@@ -73,7 +74,9 @@ DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_WAGE, DUE_RECTIFY, DUE_COMPLAINT
 MAX_STATIONS = 100_000  # stations ever registered (a registration beyond is refused)
 # kinds of `State.leaving` entries
 LEAVE_HIRE, LEAVE_JOB, LEAVE_COMPLAINT, LEAVE_OFFERS = range(4)
-CLOSED_COMPLAINT_KEEP_MS = 30 * 86_400_000  # a closed case stays listed this long
+CLOSED_COMPLAINT_KEEP_MS = (
+    7 * 86_400_000
+)  # a closed case stays listed this long (the stores: for good)
 # a closed job's offers stay this long (a late reply is told the offer closed, as a
 # command retried within the command-id memory's 24 h), then leave even if it has hires
 CLOSED_OFFER_KEEP_MS = 86_400_000
@@ -118,7 +121,9 @@ class Employer(msgspec.Struct, kw_only=True):
     display_name: str = ""
 
 
-class Job(msgspec.Struct, kw_only=True):
+# The live tables' records are kept out of the cyclic collector (`gc=False`: no GC header,
+# never traversed): they hold numbers, strings and lists of those, never a cycle.
+class Job(msgspec.Struct, kw_only=True, gc=False):
     job_id: str
     row: int
     employer_id: str
@@ -160,7 +165,7 @@ class Job(msgspec.Struct, kw_only=True):
         return self.headcount - self.hired
 
 
-class Offer(msgspec.Struct, kw_only=True):
+class Offer(msgspec.Struct, kw_only=True, gc=False):
     offer_id: str
     job_id: str
     worker_row: int
@@ -168,7 +173,7 @@ class Offer(msgspec.Struct, kw_only=True):
     status: str = "live"  # live, accepted, declined, expired, withdrawn
 
 
-class Hire(msgspec.Struct, kw_only=True):
+class Hire(msgspec.Struct, kw_only=True, gc=False):
     hire_id: str
     job_id: str
     worker_row: int
@@ -184,7 +189,7 @@ class Hire(msgspec.Struct, kw_only=True):
     arrears_case: str = ""  # the open arrears case of this hire ("" none)
 
 
-class ArrearsCase(msgspec.Struct, kw_only=True):
+class ArrearsCase(msgspec.Struct, kw_only=True, gc=False):
     """A wage-arrears case (欠薪): open until the hire is paid in full; stays (closed)
     while its hire is in the core, the log and the stores keep it for good."""
 
@@ -201,7 +206,7 @@ class ArrearsCase(msgspec.Struct, kw_only=True):
     closed_ms: int = 0
 
 
-class Complaint(msgspec.Struct, kw_only=True):
+class Complaint(msgspec.Struct, kw_only=True, gc=False):
     complaint_id: str
     kind: str
     employer_id: str
@@ -271,7 +276,7 @@ class State:
         self.held: dict[str, None] = {}  # jobs held for review, in the order held
         self.checked_in_at: dict[str, dict[int, None]] = {}  # station -> rows checked in
         self.offers_by_job: dict[str, list[str]] = {}  # every offer of a job in the core
-        self.hires_by_job: dict[str, list[str]] = {}
+        self.hires_by_job: dict[str, int] = {}  # job id -> its hires still in the core
         # live (submitted, held or open) postings by (employer, skill, title): duplicates
         self.live_postings: dict[tuple[str, str, str], list[str]] = {}
         self.live_by_worker: dict[int, list[str]] = {}

@@ -56,7 +56,7 @@ def test_offers_leave_with_their_closed_job_and_the_job_stays_with_its_hire() ->
     # ... for a day; then the offers leave while the job stays for its hire
     w.tick(filled_ms + CLOSED_OFFER_KEEP_MS)
     assert not [o for o in w.state.offers.values() if o.job_id == "J1"]
-    assert "J1" not in w.state.offers_by_job and w.state.jobs["J1"].offered_rows == []
+    assert "J1" not in w.state.offers_by_job and not w.state.jobs["J1"].offered_rows
     assert hire_id in w.state.hires and "J1" in w.state.jobs
     # the hire can still change decisions: a payment, a complaint, its agreement
     w.now = at(16) + CLOSED_OFFER_KEEP_MS
