@@ -255,6 +255,11 @@ def _days(args: argparse.Namespace) -> int:
             f"{out['live_bytes_ratio']:.3f}, RSS {out['rss_ratio']:.3f}; replay digest "
             + ("matches" if out["replay_digest_matches"] else "DIFFERS")
         )
+        print(
+            f"  median of the last 5 days / first 5: speed {out['speed_ratio_median5']:.3f};"
+            f" last / day {out['window_full_day']} (settlement window full): live bytes "
+            f"{out['live_bytes_ratio_after_window']:.3f}, RSS {out['rss_ratio_after_window']:.3f}"
+        )
     if args.json_out:
         _write_json(args.json_out, out)
     return 0 if out["replay_digest_matches"] else 1

@@ -22,8 +22,10 @@ import ctypes
 import datetime as dt
 import gc
 import os
+import statistics
+import tempfile
 import time
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 
@@ -32,8 +34,10 @@ from engine import commands as c
 from engine import events as e
 from engine.commands import Refusal
 from engine.core import Engine
+from engine.record import decode_record, encode_record
 from engine.snapshot import restore_state, snapshot_state
 from sim.callers import caller_for
+from sim.cases import Bureau
 
 MAX_DAYS = 366
 
@@ -57,7 +61,7 @@ def _parts(body: bytes) -> dict[str, int]:
 class _Day:
     """Executes one morning's commands under a day namespace; tallies CPU and events."""
 
-    def __init__(self, engine: Engine, day: int, records: list[e.Record] | None) -> None:
+    def __init__(self, engine: Engine, day: int, records: IO[bytes] | None) -> None:
         self.engine = engine
         self.prefix = f"d{day:03d}/"
         self.cpu_ns = 0
@@ -84,8 +88,30 @@ class _Day:
         if timed:
             self.events += len(out.events)
         if self.records is not None and not out.duplicate:
-            self.records.append(out.record())
+            body = encode_record(out.record())  # on disk: the check holds no RSS
+            self.records.write(len(body).to_bytes(4, "little") + body)
         return out.events
+
+
+def _play(day: _Day, morning: Any, bureau: Bureau) -> None:  # noqa: ANN401
+    """The morning's commands, the people's replies and the bureau's steps, in time order."""
+
+    def answer(events: list[e.Event] | None) -> None:
+        if events:
+            morning.respond(events)
+            bureau.respond(events)
+
+    def run(cmd: c.Command) -> None:
+        for step in bureau.pop_due(cmd.ts_ms, day.engine.state):  # the bureau's day
+            answer(day.run(step))
+        answer(day.run(cmd))
+
+    for ts, cmd in morning.timeline():
+        for due in morning.pop_due(ts):
+            run(due)
+        run(cmd)
+    for due in morning.drain():
+        run(due)
 
 
 def run_days(
@@ -103,43 +129,38 @@ def run_days(
     sizes = sizes_for(workers, postings)
     warm_up()
     engine = Engine()
+    bureau = Bureau()
     out_days: list[dict[str, Any]] = []
-    snapshot = b""
-    last_records: list[e.Record] = []
+    snapshot = tempfile.TemporaryFile()
+    last_records = tempfile.TemporaryFile()
     started = time.perf_counter()
     for d in range(1, days + 1):
         date = (dt.date.fromisoformat(start) + dt.timedelta(days=d - 1)).isoformat()
         morning = make_morning("city", sizes, seed, date=date, job_prefix=f"J{d:03d}-")
-        if d == days:
-            snapshot = snapshot_state(engine.state)
+        if d == days:  # the check's snapshot waits on disk: the day's RSS is the engine's
+            snapshot.write(snapshot_state(engine.state))
         day = _Day(engine, d, last_records if d == days else None)
         for cmd in morning.setup():  # day 1 registers, later days are refused: not timed
             events = day.run(cmd, timed=False)
             if events:
                 morning.respond(events)
-        for ts, cmd in morning.timeline():
-            for due in morning.pop_due(ts):
-                events = day.run(due)
-                if events:
-                    morning.respond(events)
-            events = day.run(cmd)
-            if events:
-                morning.respond(events)
-        for due in morning.drain():
-            events = day.run(due)
-            if events:
-                morning.respond(events)
+
+        _play(day, morning, bureau)
         s = engine.state
         cpu_s = day.cpu_ns / 1e9
+        body = snapshot_state(s)
+        live_bytes, live_parts = len(body), _parts(body)
+        del body  # the resident set is measured without the bench's copy
         row = {
             "day": d,
             "date": date,
             "commands": day.commands,
             "events": day.events,
+            "refusals": day.refusals,
             "cpu_s": round(cpu_s, 3),
             "events_per_cpu_s": round(day.events / cpu_s, 1) if cpu_s else 0.0,
-            "live_bytes": len(body := snapshot_state(s)),
-            "live_parts": _parts(body),
+            "live_bytes": live_bytes,
+            "live_parts": live_parts,
             "rss_mb": _rss_mb(),
             "live": {
                 "jobs": len(s.jobs),
@@ -150,6 +171,9 @@ def run_days(
                 "due": len(s.due),
                 "leaving": len(s.leaving),
                 "job_rows": s.job_arrays.n,
+                "arrears_open": sum(1 for a in s.arrears.values() if a.status == "open"),
+                "complaints_live": s.live_complaints,
+                "bureau_steps_pending": bureau.pending(),
             },
         }
         out_days.append(row)
@@ -158,10 +182,20 @@ def run_days(
                 f"day {d}: {row['events']:,} events, {row['events_per_cpu_s']:,.0f} events/CPU-s,"
                 f" live {row['live_bytes'] / 2**20:.1f} MiB, RSS {row['rss_mb']:.0f} MB"
             )
-    replayed = Engine(restore_state(snapshot))
-    for rec in last_records:
-        replayed.apply_record(replayed.state.last_seq + 1, rec)
+    with snapshot:
+        snapshot.seek(0)
+        replayed = Engine(restore_state(snapshot.read()))
+    with last_records:
+        last_records.seek(0)
+        while head := last_records.read(4):
+            rec = decode_record(last_records.read(int.from_bytes(head, "little")))
+            replayed.apply_record(replayed.state.last_seq + 1, rec)
     first, last = out_days[0], out_days[-1]
+    # the first day whose morning has a full settlement window of earlier hires behind it
+    window_ms = engine.state.policy_for(engine.state.worker_region[0])[1].settlement_window_ms
+    full = out_days[min(len(out_days), 1 + -(-window_ms // 86_400_000)) - 1]
+    speeds = [r["events_per_cpu_s"] for r in out_days]
+    head, tail = statistics.median(speeds[:5]), statistics.median(speeds[-5:])
     return {
         "days": out_days,
         "workers": len(engine.state.worker_ids),
@@ -170,7 +204,11 @@ def run_days(
         "speed_ratio": round(last["events_per_cpu_s"] / first["events_per_cpu_s"], 3)
         if first["events_per_cpu_s"]
         else 0.0,
+        "speed_ratio_median5": round(tail / head, 3) if head else 0.0,
         "live_bytes_ratio": round(last["live_bytes"] / first["live_bytes"], 3),
         "rss_ratio": round(last["rss_mb"] / first["rss_mb"], 3),
+        "window_full_day": full["day"],
+        "live_bytes_ratio_after_window": round(last["live_bytes"] / full["live_bytes"], 3),
+        "rss_ratio_after_window": round(last["rss_mb"] / full["rss_mb"], 3),
         "replay_digest_matches": replayed.digest() == engine.digest(),
     }
