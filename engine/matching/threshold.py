@@ -20,7 +20,8 @@ only a member that could enter the top k is checked and scored on the worker col
 themselves (the score that counts). So a posting reads the columns of a few workers
 instead of every waiting worker of the city.
 
-Limits: buffers O(groups in the disk x classes + k); the disk is at most `index.MAX_RADIUS_M`.
+Limits: buffers O(disk cells + class group slots + k) (the heap of groups has a fixed
+capacity); the disk is at most `index.MAX_RADIUS_M`.
 """
 
 from __future__ import annotations
@@ -179,13 +180,10 @@ def group_bound(g_i, g_f, g, lat0, lng0, cos0, job, pol, weights, hi, accept_hi,
 
 @njit(cache=True)
 def _heap_push(keys, ids, n, key, gid):
-    """Max-heap of (key, id) in growable arrays -> (keys, ids, n + 1)."""
-    if n == keys.shape[0]:
-        k2 = np.empty(2 * n + 16, dtype=np.float64)
-        i2 = np.empty(2 * n + 16, dtype=np.int64)
-        k2[:n] = keys[:n]
-        i2[:n] = ids[:n]
-        keys, ids = k2, i2
+    """Max-heap of (key, id) in arrays of fixed capacity (> n) -> n + 1. Fixed: an array
+    reassigned inside the ranking's loops costs numba reference counting on every pass."""
+    if n >= keys.shape[0]:
+        raise IndexError("group heap full")
     i = n
     keys[i] = key
     ids[i] = gid
@@ -196,7 +194,7 @@ def _heap_push(keys, ids, n, key, gid):
         keys[p], keys[i] = keys[i], keys[p]
         ids[p], ids[i] = ids[i], ids[p]
         i = p
-    return keys, ids, n + 1
+    return n + 1
 
 
 @njit(cache=True)
@@ -294,8 +292,11 @@ def rank_waiting(
     # best first over two levels: cell groups (id >= 0) and their class groups (id < 0:
     # -1 - class group id); a cell group popped pushes its class groups
     touched = np.zeros(4, dtype=np.int64)
-    hkeys = np.empty(64, dtype=np.float64)
-    hids = np.empty(64, dtype=np.int64)
+    # each group enters the heap at most once: a cell group per disk cell, a class group
+    # when its cell group leaves it (so at most cells + class group slots at once)
+    hcap = cells.shape[0] + g_i.shape[0]
+    hkeys = np.empty(hcap, dtype=np.float64)
+    hids = np.empty(hcap, dtype=np.int64)
     nh = 0
     j = dir_start[skill_bit]
     end = dir_start[skill_bit + 1]
@@ -322,7 +323,7 @@ def rank_waiting(
             b = group_bound(c_i, c_f, cg, lat0, lng0, cos0, job, pol, weights, hi, accept_hi, reach)
             touched[0] += 1
             if b != -np.inf:
-                hkeys, hids, nh = _heap_push(hkeys, hids, nh, b, cg)
+                nh = _heap_push(hkeys, hids, nh, b, cg)
     f = np.empty(F, dtype=np.float64)
     while nh > 0:
         top = hkeys[0]
@@ -340,7 +341,7 @@ def rank_waiting(
                 )
                 touched[1] += 1
                 if b != -np.inf:
-                    hkeys, hids, nh = _heap_push(hkeys, hids, nh, b, -1 - g)
+                    nh = _heap_push(hkeys, hids, nh, b, -1 - g)
             continue
         g = -1 - gid
         blk = g_i[g, G_HEAD]
