@@ -187,15 +187,17 @@ def rank_for_job(
         out_rows, scores, dist, travel, feats = rank_workers_from(
             state.workers, rows, vec.job, vec.pol, vec.weights, vec.accept_coef, k, excluded
         )
+    # whole arrays to Python at once (tolist: the same ints and floats, far fewer calls)
     return [
-        Candidate(
-            int(out_rows[i]),
-            float(scores[i]),
-            int(round(float(dist[i]))),
-            int(round(float(travel[i]))),
-            tuple(float(x) for x in feats[i]),
+        Candidate(row, score, round(d), round(t), tuple(f))
+        for row, score, d, t, f in zip(
+            out_rows.tolist(),
+            scores.tolist(),
+            dist.tolist(),
+            travel.tolist(),
+            feats.tolist(),
+            strict=True,
         )
-        for i in range(len(out_rows))
     ]
 
 
