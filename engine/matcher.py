@@ -254,8 +254,8 @@ def push_rows(state: State, job: Job, now_ms: int) -> list[tuple[int, int]]:
     """(row, distance_m) of opted-in workers to push `job` to, nearest first."""
     _, policy = state.policy_for(job.region)
     bit = state.skills.bit(job.skill)
-    if bit is None or policy.push_daily_cap <= 0:
-        return []
+    if bit is None or policy.push_daily_cap <= 0 or len(state.push_index) == 0:
+        return []  # (nobody opted in: see `push_audience`)
     push = push_params(
         policy,
         lat=job.lat,
