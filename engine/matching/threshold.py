@@ -18,7 +18,11 @@ whose bound cannot beat the k-th score held. Inside a class group each member's 
 bounded from its packed payload (the kernel's arithmetic on a copy of the columns), and
 only a member that could enter the top k is checked and scored on the worker columns
 themselves (the score that counts). So a posting reads the columns of a few workers
-instead of every waiting worker of the city.
+instead of every waiting worker of the city. A member's distance is bounded from below
+first (`box_distance_lb_m` of its point with the class group's cos bound), so a member
+that bound already puts out of reach or out of the top k costs no haversine (the bound
+is <= the distance and its travel term >= the real one when the travel weight is >= 0:
+the same members are kept).
 
 Limits: buffers O(disk cells + class group slots + k) (the heap of groups has a fixed
 capacity); the disk is at most `index.MAX_RADIUS_M`.
@@ -362,7 +366,24 @@ def rank_waiting(
                 offers = s_i[s, S_OFFERS] if s_i[s, S_OFFERS_DAY] == today else 0
                 f[P.F_EXPOSURE] = exposure_feature(offers, pol)
                 m = s_i[s, S_MODE]
-                d = haversine_cos_m(lat0, lng0, cos0, s_f[s, SF_LAT], s_f[s, SF_LNG])
+                # a lower bound of the distance first (no trigonometry; the group's cos
+                # bound): a member it already puts out of reach, or whose score bound
+                # with it cannot enter, is skipped before the haversine
+                la = s_f[s, SF_LAT]
+                ln = s_f[s, SF_LNG]
+                lb = box_distance_lb_m(lat0, lng0, cos0, la, la, ln, ln, g_f[g, GF_COS_MIN])
+                if lb > reach[m]:
+                    continue
+                if size == cap and weights[0] >= 0.0:
+                    travel_s = lb * P.DETOUR / pol[P.P_SPEEDS + m]
+                    f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
+                    bound = 0.0
+                    for j in range(6):
+                        bound += weights[j] * f[j]
+                    bound += accept_hi
+                    if not beats_root(keys, rows, size, cap, bound, r):
+                        continue
+                d = haversine_cos_m(lat0, lng0, cos0, la, ln)
                 if d > reach[m]:
                     continue
                 if size == cap:
