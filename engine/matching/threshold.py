@@ -24,8 +24,8 @@ that bound already puts out of reach or out of the top k costs no haversine (the
 is <= the distance and its travel term >= the real one when the travel weight is >= 0:
 the same members are kept).
 
-Limits: buffers O(disk cells + class group slots + k) (the heap of groups has a fixed
-capacity); the disk is at most `index.MAX_RADIUS_M`.
+Limits: buffers O(cell groups in the disk x classes + k), at most the class group rows
+(the heap of groups has that fixed capacity); the disk is at most `index.MAX_RADIUS_M`.
 """
 
 from __future__ import annotations
@@ -296,12 +296,6 @@ def rank_waiting(
     # best first over two levels: cell groups (id >= 0) and their class groups (id < 0:
     # -1 - class group id); a cell group popped pushes its class groups
     touched = np.zeros(4, dtype=np.int64)
-    # each group enters the heap at most once: a cell group per disk cell, a class group
-    # when its cell group leaves it (so at most cells + class group slots at once)
-    hcap = cells.shape[0] + g_i.shape[0]
-    hkeys = np.empty(hcap, dtype=np.float64)
-    hids = np.empty(hcap, dtype=np.int64)
-    nh = 0
     j = dir_start[skill_bit]
     end = dir_start[skill_bit + 1]
     if cap > 0 and cells.shape[0] > 0:
@@ -314,6 +308,14 @@ def rank_waiting(
             else:
                 hi_ = mid
         j = lo
+    # each group enters the heap at most once: a cell group per disk cell listed from j
+    # on, a class group (at most the classes of each, and the class group rows) when its
+    # cell group leaves it
+    ncg = min(cells.shape[0], end - j)
+    hcap = ncg + min(ncg * c_sub.shape[1], g_i.shape[0])
+    hkeys = np.empty(hcap, dtype=np.float64)
+    hids = np.empty(hcap, dtype=np.int64)
+    nh = 0
     for i in range(cells.shape[0] if cap > 0 else 0):
         c = cells[i]
         while j < end and dir_cell[j] < c:
