@@ -6,13 +6,17 @@ commands would produce, far faster than deciding 2N commands), then times
 `Engine.execute(SubmitJob)` — decide, review, the first offer wave and the 1.5 km pushes —
 for a bounded number of postings after a warm-up that excludes numba compile time.
 It checks its answers: every posting is published, and the threshold top-k ranks the
-open jobs exactly as its full-scan twin (`bench.morning_bench.twin_check`).
+open jobs exactly as its full-scan twin (`bench.morning_bench.twin_check`); the digest
+of every event the postings decided (`events_sha256`: offers and pushes, in order) lets
+two runs of the same sizes and seed show they decided the same. Wall and thread CPU
+time are both reported (the machine may be shared).
 
 Limits: `MAX_WORKERS` workers; postings bounded by the argument.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import time
@@ -108,7 +112,9 @@ def run_posting_bench(workers: int = 100_000, postings: int = 2000, seed: int = 
     build_s = time.perf_counter() - started
     rng = random.Random(seed)
     lat_us: list[float] = []
+    cpu_us: list[float] = []  # thread CPU time: the machine is shared
     offers = 0
+    digest = hashlib.sha256()  # every decision (offers, pushes) in order: runs compare
     for j in range(postings + 50):
         code, title, level = SKILLS[rng.randrange(len(SKILLS))]
         cmd = c.SubmitJob(
@@ -128,12 +134,16 @@ def run_posting_bench(workers: int = 100_000, postings: int = 2000, seed: int = 
             ),
         )
         t = time.perf_counter_ns()
+        cpu = time.thread_time_ns()
         out = eng.execute(cmd, OPERATOR)
+        dcpu = (time.thread_time_ns() - cpu) / 1000
         dt = (time.perf_counter_ns() - t) / 1000
         if j >= 50:  # the first 50 warm up numba and caches
             lat_us.append(dt)
+            cpu_us.append(dcpu)
             offers += sum(isinstance(ev, e.OfferMade) for ev in out.events)
         assert isinstance(out.events[1], e.JobPublished), out.events[1]
+        digest.update(repr(out.events).encode())
     arr = np.asarray(lat_us)
     from bench.morning_bench import twin_check
 
@@ -148,7 +158,10 @@ def run_posting_bench(workers: int = 100_000, postings: int = 2000, seed: int = 
         "decision_p50_us": round(float(np.percentile(arr, 50)), 1),
         "decision_p99_us": round(float(np.percentile(arr, 99)), 1),
         "decision_mean_us": round(float(arr.mean()), 1),
+        "decision_cpu_p50_us": round(float(np.percentile(cpu_us, 50)), 1),
+        "decision_cpu_p99_us": round(float(np.percentile(cpu_us, 99)), 1),
         "query_radius_m": query_radius_m(policy_params(policy, t0)),
         "build_s": round(build_s, 2),
+        "events_sha256": digest.hexdigest()[:16],
         **twin,
     }

@@ -192,6 +192,7 @@ def _worker_update(state: State, ev: e.WorkerUpdated) -> None:
     if row in state.checked_in:
         state.checked_in.set_tag(row, skills)
         state.waiting.replace(row, w)
+    state.sync_push_checked_in(row)
 
 
 def _erase(state: State, ev: e.WorkerErased) -> None:
@@ -203,6 +204,7 @@ def _erase(state: State, ev: e.WorkerErased) -> None:
     if w.push_opt_in[row]:
         state.push_index.remove(row)
     w.erase(row)
+    state.sync_push_checked_in(row)
     _leave_station(state, row)
     state.priority_groups.pop(row, None)
     state.contact_station.pop(row, None)
@@ -217,6 +219,7 @@ def _check_in(state: State, ev: e.WorkerCheckedIn) -> None:
         state.checked_in.add(row, ev.lat, ev.lng, tag=int(w.skills[row]))
     w.check_in(row, ev.lat, ev.lng, ev.ts_ms, ev.available_until_ms)
     state.waiting.replace(row, w)
+    state.sync_push_checked_in(row)
     _leave_station(state, row)
     state.worker_station[row] = ev.station_id
     if ev.station_id:
@@ -240,6 +243,7 @@ def _check_out(state: State, ev: e.WorkerCheckedOut) -> None:
         state.checked_in.remove(row)
         state.waiting.remove(row)
         state.workers.check_out(row)
+        state.sync_push_checked_in(row)
     _leave_station(state, row)
 
 

@@ -51,6 +51,8 @@ MAX_BELL_SLOTS = 4000
 MAX_HALL = 200
 PUSH_STEP_MARGIN = 1.2  # radius margin when skipping push steps too small for the cap
 PUSH_STEP_HOMES = 2.5  # a first push step needs about this many opted-in homes per push
+_NO_ROWS = np.empty(0, dtype=np.int64)
+_NO_DISTANCE = np.empty(0, dtype=np.float64)
 
 
 class Candidate(NamedTuple):
@@ -185,15 +187,17 @@ def rank_for_job(
         out_rows, scores, dist, travel, feats = rank_workers_from(
             state.workers, rows, vec.job, vec.pol, vec.weights, vec.accept_coef, k, excluded
         )
+    # whole arrays to Python at once (tolist: the same ints and floats, far fewer calls)
     return [
-        Candidate(
-            int(out_rows[i]),
-            float(scores[i]),
-            int(round(float(dist[i]))),
-            int(round(float(travel[i]))),
-            tuple(float(x) for x in feats[i]),
+        Candidate(row, score, round(d), round(t), tuple(f))
+        for row, score, d, t, f in zip(
+            out_rows.tolist(),
+            scores.tolist(),
+            dist.tolist(),
+            travel.tolist(),
+            feats.tolist(),
+            strict=True,
         )
-        for i in range(len(out_rows))
     ]
 
 
@@ -250,8 +254,8 @@ def push_rows(state: State, job: Job, now_ms: int) -> list[tuple[int, int]]:
     """(row, distance_m) of opted-in workers to push `job` to, nearest first."""
     _, policy = state.policy_for(job.region)
     bit = state.skills.bit(job.skill)
-    if bit is None or policy.push_daily_cap <= 0:
-        return []
+    if bit is None or policy.push_daily_cap <= 0 or len(state.push_index) == 0:
+        return []  # (nobody opted in: see `push_audience`)
     push = push_params(
         policy,
         lat=job.lat,
@@ -269,13 +273,13 @@ def push_rows(state: State, job: Job, now_ms: int) -> list[tuple[int, int]]:
 def _push_within(
     state: State, push: np.ndarray, radius_m: float, excluded: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The kernel over the candidates of one radius: opted-in homes and checked-in
-    positions within `radius_m` (`push`'s radius must be `radius_m`)."""
+    """The kernel over the candidates of one radius: opted-in homes and opted-in
+    checked-in positions within `radius_m` (`push`'s radius must be `radius_m`)."""
     lat, lng = float(push[U_LAT]), float(push[U_LNG])
     tag = 1 << int(push[U_SKILL_BIT])
     cands = merge_rows(
         state.push_index.query(lat, lng, radius_m, tag_mask=tag),
-        state.checked_in.query(lat, lng, radius_m, tag_mask=tag),
+        state.push_checked_in.query(lat, lng, radius_m, tag_mask=tag),
     )
     return push_candidates_from(state.workers, cands, push, excluded)
 
@@ -287,12 +291,14 @@ def push_audience(
     workers by (distance, row) within `U_RADIUS_M`, the distance being the nearer of the
     worker's home and current position (`kernels.push_candidates`).
 
-    Candidates: opted-in homes (`state.push_index`) and checked-in positions
-    (`state.checked_in`) near the job, skill-tagged. State invariant used: an active
-    opted-in worker is indexed in `push_index` at its home, and its current position is
-    its home unless it is checked in, when `checked_in` holds it at that position; so
-    every eligible worker whose distance is <= r is a candidate of a query of radius r
-    (the index covers its radius, `engine.matching.index`).
+    Candidates: opted-in homes (`state.push_index`) and opted-in checked-in positions
+    (`state.push_checked_in`) near the job, skill-tagged. State invariant used: an
+    active opted-in worker is indexed in `push_index` at its home, and its current
+    position is its home unless it is checked in, when `push_checked_in` holds it at
+    that position; so every eligible worker whose distance is <= r is a candidate of a
+    query of radius r (the index covers its radius, `engine.matching.index`). Workers
+    not opted in are in neither index (a city where nobody opted in costs nothing), and
+    with no opted-in worker at all the audience is empty without a query.
 
     Nearest first (exact early stop): the radii of `index.step_radii` are tried in
     turn, the kernel restricted to each. When a step already yields the full cap, every
@@ -306,6 +312,8 @@ def push_audience(
     """
     want = max(int(push[U_MAX_PUSHES]), 0)
     radius_m = float(push[U_RADIUS_M])
+    if len(state.push_index) == 0:  # nobody opted in: push_checked_in is empty too
+        return _NO_ROWS, _NO_DISTANCE
     radii = step_radii(state.push_index.res, radius_m) if nearest_first and want > 0 else ()
     if len(radii) > 1:
         qres, _ = query_plan(state.push_index.res, radius_m)

@@ -301,6 +301,8 @@ def restore_state(body: bytes) -> State:
             s.waiting.add(row, w)
         if w.active[row] and w.push_opt_in[row]:
             s.push_index.add(row, float(w.home_lat[row]), float(w.home_lng[row]), tag=skills)
+            if w.checked_in[row]:
+                s.push_checked_in.add(row, float(w.lat[row]), float(w.lng[row]), tag=skills)
     for job in s.jobs.values():
         if job.status in ("submitted", "held", "reviewed", "open"):
             s.posting_opened(job)

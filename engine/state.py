@@ -254,7 +254,10 @@ class State:
         # the same workers by (cell, skill) with packed score inputs: the offer waves'
         # exact threshold top-k (engine.matching.threshold)
         self.waiting = WaitingIndex()
+        # the 1.5 km push audience's candidates (engine.matcher.push_audience): active
+        # opted-in workers at home, and those of them checked in at their position
         self.push_index = CellIndex(WORKER_INDEX_RESOLUTION)
+        self.push_checked_in = CellIndex(WORKER_INDEX_RESOLUTION)
         self.jobs: dict[str, Job] = {}
         self.job_ids: list[str] = []  # job row -> id
         self.job_arrays = JobArrays()
@@ -297,6 +300,21 @@ class State:
     def policy_for(self, region: str) -> tuple[int, Policy]:
         """The policy of the longest matching region prefix ("" is the default)."""
         return self.policies[self.policy_key(region)]
+
+    def sync_push_checked_in(self, row: int) -> None:
+        """Index `row` in `push_checked_in` at its position, tagged with its skills, iff it
+        is active, opted in to pushes and checked in (call after its columns change)."""
+        w = self.workers
+        idx = self.push_checked_in
+        if w.active[row] and w.push_opt_in[row] and w.checked_in[row]:
+            lat, lng, tag = float(w.lat[row]), float(w.lng[row]), int(w.skills[row])
+            if row in idx:
+                idx.move(row, lat, lng)
+                idx.set_tag(row, tag)
+            else:
+                idx.add(row, lat, lng, tag=tag)
+        else:
+            idx.discard(row)
 
     def set_policy(self, region: str, version: int, policy: Policy) -> None:
         """Install a region's policy (the fold of `PolicySet`; what-if replays too)."""

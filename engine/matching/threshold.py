@@ -18,9 +18,14 @@ whose bound cannot beat the k-th score held. Inside a class group each member's 
 bounded from its packed payload (the kernel's arithmetic on a copy of the columns), and
 only a member that could enter the top k is checked and scored on the worker columns
 themselves (the score that counts). So a posting reads the columns of a few workers
-instead of every waiting worker of the city.
+instead of every waiting worker of the city. A member's distance is bounded from below
+first (`box_distance_lb_m` of its point with the class group's cos bound), so a member
+that bound already puts out of reach or out of the top k costs no haversine (the bound
+is <= the distance and its travel term >= the real one when the travel weight is >= 0:
+the same members are kept).
 
-Limits: buffers O(groups in the disk x classes + k); the disk is at most `index.MAX_RADIUS_M`.
+Limits: buffers O(cell groups in the disk x classes + k), at most the class group rows
+(the heap of groups has that fixed capacity); the disk is at most `index.MAX_RADIUS_M`.
 """
 
 from __future__ import annotations
@@ -179,13 +184,10 @@ def group_bound(g_i, g_f, g, lat0, lng0, cos0, job, pol, weights, hi, accept_hi,
 
 @njit(cache=True)
 def _heap_push(keys, ids, n, key, gid):
-    """Max-heap of (key, id) in growable arrays -> (keys, ids, n + 1)."""
-    if n == keys.shape[0]:
-        k2 = np.empty(2 * n + 16, dtype=np.float64)
-        i2 = np.empty(2 * n + 16, dtype=np.int64)
-        k2[:n] = keys[:n]
-        i2[:n] = ids[:n]
-        keys, ids = k2, i2
+    """Max-heap of (key, id) in arrays of fixed capacity (> n) -> n + 1. Fixed: an array
+    reassigned inside the ranking's loops costs numba reference counting on every pass."""
+    if n >= keys.shape[0]:
+        raise IndexError("group heap full")
     i = n
     keys[i] = key
     ids[i] = gid
@@ -196,7 +198,7 @@ def _heap_push(keys, ids, n, key, gid):
         keys[p], keys[i] = keys[i], keys[p]
         ids[p], ids[i] = ids[i], ids[p]
         i = p
-    return keys, ids, n + 1
+    return n + 1
 
 
 @njit(cache=True)
@@ -294,9 +296,6 @@ def rank_waiting(
     # best first over two levels: cell groups (id >= 0) and their class groups (id < 0:
     # -1 - class group id); a cell group popped pushes its class groups
     touched = np.zeros(4, dtype=np.int64)
-    hkeys = np.empty(64, dtype=np.float64)
-    hids = np.empty(64, dtype=np.int64)
-    nh = 0
     j = dir_start[skill_bit]
     end = dir_start[skill_bit + 1]
     if cap > 0 and cells.shape[0] > 0:
@@ -309,6 +308,14 @@ def rank_waiting(
             else:
                 hi_ = mid
         j = lo
+    # each group enters the heap at most once: a cell group per disk cell listed from j
+    # on, a class group (at most the classes of each, and the class group rows) when its
+    # cell group leaves it
+    ncg = min(cells.shape[0], end - j)
+    hcap = ncg + min(ncg * c_sub.shape[1], g_i.shape[0])
+    hkeys = np.empty(hcap, dtype=np.float64)
+    hids = np.empty(hcap, dtype=np.int64)
+    nh = 0
     for i in range(cells.shape[0] if cap > 0 else 0):
         c = cells[i]
         while j < end and dir_cell[j] < c:
@@ -322,7 +329,7 @@ def rank_waiting(
             b = group_bound(c_i, c_f, cg, lat0, lng0, cos0, job, pol, weights, hi, accept_hi, reach)
             touched[0] += 1
             if b != -np.inf:
-                hkeys, hids, nh = _heap_push(hkeys, hids, nh, b, cg)
+                nh = _heap_push(hkeys, hids, nh, b, cg)
     f = np.empty(F, dtype=np.float64)
     while nh > 0:
         top = hkeys[0]
@@ -340,7 +347,7 @@ def rank_waiting(
                 )
                 touched[1] += 1
                 if b != -np.inf:
-                    hkeys, hids, nh = _heap_push(hkeys, hids, nh, b, -1 - g)
+                    nh = _heap_push(hkeys, hids, nh, b, -1 - g)
             continue
         g = -1 - gid
         blk = g_i[g, G_HEAD]
@@ -361,7 +368,24 @@ def rank_waiting(
                 offers = s_i[s, S_OFFERS] if s_i[s, S_OFFERS_DAY] == today else 0
                 f[P.F_EXPOSURE] = exposure_feature(offers, pol)
                 m = s_i[s, S_MODE]
-                d = haversine_cos_m(lat0, lng0, cos0, s_f[s, SF_LAT], s_f[s, SF_LNG])
+                # a lower bound of the distance first (no trigonometry; the group's cos
+                # bound): a member it already puts out of reach, or whose score bound
+                # with it cannot enter, is skipped before the haversine
+                la = s_f[s, SF_LAT]
+                ln = s_f[s, SF_LNG]
+                lb = box_distance_lb_m(lat0, lng0, cos0, la, la, ln, ln, g_f[g, GF_COS_MIN])
+                if lb > reach[m]:
+                    continue
+                if size == cap and weights[0] >= 0.0:
+                    travel_s = lb * P.DETOUR / pol[P.P_SPEEDS + m]
+                    f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
+                    bound = 0.0
+                    for j in range(6):
+                        bound += weights[j] * f[j]
+                    bound += accept_hi
+                    if not beats_root(keys, rows, size, cap, bound, r):
+                        continue
+                d = haversine_cos_m(lat0, lng0, cos0, la, ln)
                 if d > reach[m]:
                     continue
                 if size == cap:

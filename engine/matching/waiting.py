@@ -412,6 +412,27 @@ def refresh_member(c_i, c_f, g_i, g_f, s_i, s_f, r_first, row, pi, pf):
     return True
 
 
+@njit(cache=True)
+def refresh_or_move(ht, c_i, c_f, c_sub, g_i, g_f, b_i, s_i, s_f, r_first, meta, row, skills,
+                    pi, pf, checkin_ms, mode, birth_year, priority, offers_today, offers_day,
+                    lat, lng, completions, no_shows, min_pay_fen, available_until_ms,
+                    open_offers, busy_start, busy_end):  # fmt: skip
+    """`payload_of` then `refresh_member`, and when the class changed, `remove_member` then
+    `add_member` in the member's own cell (a refresh never moves a worker: its cell is
+    its groups'), in one call. Returns whether the class was unchanged (capacity as
+    `add_member`)."""
+    payload_of(row, pi, pf, checkin_ms, mode, birth_year, priority, offers_today, offers_day,
+               lat, lng, completions, no_shows, min_pay_fen, available_until_ms, open_offers,
+               busy_start, busy_end)  # fmt: skip
+    if refresh_member(c_i, c_f, g_i, g_f, s_i, s_f, r_first, row, pi, pf):
+        return True
+    cell = c_i[g_i[s_i[r_first[row], S_GROUP], G_PARENT], G_CELL]
+    remove_member(c_i, c_f, c_sub, g_i, g_f, b_i, s_i, s_f, r_first, meta, row)
+    add_member(ht, c_i, c_f, c_sub, g_i, g_f, b_i, s_i, s_f, r_first, meta, row, cell, skills,
+               pi, pf)  # fmt: skip
+    return False
+
+
 class WaitingIndex:
     """Checked-in workers by (res-7 cell, skill, class) with packed score inputs (see
     the header)."""
@@ -521,11 +542,16 @@ class WaitingIndex:
         class changed moves to its new class group."""
         if row not in self:
             return
-        self._payload(workers, row)
-        same = refresh_member(self.c_i, self.c_f, self.g_i, self.g_f, self.s_i, self.s_f,
-                              self.r_first, row, self._pi, self._pf)  # fmt: skip
-        if not same:
-            self.replace(row, workers)
+        mask = int(workers.skills[row])
+        self._reserve(row, mask)
+        w = workers
+        refresh_or_move(
+            self.ht, self.c_i, self.c_f, self.c_sub, self.g_i, self.g_f, self.b_i, self.s_i,
+            self.s_f, self.r_first, self.meta, row, np.uint64(mask), self._pi, self._pf,
+            w.checkin_ms, w.mode, w.birth_year, w.priority, w.offers_today, w.offers_day,
+            w.lat, w.lng, w.completions, w.no_shows, w.min_pay_fen, w.available_until_ms,
+            w.open_offers, w.busy_start, w.busy_end,
+        )  # fmt: skip
 
     def directory(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(start[skill], cell, cell group): every cell group sorted by (skill, cell); the

@@ -26,7 +26,8 @@ CENTRE = CITIES["nanning"]
 def random_state(rng: np.random.Generator, n: int, spread_m: float) -> State:
     """A State whose worker columns and indexes keep the engine's invariant: an active
     opted-in worker is in push_index at home; the position is home unless checked in,
-    and a checked-in worker is in checked_in at its position."""
+    and a checked-in worker is in checked_in at its position (in push_checked_in too
+    when active and opted in)."""
     state = State()
     w = random_workers(rng, n, centre=CENTRE, spread_m=spread_m) if n else state.workers
     home = (w.checked_in[:n] == 0) | (rng.random(n) < 0.1)  # some check in at home
@@ -39,6 +40,8 @@ def random_state(rng: np.random.Generator, n: int, spread_m: float) -> State:
             state.checked_in.add(row, float(w.lat[row]), float(w.lng[row]), tag=tag)
         if w.active[row] and w.push_opt_in[row]:
             state.push_index.add(row, float(w.home_lat[row]), float(w.home_lng[row]), tag=tag)
+            if w.checked_in[row]:
+                state.push_checked_in.add(row, float(w.lat[row]), float(w.lng[row]), tag=tag)
     return state
 
 

@@ -5,8 +5,11 @@ random crowds with random weights (negative ones and an acceptance model include
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+from h3.api import basic_int as h3
 
 from bench.fold_bench import execute_morning
 from engine import matcher
@@ -35,7 +38,10 @@ from engine.matching.waiting import (
     SF_REL,
     SF_UNTIL,
     WaitingIndex,
+    add_member,
     disk_cells,
+    refresh_member,
+    remove_member,
 )
 from engine.matching.workers import WorkerArrays
 from sim.morning import Morning, Sizes
@@ -54,6 +60,8 @@ def check_index(state) -> None:  # noqa: ANN001
         skills = int(w.skills[row])
         got = wi.members_of(row)
         assert sorted(s for _, s, _ in got) == [b for b in range(64) if skills >> b & 1]
+        cell = h3.latlng_to_cell(float(w.lat[row]), float(w.lng[row]), wi.res)
+        assert {c for c, _, _ in got} == {cell}  # its groups are its position's cell
         members += len(got)
         s = int(wi.r_first[row])
         done, ns = int(w.completions[row]), int(w.no_shows[row])
@@ -226,3 +234,49 @@ def test_local_year_in_numba_is_the_engines() -> None:
     edges = [0, -1, 1_704_038_400_000 - 8 * 3_600_000, 1_704_038_400_000 - 8 * 3_600_000 - 1]
     for ts in [*edges, *rng.integers(-(10**12), 4 * 10**12, size=3000).tolist()]:
         assert local_year_of_ms(ts) == local_year(ts)
+
+
+def _old_refresh(wi: WaitingIndex, row: int, w: WorkerArrays) -> None:
+    """`WaitingIndex.refresh` as it was: refresh in place, else remove + add."""
+    if row not in wi:
+        return
+    wi._payload(w, row)
+    if not refresh_member(wi.c_i, wi.c_f, wi.g_i, wi.g_f, wi.s_i, wi.s_f, wi.r_first, row,
+                          wi._pi, wi._pf):  # fmt: skip
+        remove_member(wi.c_i, wi.c_f, wi.c_sub, wi.g_i, wi.g_f, wi.b_i, wi.s_i, wi.s_f,
+                      wi.r_first, wi.meta, row)  # fmt: skip
+        mask = int(w.skills[row])
+        wi._reserve(row, mask)
+        wi._payload(w, row)
+        cell = h3.latlng_to_cell(float(w.lat[row]), float(w.lng[row]), wi.res)
+        add_member(wi.ht, wi.c_i, wi.c_f, wi.c_sub, wi.g_i, wi.g_f, wi.b_i, wi.s_i, wi.s_f,
+                   wi.r_first, wi.meta, row, cell, np.uint64(mask), wi._pi, wi._pf)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_refresh_in_one_call_equals_refresh_then_remove_and_add(seed: int) -> None:
+    """`refresh` (one numba call: in place, or moved to its new class in its cell) leaves
+    the index exactly as refresh + remove + add did: same arrays, bit for bit."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(50, 600))
+    w, _, wi, _, _ = _random_crowd(np.random.default_rng(100 + seed), n)
+    _, _, twin, _, _ = _random_crowd(np.random.default_rng(100 + seed), n)  # the same
+    names = ("ht", "c_i", "c_f", "c_sub", "g_i", "g_f", "b_i", "s_i", "s_f", "r_first", "meta")
+    for _ in range(3 * n):
+        row = int(rng.integers(0, n))
+        pick = rng.random()
+        if pick < 0.4:
+            w.offer_made(row, 20_000 + int(rng.integers(0, 2)))
+        elif pick < 0.6 and w.open_offers[row] > 0:
+            w.offer_closed(row)
+        elif pick < 0.8:
+            w.completions[row] += 1
+        else:
+            w.no_shows[row] += 1
+        wi.refresh(row, w)
+        _old_refresh(twin, row, w)
+    for name in names:
+        a, b = getattr(wi, name), getattr(twin, name)
+        m = min(len(a), len(b))  # capacity may grow at another moment: the content counts
+        assert np.array_equal(a[:m], b[:m]), name
+    check_index(SimpleNamespace(workers=w, waiting=wi))
