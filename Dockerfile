@@ -6,8 +6,12 @@ COPY engine ./engine
 COPY adapters ./adapters
 COPY replay ./replay
 COPY bench ./bench
+COPY sim ./sim
+COPY lingong ./lingong
 RUN pip install --no-cache-dir . && useradd --system --home /data lingong && mkdir -p /data && chown lingong /data
 USER lingong
+# a server that runs for weeks: the C allocator returns what records that left freed
+ENV PYTHONMALLOC=malloc
 VOLUME ["/data"]
 EXPOSE 8080
 ENTRYPOINT ["lingong"]

@@ -254,6 +254,7 @@ def _days(args: argparse.Namespace) -> int:
             f"  last/first: speed {out['speed_ratio']:.3f}, live bytes "
             f"{out['live_bytes_ratio']:.3f}, RSS {out['rss_ratio']:.3f}; replay digest "
             + ("matches" if out["replay_digest_matches"] else "DIFFERS")
+            + f"; allocator {out['allocator']}"
         )
         print(
             f"  median of the last 5 days / first 5: speed {out['speed_ratio_median5']:.3f};"

@@ -7,7 +7,8 @@ another, new job ids each day) through one in-memory `Engine`, the way a long-ru
 calls and `events_per_cpu_s` (the morning's commands; the registration before it is not
 timed, so every day measures the same kind of work); `live_bytes` (the size of the state's snapshot, which
 holds every live table and the command-id memory), the live counts and the resident
-set after a collection (`rss_mb`, glibc `malloc_trim` first).
+set after a collection (`rss_mb`, glibc `malloc_trim` first; from the command line the
+run uses the C allocator, as `lingong serve` does: `allocator` in the output).
 
 Checks its answers: the last day is also folded from a snapshot taken before it (the
 records the engine wrote, `Engine.apply_record`): the digest must equal the live one.
@@ -211,4 +212,6 @@ def run_days(
         "live_bytes_ratio_after_window": round(last["live_bytes"] / full["live_bytes"], 3),
         "rss_ratio_after_window": round(last["rss_mb"] / full["rss_mb"], 3),
         "replay_digest_matches": replayed.digest() == engine.digest(),
+        # `lingong bench days` runs as `lingong serve` does (`lingong.cli.LONG_RUNNING`)
+        "allocator": os.environ.get("PYTHONMALLOC") or "pymalloc",
     }

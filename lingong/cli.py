@@ -370,7 +370,30 @@ def uses_kernels(args: argparse.Namespace) -> bool:
     return args.command in KERNEL_COMMANDS
 
 
+# Commands that live for days: Python's small-object allocator keeps an arena as long as
+# one object in it lives, so a server whose records come and go over weeks holds more
+# and more part-empty arenas (measured: `bench days`, 19,805 workers: RSS +76 MB from day
+# 8 to day 30 with the live set flat; with the C allocator and `malloc_trim`, flat).
+LONG_RUNNING = (("serve",), ("bench", "days"))
+
+
+def _long_running_allocator(argv: Sequence[str]) -> None:
+    """Re-run a long-running command under the C allocator (`PYTHONMALLOC=malloc`), unless
+    the environment chose one; only from the command line (`argv` is `sys.argv`)."""
+    words = [a for a in argv if not a.startswith("-")]
+    if "PYTHONMALLOC" in os.environ or not any(
+        tuple(words[: len(cmd)]) == cmd for cmd in LONG_RUNNING
+    ):
+        return
+    env = {**os.environ, "PYTHONMALLOC": "malloc"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "lingong", *argv], env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        _long_running_allocator(sys.argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if uses_kernels(args):
