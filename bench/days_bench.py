@@ -30,6 +30,7 @@ from typing import IO, Any
 
 import msgspec
 
+from bench.fold_bench import play_timeline
 from bench.morning_bench import default_workers, make_morning, sizes_for, warm_up
 from engine import commands as c
 from engine import events as e
@@ -107,12 +108,7 @@ def _play(day: _Day, morning: Any, bureau: Bureau) -> None:  # noqa: ANN401
             answer(day.run(step))
         answer(day.run(cmd))
 
-    for ts, cmd in morning.timeline():
-        for due in morning.pop_due(ts):
-            run(due)
-        run(cmd)
-    for due in morning.drain():
-        run(due)
+    play_timeline(morning, run)
 
 
 def run_days(

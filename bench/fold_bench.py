@@ -19,6 +19,17 @@ from sim.callers import caller_for
 from sim.morning import Morning, Sizes
 
 
+def play_timeline(morning: Morning, run: Callable[[Command], None]) -> None:
+    """The morning's commands and the people's replies due before each, in time order,
+    then the replies left (`run` executes one and lets the morning respond)."""
+    for ts, cmd in morning.timeline():
+        for due in morning.pop_due(ts):
+            run(due)
+        run(cmd)
+    for due in morning.drain():
+        run(due)
+
+
 def execute_morning(
     morning: Morning, transform: Callable[[Command], Command] | None = None
 ) -> tuple[Engine, list[e.Record]]:
@@ -43,12 +54,7 @@ def execute_morning(
 
     for cmd in morning.setup():
         run(cmd)
-    for ts, cmd in morning.timeline():
-        for due in morning.pop_due(ts):
-            run(due)
-        run(cmd)
-    for due in morning.drain():
-        run(due)
+    play_timeline(morning, run)
     return engine, records
 
 

@@ -183,6 +183,17 @@ def group_bound(g_i, g_f, g, lat0, lng0, cos0, job, pol, weights, hi, accept_hi,
 
 
 @njit(cache=True)
+def _member_bound(distance_m, pol, m, weights, f, accept_hi):
+    """A member's score bound with its travel term from `distance_m` (sets f's travel)."""
+    travel_s = distance_m * P.DETOUR / pol[P.P_SPEEDS + m]
+    f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
+    bound = 0.0
+    for j in range(6):
+        bound += weights[j] * f[j]
+    return bound + accept_hi
+
+
+@njit(cache=True)
 def _heap_push(keys, ids, n, key, gid):
     """Max-heap of (key, id) in arrays of fixed capacity (> n) -> n + 1. Fixed: an array
     reassigned inside the ranking's loops costs numba reference counting on every pass."""
@@ -377,24 +388,14 @@ def rank_waiting(
                 if lb > reach[m]:
                     continue
                 if size == cap and weights[0] >= 0.0:
-                    travel_s = lb * P.DETOUR / pol[P.P_SPEEDS + m]
-                    f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
-                    bound = 0.0
-                    for j in range(6):
-                        bound += weights[j] * f[j]
-                    bound += accept_hi
+                    bound = _member_bound(lb, pol, m, weights, f, accept_hi)
                     if not beats_root(keys, rows, size, cap, bound, r):
                         continue
                 d = haversine_cos_m(lat0, lng0, cos0, la, ln)
                 if d > reach[m]:
                     continue
                 if size == cap:
-                    travel_s = d * P.DETOUR / pol[P.P_SPEEDS + m]
-                    f[P.F_TRAVEL] = 1.0 - _capped(travel_s / pol[P.P_TRAVEL_LIMIT_S])
-                    bound = 0.0
-                    for j in range(6):
-                        bound += weights[j] * f[j]
-                    bound += accept_hi
+                    bound = _member_bound(d, pol, m, weights, f, accept_hi)
                     if not beats_root(keys, rows, size, cap, bound, r):
                         continue
                 # the member could enter: can it take the job now (its payload, the
