@@ -155,7 +155,7 @@ def _worker(state: State, ev: e.WorkerRegistered) -> None:
     if ev.priority_group:
         state.priority_groups[row] = ev.priority_group
     state.worker_ids.append(ev.worker_id)
-    state.worker_region.append(ev.region)
+    state.worker_region.append(sys.intern(ev.region))  # a few codes, many workers
     state.worker_station.append("")
     state.worker_registered_at.append(ev.station_id)
     if ev.station_id and not ev.phone_masked:  # registered at the counter without a mobile
@@ -221,7 +221,7 @@ def _check_in(state: State, ev: e.WorkerCheckedIn) -> None:
     state.waiting.replace(row, w)
     state.sync_push_checked_in(row)
     _leave_station(state, row)
-    state.worker_station[row] = ev.station_id
+    state.worker_station[row] = sys.intern(ev.station_id)
     if ev.station_id:
         state.checked_in_at.setdefault(ev.station_id, {})[row] = None
     state.schedule(ev.available_until_ms, DUE_CHECKOUT, row)

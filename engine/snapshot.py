@@ -16,6 +16,7 @@ Limits: the snapshot holds everything in memory once (about the size of the stat
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import msgspec
@@ -268,6 +269,9 @@ def restore_state(body: bytes) -> State:
     }
     for name, value in plain.items():
         setattr(s, name, value)
+    # a few codes shared by many workers: one string each, as the fold keeps them
+    s.worker_region = [sys.intern(r) for r in s.worker_region]
+    s.worker_station = [sys.intern(r) for r in s.worker_station]
     s.jobs = _records(Job, snap.jobs)
     s.offers = _records(Offer, snap.offers)
     s.hires = _hires(s, snap.hires)
