@@ -249,19 +249,12 @@ def _check_out(state: State, ev: e.WorkerCheckedOut) -> None:
 
 def _job(state: State, ev: e.JobSubmitted) -> None:
     _, policy = state.policy_for(ev.region)
-    # codes a job shares with many others are kept once (interned): a job kept for its
-    # hires' settlement window costs its own text only
-    state.jobs[ev.job_id] = carry(
-        ev,
-        Job,
-        row=-1,
-        day_pay_fen=posting_day_pay_fen(ev, policy),
-        submitted_ms=ev.ts_ms,
-        station_id=sys.intern(ev.station_id),
-        employer_id=sys.intern(ev.employer_id),
-        region=sys.intern(ev.region),
-        skill=sys.intern(ev.skill),
-    )
+    # codes many jobs share are kept once (interned): a kept job costs its own text only
+    codes = {
+        k: sys.intern(getattr(ev, k)) for k in ("station_id", "employer_id", "region", "skill")
+    }
+    day = posting_day_pay_fen(ev, policy)
+    state.jobs[ev.job_id] = carry(ev, Job, row=-1, day_pay_fen=day, submitted_ms=ev.ts_ms, **codes)
     state.jobs_by_employer.setdefault(ev.employer_id, []).append(ev.job_id)
     state.jobs_by_station.setdefault(ev.station_id, {})[ev.job_id] = None
     state.posting_opened(state.jobs[ev.job_id])
@@ -583,10 +576,8 @@ def _tick(state: State, ev: e.Tick) -> None:
             del state.hires[key]
             state.arrears.pop(arrears_case_id(key), None)
             _drop(state.hires_by_worker, hire.worker_row, key)
-            if state.hires_by_job[hire.job_id] > 1:
-                state.hires_by_job[hire.job_id] -= 1
-            else:
-                del state.hires_by_job[hire.job_id]
+            if left := state.hires_by_job.pop(hire.job_id) - 1:
+                state.hires_by_job[hire.job_id] = left
             _job_leaves(state, hire.job_id)
         elif kind == LEAVE_OFFERS:
             _offers_leave(state, key)
