@@ -95,6 +95,15 @@ class CommandMemory:
         self.max_entries = max_entries
         self.window_ms = window_ms
         self._alloc(min(MIN_SLOTS, max_entries))
+        # the last id hashed: a command is looked up, then remembered (one hash, not two)
+        self._last: tuple[str, tuple[np.uint64, np.uint64]] = ("", _hash(""))
+
+    def _hashed(self, cmd_id: str) -> tuple[np.uint64, np.uint64]:
+        if self._last[0] == cmd_id:
+            return self._last[1]
+        h = _hash(cmd_id)
+        self._last = (cmd_id, h)
+        return h
 
     def _alloc(self, slots: int) -> None:
         self.slots = slots
@@ -141,7 +150,7 @@ class CommandMemory:
     def get(self, cmd_id: str) -> tuple[int, bytes] | None:
         if not cmd_id or self.n == 0:
             return None
-        h1, h2 = _hash(cmd_id)
+        h1, h2 = self._hashed(cmd_id)
         pos = _find(self.index, self.k1, self.k2, h1, h2)
         if pos < 0:
             return None
@@ -153,7 +162,7 @@ class CommandMemory:
         the maximum first."""
         if not cmd_id:
             return
-        h1, h2 = _hash(cmd_id)
+        h1, h2 = self._hashed(cmd_id)
         if self.n and _find(self.index, self.k1, self.k2, h1, h2) >= 0:
             return
         self._evict_before(ts_ms - self.window_ms)
