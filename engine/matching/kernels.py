@@ -145,26 +145,21 @@ def exposure_feature(offers, pol):
     return -_capped(float(offers) / pol[P.P_EXPOSURE_CAP])
 
 
-@njit(cache=True)
-def first_bound(f, weights, hi, accept_hi):
-    """Score bound once waiting, older and hardship are known (the rest at their best)."""
-    bound = 0.0
-    bound += hi[0]
-    for j in range(1, 4):
-        bound += weights[j] * f[j]
-    bound += hi[4]
-    bound += hi[5]
-    bound += accept_hi
-    return bound
+# features known at each bound (f[1:known]); the rest count at their best (hi[known:6])
+FIRST_KNOWN = 4  # waiting, older, hardship: reliability and exposure not read yet
+SECOND_KNOWN = 6  # every feature but travel
 
 
 @njit(cache=True)
-def second_bound(f, weights, hi, accept_hi):
-    """Score bound once every feature but travel is known."""
+def known_bound(f, weights, hi, accept_hi, known):
+    """Score bound with travel at its best (hi[0]), features 1..known-1 as computed and
+    the rest at their best."""
     bound = 0.0
     bound += hi[0]
-    for j in range(1, 6):
+    for j in range(1, known):
         bound += weights[j] * f[j]
+    for j in range(known, 6):
+        bound += hi[j]
     bound += accept_hi
     return bound
 
@@ -275,7 +270,7 @@ def rank_workers(
         f[P.F_HARDSHIP] = 1.0 if priority[r] > 0 else 0.0
         # first bound: reliability and exposure not read yet
         if size == cap and not beats_root(
-            keys, rows, size, cap, first_bound(f, weights, hi, accept_hi), r
+            keys, rows, size, cap, known_bound(f, weights, hi, accept_hi, FIRST_KNOWN), r
         ):
             continue
         f[P.F_RELIABILITY] = reliability_feature(int(completions[r]), int(no_shows[r]))
@@ -283,7 +278,7 @@ def rank_workers(
         f[P.F_EXPOSURE] = exposure_feature(offers, pol)
         # second bound: every feature but travel
         if size == cap and not beats_root(
-            keys, rows, size, cap, second_bound(f, weights, hi, accept_hi), r
+            keys, rows, size, cap, known_bound(f, weights, hi, accept_hi, SECOND_KNOWN), r
         ):
             continue
         d = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])

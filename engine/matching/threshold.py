@@ -38,12 +38,13 @@ from numba import njit
 from engine.geo import DEG_TO_RAD, EARTH_RADIUS_M
 from engine.matching import params as P
 from engine.matching.kernels import (
+    FIRST_KNOWN,
     _capped,
     _reach_by_mode,
     can_take,
     exposure_feature,
-    first_bound,
     haversine_cos_m,
+    known_bound,
     reliability_feature,
     travel_and_score,
     upper_terms,
@@ -372,7 +373,7 @@ def rank_waiting(
                 f[P.F_OLDER] = 1.0 if job_year - s_i[s, S_BIRTH] >= older_age else 0.0
                 f[P.F_HARDSHIP] = 1.0 if s_i[s, S_PRIO] > 0 else 0.0
                 if size == cap and not beats_root(
-                    keys, rows, size, cap, first_bound(f, weights, hi, accept_hi), r
+                    keys, rows, size, cap, known_bound(f, weights, hi, accept_hi, FIRST_KNOWN), r
                 ):
                     continue
                 f[P.F_RELIABILITY] = s_f[s, SF_REL]
