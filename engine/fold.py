@@ -428,7 +428,17 @@ def _hired(state: State, ev: e.HireConfirmed) -> None:
 
 
 def _arrived(state: State, ev: e.WorkerArrived) -> None:
-    state.hires[ev.hire_id].status = "arrived"
+    hire = state.hires[ev.hire_id]
+    hire.status = "arrived"
+    _rearm_wage_due(state, hire, ev.ts_ms)
+
+
+def _rearm_wage_due(state: State, hire: Hire, ts_ms: int) -> None:
+    """Arrival or completion recorded after the wage fell due: the check the tick skipped
+    (no arrival then) is due again, as the same entry (a replay that kept it in the heap
+    pops the same decisions in the same order; see `engine.state`, Time)."""
+    if 0 < hire.wage_due_ms <= ts_ms:
+        state.schedule(hire.wage_due_ms, DUE_WAGE, hire.hire_id)
 
 
 def _no_show(state: State, ev: e.NoShow) -> None:
@@ -442,6 +452,7 @@ def _no_show(state: State, ev: e.NoShow) -> None:
 def _completed(state: State, ev: e.WorkCompleted) -> None:
     hire = state.hires[ev.hire_id]
     hire.status = "completed"
+    _rearm_wage_due(state, hire, ev.ts_ms)
     state.workers.record_completion(hire.worker_row)
     state.waiting.refresh(hire.worker_row, state.workers)
 
@@ -458,8 +469,8 @@ def _agreement(state: State, ev: e.AgreementRecorded) -> None:
     hire = state.hires[terms.hire_id]
     hire.agreed_fen = terms.agreed_total_fen
     hire.agreement_sha256 = ev.sha256
-    wage_due_ms = state.policy_for(terms.region)[1].wage_due_ms
-    state.schedule(terms.end_ms + wage_due_ms, DUE_WAGE, terms.hire_id)
+    hire.wage_due_ms = terms.end_ms + state.policy_for(terms.region)[1].wage_due_ms
+    state.schedule(hire.wage_due_ms, DUE_WAGE, terms.hire_id)
 
 
 def _arrears_opened(state: State, ev: e.ArrearsOpened) -> None:

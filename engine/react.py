@@ -330,7 +330,8 @@ def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
             job = state.jobs.get(key)  # type: ignore[arg-type]
             if job is None or job.status not in ("open", "held"):
                 continue
-            if job.status == "held" and job.end_ms > now:
+            # only the entry of its current expiry (see `engine.state`, Time)
+            if due != (job.expires_ms if job.status == "open" else job.end_ms):
                 continue
             work += 1
             _withdraw_job_offers(state, job, ev, "job_closed", emit)
@@ -375,6 +376,7 @@ def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
                 or hire.arrears_case
                 or hire.status not in ("arrived", "completed")
                 or hire.paid_fen >= owed_fen(hire.agreed_fen)
+                or (hire.wage_due_ms and due != hire.wage_due_ms)
             ):
                 continue
             work += 1

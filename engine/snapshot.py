@@ -74,13 +74,14 @@ class _HireRow(msgspec.Struct, array_like=True):
     sha256: bytes  # the agreement's sha256, 32 bytes (unless _HEX)
     sha256_text: str  # only with _HEX (not 64 lower-case hex digits; "" is stored as b"")
     arrears_case: str
+    wage_due: int = 0  # with _WAGE_DUE: its wage_due_ms minus its end (older snapshots: none)
 
 
-_OWN_ID, _OWN_EMPLOYER, _HEX = 1, 2, 4
+_OWN_ID, _OWN_EMPLOYER, _HEX, _WAGE_DUE = 1, 2, 4, 8
 # the `Hire` fields `_hire_rows` stores, in order (a new field must be added there too)
 HIRE_FIELDS_STORED = (
     "hire_id job_id worker_row employer_id start_ms end_ms pay_fen status paid_fen "
-    "confirmed_ms agreed_fen agreement_sha256 arrears_case"
+    "confirmed_ms agreed_fen agreement_sha256 arrears_case wage_due_ms"
 ).split()
 _ComplaintRow = _row_type(Complaint)
 _ArrearsRow = _row_type(ArrearsCase)
@@ -108,6 +109,8 @@ def _hire_rows(state: State) -> dict[str, _HireRow]:
                 raw = b""
         if raw.hex() != sha:  # only an exact round trip is stored as bytes
             flags |= _HEX
+        if h.wage_due_ms:
+            flags |= _WAGE_DUE
         base_start, base_end = (0, 0) if job is None else (job.start_ms, job.end_ms)
         out[key] = _HireRow(
             flags=flags,
@@ -125,6 +128,7 @@ def _hire_rows(state: State) -> dict[str, _HireRow]:
             sha256=b"" if flags & _HEX else raw,
             sha256_text=sha if flags & _HEX else "",
             arrears_case=h.arrears_case,
+            wage_due=h.wage_due_ms - h.end_ms if h.wage_due_ms else 0,
         )
     return out
 
@@ -150,6 +154,7 @@ def _hires(s: State, rows: dict[str, _HireRow]) -> dict[str, Hire]:
             agreed_fen=r.agreed_fen,
             agreement_sha256=r.sha256_text if r.flags & _HEX else r.sha256.hex(),
             arrears_case=r.arrears_case,
+            wage_due_ms=r.wage_due + r.end_ms + base_end if r.flags & _WAGE_DUE else 0,
         )
     return out
 

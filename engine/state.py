@@ -25,7 +25,12 @@ Time: `due` is the one expiry heap of the decisions `Tick` makes (offer and job
 expiries, check-outs at the end of availability, bells closing, wages due, rectification
 deadlines); `leaving` the heap of departures. Entries of things that ended early are skipped when popped (each stays at
 most until its own due time, so neither heap grows with history); `next_due_ms` tells
-the runtime when a `Tick` has work.
+the runtime when a `Tick` has work. `leaving` is popped by the fold; `due` by the tick's
+reactions, which a replay folding records does not run, so a replay keeps entries an
+execution popped. Hence the rule for `due`: an entry skipped when popped stays skippable
+for good (it is checked against the thing's current due time), unless the fold that
+makes it actionable again schedules the very same entry (a hire's arrival recorded after
+its wage fell due): either way both orders of events are the same.
 
 Review: `held` lists the postings held for review now, in the order held (derived from
 the jobs; not part of the digest); a job keeps its hold reasons and the account of its
@@ -187,6 +192,7 @@ class Hire(msgspec.Struct, kw_only=True, gc=False):
     agreed_fen: int = -1  # the agreement's total (-1: no agreement, an old posting)
     agreement_sha256: str = ""
     arrears_case: str = ""  # the open arrears case of this hire ("" none)
+    wage_due_ms: int = 0  # when its wage is due (its agreement's end + wage_due_ms; 0: none)
 
 
 class ArrearsCase(msgspec.Struct, kw_only=True, gc=False):

@@ -6,7 +6,8 @@ Invariants checked after every step:
 - a revoked station stays inert: none of its workers checked in, none of its jobs open;
 - every live offer belongs to an open job and an active worker;
 - folding the records so far into a fresh engine gives the same digest, and re-executing
-  every recorded fact re-derives exactly the recorded decisions.
+  every recorded fact re-derives exactly the recorded decisions, also in a core recovered
+  by folding the records up to any tick (as the runtime recovers).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from engine import commands as c
 from engine.commands import Refusal
 from engine.core import Engine
+from engine.events import Tick
 from tests.support import World, at, cid, near
 
 WORKERS = [f"W{i}" for i in range(8)]
@@ -250,6 +252,15 @@ class Market(RuleBasedStateMachine):
         for seq, rec in enumerate(records, start=1):
             assert again.reexecute_record(seq, rec) is None
         assert again.digest() == self.world.state.digest()
+        # a core recovered by folding the records up to a tick (which does not run the
+        # tick's reactions) decides what the running core decided from there on
+        ticks = [k for k, rec in enumerate(records, start=1) if isinstance(rec.events[0], Tick)]
+        for k in ticks:
+            recovered = Engine()
+            for seq, rec in enumerate(records[:k], start=1):
+                recovered.apply_record(seq, rec)
+            for seq, rec in enumerate(records[k:], start=k + 1):
+                assert recovered.reexecute_record(seq, rec) is None, f"recovered at {k}"
 
 
 Market.TestCase.settings = settings(
