@@ -1,8 +1,9 @@
 """The command-id memory: which command ids were executed, with their seq and digest.
 
 Owns: `CommandMemory`, a fixed-layout table (numpy arrays, no Python object per entry):
-a FIFO ring of (id hash, seq, command digest, ts) and an open-addressing index over it
-(linear probing, backward-shift deletion, numba).
+a FIFO ring of (id hash, seq, command digest, ts) rows in one int64 array and an
+open-addressing index over it (linear probing, backward-shift deletion). A look-up is
+one numba call, a remember one more (the window's evictions and the insert inside it).
 
 Invariants:
 - An id is remembered from its record until it is evicted: FIFO, when the ring holds
@@ -13,7 +14,8 @@ Invariants:
   records written before digests existed).
 - The ring doubles up to its maximum while it is full of ids inside the window, so a
   steady load reaches a fixed size after one window and stays there (nothing grows with
-  history). Deterministic: a replay of the same records builds the same table.
+  history). Deterministic: a replay of the same records builds the same table, and the
+  snapshot's columns (`to_arrays`) keep their names, types and values.
 
 Limits: `MAX_REMEMBERED_COMMANDS` ids; 40 bytes per ring slot plus 8 per index slot
 (the index has twice the ring's slots).
@@ -22,6 +24,7 @@ Limits: `MAX_REMEMBERED_COMMANDS` ids; 40 bytes per ring slot plus 8 per index s
 from __future__ import annotations
 
 import hashlib
+import struct
 
 import numpy as np
 from numba import njit
@@ -29,42 +32,47 @@ from numba import njit
 MAX_REMEMBERED_COMMANDS = 1_000_000
 WINDOW_MS = 24 * 3_600_000  # a retry is recognised for a day of log time
 MIN_SLOTS = 1024
-_NO_DIGEST = np.uint64(0)
+# ring columns (int64): the id's hash (two halves, the bits of the snapshot's uint64
+# columns), seq * 2 + (1 if a digest is known), the digest's bits, ts
+R_K1, R_K2, R_SEQ, R_DIGEST, R_TS = range(5)
+N_RING = 5
+_HALVES = struct.Struct("<qq")
+_DIGEST = struct.Struct("<q")
 
 
 @njit(cache=True)
-def _find(index, k1, k2, h1, h2):
+def _find(index, ring, h1, h2):
     """Ring position of (h1, h2), or -1."""
     mask = index.shape[0] - 1
-    i = np.int64(h1 & np.uint64(mask))
+    i = h1 & mask
     while True:
         pos = index[i]
         if pos < 0:
             return -1
-        if k1[pos] == h1 and k2[pos] == h2:
+        if ring[pos, R_K1] == h1 and ring[pos, R_K2] == h2:
             return pos
         i = (i + 1) & mask
 
 
 @njit(cache=True)
-def _insert(index, k1, h1, pos):
+def _insert(index, h1, pos):
     mask = index.shape[0] - 1
-    i = np.int64(h1 & np.uint64(mask))
+    i = h1 & mask
     while index[i] >= 0:
         i = (i + 1) & mask
     index[i] = pos
 
 
 @njit(cache=True)
-def _delete(index, k1, k2, h1, h2):
+def _delete(index, ring, h1, h2):
     """Remove (h1, h2) from the index (backward-shift deletion keeps probes intact)."""
     mask = index.shape[0] - 1
-    i = np.int64(h1 & np.uint64(mask))
+    i = h1 & mask
     while True:
         pos = index[i]
         if pos < 0:
             return
-        if k1[pos] == h1 and k2[pos] == h2:
+        if ring[pos, R_K1] == h1 and ring[pos, R_K2] == h2:
             break
         i = (i + 1) & mask
     j = i
@@ -73,7 +81,7 @@ def _delete(index, k1, k2, h1, h2):
         pos = index[j]
         if pos < 0:
             break
-        home = np.int64(k1[pos] & np.uint64(mask))
+        home = ring[pos, R_K1] & mask
         # move entry j back to hole i unless its home lies cyclically in (i, j]
         if (j > i and (home <= i or home > j)) or (j < i and home <= i and home > j):
             index[i] = pos
@@ -81,9 +89,43 @@ def _delete(index, k1, k2, h1, h2):
     index[i] = -1
 
 
-def _hash(cmd_id: str) -> tuple[np.uint64, np.uint64]:
-    h = hashlib.blake2b(cmd_id.encode(), digest_size=16).digest()
-    return np.uint64(int.from_bytes(h[:8], "little")), np.uint64(int.from_bytes(h[8:], "little"))
+@njit(cache=True)
+def _remember(index, ring, head, n, h1, h2, seq_has, digest, ts_ms, cutoff_ms, at_max):
+    """Remember (h1, h2) -> (head, n, done). Known ids are left as they are; ids older
+    than `cutoff_ms` leave first; a full ring loses its oldest id when `at_max`, else
+    nothing is inserted (done 0: the caller grows the ring and calls again)."""
+    if n and _find(index, ring, h1, h2) >= 0:
+        return head, n, 1
+    slots = ring.shape[0]
+    while n and ring[head, R_TS] < cutoff_ms:
+        _delete(index, ring, ring[head, R_K1], ring[head, R_K2])
+        head = (head + 1) % slots
+        n -= 1
+    if n == slots:
+        if not at_max:
+            return head, n, 0
+        _delete(index, ring, ring[head, R_K1], ring[head, R_K2])
+        head = (head + 1) % slots
+        n -= 1
+    pos = (head + n) % slots
+    ring[pos, R_K1] = h1
+    ring[pos, R_K2] = h2
+    ring[pos, R_SEQ] = seq_has
+    ring[pos, R_DIGEST] = digest
+    ring[pos, R_TS] = ts_ms
+    _insert(index, h1, pos)
+    return head, n + 1, 1
+
+
+@njit(cache=True)
+def _reindex(index, ring, n):
+    for pos in range(n):
+        _insert(index, ring[pos, R_K1], pos)
+
+
+def _hash(cmd_id: str) -> tuple[int, int]:
+    """The id's BLAKE2b-128 as two signed 64-bit halves (little-endian)."""
+    return _HALVES.unpack(hashlib.blake2b(cmd_id.encode(), digest_size=16).digest())
 
 
 class CommandMemory:
@@ -96,9 +138,9 @@ class CommandMemory:
         self.window_ms = window_ms
         self._alloc(min(MIN_SLOTS, max_entries))
         # the last id hashed: a command is looked up, then remembered (one hash, not two)
-        self._last: tuple[str, tuple[np.uint64, np.uint64]] = ("", _hash(""))
+        self._last: tuple[str, tuple[int, int]] = ("", _hash(""))
 
-    def _hashed(self, cmd_id: str) -> tuple[np.uint64, np.uint64]:
+    def _hashed(self, cmd_id: str) -> tuple[int, int]:
         if self._last[0] == cmd_id:
             return self._last[1]
         h = _hash(cmd_id)
@@ -107,12 +149,7 @@ class CommandMemory:
 
     def _alloc(self, slots: int) -> None:
         self.slots = slots
-        self.k1 = np.zeros(slots, dtype=np.uint64)
-        self.k2 = np.zeros(slots, dtype=np.uint64)
-        self.seq = np.zeros(slots, dtype=np.int64)
-        self.digest = np.zeros(slots, dtype=np.uint64)
-        self.has_digest = np.zeros(slots, dtype=np.int8)
-        self.ts = np.zeros(slots, dtype=np.int64)
+        self.ring = np.zeros((slots, N_RING), dtype=np.int64)
         size = 1
         while size < 2 * slots:
             size *= 2
@@ -142,20 +179,18 @@ class CommandMemory:
         return hit
 
     def nbytes(self) -> int:
-        return sum(
-            a.nbytes
-            for a in (self.k1, self.k2, self.seq, self.digest, self.has_digest, self.ts, self.index)
-        )
+        return self.ring.nbytes + self.index.nbytes
 
     def get(self, cmd_id: str) -> tuple[int, bytes] | None:
         if not cmd_id or self.n == 0:
             return None
         h1, h2 = self._hashed(cmd_id)
-        pos = _find(self.index, self.k1, self.k2, h1, h2)
+        pos = _find(self.index, self.ring, h1, h2)
         if pos < 0:
             return None
-        dig = int(self.digest[pos]).to_bytes(8, "little") if self.has_digest[pos] else b""
-        return int(self.seq[pos]), dig
+        seq_has = int(self.ring[pos, R_SEQ])
+        dig = _DIGEST.pack(int(self.ring[pos, R_DIGEST])) if seq_has & 1 else b""
+        return seq_has >> 1, dig
 
     def remember(self, cmd_id: str, seq: int, digest: bytes, ts_ms: int) -> None:
         """Remember `cmd_id` (no-op if known); evict what is out of the window or over
@@ -163,52 +198,53 @@ class CommandMemory:
         if not cmd_id:
             return
         h1, h2 = self._hashed(cmd_id)
-        if self.n and _find(self.index, self.k1, self.k2, h1, h2) >= 0:
-            return
-        self._evict_before(ts_ms - self.window_ms)
-        if self.n == self.slots:
-            if self.slots < self.max_entries:
-                self._grow(min(self.slots * 2, self.max_entries))
-            else:
-                self._evict_oldest()
-        pos = (self.head + self.n) % self.slots
-        self.k1[pos], self.k2[pos], self.seq[pos], self.ts[pos] = h1, h2, seq, ts_ms
         if len(digest) == 8:
-            self.digest[pos] = np.uint64(int.from_bytes(digest, "little"))
-            self.has_digest[pos] = 1
+            seq_has, dig = seq * 2 + 1, _DIGEST.unpack(digest)[0]
         else:
-            self.digest[pos] = _NO_DIGEST
-            self.has_digest[pos] = 0
-        _insert(self.index, self.k1, h1, pos)
-        self.n += 1
-
-    def _evict_before(self, cutoff_ms: int) -> None:
-        while self.n and self.ts[self.head] < cutoff_ms:
-            self._evict_oldest()
-
-    def _evict_oldest(self) -> None:
-        pos = self.head
-        _delete(self.index, self.k1, self.k2, self.k1[pos], self.k2[pos])
-        self.head = (self.head + 1) % self.slots
-        self.n -= 1
+            seq_has, dig = seq * 2, 0
+        cutoff_ms = ts_ms - self.window_ms
+        while True:
+            at_max = self.slots >= self.max_entries
+            self.head, self.n, done = _remember(
+                self.index,
+                self.ring,
+                self.head,
+                self.n,
+                h1,
+                h2,
+                seq_has,
+                dig,
+                ts_ms,
+                cutoff_ms,
+                at_max,
+            )
+            if done:
+                return
+            self._grow(min(self.slots * 2, self.max_entries))
 
     def _grow(self, slots: int) -> None:
         order = (self.head + np.arange(self.n)) % self.slots
-        old = {name: getattr(self, name)[order] for name in _RING}
+        rows = self.ring[order]
         n = self.n
         self._alloc(slots)
-        for name, values in old.items():
-            getattr(self, name)[:n] = values
+        self.ring[:n] = rows
         self.n = n
-        for pos in range(n):
-            _insert(self.index, self.k1, self.k1[pos], pos)
+        _reindex(self.index, self.ring, n)
 
     # ------------------------------------------------------------ snapshots -------
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The remembered entries, oldest first (for snapshots)."""
-        order = (self.head + np.arange(self.n)) % self.slots
-        return {name: getattr(self, name)[order].copy() for name in _RING}
+        """The remembered entries, oldest first (for snapshots): columns k1, k2 and
+        digest (uint64), seq and ts (int64), has_digest (int8)."""
+        rows = self.ring[(self.head + np.arange(self.n)) % self.slots]
+        return {
+            "k1": rows[:, R_K1].view(np.uint64).copy(),
+            "k2": rows[:, R_K2].view(np.uint64).copy(),
+            "seq": rows[:, R_SEQ] >> 1,
+            "digest": rows[:, R_DIGEST].view(np.uint64).copy(),
+            "has_digest": (rows[:, R_SEQ] & 1).astype(np.int8),
+            "ts": rows[:, R_TS].copy(),
+        }
 
     @classmethod
     def from_arrays(
@@ -223,11 +259,15 @@ class CommandMemory:
         while slots < n:
             slots *= 2
         out._alloc(min(slots, max(max_entries, n)))
-        for name in _RING:
-            getattr(out, name)[:n] = arrays[name]
+        ring = out.ring
+        ring[:n, R_K1] = np.asarray(arrays["k1"], dtype=np.uint64).view(np.int64)
+        ring[:n, R_K2] = np.asarray(arrays["k2"], dtype=np.uint64).view(np.int64)
+        has = np.asarray(arrays["has_digest"], dtype=np.int64) != 0
+        ring[:n, R_SEQ] = np.asarray(arrays["seq"], dtype=np.int64) * 2 + has
+        ring[:n, R_DIGEST] = np.asarray(arrays["digest"], dtype=np.uint64).view(np.int64)
+        ring[:n, R_TS] = arrays["ts"]
         out.n = n
-        for pos in range(n):
-            _insert(out.index, out.k1, out.k1[pos], pos)
+        _reindex(out.index, ring, n)
         return out
 
 

@@ -48,3 +48,26 @@ def test_the_table_stops_growing_at_its_maximum() -> None:
         mem.remember(f"id-{i}", i, b"", i)
     assert len(mem) == 5000 and mem.nbytes() == size
     assert mem.get("id-39999") == (39999, b"") and mem.get("id-34999") is None
+
+
+def test_digests_and_hashes_keep_all_64_bits() -> None:
+    """Digests with the high bit set come back as given; the snapshot columns keep the
+    unsigned hash and digest types they had before the ring became one int64 array."""
+    mem = CommandMemory(max_entries=8, window_ms=10**12)
+    digests = [b"\xff" * 8, b"\x00" * 7 + b"\x80", bytes(range(8)), b""]
+    for i, dig in enumerate(digests):
+        mem.remember(f"k{i}", 2**40 + i, dig, i)
+    for i, dig in enumerate(digests):
+        assert mem.get(f"k{i}") == (2**40 + i, dig)
+    cols = mem.to_arrays()
+    assert {k: v.dtype.str for k, v in cols.items()} == {
+        "k1": "<u8",
+        "k2": "<u8",
+        "seq": "<i8",
+        "digest": "<u8",
+        "has_digest": "|i1",
+        "ts": "<i8",
+    }
+    assert cols["has_digest"].tolist() == [1, 1, 1, 0]
+    assert int(cols["digest"][0]) == 2**64 - 1
+    assert CommandMemory.from_arrays(cols, 8, 10**12).get("k0") == (2**40, b"\xff" * 8)
