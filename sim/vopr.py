@@ -355,13 +355,17 @@ class World:
             if mode in ("torn", "zero") and end > start:
                 with open(last, "r+b") as f:
                     if mode == "torn":
-                        f.truncate(start + r.randrange(end - start))
+                        kept = r.randrange(end - start)
+                        f.truncate(start + kept)
+                        # no byte of the block kept: nothing torn is left to cut (a clean
+                        # crash; found by seeds 920031 and 920086)
+                        cut = kept > 0
                     else:
                         sectors = range(-(-start // SECTOR) * SECTOR, end, SECTOR)
                         at = r.choice(sectors) if len(sectors) else start
                         f.seek(at)
                         f.write(b"\0" * (end - at))
-                cut = True
+                        cut = True
         for _, seq, _, _ in self.pending:
             self.answers.pop(seq, None)  # never acknowledged: any later seq is another's
         self.pending = []

@@ -205,3 +205,24 @@ def test_nondeterministic_decisions_fail_the_reexecution_audit(
     monkeypatch.setattr(vopr.World, "check_reexecution", audited)
     rep = vopr.simulate(3, 300, root=tmp_path, do_shrink=False).report
     assert rep.invariant == "reexecute_divergence", rep.failure
+
+
+# shrunk failures of `lingong sim` runs, kept as explicit examples (seed: what it found)
+FOUND = {
+    # a tick's records reacted to from a recovered core (engine.state, Time)
+    910008: [
+        ("employer", 21436373858118), ("policy", 28175922992304),
+        ("station", 218456198392464), ("burst", 268526931087409), ("job", 10726164742901),
+        ("flush", 133734143251824), ("accept", 212260202525778), ("jump", 25527642166639),
+        ("tick", 138488904731119), ("advance", 1900816798558), ("hire", 258883455430857),
+        ("flush", 212963933709278), ("crash", 5613091294297), ("tick", 45158080148096),
+    ],
+    # a torn append that kept no byte of its block: nothing to cut (the check, not the log)
+    920031: [("tick", 48387084676197), ("crash", 80382742512352)],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", sorted(FOUND))
+def test_shrunk_failures_found_by_the_simulator_hold(seed: int, tmp_path: Path) -> None:
+    rep = vopr.run_in_temp([Step(k, s) for k, s in FOUND[seed]], tmp_path)
+    assert rep.failure == "", (seed, rep.failure)
