@@ -443,9 +443,10 @@ def push_candidates(
     for i in range(cand.shape[0] if cap > 0 else 0):
         r = cand[i]
         d = haversine_cos_m(lat0, lng0, cos0, home_lat[r], home_lng[r])
-        d2 = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
-        if d2 < d:
-            d = d2
+        if lat[r] != home_lat[r] or lng[r] != home_lng[r]:  # (at home: the same distance)
+            d2 = haversine_cos_m(lat0, lng0, cos0, lat[r], lng[r])
+            if d2 < d:
+                d = d2
         if d > radius_m or not beats_root(keys, rows, size, cap, -d, r):
             continue
         if active[r] == 0 or push_opt_in[r] == 0:

@@ -156,6 +156,9 @@ def test_push_candidates_equals_twin():
     rng = np.random.default_rng(41)
     for _pool in range(4):
         workers = random_workers(rng, 300, spread_m=2500)
+        home = rng.random(300) < 0.5  # not checked in: at home (one distance, not two)
+        workers.lat[:300][home] = workers.home_lat[:300][home]
+        workers.lng[:300][home] = workers.home_lng[:300][home]
         cols = workers.push_columns()
         for _ in range(250):
             policy = Policy(
