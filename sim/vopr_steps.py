@@ -67,6 +67,8 @@ WEIGHTS: dict[str, int] = {
     "hire": 6,
     "complaint": 2,
     "resolve": 1,
+    "complaint_step": 2,
+    "station_life": 3,
     "flag": 1,
     "policy": 2,
     "fuzz": 10,
@@ -148,13 +150,18 @@ class Cast:
         self.sms = {c: Caller(actor_id=f"sms-{c}", role="sms_gateway", region=c[:4])
                     for c, _, _ in CITIES}  # fmt: skip
         self.auditor = Caller(actor_id="audit-cn", role="auditor", region="42")
+        # a station's life is taken by distinct admin accounts of its city (station_life)
+        self.officers = {c: tuple(Caller(actor_id=f"officer-{c}-{n}", role="admin",
+                                         region=c[:4], named=True) for n in range(4))
+                         for c, _, _ in CITIES}  # fmt: skip
 
     def staff(self, station_id: str, region: str) -> Caller:
-        return Caller(
+        return Caller(  # a person's account (a review verdict needs one)
             actor_id=f"staff-{station_id}",
             role="station_staff",
             region=region[:4],
             station_id=station_id,
+            named=True,
         )
 
     def hostile(self, r: random.Random, state: State) -> Caller:
@@ -469,6 +476,70 @@ class Crowd:
         return [self.req(r, self.cast.admin, "ResolveComplaint", body,
                          {"complaint_id": cp.complaint_id}, state=state)]  # fmt: skip
 
+    def _complaint_step(self, r: random.Random, state: State) -> list[Req]:
+        """A case moved on by its station's staff (or an admin): usually the next step,
+        sometimes a skipped or repeated one (refused)."""
+        if not state.complaints:
+            return []
+        cp = r.choice(list(state.complaints.values()))
+        order = ("accepted", "investigating", "resolved", "rejected")
+        nxt = {"open": "accepted", "accepted": "investigating"}.get(cp.status)
+        status = nxt if nxt and r.random() < 0.8 else r.choice(order)
+        if status == "resolved" and r.random() < 0.3:
+            status = "rejected"
+        st = state.stations.get(cp.station_id)
+        caller = (self.cast.staff(st.station_id, st.region) if st is not None
+                  and r.random() < 0.8 else self.cast.admin)  # fmt: skip
+        body = {"status": status, "note": self._text(r, "已联系双方")}
+        return [self.req(r, caller, "ChangeComplaintStatus", body,
+                         {"complaint_id": cp.complaint_id}, state=state)]  # fmt: skip
+
+    def _station_life(self, r: random.Random, state: State) -> list[Req]:
+        """申报 a new 驿站, or the next step of one in its life (审核, 批准, 备案, 限期整改
+        with a deadline of 1-3 days that the clock may pass, 整改确认, 撤销), each by
+        one of the city's officer accounts (sometimes the same one twice: refused)."""
+        region, lat, lng = self._city(r)
+        officers = self.cast.officers[region]
+        steps = {
+            "applied": "ReviewStation",
+            "reviewed": "ApproveStation",
+            "approved": "OrderRectification",
+            "rectifying": "ConfirmRectification",
+        }
+        live = [s for s in state.stations.values()
+                if s.region[:4] == region[:4] and s.status in steps]  # fmt: skip
+        if not live or r.random() < 0.3:
+            hubs = [s for s in state.stations.values()
+                    if s.region[:4] == region[:4] and s.kind == "hub"]  # fmt: skip
+            sid = f"ST-{region[:4]}9{r.randint(1, 4)}-{r.randrange(400)}"
+            body = {
+                "station_id": sid, "name": self._text(r, f"驿站{sid[-3:]}"), "kind": "post",
+                "parent_id": r.choice(hubs).station_id if hubs else "",
+                "region": region[:4] + "02", "location": _point(r, lat, lng),
+                "address": self._text(r, "人民路2号"),
+                "area_m2": r.choice((20, 40, 200)), "head": {"name": "王建国",
+                "mobile": _mobile(r)}, "hotline": r.choice(("", "0710-3611234")),
+                "open_min": 7 * 60, "close_min": r.choice((9 * 60, 17 * 60)),
+                "services": ["registration", "posting", "training_signup", "policy_advice"],
+                "staff_count": r.choice((0, 2)),
+            }  # fmt: skip
+            return [self.req(r, r.choice((self._front_for(region), officers[0])),
+                             "ApplyStation", body, state=state)]  # fmt: skip
+        st = r.choice(live)
+        route = steps[st.status]
+        body: dict[str, Any] = {}
+        if route == "ReviewStation":
+            body = {"passed": r.random() < 0.8, "note": self._text(r, "材料齐全")}
+        elif route == "OrderRectification":
+            if st.filing_no == "" and r.random() < 0.5:
+                route, body = "FileStation", {"filing_no": f"备〔2026〕{r.randrange(999)}号"}
+            else:
+                body = {"items": self._text(r, "补齐服务热线"), "days": r.randint(1, 3)}
+        if r.random() < 0.1:
+            route, body = "RevokeStation", {"reason": self._text(r, "不再符合条件")}
+        return [self.req(r, r.choice(officers), route, body, {"station_id": st.station_id},
+                         hostile=0.05, state=state)]  # fmt: skip
+
     def _flag(self, r: random.Random, state: State) -> list[Req]:
         if not state.employers:
             return []
@@ -503,6 +574,10 @@ _KIND_OF = {
     "DeclineOffer": "decline", "ConfirmArrival": "hire", "ReportNoShow": "hire",
     "CompleteWork": "hire", "PayWage": "hire", "Rate": "hire", "FileComplaint": "complaint",
     "ResolveComplaint": "resolve", "FlagEmployer": "flag", "SetPolicy": "policy",
+    "ChangeComplaintStatus": "complaint_step", "ApplyStation": "station_life",
+    "ReviewStation": "station_life", "ApproveStation": "station_life",
+    "FileStation": "station_life", "OrderRectification": "station_life",
+    "ConfirmRectification": "station_life", "RevokeStation": "station_life",
 }  # fmt: skip
 
 
