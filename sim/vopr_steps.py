@@ -6,6 +6,7 @@ gateway per city, plus hostile ones: another city's tokens, another station's st
 and `Crowd.requests(kind, rng, state)`: the HTTP-shaped requests (caller, route, raw body,
 path, Idempotency-Key, content type) one step sends, ordinary or hostile, built from
 what the engine's state holds now (offers, hires and held postings are the engine's).
+The office's steps (station life, complaint cases, trainings) are `sim.vopr_office`'s.
 
 Bad bodies (`fuzz_body`): deep nesting, oversize, wrong types (strings for numbers, lists,
 null, floats for ints, 2**64), numbers at and beyond every bound the body struct declares
@@ -38,6 +39,9 @@ from engine.bounds import MAX_MS
 from engine.events import Policy, TravelSpeeds, Weights
 from engine.state import State
 from sim.morning import SKILLS, make_id_number, make_uscc
+from sim.vopr_office import OfficeSteps
+from sim.vopr_office import mobile as _mobile
+from sim.vopr_office import point as _point
 
 # (city region code, lat, lng): three cities of two provinces
 CITIES: tuple[tuple[str, float, float], ...] = (
@@ -69,6 +73,7 @@ WEIGHTS: dict[str, int] = {
     "resolve": 1,
     "complaint_step": 2,
     "station_life": 3,
+    "training": 2,
     "flag": 1,
     "policy": 2,
     "fuzz": 10,
@@ -115,29 +120,6 @@ def dumps(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-# points a hostile or careless caller sends: Seoul, Hong Kong, Taipei, the sea, the poles
-ODD_POINTS = ((37.5665, 126.978), (22.3193, 114.1694), (25.033, 121.5654), (30.0, 125.0),
-              (90.0, 180.0), (-90.0, -180.0), (0.0, 0.0), (53.56, 123.26), (18.2, 109.5))  # fmt: skip
-
-
-def _point(r: random.Random, lat: float, lng: float, km: float = 3.0) -> dict[str, Any]:
-    x = r.random()
-    if x < 0.03:
-        odd = r.choice(ODD_POINTS)
-        return {"lat": odd[0], "lng": odd[1]}
-    point: dict[str, Any] = {
-        "lat": round(lat + r.uniform(-km, km) / 111.0, 6),
-        "lng": round(lng + r.uniform(-km, km) / 95.0, 6),
-    }
-    if x > 0.85:
-        point["datum"] = r.choice(("gcj02", "bd09"))
-    return point
-
-
-def _mobile(r: random.Random) -> str:
-    return "1" + r.choice("3589") + "".join(r.choice("0123456789") for _ in range(9))
-
-
 class Cast:
     """Every caller of a run: ordinary ones per city and station, and hostile picks."""
 
@@ -173,7 +155,7 @@ class Cast:
         return r.choice(pool)
 
 
-class Crowd:
+class Crowd(OfficeSteps):
     """Builds each step's requests from the state; ordinary, hostile or with PII in text."""
 
     def __init__(self) -> None:
@@ -476,70 +458,6 @@ class Crowd:
         return [self.req(r, self.cast.admin, "ResolveComplaint", body,
                          {"complaint_id": cp.complaint_id}, state=state)]  # fmt: skip
 
-    def _complaint_step(self, r: random.Random, state: State) -> list[Req]:
-        """A case moved on by its station's staff (or an admin): usually the next step,
-        sometimes a skipped or repeated one (refused)."""
-        if not state.complaints:
-            return []
-        cp = r.choice(list(state.complaints.values()))
-        order = ("accepted", "investigating", "resolved", "rejected")
-        nxt = {"open": "accepted", "accepted": "investigating"}.get(cp.status)
-        status = nxt if nxt and r.random() < 0.8 else r.choice(order)
-        if status == "resolved" and r.random() < 0.3:
-            status = "rejected"
-        st = state.stations.get(cp.station_id)
-        caller = (self.cast.staff(st.station_id, st.region) if st is not None
-                  and r.random() < 0.8 else self.cast.admin)  # fmt: skip
-        body = {"status": status, "note": self._text(r, "已联系双方")}
-        return [self.req(r, caller, "ChangeComplaintStatus", body,
-                         {"complaint_id": cp.complaint_id}, state=state)]  # fmt: skip
-
-    def _station_life(self, r: random.Random, state: State) -> list[Req]:
-        """申报 a new 驿站, or the next step of one in its life (审核, 批准, 备案, 限期整改
-        with a deadline of 1-3 days that the clock may pass, 整改确认, 撤销), each by
-        one of the city's officer accounts (sometimes the same one twice: refused)."""
-        region, lat, lng = self._city(r)
-        officers = self.cast.officers[region]
-        steps = {
-            "applied": "ReviewStation",
-            "reviewed": "ApproveStation",
-            "approved": "OrderRectification",
-            "rectifying": "ConfirmRectification",
-        }
-        live = [s for s in state.stations.values()
-                if s.region[:4] == region[:4] and s.status in steps]  # fmt: skip
-        if not live or r.random() < 0.3:
-            hubs = [s for s in state.stations.values()
-                    if s.region[:4] == region[:4] and s.kind == "hub"]  # fmt: skip
-            sid = f"ST-{region[:4]}9{r.randint(1, 4)}-{r.randrange(400)}"
-            body = {
-                "station_id": sid, "name": self._text(r, f"驿站{sid[-3:]}"), "kind": "post",
-                "parent_id": r.choice(hubs).station_id if hubs else "",
-                "region": region[:4] + "02", "location": _point(r, lat, lng),
-                "address": self._text(r, "人民路2号"),
-                "area_m2": r.choice((20, 40, 200)), "head": {"name": "王建国",
-                "mobile": _mobile(r)}, "hotline": r.choice(("", "0710-3611234")),
-                "open_min": 7 * 60, "close_min": r.choice((9 * 60, 17 * 60)),
-                "services": ["registration", "posting", "training_signup", "policy_advice"],
-                "staff_count": r.choice((0, 2)),
-            }  # fmt: skip
-            return [self.req(r, r.choice((self._front_for(region), officers[0])),
-                             "ApplyStation", body, state=state)]  # fmt: skip
-        st = r.choice(live)
-        route = steps[st.status]
-        body: dict[str, Any] = {}
-        if route == "ReviewStation":
-            body = {"passed": r.random() < 0.8, "note": self._text(r, "材料齐全")}
-        elif route == "OrderRectification":
-            if st.filing_no == "" and r.random() < 0.5:
-                route, body = "FileStation", {"filing_no": f"备〔2026〕{r.randrange(999)}号"}
-            else:
-                body = {"items": self._text(r, "补齐服务热线"), "days": r.randint(1, 3)}
-        if r.random() < 0.1:
-            route, body = "RevokeStation", {"reason": self._text(r, "不再符合条件")}
-        return [self.req(r, r.choice(officers), route, body, {"station_id": st.station_id},
-                         hostile=0.05, state=state)]  # fmt: skip
-
     def _flag(self, r: random.Random, state: State) -> list[Req]:
         if not state.employers:
             return []
@@ -578,6 +496,7 @@ _KIND_OF = {
     "ReviewStation": "station_life", "ApproveStation": "station_life",
     "FileStation": "station_life", "OrderRectification": "station_life",
     "ConfirmRectification": "station_life", "RevokeStation": "station_life",
+    "PublishTraining": "training", "SignUpTraining": "training", "CompleteTraining": "training",
 }  # fmt: skip
 
 
