@@ -33,7 +33,8 @@ from engine.training import TrainingBook
 # 3: jobs carry their policy slot, one expiry heap, the live set's indexes, the
 # command-id memory as arrays; 2: command digests, registering station
 # 5: complaint cases (station, deadline, steps), counter contacts
-SNAPSHOT_VERSION = 6  # 6: record tables as rows, derived id lists rebuilt
+# 6: record tables as rows, derived id lists rebuilt
+SNAPSHOT_VERSION = 7  # 7: a hire's wage due time (older: replayed, so the fold sets it)
 
 
 class SnapshotVersionError(ValueError):
