@@ -196,3 +196,18 @@ class World:
     def tick(self, ts: int) -> Outcome:
         self.now = ts
         return self.run(c.Advance(command_id=cid(), ts_ms=ts))
+
+
+def small_market(workers: tuple[str, ...] = ("W1", "W2")) -> World:
+    """A world with station S1, employer E1 and `workers` registered."""
+    world = World()
+    world.station("S1")
+    world.employer("E1")
+    for wid in workers:
+        world.worker(wid)
+    return world
+
+
+def kinds(out: Outcome) -> list[str]:
+    """The type names of an outcome's events, in order."""
+    return [type(ev).__name__ for ev in out.events]

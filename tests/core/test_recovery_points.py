@@ -16,23 +16,14 @@ from engine import commands as c
 from engine import events as e
 from engine.core import Engine
 from engine.events import Policy
-from tests.support import World, at, cid
+from tests.support import World, at, cid, kinds, small_market
 
 HOUR_MS = 3_600_000
 
 
 @pytest.fixture
 def w() -> World:
-    world = World()
-    world.station("S1")
-    world.employer("E1")
-    world.worker("W1")
-    world.worker("W2")
-    return world
-
-
-def kinds(out) -> list[str]:  # noqa: ANN001
-    return [type(ev).__name__ for ev in out.events]
+    return small_market()
 
 
 def recovered_anywhere_decides_the_same(w: World) -> None:
