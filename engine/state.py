@@ -30,7 +30,8 @@ reactions, which a replay folding records does not run, so a replay keeps entrie
 execution popped. Hence the rule for `due`: an entry skipped when popped stays skippable
 for good (it is checked against the thing's current due time), unless the fold that
 makes it actionable again schedules the very same entry (a hire's arrival recorded after
-its wage fell due): either way both orders of events are the same.
+its wage fell due): either way a running and a recovered core decide the same events in
+the same order.
 
 Review: `held` lists the postings held for review now, in the order held (derived from
 the jobs; not part of the digest); a job keeps its hold reasons and the account of its
