@@ -1,6 +1,7 @@
 """Applying events: the fold of the log into `State`.
 
-Owns: `apply(state, event)`, the only code that mutates a `State`.
+Owns: `apply(state, event)`, the only code that mutates a `State` (with the folds of
+complaint cases, `engine.fold_cases`, and of trainings, `engine.training`).
 
 Invariants:
 - `apply` never refuses and never decides: events are already accepted history. An event
@@ -30,17 +31,15 @@ import sys
 from collections.abc import Callable
 
 from engine import events as e
-from engine import training
+from engine import fold_cases, training
 from engine.carry import carry
 from engine.geo import local_day_number
 from engine.policy import PRIORITY_GROUPS, TRAVEL_MODES, posting_day_pay_fen
 from engine.state import (
-    CLOSED_COMPLAINT_KEEP_MS,
     CLOSED_JOB,
     CLOSED_OFFER_KEEP_MS,
     DUE_BELL,
     DUE_CHECKOUT,
-    DUE_COMPLAINT,
     DUE_JOB,
     DUE_OFFER,
     DUE_RECTIFY,
@@ -51,7 +50,6 @@ from engine.state import (
     LEAVE_OFFERS,
     NOTHING,
     ArrearsCase,
-    Complaint,
     Employer,
     Hire,
     Job,
@@ -61,7 +59,6 @@ from engine.state import (
 )
 
 MAX_LEAVING_PER_TICK = 100_000
-DAY_MS = 86_400_000
 # hold reasons that an arrears case put on a posting (released when the case closes)
 ARREARS_HOLD_REASONS = ("arrears_case", "employer_flagged:wage_arrears")
 
@@ -501,59 +498,6 @@ def _arrears_closed(state: State, ev: e.ArrearsClosed) -> None:
     _drop(state.arrears_open, ev.employer_id, ev.case_id)
 
 
-def _complaint(state: State, ev: e.ComplaintFiled) -> None:
-    """Opens the case: answered by the hire's collecting station, due (限时办结) by the
-    deadline of its kind in the policy of the job's region (the employer's if the job
-    has left the core)."""
-    hire = state.hires.get(ev.hire_id)
-    job = None if hire is None else state.jobs.get(hire.job_id)
-    # the case's region: the job's (its answering station's), else the employer's
-    region = state.employers[ev.employer_id].region if job is None else job.region
-    days = state.policy_for(region)[1].complaint_deadlines
-    due_ms = ev.ts_ms + days.days_for(ev.kind) * DAY_MS
-    state.complaints[ev.complaint_id] = Complaint(
-        complaint_id=ev.complaint_id,
-        kind=ev.kind,
-        employer_id=ev.employer_id,
-        worker_id=ev.worker_id,
-        hire_id=ev.hire_id,
-        station_id="" if job is None else job.station_id,
-        region=region,
-        filed_ms=ev.ts_ms,
-        due_ms=due_ms,
-        changed_ms=ev.ts_ms,
-    )
-    state.complaints_by_employer.setdefault(ev.employer_id, []).append(ev.complaint_id)
-    state.live_complaints += 1
-    state.schedule(due_ms, DUE_COMPLAINT, ev.complaint_id)
-
-
-def _complaint_closes(state: State, comp: Complaint, status: str, ts_ms: int) -> None:
-    was_live = comp.live
-    comp.status = status
-    comp.changed_ms = ts_ms
-    if was_live and not comp.live:
-        state.live_complaints -= 1
-        state.overdue_complaints -= comp.overdue
-        state.schedule_leave(ts_ms + CLOSED_COMPLAINT_KEEP_MS, LEAVE_COMPLAINT, comp.complaint_id)
-
-
-def _resolved(state: State, ev: e.ComplaintResolved) -> None:
-    comp = state.complaints[ev.complaint_id]
-    _complaint_closes(state, comp, "upheld" if ev.upheld else "dismissed", ev.ts_ms)
-
-
-def _complaint_step(state: State, ev: e.ComplaintStatusChanged) -> None:
-    _complaint_closes(state, state.complaints[ev.complaint_id], ev.status, ev.ts_ms)
-
-
-def _complaint_overdue(state: State, ev: e.ComplaintOverdue) -> None:
-    comp = state.complaints[ev.complaint_id]
-    if comp.live and not comp.overdue:
-        state.overdue_complaints += 1
-    comp.overdue = True
-
-
 def _push(state: State, ev: e.PushSent) -> None:
     state.workers.record_push(state.worker_rows[ev.worker_id], local_day_number(ev.ts_ms))
 
@@ -673,10 +617,7 @@ _APPLIERS: dict[type, Callable[[State, e.Event], None]] = {
     e.NoShow: _no_show,
     e.WorkCompleted: _completed,
     e.WagePaid: _paid,
-    e.ComplaintFiled: _complaint,
-    e.ComplaintResolved: _resolved,
-    e.ComplaintStatusChanged: _complaint_step,
-    e.ComplaintOverdue: _complaint_overdue,
+    **fold_cases.FOLDS,
     e.RatingGiven: _noop,
     **training.FOLDS,
     e.AgreementRecorded: _agreement,

@@ -330,8 +330,7 @@ def _tick(state: State, ev: e.Tick, emit_one: Emit) -> None:
             job = state.jobs.get(key)  # type: ignore[arg-type]
             if job is None or job.status not in ("open", "held"):
                 continue
-            # only the entry of its current expiry (see `engine.state`, Time)
-            if due != (job.expires_ms if job.status == "open" else job.end_ms):
+            if due != (job.expires_ms if job.status == "open" else job.end_ms):  # stale
                 continue
             work += 1
             _withdraw_job_offers(state, job, ev, "job_closed", emit)
