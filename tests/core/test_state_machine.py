@@ -12,8 +12,8 @@ Invariants checked after every step:
 Besides single commands, two rules take a few at once so that hires happen in most runs:
 `quick_hire` (register, check in, post near, accept) and `late_arrival` (time passes
 beyond the wage's due time, then the arrival is recorded: with recovery at every tick,
-this caught the expiry heap's replay defect on `20f7e06`, which 60 examples of the
-single-command rules never reached: no run had a hire).
+this caught the expiry heap's replay defect on `20f7e06`; with the single-command rules
+alone, 216 `late_arrival` steps over 60 examples found no hire at all).
 """
 
 from __future__ import annotations
