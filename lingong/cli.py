@@ -131,8 +131,9 @@ def _demo(args: argparse.Namespace) -> int:
             f"  {name + ' store':<18} {st.get('backend')} in {data}: up to record "
             f"{st.get('to_seq')} ({st.get('rows')} rows written now)"
         )
+    held = "The log is" if args.no_stores else "The log and stores are"
     print(
-        f"\nThe log and stores are in {data}. Next:\n"
+        f"\n{held} in {data}. Next:\n"
         f"  lingong log inspect {data}/log\n"
         f"  lingong replay verify {data}\n"
         f"  lingong serve --demo        (a morning of today on the station boards, live)"

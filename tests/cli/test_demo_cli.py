@@ -163,4 +163,12 @@ def test_demo_as_a_user_runs_it(tmp_path: Path) -> None:
     for total, parts, line in _text_sums(text):
         assert total == sum(parts), line
     assert f"lingong log inspect {data}/log" in text
+    assert f"The log and stores are in {data}." in text
     assert not text.lstrip().startswith("{")  # text, not JSON, without --json
+
+
+def test_demo_without_stores_does_not_claim_them(run: Run, tmp_path: Path) -> None:
+    code, out, err = run("demo", "--data", tmp_path / "d", *SIZE_ARGS, "--date", DATE)
+    assert code == 0, err
+    assert "stores are in" not in out and "store  " not in out  # no store lines, no claim
+    assert f"The log is in {tmp_path / 'd'}." in out
