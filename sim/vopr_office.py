@@ -2,8 +2,9 @@
 
 Owns: `OfficeSteps`, the step builders `sim.vopr_steps.Crowd` inherits for a station's
 life (申报, 审核, 批准, 备案, 限期整改, 整改确认, 撤销, by the city's officer accounts),
-complaint case steps and trainings (publish, sign up, complete); `point` and `mobile`,
-the synthetic places and numbers every step uses.
+complaint case steps, trainings (publish, sign up, complete, policy Q&A) and an ordinary
+hire from check-in to accepted offer (`quick_hire`); `point` and `mobile`, the synthetic
+places and numbers every step uses.
 
 Invariants: as `sim.vopr_steps` (a step's requests depend only on its seed, the state and
 what was sent before; no wall clock, no global random state; synthetic personal data).
@@ -17,9 +18,11 @@ refused as duplicates); sessions of at most 40 places.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from engine.state import State
+from sim.morning import SKILLS
 
 if TYPE_CHECKING:
     from sim.vopr_steps import Req
@@ -100,6 +103,9 @@ class OfficeSteps:
                 "services": ["registration", "posting", "training_signup", "policy_advice"],
                 "staff_count": r.choice((0, 2)),
             }  # fmt: skip
+            if r.random() < 0.6:  # materials that meet the conditions: the life goes on
+                body.update(area_m2=200, hotline="0710-3611234", close_min=17 * 60,
+                            staff_count=2)  # fmt: skip
             return [self.req(r, r.choice((self._front_for(region), officers[0])),
                              "ApplyStation", body, state=state)]  # fmt: skip
         st = r.choice(live)
@@ -116,6 +122,52 @@ class OfficeSteps:
             route, body = "RevokeStation", {"reason": self._text(r, "不再符合条件")}
         return [self.req(r, r.choice(officers), route, body, {"station_id": st.station_id},
                          hostile=0.05, state=state)]  # fmt: skip
+
+    def _quick_hire(self, r: random.Random, state: State) -> Iterator[Req]:
+        """An ordinary hire up to its acceptance: a worker checks in at an approved station
+        of their city, an employer of the city posts a fair job of one of their skills
+        there starting soon, and the worker accepts the offer it made them. Each request
+        is built after the one before was executed (the offer id is the engine's). Random
+        `accept` steps rarely find a live offer, so without this step hires are few and
+        what follows them (arrival, pay, arrears, complaints, departures) is seldom run."""
+        w = state.workers
+        rows = [i for i in range(len(state.worker_ids)) if w.active[i]]
+        if not rows:
+            return
+        row = r.choice(rows)
+        wid, region = state.worker_ids[row], state.worker_region[row]
+        sts = [s for s in state.stations.values()
+               if s.status == "approved" and s.region[:4] == region[:4]]  # fmt: skip
+        ems = [m for m in state.employers.values() if m.region[:4] == region[:4]]
+        mask = int(w.skills[row])
+        codes = [code for code, _, _ in SKILLS if (state.skills.bit(code) or 0) & mask]
+        if not sts or not ems or not codes:
+            return
+        st, em, code = r.choice(sts), r.choice(ems), r.choice(codes)
+        level = next(lv for c, _, lv in SKILLS if c == code)
+        yield self.req(r, self.cast.staff(st.station_id, st.region), "CheckIn",
+                       {"station_id": st.station_id}, {"worker_id": wid}, hostile=0.02,
+                       state=state)  # fmt: skip
+        start = self.now_ms + r.choice((60_000, 600_000, 3_600_000))
+        job_id = f"J-q{r.getrandbits(24):06x}"
+        body = {
+            "job_id": job_id, "employer_id": em.employer_id, "station_id": st.station_id,
+            "title": self._text(r, "日结工"), "description": self._text(r, "日结"),
+            "skill": code, "headcount": r.choice((1, 1, 2)),
+            "pay_fen": max(level, int(w.min_pay_fen[row])), "pay_unit": "day",
+            "start_ms": start, "end_ms": start + r.choice((2, 8)) * 3_600_000,
+            "location": point(r, st.lat, st.lng, 0.5), "address": self._text(r, "工地"),
+        }  # fmt: skip
+        yield self.req(r, self.cast.staff(st.station_id, st.region), "SubmitJob", body,
+                       hostile=0.02, state=state)  # fmt: skip
+        mine = [oid for oid in state.offers_by_job.get(job_id, ())
+                if state.offers[oid].worker_row == row]  # fmt: skip
+        if mine and r.random() < 0.9:
+            route = "AcceptOffer" if r.random() < 0.85 else "DeclineOffer"
+            body = {} if route == "AcceptOffer" else {"reason": self._text(r, "太远")}
+            yield self.req(r, self._front_for(region), route, body,
+                           {"worker_id": wid, "offer_id": mine[-1]}, hostile=0.02,
+                           state=state)  # fmt: skip
 
     def _training(self, r: random.Random, state: State) -> list[Req]:
         """A station publishes a session (some in the past or full soon), a worker of the
@@ -135,6 +187,19 @@ class OfficeSteps:
             }  # fmt: skip
             return [self.req(r, self.cast.staff(st.station_id, st.region), "PublishTraining",
                              body, {"station_id": st.station_id}, state=state)]  # fmt: skip
+        if r.random() < 0.15:  # 政策咨询: a station publishes a Q&A entry
+            sts = [s for s in state.stations.values() if s.status == "approved"]
+            if not sts:
+                return []
+            st = r.choice(sts)
+            body = {
+                "entry_id": f"QA-{r.randrange(40)}", "topic": self._text(r, "社保补贴"),
+                "question": self._text(r, "灵活就业社保补贴怎么申请？"),
+                "answer": self._text(r, "到街道社保窗口申请，按季度审核发放。"),
+            }  # fmt: skip
+            return [self.req(r, self.cast.staff(st.station_id, st.region),
+                             "PublishPolicyAnswer", body, {"station_id": st.station_id},
+                             state=state)]  # fmt: skip
         training_id, tr = r.choice(trainings)
         st = state.stations.get(tr.station_id)
         region = tr.region if st is None else st.region

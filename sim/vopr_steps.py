@@ -67,6 +67,7 @@ WEIGHTS: dict[str, int] = {
     "cancel": 1,
     "bell": 2,
     "accept": 8,
+    "quick_hire": 5,
     "decline": 4,
     "hire": 6,
     "complaint": 2,
@@ -425,6 +426,21 @@ class Crowd(OfficeSteps):
         h = r.choice(list(state.hires.values()))
         job = state.jobs.get(h.job_id)
         region = job.region if job is not None else "420602"
+        if r.random() < 0.7:  # the step its status calls for (else any: mostly refused)
+            late = self.now_ms >= h.start_ms
+            nxt = {
+                "confirmed": ("ConfirmArrival", {}) if not late or r.random() < 0.8
+                else ("ReportNoShow", {}),
+                "arrived": ("CompleteWork", {}),
+                "completed": ("PayWage", {"amount_fen": max(1, h.agreed_fen - h.paid_fen)
+                                          if r.random() < 0.7 else max(1, h.pay_fen // 2),
+                                          "method": r.choice(("cash", "wechat"))})
+                if h.paid_fen < max(h.agreed_fen, 1) and r.random() < 0.7
+                else ("Rate", {"by": r.choice(("worker", "employer")), "stars": r.randint(1, 5)}),
+            }.get(h.status)  # fmt: skip
+            if nxt is not None:
+                return [self.req(r, self._front_for(region), nxt[0], nxt[1],
+                                 {"hire_id": h.hire_id}, state=state)]  # fmt: skip
         route, body = r.choice((
             ("ConfirmArrival", {}), ("ReportNoShow", {}), ("CompleteWork", {}),
             ("PayWage", {"amount_fen": r.choice((1, h.pay_fen, 10_000_000)),
@@ -480,6 +496,9 @@ class Crowd(OfficeSteps):
             Req(self.cast.admin, route.name, b"{}", {f: "X-1" for f in route.path_fields},
                 self._key(r))]  # fmt: skip
         q = base[0]
+        if route.named and not q.caller.named and r.random() < 0.7:
+            # a named route's body is read only after the account check: fuzz it as a person
+            q = q._replace(caller=r.choice(self.cast.officers[self._city(r)[0]]))
         body, content_type = fuzz_body(r, route.name, q.body)
         return [q._replace(body=body, content_type=content_type)]
 
@@ -497,6 +516,7 @@ _KIND_OF = {
     "FileStation": "station_life", "OrderRectification": "station_life",
     "ConfirmRectification": "station_life", "RevokeStation": "station_life",
     "PublishTraining": "training", "SignUpTraining": "training", "CompleteTraining": "training",
+    "PublishPolicyAnswer": "training",
 }  # fmt: skip
 
 

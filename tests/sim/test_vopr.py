@@ -41,7 +41,7 @@ def test_faults_and_retries_are_exercised(tmp_path: Path) -> None:
     """Over a few seeds every kind of fault happened at least once and was survived."""
     totals: dict[str, int] = {}
     cuts = crashes = dups = 0
-    for seed in (4, 5):
+    for seed in (4, 5, 6):
         rep = vopr.simulate(seed, 300, root=tmp_path).report
         assert rep.failure == "", rep.failure
         cuts, crashes, dups = cuts + rep.torn_cuts, crashes + rep.crashes, dups + rep.duplicates
@@ -52,6 +52,9 @@ def test_faults_and_retries_are_exercised(tmp_path: Path) -> None:
     for rule in ("ok", "gate:depth", "gate:max_body_bytes", "gate:unknown_field", "exists"):
         assert rule in rules_seen, (rule, sorted(rules_seen))
     assert totals.get("SetPolicy ok", 0) >= 1  # extreme policies were accepted
+    # hires happen and go on (sim.vopr_office quick_hire; before it, most runs had none)
+    for step in ("AcceptOffer", "ConfirmArrival", "CompleteWork", "PayWage", "Rate"):
+        assert totals.get(f"{step} ok", 0) >= 1, step
 
 
 @pytest.mark.timeout(120)
