@@ -97,6 +97,12 @@ class Metrics:
             "Commands refused because the core raised (each has an internal error id)",
             registry=r,
         )
+        self.snapshots_rejected = Gauge(
+            "lingong_snapshots_rejected",
+            "Snapshots recovery passed over (unsigned, another key's, edited, not restoring "
+            "to their digest): the log was folded instead",
+            registry=r,
+        )
         self.ready = Gauge(
             "lingong_ready", "1 while the engine can accept commands (see /readyz)", registry=r
         )
@@ -122,6 +128,7 @@ class Metrics:
         self.log_seq.set_function(lambda: float(runtime.log.last_seq))
         self.batches.set_function(lambda: float(service.batches))
         self.internal_errors.set_function(lambda: float(runtime.internal_errors))
+        self.snapshots_rejected.set_function(lambda: float(runtime.snapshots_rejected))
         self.ready.set_function(lambda: float(ready() if ready else service.ready))
         self.log_cut_bytes.set_function(lambda: float(_cut_bytes(runtime.log)))
         # two ints kept by the fold: reading them from the scrape thread is safe

@@ -1,8 +1,8 @@
 """Signed checkpoints: the log's chain head, seq and time, signed with a key outside the log.
 
 Owns: the checkpoint line format, `SigningKey` (an Ed25519 key in a file the operator
-controls), `Checkpointer` (what the runtime calls after each append: a checkpoint at
-every local day boundary, and `write` on demand), `load_checkpoints` (an anchors file,
+controls; the runtime also signs its snapshots with it), `Checkpointer` (what the runtime
+calls after each append: a checkpoint at every local day boundary, and `write` on demand), `load_checkpoints` (an anchors file,
 every signature checked) and `AnchorCheck` (what `replay verify --anchors` runs beside its
 one pass over the log).
 
@@ -127,6 +127,18 @@ class SigningKey:
     def public_hex(self) -> str:
         pub = self._load().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return pub.hex()
+
+    def sign_message(self, message: bytes) -> bytes:
+        """A raw Ed25519 signature of `message` (the runtime's snapshots)."""
+        return self._load().sign(message)
+
+    def verifies(self, message: bytes, signature: bytes) -> bool:
+        """True when `signature` is this key's signature of `message`."""
+        try:
+            self._load().public_key().verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
 
     def sign(self, seq: int, head: bytes, ts_ms: int, reason: str) -> Checkpoint:
         if len(head) != HASH_BYTES or seq < 0 or len(reason) > MAX_REASON_CHARS:

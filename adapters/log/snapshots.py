@@ -8,23 +8,30 @@ that restores the state and compares digests.
 File `{seq:020d}.snap` (integers little-endian):
 
     0  8s   magic b"LINGSNAP"
-    8  u32  format version (1)
+    8  u32  format version (1: unsigned; 2: signed)
     12 u32  digest_bytes: length of the UTF-8 digest string
     16 u64  seq: the last log seq folded into the state
     24 u64  state_bytes: length of the state body
-    32 32s  checksum = BLAKE2b(bytes 0..31 || digest || state, digest_size=32)
+    32 32s  checksum = BLAKE2b(bytes 0..31 || digest || state || signature, digest_size=32)
     64 ...  digest (UTF-8), then the state body
+    version 2 only: the signature, then its length (u32) as the file's last 4 bytes
+
+The signature is the writer's (the runtime signs `signed_message(seq, digest, state)`
+with its checkpoint key, `adapters.log.checkpoints.SigningKey`); this module only stores
+it and hands it to the reader's `accept`, which decides whether to trust the snapshot.
 
 Invariants:
 - A snapshot is written to a temporary file, fsynced, renamed over its final name and the
   directory fsynced: a reader sees the whole old file, the whole new one, or nothing.
 - `latest_snapshot` returns only a snapshot whose magic, version, seq (header == name),
-  lengths and checksum all check out. Corrupt or truncated newer files are skipped (and
-  reported through logging and `scan_snapshots`), falling back to older ones.
+  lengths and checksum all check out, and that the caller's `accept` (if given) accepts.
+  Corrupt, truncated or refused newer files are skipped (and reported through logging
+  and `scan_snapshots`), falling back to older ones.
 - After a write, only the newest `keep` snapshots (by seq) remain; the one just written is
   never removed.
 
-Limits: the state is held in memory whole, on write and on load. Digest <= 1024 bytes.
+Limits: the state is held in memory whole, on write and on load. Digest <= 1024 bytes,
+signature <= 1024 bytes.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import logging
 import os
 import re
 import struct
+from collections.abc import Callable
 from hashlib import blake2b
 from pathlib import Path
 from typing import NamedTuple
@@ -44,14 +52,17 @@ __all__ = [
     "latest_snapshot",
     "list_snapshots",
     "scan_snapshots",
+    "signed_message",
     "snapshot_name",
     "write_snapshot",
 ]
 
 MAGIC = b"LINGSNAP"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # unsigned
+SIGNED_VERSION = 2
 DEFAULT_KEEP = 3
 MAX_DIGEST_BYTES = 1024
+MAX_SIGNATURE_BYTES = 1024
 SNAPSHOT_SUFFIX = ".snap"
 _HEADER = struct.Struct("<8sIIQQ")  # magic, version, digest_bytes, seq, state_bytes
 HEADER_BYTES = _HEADER.size + 32  # 64
@@ -79,11 +90,23 @@ def snapshot_name(seq: int) -> str:
     return f"{seq:020d}{SNAPSHOT_SUFFIX}"
 
 
-def _checksum(head: bytes, digest: bytes, state: bytes) -> bytes:
+# accept(snapshot, signature) -> None to trust it, else the reason it is refused
+Accept = Callable[[Snapshot, bytes], "str | None"]
+
+
+def _checksum(head: bytes, digest: bytes, state: bytes, signature: bytes = b"") -> bytes:
     h = blake2b(head, digest_size=32)
     h.update(digest)
     h.update(state)
+    h.update(signature)
     return h.digest()
+
+
+def signed_message(seq: int, digest: str, state: bytes) -> bytes:
+    """What a snapshot's signature covers: its seq, its digest and a hash of its state."""
+    raw = digest.encode("utf-8")
+    return b"".join((b"LINGSNAP-SIG-1", struct.pack("<QI", seq, len(raw)), raw,
+                     blake2b(state, digest_size=32).digest()))  # fmt: skip
 
 
 def write_snapshot(
@@ -94,8 +117,10 @@ def write_snapshot(
     *,
     keep: int = DEFAULT_KEEP,
     fsync: bool = True,
+    signature: bytes = b"",
 ) -> Path:
-    """Atomically write the snapshot of `state` at `seq`; prune to the newest `keep`."""
+    """Atomically write the snapshot of `state` at `seq` (signed, format 2, when a
+    `signature` is given); prune to the newest `keep`."""
     if seq < 0:
         raise ValueError(f"snapshot seq must be >= 0, got {seq}")
     if keep < 1:
@@ -103,11 +128,16 @@ def write_snapshot(
     digest_raw = digest.encode("utf-8")
     if len(digest_raw) > MAX_DIGEST_BYTES:
         raise ValueError(f"digest of {len(digest_raw)} bytes exceeds {MAX_DIGEST_BYTES}")
+    if len(signature) > MAX_SIGNATURE_BYTES:
+        raise ValueError(f"signature of {len(signature)} bytes exceeds {MAX_SIGNATURE_BYTES}")
     state = bytes(state)
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
-    head = _HEADER.pack(MAGIC, FORMAT_VERSION, len(digest_raw), seq, len(state))
-    data = b"".join((head, _checksum(head, digest_raw, state), digest_raw, state))
+    version = SIGNED_VERSION if signature else FORMAT_VERSION
+    head = _HEADER.pack(MAGIC, version, len(digest_raw), seq, len(state))
+    tail = signature + struct.pack("<I", len(signature)) if signature else b""
+    check = _checksum(head, digest_raw, state, signature)
+    data = b"".join((head, check, digest_raw, state, tail))
     final = path / snapshot_name(seq)
     tmp = path / f".{final.name}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -160,52 +190,75 @@ def list_snapshots(directory: str | os.PathLike[str]) -> list[tuple[int, Path]]:
     return found
 
 
-def _load(seq: int, file: Path) -> Snapshot:
-    """Read and check one snapshot file; raises ValueError saying what is wrong."""
+def _load(seq: int, file: Path) -> tuple[Snapshot, bytes]:
+    """Read and check one snapshot file: (snapshot, signature, b"" if unsigned); raises
+    ValueError saying what is wrong."""
     data = file.read_bytes()
     if len(data) < HEADER_BYTES:
         raise ValueError(f"truncated: {len(data)} bytes, header needs {HEADER_BYTES}")
     magic, version, digest_bytes, head_seq, state_bytes = _HEADER.unpack_from(data, 0)
     if magic != MAGIC:
         raise ValueError(f"bad magic {magic!r}")
-    if version != FORMAT_VERSION:
+    if version not in (FORMAT_VERSION, SIGNED_VERSION):
         raise ValueError(f"unsupported format version {version}")
     if head_seq != seq:
         raise ValueError(f"header seq {head_seq} does not match the file name")
-    expected = HEADER_BYTES + digest_bytes + state_bytes
-    if len(data) != expected:
-        raise ValueError(f"file has {len(data)} bytes, header promises {expected}")
+    body_end = HEADER_BYTES + digest_bytes + state_bytes
+    signature = b""
+    if version == SIGNED_VERSION:
+        if len(data) < body_end + 4:
+            raise ValueError(f"file has {len(data)} bytes, header promises more")
+        (sig_bytes,) = struct.unpack_from("<I", data, len(data) - 4)
+        if sig_bytes > MAX_SIGNATURE_BYTES or len(data) != body_end + sig_bytes + 4:
+            raise ValueError(f"file has {len(data)} bytes, not what its lengths promise")
+        signature = data[body_end : body_end + sig_bytes]
+    elif len(data) != body_end:
+        raise ValueError(f"file has {len(data)} bytes, header promises {body_end}")
     digest_raw = data[HEADER_BYTES : HEADER_BYTES + digest_bytes]
-    state = data[HEADER_BYTES + digest_bytes :]
-    if _checksum(data[: _HEADER.size], digest_raw, state) != data[_HEADER.size : HEADER_BYTES]:
+    state = data[HEADER_BYTES + digest_bytes : body_end]
+    checksum = _checksum(data[: _HEADER.size], digest_raw, state, signature)
+    if checksum != data[_HEADER.size : HEADER_BYTES]:
         raise ValueError("checksum mismatch")
     try:
         digest = digest_raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"digest is not UTF-8: {exc}") from None
-    return Snapshot(seq, digest, state)
+    return Snapshot(seq, digest, state), signature
 
 
 def scan_snapshots(
-    directory: str | os.PathLike[str], *, max_seq: int | None = None
+    directory: str | os.PathLike[str],
+    *,
+    max_seq: int | None = None,
+    accept: Accept | None = None,
 ) -> SnapshotScan:
-    """The newest valid snapshot (seq <= max_seq if given) and the corrupt ones skipped."""
+    """The newest valid snapshot (seq <= max_seq if given) that `accept` (if given)
+    accepts, and the corrupt or refused ones skipped to find it."""
     corrupt: list[tuple[Path, str]] = []
     for seq, file in list_snapshots(directory):
         if max_seq is not None and seq > max_seq:
             continue
         try:
-            return SnapshotScan(_load(seq, file), corrupt)
+            snap, signature = _load(seq, file)
         except (OSError, ValueError) as exc:
             corrupt.append((file, str(exc)))
+            continue
+        refused = None if accept is None else accept(snap, signature)
+        if refused is None:
+            return SnapshotScan(snap, corrupt)
+        corrupt.append((file, refused))
     return SnapshotScan(None, corrupt)
 
 
 def latest_snapshot(
-    directory: str | os.PathLike[str], *, max_seq: int | None = None
+    directory: str | os.PathLike[str],
+    *,
+    max_seq: int | None = None,
+    accept: Accept | None = None,
 ) -> Snapshot | None:
-    """The newest valid snapshot, or None; corrupt newer ones are logged and skipped."""
-    latest, corrupt = scan_snapshots(directory, max_seq=max_seq)
+    """The newest valid (and accepted) snapshot, or None; corrupt or refused newer ones
+    are logged and skipped."""
+    latest, corrupt = scan_snapshots(directory, max_seq=max_seq, accept=accept)
     for file, reason in corrupt:
         logger.warning("skipping corrupt snapshot %s: %s", file, reason)
     return latest

@@ -1,6 +1,6 @@
 """The runtime: one engine wired to one log, a key store and a clock.
 
-Owns: recovery on start (latest snapshot + the log after it, digest checked), executing
+Owns: recovery on start (latest trusted snapshot + the log after it), executing
 commands as their caller (`engine.authz.Caller`) in batches with group commit
 (authorise+decide+apply each, seal personal data, append all records with one fsync,
 then acknowledge), erasing keys after a durable `WorkerErased`, periodic snapshots,
@@ -28,6 +28,12 @@ Invariants:
   the log always ends with the key gone.
 - On start, a record that cannot be replayed stops the process (`ReplayFailed`, naming
   the seq and what to do); nothing is written.
+- A snapshot is a cache the runtime signs (its checkpoint key, over seq, digest and a
+  hash of the state). Recovery starts from the newest snapshot at or before the log's
+  end that carries this key's valid signature and restores to its own digest; any
+  other (unsigned, signed by another key, edited, of another version, not matching its
+  digest) is logged, counted (`snapshots_rejected`) and passed over for an older one
+  or the whole log: the log is the authority, a snapshot never outvotes it.
 - Subscribers see records in seq order, only after they are durable, each exactly once
   per process; they must be idempotent by seq across restarts.
 
@@ -41,7 +47,7 @@ import gc
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -52,7 +58,7 @@ from adapters.log.checkpoints import Checkpoint, Checkpointer
 from adapters.log.filelog import FileLog
 from adapters.log.ports import EventLog
 from adapters.log.records import RecordError, read_records
-from adapters.log.snapshots import latest_snapshot, write_snapshot
+from adapters.log.snapshots import Snapshot, scan_snapshots, signed_message, write_snapshot
 from adapters.shell.pii import KeyStore, KeyStoreError, KeyStorePort, Sealer
 from engine import events as e
 from engine.authz import SYSTEM, Caller
@@ -166,6 +172,8 @@ class Runtime:
         self.checkpoints = Checkpointer(self.data_dir, checkpoint_key)
         self.internal_errors = 0  # commands refused because the core raised (a bug)
         self.subscriber_errors = 0  # subscriber calls that raised (records were durable)
+        self.snapshots_rejected = 0  # snapshots recovery passed over (see the invariants)
+        self.recovered_from_snapshot = 0  # seq of the snapshot the last recovery used (0: none)
         self.engine = self._recover()
         self.erasures_finished = self._finish_erasures()
         # the recovered state is long-lived: keep it out of the cyclic collector's full
@@ -186,16 +194,18 @@ class Runtime:
     def _recover(self) -> Engine:
         """The engine at the log's last durable record: latest snapshot, then the tail."""
         engine = Engine()
-        snap = latest_snapshot(self.snapshot_dir) if self.snapshot_dir.exists() else None
-        if snap is not None and snap[0] <= self.log.last_seq:
-            seq, digest, body = snap
+        for seq, digest, body in self._trusted_snapshots():
             try:
-                engine = Engine(restore_state(body))
-            except SnapshotVersionError as exc:  # a cache of another version: replay all
-                logger.warning("ignoring the snapshot at seq %d: %s", seq, exc)
-            else:
-                if engine.digest() != digest:
-                    raise RuntimeError(f"snapshot at seq {seq} does not match its digest")
+                restored = Engine(restore_state(body))
+            except SnapshotVersionError as exc:  # a cache of another version
+                self._pass_over(seq, str(exc))
+                continue
+            if restored.digest() != digest or restored.state.last_seq != seq:
+                self._pass_over(seq, "its state does not restore to its digest")
+                continue
+            engine = restored
+            break
+        self.recovered_from_snapshot = engine.state.last_seq
         try:  # through the one read port: whole blocks decoded at once
             for batch in read_records(self.log, engine.state.last_seq + 1):
                 for seq, record in batch.pairs():
@@ -206,6 +216,31 @@ class Runtime:
         except RecordError as exc:  # a payload that does not decode
             raise ReplayFailed(exc.seq, self.data_dir / "log", exc) from exc
         return engine
+
+    def _trusted_snapshots(self) -> Iterator[Snapshot]:
+        """Snapshots at or before the log's end signed by this runtime's key, newest first."""
+        key = self.checkpoints.key
+
+        def accept(snap: Snapshot, signature: bytes) -> str | None:
+            if not signature:
+                return "not signed"
+            if not key.verifies(signed_message(*snap), signature):
+                return "its signature is not this runtime's (edited, or another key's)"
+            return None
+
+        max_seq = self.log.last_seq
+        while self.snapshot_dir.exists():
+            scan = scan_snapshots(self.snapshot_dir, max_seq=max_seq, accept=accept)
+            for file, reason in scan.corrupt:
+                self._pass_over(int(file.name.split(".")[0]), reason)
+            if scan.latest is None:
+                return
+            yield scan.latest
+            max_seq = scan.latest.seq - 1
+
+    def _pass_over(self, seq: int, reason: str) -> None:
+        self.snapshots_rejected += 1
+        logger.warning("passing over the snapshot at seq %d: %s; the log decides", seq, reason)
 
     def _finish_erasures(self) -> int:
         """Delete the keys of workers whose erasure is durable but whose key survived (a
@@ -408,7 +443,9 @@ class Runtime:
 
     def snapshot(self) -> int:
         state = self.engine.state
-        write_snapshot(self.snapshot_dir, state.last_seq, state.digest(), snapshot_state(state))
+        seq, digest, body = state.last_seq, state.digest(), snapshot_state(state)
+        signature = self.checkpoints.key.sign_message(signed_message(seq, digest, body))
+        write_snapshot(self.snapshot_dir, seq, digest, body, signature=signature)
         self._since_snapshot = 0
         return state.last_seq
 

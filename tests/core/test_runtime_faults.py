@@ -4,6 +4,7 @@ that cannot be replayed stops the start with a message naming it (issue 11)."""
 
 from __future__ import annotations
 
+import struct
 import threading
 from pathlib import Path
 
@@ -201,15 +202,95 @@ def test_a_record_that_cannot_be_replayed_stops_the_start_naming_it(tmp_path: Pa
 
 
 def test_a_snapshot_of_another_version_is_ignored_not_fatal(tmp_path: Path) -> None:
-    from adapters.log.snapshots import write_snapshot
+    from adapters.log.snapshots import signed_message, write_snapshot
 
     with Runtime(tmp_path) as rt:
         _setup(rt)
         digest = rt.engine.digest()
         seq = rt.log.last_seq
+        key = rt.checkpoints.key
     old = msgspec.msgpack.encode({"version": 1})
-    write_snapshot(tmp_path / "snapshots", seq, "0" * 64, old)
+    sig = key.sign_message(signed_message(seq, "0" * 64, old))  # signed, yet unreadable
+    write_snapshot(tmp_path / "snapshots", seq, "0" * 64, old, signature=sig)
     with Runtime(tmp_path) as rt:
+        assert rt.engine.digest() == digest
+        assert rt.snapshots_rejected == 1 and rt.recovered_from_snapshot == 0
+
+
+def _snapshotted(tmp_path: Path) -> tuple[int, str]:
+    """A log of `_setup` plus a check-in, with the runtime's own snapshot after `_setup`:
+    (the snapshot's seq, the full log's digest)."""
+    with Runtime(tmp_path) as rt:
+        _setup(rt)
+        at_seq = rt.snapshot()
+        assert rt.execute(_check_in("ci", "W1"), OPERATOR).ok
+        return at_seq, rt.engine.digest()
+
+
+def test_the_runtime_starts_from_its_own_signed_snapshot(tmp_path: Path) -> None:
+    at_seq, digest = _snapshotted(tmp_path)
+    with Runtime(tmp_path) as rt:
+        assert rt.recovered_from_snapshot == at_seq and rt.snapshots_rejected == 0
+        assert rt.engine.digest() == digest
+
+
+def _forge(tmp_path: Path, at_seq: int, sign) -> None:  # noqa: ANN001
+    """Rewrite the snapshot at `at_seq` with an edited state (W2 moved to Wuhan), its
+    digest recomputed and its checksum valid: what someone with the folder could do."""
+    from adapters.log.snapshots import latest_snapshot, signed_message, write_snapshot
+    from engine.snapshot import restore_state, snapshot_state
+
+    snap = latest_snapshot(tmp_path / "snapshots")
+    assert snap is not None and snap.seq == at_seq
+    state = restore_state(snap.state)
+    state.worker_region[state.worker_rows["W2"]] = "420102"
+    body, forged = snapshot_state(state), state.digest()
+    sig = sign(signed_message(at_seq, forged, body))
+    write_snapshot(tmp_path / "snapshots", at_seq, forged, body, signature=sig)
+
+
+@pytest.mark.parametrize("how", ["unsigned", "old_signature", "another_key"])
+def test_an_edited_snapshot_is_passed_over_for_the_log(tmp_path: Path, how: str) -> None:
+    """A snapshot is a cache: one this runtime did not sign as it is (edited, unsigned,
+    signed by another key) never outvotes the log."""
+    from adapters.log.checkpoints import SigningKey
+    from adapters.log.snapshots import latest_snapshot
+
+    at_seq, digest = _snapshotted(tmp_path)
+    original = latest_snapshot(tmp_path / "snapshots")
+    assert original is not None
+    if how == "unsigned":
+        _forge(tmp_path, at_seq, lambda message: b"")
+    elif how == "old_signature":
+        old = (tmp_path / "snapshots" / f"{at_seq:020d}.snap").read_bytes()
+        (sig_len,) = struct.unpack_from("<I", old, len(old) - 4)
+        _forge(tmp_path, at_seq, lambda message: old[-4 - sig_len : -4])
+    else:
+        _forge(tmp_path, at_seq, SigningKey(tmp_path / "elsewhere.key").sign_message)
+    with Runtime(tmp_path) as rt:
+        assert rt.snapshots_rejected == 1 and rt.recovered_from_snapshot == 0
+        assert rt.engine.digest() == digest  # the log's state: W2 still in Xiangyang
+        assert rt.engine.state.worker_region[rt.engine.state.worker_rows["W2"]] == "420602"
+
+
+def test_a_signed_snapshot_that_does_not_restore_to_its_digest_is_passed_over(
+    tmp_path: Path,
+) -> None:
+    """Signed by this runtime, yet its state is not what its digest says (a restore
+    defect): recovery takes an older snapshot or the whole log, and says so; before, it
+    refused to start."""
+    from adapters.log.snapshots import latest_snapshot, signed_message, write_snapshot
+
+    at_seq, digest = _snapshotted(tmp_path)
+    with Runtime(tmp_path) as rt:
+        key = rt.checkpoints.key
+    snap = latest_snapshot(tmp_path / "snapshots")
+    assert snap is not None
+    wrong = "f" * 64
+    sig = key.sign_message(signed_message(at_seq, wrong, snap.state))
+    write_snapshot(tmp_path / "snapshots", at_seq, wrong, snap.state, signature=sig)
+    with Runtime(tmp_path) as rt:
+        assert rt.snapshots_rejected == 1 and rt.recovered_from_snapshot == 0
         assert rt.engine.digest() == digest
 
 

@@ -295,6 +295,7 @@ def test_metrics_use_route_templates(env: Env) -> None:
     assert "lingong_command_seconds_bucket" in text and "lingong_queue_depth" in text
     assert 'lingong_refusals_total{command="RegisterWorker",rule="length"}' in text
     assert "lingong_internal_errors" in text and "lingong_ready 1.0" in text
+    assert "lingong_snapshots_rejected 0.0" in text
     assert "W1" not in text and "13611112222" not in text
 
 

@@ -129,3 +129,36 @@ def test_argument_checks(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="digest"):
         write_snapshot(tmp_path, 1, "x" * 2000, b"")
     assert not any(name.endswith(".snap") for name in os.listdir(tmp_path))
+
+
+def test_a_signed_snapshot_round_trips_and_the_reader_decides_whom_to_trust(
+    tmp_path: Path,
+) -> None:
+    from adapters.log.snapshots import signed_message
+
+    write_snapshot(tmp_path, 5, "d5", b"five")
+    write_snapshot(tmp_path, 9, "d9", b"nine", signature=b"S" * 64)
+    data = (tmp_path / snapshot_name(9)).read_bytes()
+    assert struct.unpack_from("<8sI", data, 0) == (b"LINGSNAP", 2)
+    assert data[-4:] == struct.pack("<I", 64) and data[-68:-4] == b"S" * 64
+    seen: list[tuple[int, bytes]] = []
+
+    def accept(snap: Snapshot, signature: bytes) -> str | None:
+        seen.append((snap.seq, signature))
+        return None if signature else "not signed"
+
+    assert latest_snapshot(tmp_path, accept=accept) == Snapshot(9, "d9", b"nine")
+    scan = scan_snapshots(tmp_path, max_seq=8, accept=accept)
+    assert scan.latest is None and scan.corrupt == [(tmp_path / snapshot_name(5), "not signed")]
+    assert seen == [(9, b"S" * 64), (5, b"")]
+    assert signed_message(9, "d9", b"nine") != signed_message(9, "d9", b"nina")
+    assert signed_message(9, "d9", b"nine") != signed_message(8, "d9", b"nine")
+
+
+def test_a_signature_changed_in_place_fails_the_checksum(tmp_path: Path) -> None:
+    path = write_snapshot(tmp_path, 3, "d3", b"three", signature=b"S" * 64)
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0x01
+    path.write_bytes(bytes(data))
+    scan = scan_snapshots(tmp_path)
+    assert scan.latest is None and "checksum" in scan.corrupt[0][1]
