@@ -111,6 +111,7 @@ def _rebuild(args: argparse.Namespace) -> int:
         verify_chain=args.verify_chain,
         quiet=args.quiet,
         snapshots=snapshots,
+        snapshot_key=_key_arg(args.snapshot_key, "--snapshot-key"),
     )
     _emit(args, report, lambda: format_rebuild(report))
     return 0
@@ -161,16 +162,14 @@ def _fairness(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
-def _key_arg(value: str | None) -> str | None:
+def _key_arg(value: str | None, option: str = "--anchor-key") -> str | None:
     """A public key given as hex, or as a file holding it (signing-key.pub)."""
     if value is None:
         return None
     text = Path(value).read_text(encoding="ascii") if Path(value).is_file() else value
     text = text.strip().lower()
     if len(text) != 64 or any(ch not in "0123456789abcdef" for ch in text):
-        raise ValueError(
-            f"--anchor-key: expected 64 hex digits or a file holding them, got {value!r}"
-        )
+        raise ValueError(f"{option}: expected 64 hex digits or a file holding them, got {value!r}")
     return text
 
 
@@ -221,8 +220,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--verify-chain", action="store_true", help="also check the hash chain")
     b.add_argument(
         "--snapshots",
-        help="start from the newest valid snapshot in this folder (DATA/snapshots): faster, "
-        "but a snapshot is not hash-chained",
+        help="start from the newest snapshot in this folder (DATA/snapshots) signed by the "
+        "runtime's key: faster, but a snapshot is not hash-chained",
+    )
+    b.add_argument(
+        "--snapshot-key",
+        help="the runtime's public key (64 hex digits or a file holding them; default: "
+        "DATA/checkpoints/signing-key.pub next to the snapshots)",
     )
     b.set_defaults(func=_rebuild)
 

@@ -11,10 +11,12 @@ Invariants:
 - `--until SEQ` keeps records 1..SEQ; `--until TIME` keeps the longest prefix of records
   whose fact happened at or before TIME (a state is always a prefix of the log).
 - The hash chain is checked only when asked (`verify_chain=True`); crc and seq always.
-- With `snapshots` (the runtime's `DATA/snapshots`), folding starts from the newest valid
-  snapshot at or before the target whose restored state matches its own digest; the
-  report says so (`from_snapshot`). A snapshot is not covered by the hash chain: for an
-  audit, rebuild without it (the default) or `verify` the log.
+- With `snapshots` (the runtime's `DATA/snapshots`), folding starts from the newest
+  snapshot at or before the target that is signed by `snapshot_key` (the runtime's public
+  key, `DATA/checkpoints/signing-key.pub` by default) and whose restored state matches its
+  own digest; the report says so (`from_snapshot`) and counts the ones passed over. A
+  snapshot is not covered by the hash chain, only by its signature: for an audit that
+  trusts nothing but the log, rebuild without it (the default) or `verify` the log.
 
 Limits: the whole state is in memory (as in the engine).
 """
@@ -27,8 +29,9 @@ from typing import Any
 
 import msgspec
 
+from adapters.log.checkpoints import verifies_with
 from adapters.log.ports import LogReader
-from adapters.log.snapshots import list_snapshots, scan_snapshots
+from adapters.log.snapshots import Snapshot, list_snapshots, scan_snapshots, signed_message
 from engine.core import Engine
 from engine.fold import InconsistentLog
 from engine.snapshot import restore_state
@@ -55,6 +58,7 @@ class Folded(msgspec.Struct, kw_only=True):
     elapsed_s: float
     from_snapshot: int = 0  # seq of the snapshot folding started from (0: none)
     events: int = 0  # events folded from the log (not counting the snapshot's)
+    snapshots_passed_over: int = 0  # unsigned, not the key's, corrupt or not restoring
 
 
 class RebuildReport(msgspec.Struct, kw_only=True):
@@ -70,6 +74,7 @@ class RebuildReport(msgspec.Struct, kw_only=True):
     elapsed_s: float
     events_per_s: float
     from_snapshot: int = 0
+    snapshots_passed_over: int = 0
 
 
 @reads_log
@@ -81,6 +86,7 @@ def fold(
     quiet: bool = True,
     engine: Engine | None = None,
     snapshots: Path | None = None,
+    snapshot_key: str | None = None,
     plain: bool = False,
 ) -> Folded:
     """Fold the log into `engine` (a fresh one, or one restored from `snapshots`).
@@ -91,9 +97,10 @@ def fold(
     """
     until = until or Until()
     reader = open_reader(log)
-    started_from = 0
+    started_from = passed_over = 0
     if engine is None and snapshots is not None:
-        engine = _from_snapshot(snapshots, until)
+        key = snapshot_key or _published_key(snapshots)
+        engine, passed_over = _from_snapshot(snapshots, until, key)
         started_from = engine.state.last_seq if engine is not None else 0
     engine = engine if engine is not None else Engine()
     events_before = engine.state.events_applied
@@ -116,6 +123,7 @@ def fold(
         elapsed_s=time.perf_counter() - started,
         from_snapshot=started_from,
         events=engine.state.events_applied - events_before,
+        snapshots_passed_over=passed_over,
     )
 
 
@@ -178,23 +186,42 @@ def _fold_records(
     return records, last_ts
 
 
-def _from_snapshot(directory: Path, until: Until) -> Engine | None:
-    """An engine restored from the newest usable snapshot for `until` (None: none)."""
+def _published_key(snapshots: Path) -> str:
+    """The runtime's public key next to its snapshots (DATA/checkpoints/signing-key.pub)."""
+    path = snapshots.parent / "checkpoints" / "signing-key.pub"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no public key at {path} to check the snapshots' signatures: give the "
+            "runtime's key (--snapshot-key), or rebuild from the log alone (no --snapshots)"
+        )
+    return path.read_text(encoding="ascii").strip().lower()
+
+
+def _from_snapshot(directory: Path, until: Until, key_hex: str) -> tuple[Engine | None, int]:
+    """An engine restored from the newest usable snapshot for `until` signed by `key_hex`
+    (None: none), and how many newer ones were passed over."""
+
+    def accept(snap: Snapshot, signature: bytes) -> str | None:
+        if signature and verifies_with(key_hex, signed_message(*snap), signature):
+            return None
+        return "not signed by the runtime's key"
+
+    passed_over = 0
     for seq, _ in list_snapshots(directory):
         if until.seq is not None and seq > until.seq:
             continue
-        snap = scan_snapshots(directory, max_seq=seq).latest
-        if snap is None:
-            return None
-        if snap.seq != seq:
-            continue  # this one was corrupt; the scan fell back to an older one
+        snap = scan_snapshots(directory, max_seq=seq, accept=accept).latest
+        if snap is None or snap.seq != seq:
+            passed_over += 1  # corrupt or refused: the next older one is tried
+            continue
         state = restore_state(snap.state)
         if state.digest() != snap.digest or state.last_seq != snap.seq:
+            passed_over += 1
             continue
         if until.ts_ms is not None and state.last_ts_ms > until.ts_ms:
             continue
-        return Engine(state)
-    return None
+        return Engine(state), passed_over
+    return None, passed_over
 
 
 @reads_log
@@ -205,11 +232,19 @@ def rebuild(
     verify_chain: bool = False,
     quiet: bool = True,
     snapshots: Path | None = None,
+    snapshot_key: str | None = None,
 ) -> RebuildReport:
     """The state after the records kept by `until`: counts, digest and the fold rate."""
     until = until or Until()
     reader = open_reader(log)
-    folded = fold(reader, until, verify_chain=verify_chain, quiet=quiet, snapshots=snapshots)
+    folded = fold(
+        reader,
+        until,
+        verify_chain=verify_chain,
+        quiet=quiet,
+        snapshots=snapshots,
+        snapshot_key=snapshot_key,
+    )
     state = folded.engine.state
     events = folded.events
     return RebuildReport(
@@ -225,6 +260,7 @@ def rebuild(
         elapsed_s=round(folded.elapsed_s, 3),
         events_per_s=round(events / folded.elapsed_s, 1) if folded.elapsed_s > 0 else 0.0,
         from_snapshot=folded.from_snapshot,
+        snapshots_passed_over=folded.snapshots_passed_over,
     )
 
 
@@ -235,7 +271,15 @@ def format_rebuild(r: RebuildReport) -> str:
         f"({r.events_per_s:,.0f} events/s; hash chain {'checked' if r.verify_chain else 'not checked'})",
     ]
     if r.from_snapshot:
-        lines.append(f"  started from the snapshot at seq {r.from_snapshot} (not hash-chained)")
+        lines.append(
+            f"  started from the snapshot at seq {r.from_snapshot} (signed by the runtime's "
+            "key; not hash-chained)"
+        )
+    if r.snapshots_passed_over:
+        lines.append(
+            f"  passed over {r.snapshots_passed_over} snapshot(s): unsigned, not signed by "
+            "the runtime's key, corrupt or not restoring to their digest"
+        )
     for key, value in r.summary.items():
         lines.append(f"  {key:<12} {value}")
     lines.append(f"  digest       {r.digest}")

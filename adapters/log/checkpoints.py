@@ -164,6 +164,14 @@ class Checkpointer:
         if last is not None:
             self._day = (last.ts_ms + LOCAL_OFFSET_MS) // MS_PER_DAY
 
+    def publish_key(self) -> None:
+        """Write the public key file for auditors if it is missing (checkpoints and
+        snapshots are checked against it)."""
+        pub = self.folder / PUBLIC_KEY_FILE
+        if not pub.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            pub.write_text(self.key.public_hex + "\n", encoding="ascii")
+
     def after_append(self, seq: int, head: bytes, ts_ms: int) -> Checkpoint | None:
         """Called after every durable append: a checkpoint when the local day changed."""
         day = (ts_ms + LOCAL_OFFSET_MS) // MS_PER_DAY
@@ -244,6 +252,15 @@ def _last_line(path: Path) -> Checkpoint | None:
         return msgspec.json.decode(last, type=Checkpoint) if last else None
     except msgspec.DecodeError:
         return None  # a torn last line: the next checkpoint is written after it
+
+
+def verifies_with(public_hex: str, message: bytes, signature: bytes) -> bool:
+    """True when `signature` is the signature of `message` by the key `public_hex`."""
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def load_checkpoints(path: str | os.PathLike[str], key_hex: str | None = None) -> list[Checkpoint]:

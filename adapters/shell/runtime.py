@@ -445,6 +445,7 @@ class Runtime:
         state = self.engine.state
         seq, digest, body = state.last_seq, state.digest(), snapshot_state(state)
         signature = self.checkpoints.key.sign_message(signed_message(seq, digest, body))
+        self.checkpoints.publish_key()  # what `replay rebuild --snapshots` checks them with
         write_snapshot(self.snapshot_dir, seq, digest, body, signature=signature)
         self._since_snapshot = 0
         return state.last_seq

@@ -75,7 +75,8 @@ def test_another_process_with_another_hash_seed(demo) -> None:
 
 
 def test_rebuild_from_a_snapshot(demo, tmp_path: Path) -> None:
-    from adapters.log.snapshots import write_snapshot
+    from adapters.log.checkpoints import Checkpointer
+    from adapters.log.snapshots import signed_message, write_snapshot
     from engine.snapshot import snapshot_state
 
     recs = records(demo[0])
@@ -83,7 +84,13 @@ def test_rebuild_from_a_snapshot(demo, tmp_path: Path) -> None:
     for seq, rec in enumerate(recs[:3000], start=1):
         engine.apply_record(seq, rec)
     snaps = tmp_path / "snapshots"
-    write_snapshot(snaps, 3000, engine.digest(), snapshot_state(engine.state), fsync=False)
+    signer = Checkpointer(tmp_path)  # as the runtime signs (DATA/keys) and publishes its key
+    digest, body = engine.digest(), snapshot_state(engine.state)
+    sig = signer.key.sign_message(signed_message(3000, digest, body))
+    write_snapshot(snaps, 3000, digest, body, fsync=False, signature=sig)
+    with pytest.raises(FileNotFoundError, match="no public key"):  # nothing to check with
+        rebuild(demo[0], snapshots=snaps)
+    signer.publish_key()
     full = rebuild(demo[0])
     fast = rebuild(demo[0], snapshots=snaps)
     assert fast.from_snapshot == 3000 and fast.records == len(recs) - 3000
@@ -91,3 +98,15 @@ def test_rebuild_from_a_snapshot(demo, tmp_path: Path) -> None:
     early = rebuild(demo[0], Until(seq=2000), snapshots=snaps)  # snapshot is past the target
     assert early.from_snapshot == 0 and early.digest == rebuild(demo[0], Until(seq=2000)).digest
     assert main(["rebuild", str(demo[0]), "--snapshots", str(snaps), "--quiet"]) == 0
+    # the same snapshot unsigned, or signed by another key: passed over, the log decides
+    write_snapshot(snaps, 3000, digest, body, fsync=False)
+    plain = rebuild(demo[0], snapshots=snaps)
+    assert plain.from_snapshot == 0 and plain.snapshots_passed_over == 1
+    assert plain.digest == full.digest
+    other = Checkpointer(tmp_path / "other")
+    sig = other.key.sign_message(signed_message(3000, digest, body))
+    write_snapshot(snaps, 3000, digest, body, fsync=False, signature=sig)
+    assert rebuild(demo[0], snapshots=snaps).from_snapshot == 0
+    assert (
+        rebuild(demo[0], snapshots=snaps, snapshot_key=other.key.public_hex).from_snapshot == 3000
+    )
