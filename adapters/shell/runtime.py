@@ -33,7 +33,10 @@ Invariants:
   end that carries this key's valid signature and restores to its own digest; any
   other (unsigned, signed by another key, edited, of another version, not matching its
   digest) is logged, counted (`snapshots_rejected`) and passed over for an older one
-  or the whole log: the log is the authority, a snapshot never outvotes it.
+  or the whole log: the log is the authority, a snapshot never outvotes it. A periodic
+  snapshot that cannot be written (disk full, key unreadable) is logged and counted
+  (`snapshot_failures`) and tried again after the next append; the batch it followed is
+  durable and is acknowledged as such.
 - Subscribers see records in seq order, only after they are durable, each exactly once
   per process; they must be idempotent by seq across restarts.
 
@@ -174,6 +177,7 @@ class Runtime:
         self.subscriber_errors = 0  # subscriber calls that raised (records were durable)
         self.snapshots_rejected = 0  # snapshots recovery passed over (see the invariants)
         self.recovered_from_snapshot = 0  # seq of the snapshot the last recovery used (0: none)
+        self.snapshot_failures = 0  # periodic snapshots that could not be written
         self.engine = self._recover()
         self.erasures_finished = self._finish_erasures()
         # the recovered state is long-lived: keep it out of the cyclic collector's full
@@ -417,7 +421,11 @@ class Runtime:
         self.checkpoints.after_append(last, self.log.head_hash, self.engine.state.last_ts_ms)
         self._since_snapshot += len(records)
         if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
-            self.snapshot()
+            try:
+                self.snapshot()
+            except Exception:  # noqa: BLE001 - a cache: the batch is durable and stands
+                self.snapshot_failures += 1  # tried again after the next append
+                logger.exception("snapshot at seq %d not written", self.engine.state.last_seq)
 
     def tick(self, now_ms: int | None = None) -> Result:
         return self.submit(self.tick_command(now_ms))

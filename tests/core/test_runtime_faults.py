@@ -312,3 +312,27 @@ def test_serve_refuses_a_log_it_cannot_replay(tmp_path: Path, capsys) -> None:  
     assert main(["serve", "--data", str(tmp_path), "--tick-ms", "0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("lingong serve: record 6 cannot be replayed") and "replay verify" in err
+
+
+def test_a_snapshot_that_cannot_be_written_never_fails_a_durable_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the error of a periodic snapshot (disk full) came out of the append after
+    the batch was durable, so its callers were told it failed."""
+    import adapters.shell.runtime as runtime_module
+
+    real = runtime_module.write_snapshot
+
+    def full_disk(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runtime_module, "write_snapshot", full_disk)
+    with Runtime(tmp_path, snapshot_every=1) as rt:
+        _setup(rt)  # every command's result is checked ok inside
+        assert rt.ready and rt.snapshot_failures >= 1
+        seq = rt.log.last_seq
+        monkeypatch.setattr(runtime_module, "write_snapshot", real)
+        assert rt.execute(_check_in("ci", "W1"), OPERATOR).ok
+        assert rt.recovered_from_snapshot == 0
+    with Runtime(tmp_path) as rt:
+        assert rt.recovered_from_snapshot == seq + 1  # written after the next append
