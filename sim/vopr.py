@@ -42,6 +42,9 @@ Invariants checked (a broken one raises `SimFailure` naming it):
 - `erased_key_kept`: after recovery no worker whose erasure is durable has a key left
   (a crash between the append and the key's deletion must not keep it forever).
 - `runtime_stopped`: the runtime stops only when a fault was injected.
+- `snapshot_trusted`: a snapshot edited behind the runtime's back (its state changed, its
+  digest and checksum recomputed, unsigned or with the old signature) is never what a
+  recovery starts from (step `tamper_snapshot`, then a crash).
 
 Determinism: one seed gives one step list; a step list gives one run: the run digest
 (BLAKE2b of every request's outcome, the seqs and the replayed engine digests) is the same
@@ -60,6 +63,7 @@ import hashlib
 import logging
 import random
 import shutil
+import struct
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -73,6 +77,7 @@ from adapters.log.filelog import FileLog
 from adapters.log.logformat import SEGMENT_HEADER_BYTES
 from adapters.log.pii_scan import scan_log_dir, scan_payload
 from adapters.log.records import read_records
+from adapters.log.snapshots import latest_snapshot, snapshot_name, write_snapshot
 from adapters.shell.runtime import ManualClock, Result, Runtime, RuntimeStopped
 from engine import events as e
 from engine.authz import SYSTEM
@@ -82,6 +87,7 @@ from engine.core import Engine
 from engine.idempotency import WINDOW_MS
 from engine.idnumbers import find_unmasked_pii, mask_pii_in_text
 from engine.record import command_digest, decode_record
+from engine.snapshot import restore_state, snapshot_state
 from engine.state import MAX_LIVE_HIRES, MAX_LIVE_JOBS, MAX_LIVE_OFFERS
 from sim.vopr_steps import Crowd, Req, Step, generate
 
@@ -119,6 +125,7 @@ class Report(msgspec.Struct, kw_only=True):
     duplicates: int = 0
     crashes: int = 0
     torn_cuts: int = 0
+    snapshots_tampered: int = 0  # snapshots edited behind the runtime (then a crash)
     last_seq: int = 0
     internal_errors: int = 0  # contained errors of the core (only with `contain`)
     outcomes: dict[str, int] = {}  # "<command> ok|duplicate|<rule>" -> count
@@ -382,6 +389,32 @@ class World:
         self.note("crash", mode, self.runtime.log.last_seq, rec is not None)
         self.check_recovered()
 
+    def tamper_snapshot(self, r: random.Random) -> None:
+        """Edit the newest snapshot as someone with the folder could (a worker moved to
+        another region, digest and checksum recomputed; unsigned or with its old
+        signature), then crash: the recovery must pass it over for the log."""
+        snaps = self.data_dir / "snapshots"
+        snap = latest_snapshot(snaps) if snaps.exists() else None
+        if snap is None:
+            return
+        state = restore_state(snap.state)
+        if not state.worker_ids:
+            return
+        row = r.randrange(len(state.worker_ids))
+        state.worker_region[row] = "110101" if state.worker_region[row] != "110101" else "420602"
+        body, digest = snapshot_state(state), state.digest()
+        old = (snaps / snapshot_name(snap.seq)).read_bytes()
+        signature = b""
+        if r.random() < 0.5 and old[8:12] == b"\x02\x00\x00\x00":  # keep the old signature
+            (n,) = struct.unpack_from("<I", old, len(old) - 4)
+            signature = old[-4 - n : -4]
+        write_snapshot(snaps, snap.seq, digest, body, fsync=False, signature=signature)
+        self.note("tamper_snapshot", snap.seq, bool(signature))
+        self.report.snapshots_tampered += 1
+        self.crash(r, "clean")
+        if self.runtime.recovered_from_snapshot == snap.seq:
+            raise self.fail("snapshot_trusted", f"recovery started from the edited {snap.seq}")
+
     def check_recovered(self) -> None:
         rt = self.runtime
         by_seq: dict[int, str] = {}
@@ -467,6 +500,8 @@ class World:
             self.execute(cmd, None)
         elif kind in ("retry_same", "retry_other"):
             self._retry(r, kind == "retry_other")
+        elif kind == "tamper_snapshot":
+            self.tamper_snapshot(r)
         else:
             state = self.runtime.engine.state
             for req in self.crowd.requests(kind, r, state, self.clock.now_ms()):

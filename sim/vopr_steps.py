@@ -87,6 +87,7 @@ WEIGHTS: dict[str, int] = {
     "burst": 1,
     "flush": 15,
     "crash": 3,
+    "tamper_snapshot": 1,
 }
 SETUP: tuple[str, ...] = ("station",) * 4 + ("employer",) * 3 + ("worker",) * 8 + ("flush",)
 PHONE = "13812345678"

@@ -52,9 +52,23 @@ def test_faults_and_retries_are_exercised(tmp_path: Path) -> None:
     for rule in ("ok", "gate:depth", "gate:max_body_bytes", "gate:unknown_field", "exists"):
         assert rule in rules_seen, (rule, sorted(rules_seen))
     assert totals.get("SetPolicy ok", 0) >= 1  # extreme policies were accepted
-    # hires happen and go on (sim.vopr_office quick_hire; before it, most runs had none)
+
+
+@pytest.mark.timeout(120)
+def test_hires_run_their_course(tmp_path: Path) -> None:
+    """Hires happen and go on (`quick_hire`, hire steps by status; before them most runs
+    had none), and an edited snapshot was met by a recovery (`tamper_snapshot`)."""
+    totals: dict[str, int] = {}
+    tampered = 0
+    for seed in (8, 11):
+        out = vopr.simulate(seed, 300, root=tmp_path)
+        assert out.report.failure == "", out.report.failure
+        tampered += out.report.snapshots_tampered
+        for k, v in out.report.outcomes.items():
+            totals[k] = totals.get(k, 0) + v
     for step in ("AcceptOffer", "ConfirmArrival", "CompleteWork", "PayWage", "Rate"):
         assert totals.get(f"{step} ok", 0) >= 1, step
+    assert tampered >= 1
 
 
 @pytest.mark.timeout(120)
