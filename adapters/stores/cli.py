@@ -4,14 +4,15 @@ Owns: the argparse definitions and handlers of the two subcommands, registered i
 main CLI by `lingong.cli` (which imports this module), and a
 standalone `main()` (`python -m adapters.stores ...`) with the same subcommands.
 
-    lingong project --data DIR [--rebuild] [--pg-dsn DSN] [--only registry|reporting]
+    lingong project --data DIR [--rebuild | --verify] [--pg-dsn DSN] [--only registry|reporting]
     lingong report NAME --data DIR [--month YYYY-MM | --from DATE --to DATE]
                    [--region PREFIX] [--station ID] [--level province|city|county]
                    --format csv|xlsx|html|json|geojson --out FILE [--pg-dsn DSN]
                    [--rules FILE] [--manual FILE] [--no-catch-up]
 
 Invariants: exit 0 on success, 2 on bad usage or bad input (message on stderr), 1 when
-the store does not match the log (rebuild needed). `--json` prints one JSON document
+the store does not match the log (rebuild needed; `--verify`: a row differs from what the
+log gives). `--json` prints one JSON document
 and nothing else on stdout. Readers never create the data folder: one without `log/`
 (or, with `--log URL`, a missing folder for the stores) is refused (exit 2) before any
 store is opened.
@@ -60,6 +61,8 @@ def _project(args: argparse.Namespace) -> int:
         print(f"{name} seq={seq} rows={rows}", flush=True, file=sys.stderr if args.json else None)
 
     which = (args.only,) if args.only else ("registry", "reporting")
+    if args.verify:
+        return _verify(args, which)
     try:
         out = project_data_dir(
             args.data,
@@ -89,6 +92,25 @@ def _project(args: argparse.Namespace) -> int:
                 f"({st['rows_per_s']:,.0f} rows/s)"
             )
     return 0
+
+
+def _verify(args: argparse.Namespace, which: tuple[str, ...]) -> int:
+    from adapters.stores.projector import StoreMismatch
+    from adapters.stores.verify import format_verify, verify_data_dir
+
+    if args.rebuild:
+        print("lingong project: --verify reads the stores; drop --rebuild", file=sys.stderr)
+        return 2
+    try:
+        out = verify_data_dir(args.data, pg_dsn=args.pg_dsn, which=which, log=args.log)
+    except StoreMismatch as exc:
+        print(f"lingong project: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"lingong project: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(out, ensure_ascii=False) if args.json else format_verify(out, args.data))
+    return 0 if out["ok"] else 1
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -139,6 +161,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--log", help="log URL (default DATA/log): a folder or nats://host:port/STREAM/P"
     )
     pj.add_argument("--rebuild", action="store_true", help="drop the stores and project from seq 1")
+    pj.add_argument(
+        "--verify",
+        action="store_true",
+        help="project the log again into a throwaway store up to the stores' position and "
+        "compare every row (exit 1 when a row differs; the stores are only read)",
+    )
     pj.add_argument("--pg-dsn", help="PostgreSQL DSN (instead of SQLite/DuckDB files)")
     pj.add_argument("--only", choices=("registry", "reporting"))
     pj.add_argument("--batch-frames", type=int, default=None, help="records per transaction")
