@@ -111,8 +111,18 @@ def verify_data_dir(
             raise FileNotFoundError(
                 f"no {name} store in {data} to verify: bring it up first (lingong project --data {data})"
             )
-        opener = registry_store if name == "registry" else reporting_store
-        with opener(data, pg_dsn=pg_dsn) as live:
+        try:
+            live_store = (
+                registry_store(data, pg_dsn=pg_dsn)
+                if name == "registry"
+                else reporting_store(data, pg_dsn=pg_dsn, read_only=not pg_dsn)
+            )
+        except Exception as exc:  # noqa: BLE001 - e.g. DuckDB's lock while a projector writes
+            raise ValueError(
+                f"cannot open the {name} store to read it: {exc}; if a server or a projector "
+                "is writing it, verify when it has stopped"
+            ) from exc
+        with live_store as live:
             position, _ = live.position(proj.name)
             if on_projection is not None:
                 on_projection(name)

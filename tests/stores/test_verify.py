@@ -119,3 +119,18 @@ def test_a_folder_without_stores_is_refused(tmp_path: Path, capsys) -> None:  # 
     assert main(["project", "--data", str(tmp_path), "--verify"]) == 2
     assert "lingong project" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log"]
+
+
+def test_a_store_held_by_a_writer_is_refused_clearly(data_dir: Path, capsys) -> None:  # noqa: ANN001
+    import duckdb
+
+    from lingong.cli import main
+
+    project_data_dir(data_dir, which=("reporting",))
+    writer = duckdb.connect(str(data_dir / "reporting.duckdb"))  # as a projector holds it
+    try:
+        code = main(["project", "--data", str(data_dir), "--verify", "--only", "reporting"])
+    finally:
+        writer.close()
+    assert code == 2
+    assert "cannot open the reporting store to read it" in capsys.readouterr().err
