@@ -48,6 +48,7 @@ from engine.state import (
     LEAVE_HIRE,
     LEAVE_JOB,
     LEAVE_OFFERS,
+    LEAVE_TRAINING,
     NOTHING,
     ArrearsCase,
     Employer,
@@ -536,6 +537,8 @@ def _tick(state: State, ev: e.Tick) -> None:
             _job_leaves(state, hire.job_id)
         elif kind == LEAVE_OFFERS:
             _offers_leave(state, key)
+        elif kind == LEAVE_TRAINING:
+            training.leave(state, key, ev.ts_ms)
         else:
             _job_leaves(state, key)
 

@@ -34,7 +34,7 @@ from engine.training import TrainingBook
 # command-id memory as arrays; 2: command digests, registering station
 # 5: complaint cases (station, deadline, steps), counter contacts
 # 6: record tables as rows, derived id lists rebuilt
-SNAPSHOT_VERSION = 7  # 7: a hire's wage due time (older: replayed, so the fold sets it)
+SNAPSHOT_VERSION = 8  # 8: trainings' departures (7: a hire's wage due time; older: replayed)
 
 
 class SnapshotVersionError(ValueError):

@@ -44,7 +44,7 @@ command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids o
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
 `WorkerArrays`; arrears cases: one per live hire (a hire with an open case stays in the
 core until it is paid, still within `MAX_LIVE_HIRES`). Trainings and policy Q&A are
-`engine.training`'s (`State.training`). Complaints: at most `MAX_LIVE_COMPLAINTS` live
+`engine.training`'s (`State.training`; a session leaves `TRAINING_KEEP_MS` after its end). Complaints: at most `MAX_LIVE_COMPLAINTS` live
 cases (filing beyond is refused); a closed case leaves the core `CLOSED_COMPLAINT_KEEP_MS`
 after it closed.
 """
@@ -79,7 +79,7 @@ LIVE_COMPLAINT = ("open", "accepted", "investigating")
 DUE_OFFER, DUE_JOB, DUE_CHECKOUT, DUE_BELL, DUE_WAGE, DUE_RECTIFY, DUE_COMPLAINT = range(7)
 MAX_STATIONS = 100_000  # stations ever registered (a registration beyond is refused)
 # kinds of `State.leaving` entries
-LEAVE_HIRE, LEAVE_JOB, LEAVE_COMPLAINT, LEAVE_OFFERS = range(4)
+LEAVE_HIRE, LEAVE_JOB, LEAVE_COMPLAINT, LEAVE_OFFERS, LEAVE_TRAINING = range(5)
 CLOSED_COMPLAINT_KEEP_MS = (
     7 * 86_400_000
 )  # a closed case stays listed this long (the stores: for good)

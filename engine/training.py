@@ -26,9 +26,14 @@ Invariants:
 - Free text (titles, descriptions, questions, answers) passes the engine's phone/ID screen
   like every command string.
 
-Limits: at most `MAX_TRAININGS` sessions, `MAX_SIGNUPS` sign-ups in all and
+Limits: at most `MAX_TRAININGS` sessions, `MAX_SIGNUPS` sign-ups (of those sessions) and
 `MAX_POLICY_ENTRIES` Q&A entries in the state (refused beyond: "max_trainings",
-"max_signups", "max_policy_entries"); sessions do not leave the state yet.
+"max_signups", "max_policy_entries"). A session leaves the state `TRAINING_KEEP_MS` (30
+days) after its end, with its sign-ups (the fold of the next `Tick`, as jobs and hires
+leave: `State.leaving`); completions are recorded until then; the log and the stores
+keep it. So neither limit is a count of everything ever published: a market publishing
+sessions for years never meets them. A training id is unique among the sessions in the
+state (as a job id among the jobs). Q&A entries stay (a library, bounded by its limit).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ MAX_SIGNUPS = 2_000_000
 MAX_POLICY_ENTRIES = 10_000  # each up to ~3 kB of text: at most ~30 MB
 MAX_TRAINING_DAYS = 366  # one session spans at most a year
 DAY_MS = 86_400_000
+TRAINING_KEEP_MS = 30 * DAY_MS  # after its end: completions are recorded until then
 CHANNEL_OF_ROLE = {"station_staff": "counter", "front_end": "app", "sms_gateway": "sms"}
 
 
@@ -79,7 +85,7 @@ class PolicyEntry(msgspec.Struct, kw_only=True):
 class TrainingBook(msgspec.Struct, kw_only=True):
     trainings: dict[str, Training] = {}
     entries: dict[str, PolicyEntry] = {}  # policy Q&A, by entry id
-    signups: int = 0
+    signups: int = 0  # sign-ups of the sessions in the state (MAX_SIGNUPS)
 
     def empty(self) -> bool:
         return not self.trainings and not self.entries
@@ -202,11 +208,25 @@ def publish_answer(state: State, cmd: c.PublishPolicyAnswer, ts: int) -> Decided
 
 
 def fold_published(state: State, ev: e.TrainingPublished) -> None:
+    from engine.state import LEAVE_TRAINING
+
     state.training.trainings[ev.training_id] = Training(
         station_id=ev.station_id, region=ev.region, title=ev.title, skill=ev.skill,
         address=ev.address, start_ms=ev.start_ms, end_ms=ev.end_ms, capacity=ev.capacity,
         signed={},
     )  # fmt: skip
+    state.schedule_leave(ev.end_ms + TRAINING_KEEP_MS, LEAVE_TRAINING, ev.training_id)
+
+
+def leave(state: State, training_id: str, ts_ms: int) -> None:
+    """The session leaves with its sign-ups, unless it is not due yet (a session published
+    again under the id of one that left has its own, later, entry)."""
+    book = state.training
+    tr = book.trainings.get(training_id)
+    if tr is None or tr.end_ms + TRAINING_KEEP_MS > ts_ms:
+        return
+    del book.trainings[training_id]
+    book.signups -= len(tr.signed)
 
 
 def fold_signed_up(state: State, ev: e.TrainingSignedUp) -> None:

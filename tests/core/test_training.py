@@ -11,7 +11,7 @@ import pytest
 from adapters.shell.runtime import Runtime
 from engine import commands as c
 from engine import events as e
-from engine.authz import Caller
+from engine.authz import SYSTEM, Caller
 from engine.snapshot import restore_state, snapshot_state
 from replay.rebuild import rebuild
 from replay.verify import verify
@@ -126,3 +126,46 @@ def test_capacity_is_bounded(capacity: int):
     with pytest.raises(c.Refusal) as err:
         c.check(training(capacity=capacity))
     assert err.value.field == "capacity" and err.value.rule == "range"
+
+
+def test_a_session_leaves_the_core_after_its_keep_and_the_limits_are_not_lifetime_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: sessions and the count of sign-ups never left the state, so a market that
+    had published MAX_TRAININGS sessions (or taken MAX_SIGNUPS sign-ups) in its life
+    could never publish (or sign up) again."""
+    from engine import training as tr_module
+    from engine.training import TRAINING_KEEP_MS
+
+    monkeypatch.setattr(tr_module, "MAX_TRAININGS", 2)
+    monkeypatch.setattr(tr_module, "MAX_SIGNUPS", 2)
+    with Runtime(tmp_path) as rt:
+        world(rt)
+        ok(rt, training("T1"), STAFF)
+        ok(rt, training("T2", command_id="pt-T2"), STAFF)
+        refused(rt, training("T3", command_id="pt-T3"), STAFF, "max_trainings", "training_id")
+        ok(rt, sign("W1", "counter"), STAFF)
+        ok(rt, sign("W2", "counter", "T2"), STAFF)
+        refused(rt, sign("W3", "counter"), STAFF, "max_signups", "training_id")
+        end = at(12)
+        before = end + TRAINING_KEEP_MS - 1
+        ok(rt, c.Advance(command_id="adv1", ts_ms=before), SYSTEM)
+        assert set(rt.engine.state.training.trainings) == {"T1", "T2"}
+        ok(rt, c.CompleteTraining(command_id="cp-late", ts_ms=before, training_id="T1",
+                                  worker_id="W1", staff_id="staff-S1"), STAFF)  # fmt: skip
+        ok(rt, c.Advance(command_id="adv2", ts_ms=end + TRAINING_KEEP_MS), SYSTEM)
+        book = rt.engine.state.training
+        assert book.trainings == {} and book.signups == 0
+        refused(rt, c.CompleteTraining(command_id="cp-gone", ts_ms=end + TRAINING_KEEP_MS,
+                                       training_id="T2", worker_id="W2", staff_id="staff-S1"),
+                STAFF, "exists", "training_id")  # fmt: skip
+        t = end + TRAINING_KEEP_MS + 1
+        for tid in ("T3", "T1"):  # room again; an id of a session that left is free
+            ok(rt, training(tid, command_id=f"pt-{tid}-new", ts_ms=t, start_ms=t + 3_600_000,
+                            end_ms=t + 7_200_000), STAFF)  # fmt: skip
+        ok(rt, sign("W3", "counter", "T3", t=t))
+        live = rt.engine.state.digest()
+        assert restore_state(snapshot_state(rt.engine.state)).digest() == live
+    report = verify(str(tmp_path / "log"))
+    assert report.ok, report.failure
+    assert report.digest == live
