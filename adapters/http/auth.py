@@ -29,7 +29,7 @@ query on the writer thread answers 404 (never data of another region).
 
 Limits: one token bucket per token id (`Limits.rate_per_s`, `Limits.burst`) and, for the
 public board routes, per client address (`Limits.public_rate_per_s`); at most
-`TokenBuckets.MAX_KEYS` buckets are kept.
+`TokenBuckets.MAX_KEYS` buckets are kept (newcomers beyond share one overflow bucket).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 
 import msgspec
 
@@ -82,37 +83,60 @@ def covers(who: Caller, region: str) -> bool:
 class TokenBuckets:
     """One token bucket per key: `rate` tokens per second up to `burst`.
 
-    At most `MAX_KEYS` keys are kept: beyond, buckets idle long enough to be full again are
-    dropped (a full bucket and a missing one behave the same).
+    At most `MAX_KEYS` keys are kept, in the order last used. A new key beyond first drops
+    the least recently used buckets that are idle long enough to be full again (a full
+    bucket and a missing one behave the same: from the oldest, so the work is what is
+    dropped, never a scan of all); if none is, the new key shares one overflow bucket with
+    every other key that found no room, until room frees up. So a client rotating its
+    addresses (an IPv6 prefix holds billions) neither grows the table nor gets more than
+    the overflow's rate, and the clients already known keep their own buckets.
     """
 
     MAX_KEYS = 10_000
+    OVERFLOW = "\x00overflow"  # not a key any caller can have
 
     def __init__(self, rate_per_s: float, burst: int) -> None:
         self.rate = rate_per_s
         self.burst = float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._overflow: tuple[float, float] | None = None
         self._lock = threading.Lock()
 
     def take(self, key: str, now_s: float | None = None) -> float:
         """0.0 when allowed, else the seconds to wait for the next token."""
         now = time.monotonic() if now_s is None else now_s
         with self._lock:
-            if len(self._buckets) >= self.MAX_KEYS and key not in self._buckets:
+            found = self._buckets.get(key)
+            if found is None and len(self._buckets) >= self.MAX_KEYS:
                 self._prune(now)
-            level, last = self._buckets.get(key, (self.burst, now))
-            level = min(self.burst, level + (now - last) * self.rate)
-            if level >= 1.0:
-                self._buckets[key] = (level - 1.0, now)
-                return 0.0
+                if len(self._buckets) >= self.MAX_KEYS:
+                    level, last = self._overflow or (self.burst, now)
+                    level, wait = self._spend(level, last, now)
+                    self._overflow = (level, now)
+                    return wait
+            level, last = found or (self.burst, now)
+            level, wait = self._spend(level, last, now)
             self._buckets[key] = (level, now)
-            return (1.0 - level) / self.rate if self.rate > 0 else math.inf
+            self._buckets.move_to_end(key)
+            return wait
+
+    def _spend(self, level: float, last: float, now: float) -> tuple[float, float]:
+        level = min(self.burst, level + (now - last) * self.rate)
+        if level >= 1.0:
+            return level - 1.0, 0.0
+        return level, (1.0 - level) / self.rate if self.rate > 0 else math.inf
 
     def _prune(self, now: float) -> None:
+        """Drop the least recently used buckets that are full again (oldest first)."""
         refill_s = self.burst / self.rate if self.rate > 0 else math.inf
-        stale = [k for k, (_, last) in self._buckets.items() if now - last >= refill_s]
-        for k in stale:
-            del self._buckets[k]
+        while self._buckets:
+            key, (_, last) = next(iter(self._buckets.items()))
+            if now - last < refill_s:
+                return
+            del self._buckets[key]
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
 
 def authenticate(header: str | None, tokens: TokenStore, buckets: TokenBuckets) -> Caller:

@@ -421,6 +421,27 @@ def test_token_buckets_refill_and_stay_bounded() -> None:
     assert len(b._buckets) <= 4
 
 
+def test_token_buckets_hold_when_new_addresses_keep_coming() -> None:
+    """Before: with every bucket still busy, each new address added one more (the table
+    grew without bound) after a scan of all of them. Now: the table stays at MAX_KEYS,
+    the known clients keep their buckets, and every newcomer shares one overflow bucket
+    until a known one falls idle."""
+    from adapters.http.auth import TokenBuckets
+
+    b = TokenBuckets(rate_per_s=1.0, burst=2)
+    b.MAX_KEYS = 3
+    for k in ("a", "b", "c"):
+        assert b.take(k, now_s=0.0) == 0.0
+    waits = [b.take(f"ip{i}", now_s=0.5) for i in range(5)]  # a rotating client
+    assert waits[:2] == [0.0, 0.0] and all(w > 0 for w in waits[2:])  # the overflow's burst
+    assert len(b) == 3 and list(b._buckets) == ["a", "b", "c"]
+    assert b.take("a", now_s=0.5) == 0.0  # a known client is not slowed by the newcomers
+    # once "b" and "c" are full again (2 s idle) they make room, oldest first
+    assert b.take("ip-late", now_s=2.0) == 0.0
+    assert list(b._buckets) == ["a", "ip-late"]  # "a" was used at 0.5: still kept
+    assert len(b) <= 3
+
+
 def test_a_key_reused_with_another_request_is_refused(env: Env) -> None:
     headers = {**env.auth("front_end/4206"), "Idempotency-Key": "reuse-1"}
     assert env.client.post("/workers", json=_worker("WR1"), headers=headers).status_code == 201
