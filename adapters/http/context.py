@@ -69,7 +69,7 @@ class Api:
         self.tokens = tokens
         self.limits = limits
         self.metrics = metrics
-        self.index = ScopeIndex()
+        self.index = ScopeIndex(lambda: service.runtime.engine.state)
         self.scope = ReadScope(self.index)
         self.gate = Gate(self.now_ms, max_body_bytes=limits.max_body_bytes)
         self.buckets = TokenBuckets(limits.rate_per_s, limits.burst)

@@ -22,8 +22,12 @@ Invariants:
   (`scan_log`, run once, lazily, in a worker thread); newer ones come from the listener.
   A blob is sealed (AES-GCM); it is unsealed only for a hired worker's contact request.
 
-Limits: memory grows with the registry (tens of bytes per worker, job and hire, about
-100 bytes per employer blob); the log scan reads every record once per process.
+Limits: memory follows the registry (tens of bytes per worker, about 100 bytes per
+employer blob) and the engine's live set: a job, hire or complaint is dropped once it has
+left the core (a read of it is answered 404 by the state anyway), found by a sweep of at
+most `SWEEP_PER_RESULT` entries of each table per durable command (round robin, on the
+writer thread), more than a command adds, so the tables do not grow with history; the
+log scan reads every record once per process.
 """
 
 from __future__ import annotations
@@ -38,13 +42,16 @@ from engine import events as e
 from engine.commands import Command
 from engine.state import State
 
+SWEEP_PER_RESULT = 16  # entries of each table checked per durable command
 _CLOSED = (e.JobRejected, e.JobCancelled, e.JobExpired, e.JobFilled)
 _BOARD = (e.JobPublished, e.HireConfirmed, *_CLOSED)
 _OFFER_ENDS = (e.OfferAccepted, e.OfferDeclined, e.OfferExpired, e.OfferWithdrawn)
 
 
 class ScopeIndex:
-    def __init__(self) -> None:
+    def __init__(self, state_of: Callable[[], State] | None = None) -> None:
+        # the engine's state (read on the writer thread only, by the sweep); None: no sweep
+        self.state_of = state_of
         self.worker_region: dict[str, str] = {}
         self.station_region: dict[str, str] = {}
         self.employer_region: dict[str, str] = {}
@@ -110,8 +117,26 @@ class ScopeIndex:
             return
         points: list[tuple[float, float]] = []
         changed = self.apply_events(result.events, points)
+        if self.state_of is not None:
+            self.sweep(self.state_of())
         if (changed or points) and self.on_change is not None:
             self.on_change(changed, points)
+
+    def sweep(self, state: State, budget: int = SWEEP_PER_RESULT) -> int:
+        """Drop up to `budget` entries of each table whose thing has left the core (the
+        oldest first; a live one goes to the back); returns how many were dropped."""
+        dropped = 0
+        tables = ((self.job, state.jobs), (self.hire, state.hires),
+                  (self.complaint_employer, state.complaints))  # fmt: skip
+        for table, live in tables:
+            for _ in range(min(budget, len(table))):
+                key = next(iter(table))
+                value = table.pop(key)
+                if key in live:
+                    table[key] = value
+                else:
+                    dropped += 1
+        return dropped
 
     def apply_events(
         self, events: list[e.Event], points: list[tuple[float, float]] | None = None
