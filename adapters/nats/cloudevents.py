@@ -23,13 +23,19 @@ Invariants:
   and during a replay; ids never change region.
 
 Limits: id tokens in subjects and KV keys escape every character outside [A-Za-z0-9_-]
-as `~XX` (hex), which keeps them injective (`~` is not an id character).
+as `~XX` (hex), which keeps them injective (`~` is not an id character). `RegionMap`
+keeps at most `MAX_IDS` jobs, hires and complaints each (the registries of stations,
+employers and workers are kept whole), the least recently mentioned dropped first: an
+event of one dropped (rare: a payment months after its job) gets the default region, as
+any event of something that had left the core does after a restart (`from_state`), so the
+map does not grow with history.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from collections import OrderedDict
 
 import msgspec
 
@@ -118,6 +124,39 @@ def ce_headers(ev: e.Event, *, ev_id: str, source: str) -> dict[str, str]:
     }
 
 
+MAX_IDS = 1_000_000  # jobs, hires and complaints each, in a `RegionMap`
+
+
+class _Recent(OrderedDict):
+    """A dict of at most `cap` keys; a read or a write makes a key the newest, and a write
+    beyond the cap drops the oldest (`dropped` counts them)."""
+
+    def __init__(self, cap: int = MAX_IDS) -> None:
+        super().__init__()
+        self.cap = cap
+        self.dropped = 0
+
+    def get(self, key, default=None):  # noqa: ANN001, ANN201
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def __setitem__(self, key, value) -> None:  # noqa: ANN001
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.cap:
+            self.popitem(last=False)
+            self.dropped += 1
+
+
+def _recent(items: dict[str, str]) -> _Recent:
+    out = _Recent()
+    for k, v in items.items():
+        out[k] = v
+    return out
+
+
 class RegionMap:
     """The region of every id the log has mentioned, learnt from the events themselves."""
 
@@ -126,10 +165,10 @@ class RegionMap:
         self.stations: dict[str, str] = {}
         self.employers: dict[str, str] = {}
         self.workers: dict[str, str] = {}
-        self.jobs: dict[str, str] = {}
+        self.jobs: _Recent = _Recent()
         self.offers: dict[str, str] = {}  # offer id -> job id (live offers only)
-        self.hires: dict[str, str] = {}  # hire id -> job id
-        self.complaints: dict[str, str] = {}  # complaint id -> region
+        self.hires: _Recent = _Recent()  # hire id -> job id
+        self.complaints: _Recent = _Recent()  # complaint id -> region
 
     @classmethod
     def from_state(cls, state, default_region: str = NO_REGION) -> RegionMap:
@@ -139,12 +178,12 @@ class RegionMap:
         m.stations = {k: s.region for k, s in state.stations.items()}
         m.employers = {k: x.region for k, x in state.employers.items()}
         m.workers = dict(zip(state.worker_ids, state.worker_region, strict=True))
-        m.jobs = {k: j.region for k, j in state.jobs.items()}
+        m.jobs = _recent({k: j.region for k, j in state.jobs.items()})
         m.offers = {k: o.job_id for k, o in state.offers.items()}
-        m.hires = {k: h.job_id for k, h in state.hires.items()}
-        m.complaints = {
-            k: m.employers.get(c.employer_id, m.default) for k, c in state.complaints.items()
-        }
+        m.hires = _recent({k: h.job_id for k, h in state.hires.items()})
+        m.complaints = _recent(
+            {k: m.employers.get(c.employer_id, m.default) for k, c in state.complaints.items()}
+        )
         return m
 
     def _job(self, job_id: str) -> str:
