@@ -44,9 +44,9 @@ command-id memory is `engine.idempotency.CommandMemory` (at most 1,000,000 ids o
 last 24 h of log time, fixed layout). Hires per worker at once: `BUSY_SLOTS` of
 `WorkerArrays`; arrears cases: one per live hire (a hire with an open case stays in the
 core until it is paid, still within `MAX_LIVE_HIRES`). Trainings and policy Q&A are
-`engine.training`'s (`State.training`; a session leaves `TRAINING_KEEP_MS` after its end). Complaints: at most `MAX_LIVE_COMPLAINTS` live
-cases (filing beyond is refused); a closed case leaves the core `CLOSED_COMPLAINT_KEEP_MS`
-after it closed.
+`engine.training`'s (`State.training`; a session leaves `TRAINING_KEEP_MS` after its
+end). Complaints: at most `MAX_LIVE_COMPLAINTS` live cases (filing beyond is refused); a
+closed case leaves the core `CLOSED_COMPLAINT_KEEP_MS` after it closed.
 """
 
 from __future__ import annotations
