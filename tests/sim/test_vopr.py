@@ -269,6 +269,12 @@ FOUND = {
         ("flush", 151298441442624), ("employer", 258944501782686),
         ("job", 158103336150494), ("crash", 37905163678293),
     ],
+    # a second edit of a snapshot that undid the first: the log's own state, genuinely
+    # signed, may be trusted (the check's false alarm)
+    944044: [
+        ("station", 27221654467871), ("burst", 177711204330606), ("flush", 222843595497351),
+        ("tamper_snapshot", 19944854873932), ("tamper_snapshot", 190319484133699),
+    ],
 }  # fmt: skip
 
 
